@@ -1,0 +1,172 @@
+/**
+ * The gateway's domain: what callers send (`LLMRequest`), what they get back (`LLMResponse`,
+ * `StreamChunk`), and what a provider client is asked to do (`ProviderRequest`).
+ * Schemas only — no behaviour — so every package can share them.
+ */
+import { Schema } from "effect"
+
+/** The built-in task types of seed 003; any name defined in config is accepted too. */
+export const BuiltinTaskTypes = ["analysis", "ui-generation", "config-management", "general", "sql"] as const
+export type BuiltinTaskType = typeof BuiltinTaskTypes[number]
+
+export const TaskType = Schema.String.check(Schema.isNonEmpty())
+export type TaskType = BuiltinTaskType | (string & {})
+
+export const Role = Schema.Literals(["system", "user", "assistant"])
+export type Role = typeof Role.Type
+
+export const ChatMessage = Schema.Struct({
+  role: Role,
+  content: Schema.String
+})
+export type ChatMessage = typeof ChatMessage.Type
+
+export const RoutingStrategy = Schema.Literals(["cost", "performance", "balanced"])
+export type RoutingStrategy = typeof RoutingStrategy.Type
+
+/** `provider/model`: the provider's configured name, a slash, the provider's model id (which may contain slashes). */
+export const ModelRef = Schema.String.check(Schema.isPattern(/^[^/\s]+\/\S+$/))
+export type ModelRef = string
+
+export interface ParsedModelRef {
+  readonly provider: string
+  readonly model: string
+}
+
+/** Splits at the first slash: `ollama/library/llama3` is provider `ollama`, model `library/llama3`. */
+export const parseModelRef = (ref: string): ParsedModelRef | undefined => {
+  const i = ref.indexOf("/")
+  if (i <= 0 || i === ref.length - 1) return undefined
+  return { provider: ref.slice(0, i), model: ref.slice(i + 1) }
+}
+
+export const formatModelRef = (provider: string, model: string): ModelRef => `${provider}/${model}`
+
+export const Preferences = Schema.Struct({
+  maxTokens: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
+  temperature: Schema.optional(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 2 }))),
+  topP: Schema.optional(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
+  stop: Schema.optional(Schema.Array(Schema.String)),
+  strategy: Schema.optional(RoutingStrategy)
+})
+export type Preferences = typeof Preferences.Type
+
+/** Structured output: the provider's JSON mode, or a JSON schema it should follow. */
+export const ResponseFormat = Schema.Union([
+  Schema.Struct({ type: Schema.Literal("json_object") }),
+  Schema.Struct({
+    type: Schema.Literal("json_schema"),
+    name: Schema.String,
+    schema: Schema.Record(Schema.String, Schema.Unknown)
+  })
+])
+export type ResponseFormat = typeof ResponseFormat.Type
+
+export const LLMRequest = Schema.Struct({
+  prompt: Schema.optional(Schema.String),
+  messages: Schema.optional(Schema.Array(ChatMessage)),
+  taskType: Schema.optional(TaskType),
+  model: Schema.optional(Schema.String),
+  preferences: Schema.optional(Preferences),
+  conversationId: Schema.optional(Schema.String),
+  /** `false` bypasses the response cache for this request. */
+  cache: Schema.optional(Schema.Boolean),
+  responseFormat: Schema.optional(ResponseFormat)
+})
+export type LLMRequest = typeof LLMRequest.Type
+
+/** The messages a request stands for: `messages`, else `prompt` as one user turn. */
+export const requestMessages = (req: LLMRequest): ReadonlyArray<ChatMessage> =>
+  req.messages ?? (req.prompt !== undefined ? [{ role: "user", content: req.prompt }] : [])
+
+export const Usage = Schema.Struct({
+  promptTokens: Schema.Int,
+  completionTokens: Schema.Int,
+  totalTokens: Schema.Int
+})
+export type Usage = typeof Usage.Type
+
+export const makeUsage = (promptTokens: number, completionTokens: number): Usage => ({
+  promptTokens,
+  completionTokens,
+  totalTokens: promptTokens + completionTokens
+})
+
+export const FinishReason = Schema.Literals(["stop", "length", "content_filter", "tool_calls", "error", "unknown"])
+export type FinishReason = typeof FinishReason.Type
+
+/** One try of one model during a request, as the caller sees it afterwards. */
+export const Attempt = Schema.Struct({
+  model: Schema.String,
+  /** `ok`, or the LLMError tag that ended the attempt (`skipped:…` when never sent). */
+  outcome: Schema.String,
+  ms: Schema.Finite
+})
+export type Attempt = typeof Attempt.Type
+
+export const LLMResponse = Schema.Struct({
+  content: Schema.String,
+  provider: Schema.String,
+  model: Schema.String,
+  usage: Usage,
+  costUsd: Schema.Finite,
+  latencyMs: Schema.Finite,
+  cached: Schema.Boolean,
+  finishReason: FinishReason,
+  attempts: Schema.Array(Attempt)
+})
+export type LLMResponse = typeof LLMResponse.Type
+
+/** One piece of a streamed answer; the last chunk carries `usage` and `finishReason`. */
+export const StreamChunk = Schema.Struct({
+  delta: Schema.String,
+  provider: Schema.optional(Schema.String),
+  model: Schema.optional(Schema.String),
+  usage: Schema.optional(Usage),
+  finishReason: Schema.optional(FinishReason),
+  costUsd: Schema.optional(Schema.Finite),
+  cached: Schema.optional(Schema.Boolean)
+})
+export type StreamChunk = typeof StreamChunk.Type
+
+/**
+ * What one provider client is asked to do: a resolved request for one of its models.
+ * `model` is the provider's own model id (no `provider/` prefix).
+ */
+export interface ProviderRequest {
+  readonly model: string
+  readonly messages: ReadonlyArray<ChatMessage>
+  readonly maxTokens?: number | undefined
+  readonly temperature?: number | undefined
+  readonly topP?: number | undefined
+  readonly stop?: ReadonlyArray<string> | undefined
+  readonly responseFormat?: ResponseFormat | undefined
+}
+
+/** What a provider client answers for a non-streamed request. */
+export interface ProviderResponse {
+  readonly content: string
+  readonly model: string
+  readonly usage: Usage
+  readonly finishReason: FinishReason
+}
+
+export interface EmbeddingRequest {
+  readonly model: string
+  readonly input: ReadonlyArray<string>
+}
+
+export interface EmbeddingResponse {
+  readonly model: string
+  readonly embeddings: ReadonlyArray<ReadonlyArray<number>>
+  readonly usage: Usage
+}
+
+export interface HealthStatus {
+  readonly healthy: boolean
+  readonly latencyMs: number
+  /** Models the upstream reports, when it can list them. */
+  readonly models?: ReadonlyArray<string> | undefined
+  /** Why it is unhealthy; never contains a secret. */
+  readonly error?: string | undefined
+}

@@ -1,0 +1,213 @@
+/**
+ * The tagged error union every layer of the gateway speaks (seed 003).
+ *
+ * Each error answers the three questions the router asks, so the retry policy asks the
+ * error instead of switching on status codes in many places (the idea of effect/ai's
+ * AiError reasons):
+ * - `isRetryable`: may the same model be tried again?
+ * - `shouldFallback`: may the next candidate be tried?
+ * - `retryAfterMs`: the earliest moment a retry may happen (0 = no floor).
+ *
+ * `shouldRetry` is the upstream's own verdict (`x-should-retry` header) and overrides the
+ * default retryability of a tag.
+ */
+import { Predicate, Schema } from "effect"
+
+const ShouldRetry = Schema.optional(Schema.Boolean)
+
+export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()("ModelUnavailable", {
+  model: Schema.String,
+  message: Schema.String,
+  status: Schema.optional(Schema.Number),
+  shouldRetry: ShouldRetry
+}) {
+  get isRetryable(): boolean {
+    return this.shouldRetry ?? true
+  }
+  get shouldFallback(): boolean {
+    return true
+  }
+  get retryAfterMs(): number {
+    return 0
+  }
+}
+
+export class RateLimitExceeded extends Schema.TaggedError<RateLimitExceeded>()("RateLimitExceeded", {
+  model: Schema.String,
+  /** Milliseconds the upstream asked us to wait (0 when it did not say). */
+  retryAfter: Schema.Number,
+  message: Schema.optional(Schema.String),
+  shouldRetry: ShouldRetry
+}) {
+  get isRetryable(): boolean {
+    return this.shouldRetry ?? true
+  }
+  get shouldFallback(): boolean {
+    return true
+  }
+  get retryAfterMs(): number {
+    return this.retryAfter
+  }
+}
+
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
+  message: Schema.String,
+  model: Schema.optional(Schema.String),
+  /** The offending field, when known (`messages[0].role`). */
+  param: Schema.optional(Schema.String),
+  shouldRetry: ShouldRetry
+}) {
+  get isRetryable(): boolean {
+    return this.shouldRetry ?? false
+  }
+  /** The request itself is wrong: it would fail on every candidate. */
+  get shouldFallback(): boolean {
+    return false
+  }
+  get retryAfterMs(): number {
+    return 0
+  }
+}
+
+export class AuthenticationFailed extends Schema.TaggedError<AuthenticationFailed>()("AuthenticationFailed", {
+  model: Schema.String,
+  message: Schema.String,
+  status: Schema.optional(Schema.Number),
+  shouldRetry: ShouldRetry
+}) {
+  get isRetryable(): boolean {
+    return this.shouldRetry ?? false
+  }
+  get shouldFallback(): boolean {
+    return true
+  }
+  get retryAfterMs(): number {
+    return 0
+  }
+}
+
+export class TimeoutError extends Schema.TaggedError<TimeoutError>()("TimeoutError", {
+  model: Schema.String,
+  timeoutMs: Schema.Number,
+  message: Schema.optional(Schema.String),
+  shouldRetry: ShouldRetry
+}) {
+  get isRetryable(): boolean {
+    return this.shouldRetry ?? true
+  }
+  get shouldFallback(): boolean {
+    return true
+  }
+  get retryAfterMs(): number {
+    return 0
+  }
+}
+
+export class ContextTooLarge extends Schema.TaggedError<ContextTooLarge>()("ContextTooLarge", {
+  model: Schema.String,
+  /** Tokens the request needs (estimated when the upstream did not say). */
+  tokenCount: Schema.Number,
+  /** The window of the model that refused, when known: fallback only goes to larger ones. */
+  contextWindow: Schema.optional(Schema.Number),
+  message: Schema.optional(Schema.String)
+}) {
+  get isRetryable(): boolean {
+    return false
+  }
+  /** Only to a candidate with a larger context window; the router checks the window. */
+  get shouldFallback(): boolean {
+    return true
+  }
+  get retryAfterMs(): number {
+    return 0
+  }
+}
+
+export class ConfigurationError extends Schema.TaggedError<ConfigurationError>()("ConfigurationError", {
+  message: Schema.String,
+  /** Where the problem is: a config path (`providers[0].baseUrl`) or a file path. */
+  path: Schema.optional(Schema.String)
+}) {
+  get isRetryable(): boolean {
+    return false
+  }
+  get shouldFallback(): boolean {
+    return true
+  }
+  get retryAfterMs(): number {
+    return 0
+  }
+}
+
+export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", {
+  model: Schema.String,
+  message: Schema.String,
+  shouldRetry: ShouldRetry
+}) {
+  get isRetryable(): boolean {
+    return this.shouldRetry ?? true
+  }
+  get shouldFallback(): boolean {
+    return true
+  }
+  get retryAfterMs(): number {
+    return 0
+  }
+}
+
+export type LLMError =
+  | ModelUnavailable
+  | RateLimitExceeded
+  | InvalidRequest
+  | AuthenticationFailed
+  | TimeoutError
+  | ContextTooLarge
+  | ConfigurationError
+  | NetworkError
+
+export const LLMError = Schema.Union([
+  ModelUnavailable,
+  RateLimitExceeded,
+  InvalidRequest,
+  AuthenticationFailed,
+  TimeoutError,
+  ContextTooLarge,
+  ConfigurationError,
+  NetworkError
+])
+
+export type LLMErrorTag = LLMError["_tag"]
+
+const tags: ReadonlySet<string> = new Set<LLMErrorTag>([
+  "ModelUnavailable",
+  "RateLimitExceeded",
+  "InvalidRequest",
+  "AuthenticationFailed",
+  "TimeoutError",
+  "ContextTooLarge",
+  "ConfigurationError",
+  "NetworkError"
+])
+
+export const isLLMError = (u: unknown): u is LLMError =>
+  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag)
+
+/** A one-line human description, safe to log (errors never carry secrets). */
+export const describe = (error: LLMError): string => {
+  switch (error._tag) {
+    case "RateLimitExceeded":
+      return `${error.model}: rate limit exceeded${error.retryAfter > 0 ? ` (retry after ${error.retryAfter} ms)` : ""}`
+    case "TimeoutError":
+      return `${error.model}: timed out after ${error.timeoutMs} ms`
+    case "ContextTooLarge":
+      return `${error.model}: context too large (${error.tokenCount} tokens${
+        error.contextWindow ? `, window ${error.contextWindow}` : ""
+      })`
+    case "ConfigurationError":
+      return error.path ? `${error.path}: ${error.message}` : error.message
+    case "InvalidRequest":
+      return error.model ? `${error.model}: ${error.message}` : error.message
+    default:
+      return `${error.model}: ${error.message}`
+  }
+}

@@ -1,0 +1,3 @@
+export * from "./Domain.ts"
+export * as LLMError from "./LLMError.ts"
+export * from "./ModelClient.ts"
