@@ -1,0 +1,243 @@
+/**
+ * What other packages call: `Effect.runPromise(manager.generate(req))`. Ties the router (which
+ * model, retries, fallbacks), the cache, conversation storage and usage accounting together.
+ */
+import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
+import { CacheService } from "./CacheService.ts"
+import { ConversationStorage } from "./ConversationStorage.ts"
+import {
+  type ChatMessage,
+  type EmbeddingResponse,
+  LLMRequest,
+  type LLMResponse,
+  requestMessages,
+  type StreamChunk,
+  type Usage
+} from "./Domain.ts"
+import { InvalidRequest, type LLMError } from "./LLMError.ts"
+import { ModelRouter } from "./ModelRouter.ts"
+import { countMessagesTokens, trimToBudget } from "./TokenEstimator.ts"
+import { UsageAccounting, type UsageRow } from "./UsageAccounting.ts"
+import { decodeObject, objectRequest, repairRequest, StructuredOutputError } from "./internal/structuredOutput.ts"
+
+export { StructuredOutputError } from "./internal/structuredOutput.ts"
+
+/** Who is calling: the tenant / API key that scopes cache entries and usage. */
+export interface CallContext {
+  readonly scope?: string | undefined
+}
+
+export interface ChatOptions extends CallContext {
+  readonly taskType?: string | undefined
+  readonly model?: string | undefined
+  readonly preferences?: LLMRequest["preferences"]
+  /** A system prompt used when the conversation is created. */
+  readonly system?: string | undefined
+}
+
+export interface ChatResponse extends LLMResponse {
+  readonly conversationId: string
+}
+
+export interface EmbedResult extends EmbeddingResponse {
+  readonly provider: string
+}
+
+export interface LLMManagerShape {
+  readonly generate: (req: LLMRequest, ctx?: CallContext) => Effect.Effect<LLMResponse, LLMError>
+  /** Chunks `{ delta, … }`; the last carries `usage`, `finishReason`, `costUsd`. */
+  readonly generateStream: (req: LLMRequest, ctx?: CallContext) => Stream.Stream<StreamChunk, LLMError>
+  readonly chat: (
+    conversationId: string,
+    message: string | ChatMessage,
+    options?: ChatOptions
+  ) => Effect.Effect<ChatResponse, LLMError>
+  readonly embed: (texts: ReadonlyArray<string>, options?: { readonly model?: string }) => Effect.Effect<EmbedResult, LLMError>
+  readonly generateObject: <A, I>(
+    req: LLMRequest,
+    schema: Schema.Codec<A, I>,
+    ctx?: CallContext
+  ) => Effect.Effect<{ readonly object: A; readonly response: LLMResponse }, LLMError | StructuredOutputError>
+  readonly usage: Effect.Effect<ReadonlyArray<UsageRow>>
+}
+
+const DEFAULT_SCOPE = "default"
+const DEFAULT_TASK = "general"
+const decodeRequest = Schema.decodeUnknownEffect(LLMRequest)
+
+/** Validates a caller's request: a typed InvalidRequest naming the field, never a defect. */
+const validate = (req: LLMRequest): Effect.Effect<LLMRequest, InvalidRequest> =>
+  decodeRequest(req).pipe(
+    Effect.mapError((error) => new InvalidRequest({ message: error.message })),
+    Effect.flatMap((decoded) =>
+      requestMessages(decoded).length === 0
+        ? Effect.fail(new InvalidRequest({ message: "a request needs `prompt` or non-empty `messages`", param: "messages" }))
+        : Effect.succeed(decoded)
+    )
+  )
+
+export const make = Effect.gen(function*() {
+  const router = yield* ModelRouter
+  const cache = yield* CacheService
+  const storage = yield* ConversationStorage
+  const accounting = yield* UsageAccounting
+
+  const record = (req: LLMRequest, scope: string, r: { provider: string; model: string; usage: Usage; costUsd: number; cached: boolean }) =>
+    accounting.record({
+      provider: r.provider,
+      model: r.model,
+      task: req.taskType ?? DEFAULT_TASK,
+      scope,
+      promptTokens: r.usage.promptTokens,
+      completionTokens: r.usage.completionTokens,
+      costUsd: r.costUsd,
+      cached: r.cached
+    })
+
+  const fromRouter = (req: LLMRequest): Effect.Effect<LLMResponse, LLMError> =>
+    Effect.map(router.generate(req), (r) => ({
+      content: r.content,
+      provider: r.provider,
+      model: r.model,
+      usage: r.usage,
+      costUsd: r.costUsd,
+      latencyMs: r.latencyMs,
+      cached: false,
+      finishReason: r.finishReason,
+      attempts: r.attempts
+    }))
+
+  const cacheKey = Effect.fnUntraced(function*(req: LLMRequest, scope: string) {
+    const plan = yield* router.plan(req)
+    return cache.key(req, { scope, candidates: plan.candidates.map((c) => c.ref) })
+  })
+
+  const generateValidated = Effect.fnUntraced(function*(req: LLMRequest, scope: string) {
+    if (req.cache === false) {
+      const response = yield* fromRouter(req)
+      yield* record(req, scope, response)
+      return response
+    }
+    const key = yield* cacheKey(req, scope)
+    const { response } = yield* cache.getOrCompute(key, fromRouter(req), {
+      semantic: { text: lastUserText(req), scope, task: req.taskType ?? DEFAULT_TASK }
+    })
+    yield* record(req, scope, response)
+    return response
+  })
+
+  const generate = (req: LLMRequest, ctx?: CallContext) =>
+    Effect.flatMap(validate(req), (valid) => generateValidated(valid, ctx?.scope ?? DEFAULT_SCOPE))
+
+  const generateStream = (req: LLMRequest, ctx?: CallContext): Stream.Stream<StreamChunk, LLMError> =>
+    Stream.unwrap(
+      Effect.gen(function*() {
+        const valid = yield* validate(req)
+        const scope = ctx?.scope ?? DEFAULT_SCOPE
+        const useCache = valid.cache !== false
+        const key = useCache ? yield* cacheKey(valid, scope) : undefined
+        if (key !== undefined) {
+          const hit = yield* cache.get(key)
+          if (Option.isSome(hit)) {
+            yield* record(valid, scope, { ...hit.value, cached: true })
+            return CacheService.replayAsStream(hit.value)
+          }
+        }
+        // Collect what streams past so a complete answer can be cached and accounted afterwards.
+        let content = ""
+        let provider = ""
+        let model = ""
+        const started = Date.now()
+        return router.stream(valid).pipe(
+          Stream.tap((chunk) =>
+            Effect.suspend(() => {
+              content += chunk.delta
+              if (chunk.provider !== undefined) provider = chunk.provider
+              if (chunk.model !== undefined) model = chunk.model
+              if (chunk.usage === undefined || chunk.finishReason === undefined) return Effect.void
+              const response: LLMResponse = {
+                content,
+                provider,
+                model,
+                usage: chunk.usage,
+                costUsd: chunk.costUsd ?? 0,
+                latencyMs: Date.now() - started,
+                cached: false,
+                finishReason: chunk.finishReason,
+                attempts: []
+              }
+              const save = key !== undefined ? cache.set(key, response) : Effect.void
+              return Effect.andThen(save, record(valid, scope, response))
+            })
+          )
+        )
+      })
+    )
+
+  const chat = Effect.fn("LLMManager.chat")(function*(conversationId: string, message: string | ChatMessage, options?: ChatOptions) {
+    const turn: ChatMessage = typeof message === "string" ? { role: "user", content: message } : message
+    const scope = options?.scope ?? DEFAULT_SCOPE
+    const existing = yield* storage.get(conversationId).pipe(Effect.option)
+    const history: ReadonlyArray<ChatMessage> = Option.isSome(existing)
+      ? existing.value.messages
+      : options?.system !== undefined
+      ? [{ role: "system", content: options.system }]
+      : []
+    if (Option.isNone(existing)) {
+      yield* storage.create({ id: conversationId, scope, messages: history })
+    }
+    const base: LLMRequest = {
+      messages: [...history, turn],
+      taskType: options?.taskType,
+      model: options?.model,
+      preferences: options?.preferences,
+      conversationId
+    }
+    const plan = yield* router.plan(base)
+    const window = plan.candidates[0]?.contextWindow
+    const reserve = options?.preferences?.maxTokens ?? 1024
+    const messages = window !== undefined && countMessagesTokens(base.messages!) + reserve > window
+      ? trimToBudget(base.messages!, Math.max(window - reserve, 1))
+      : base.messages!
+    const response = yield* generateValidated({ ...base, messages, cache: false }, scope)
+    yield* storage.append(conversationId, [turn, { role: "assistant", content: response.content }])
+    return { ...response, conversationId }
+  }, (effect) => Effect.catchTag(effect, "ConversationNotFound", (e) => Effect.fail(new InvalidRequest({ message: e.message }))))
+
+  const embed = Effect.fn("LLMManager.embed")(function*(texts: ReadonlyArray<string>, options?: { readonly model?: string }) {
+    if (texts.length === 0) return yield* new InvalidRequest({ message: "embed needs at least one text", param: "input" })
+    return yield* router.embed({ model: options?.model, input: texts })
+  })
+
+  const generateObject = <A, I>(req: LLMRequest, schema: Schema.Codec<A, I>, ctx?: CallContext) =>
+    Effect.gen(function*() {
+      const first = yield* generate(objectRequest(req, schema), ctx)
+      const decoded = decodeObject(schema, first.content)
+      if (decoded._tag === "Success") return { object: decoded.success, response: first }
+      // One repair attempt: show the model its answer and what was wrong with it.
+      const second = yield* generate(repairRequest(req, schema, first.content, decoded.failure), ctx)
+      const repaired = decodeObject(schema, second.content)
+      if (repaired._tag === "Success") return { object: repaired.success, response: second }
+      return yield* new StructuredOutputError({ message: repaired.failure, content: second.content })
+    })
+
+  return LLMManager.of({
+    generate: (req, ctx) => generate(req, ctx).pipe(Effect.withSpan("LLMManager.generate")),
+    generateStream,
+    chat,
+    embed,
+    generateObject,
+    usage: accounting.report
+  })
+})
+
+const lastUserText = (req: LLMRequest): string => {
+  const messages = requestMessages(req)
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i].role === "user") return messages[i].content
+  return ""
+}
+
+export class LLMManager extends Context.Service<LLMManager, LLMManagerShape>()("@llm-gateway/core/LLMManager") {
+  /** Needs ModelRouter, CacheService, ConversationStorage and UsageAccounting. */
+  static readonly layerNoDeps = Layer.effect(LLMManager, make)
+}
