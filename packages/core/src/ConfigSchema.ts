@@ -37,6 +37,12 @@ export const ModelEntry = Schema.Struct({
 })
 export type ModelEntry = typeof ModelEntry.Type
 
+export const ProviderDefaults = Schema.Struct({
+  maxTokens: Schema.optional(PositiveInt),
+  temperature: Schema.optional(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 2 })))
+})
+export type ProviderDefaults = typeof ProviderDefaults.Type
+
 export const ProviderConfig = Schema.Struct({
   /** Models are addressed as `<name>/<model id>`. */
   name: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_.-]+$/)),
@@ -58,6 +64,8 @@ export const ProviderConfig = Schema.Struct({
   gpu: Schema.optional(Schema.Boolean),
   /** llamacpp: how many contexts (parallel generations) the model serves. */
   contexts: Schema.optional(PositiveInt),
+  /** Request defaults for this provider, used when a request does not say (OPENAI_MAX_TOKENS, OPENAI_TEMPERATURE). */
+  defaults: Schema.optional(ProviderDefaults),
   models: Schema.Array(ModelEntry)
 })
 export type ProviderConfig = typeof ProviderConfig.Type

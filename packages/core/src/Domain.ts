@@ -125,7 +125,9 @@ export const StreamChunk = Schema.Struct({
   usage: Schema.optional(Usage),
   finishReason: Schema.optional(FinishReason),
   costUsd: Schema.optional(Schema.Finite),
-  cached: Schema.optional(Schema.Boolean)
+  cached: Schema.optional(Schema.Boolean),
+  /** Set by the router on the first chunk: the tries it took to get a stream going. */
+  attempts: Schema.optional(Schema.Array(Attempt))
 })
 export type StreamChunk = typeof StreamChunk.Type
 

@@ -12,14 +12,21 @@
  * default retryability of a tag.
  */
 import { Predicate, Schema } from "effect"
+import { Attempt } from "./Domain.ts"
 
 const ShouldRetry = Schema.optional(Schema.Boolean)
+/**
+ * Set by the router on the error a request finally fails with: every try of every candidate
+ * (model, outcome, ms), so a caller sees what was attempted. Absent on errors from one client.
+ */
+const Attempts = Schema.optional(Schema.Array(Attempt))
 
 export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()("ModelUnavailable", {
   model: Schema.String,
   message: Schema.String,
   status: Schema.optional(Schema.Number),
-  shouldRetry: ShouldRetry
+  shouldRetry: ShouldRetry,
+  attempts: Attempts
 }) {
   get isRetryable(): boolean {
     return this.shouldRetry ?? true
@@ -37,7 +44,8 @@ export class RateLimitExceeded extends Schema.TaggedError<RateLimitExceeded>()("
   /** Milliseconds the upstream asked us to wait (0 when it did not say). */
   retryAfter: Schema.Number,
   message: Schema.optional(Schema.String),
-  shouldRetry: ShouldRetry
+  shouldRetry: ShouldRetry,
+  attempts: Attempts
 }) {
   get isRetryable(): boolean {
     return this.shouldRetry ?? true
@@ -55,7 +63,8 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
   model: Schema.optional(Schema.String),
   /** The offending field, when known (`messages[0].role`). */
   param: Schema.optional(Schema.String),
-  shouldRetry: ShouldRetry
+  shouldRetry: ShouldRetry,
+  attempts: Attempts
 }) {
   get isRetryable(): boolean {
     return this.shouldRetry ?? false
@@ -73,7 +82,8 @@ export class AuthenticationFailed extends Schema.TaggedError<AuthenticationFaile
   model: Schema.String,
   message: Schema.String,
   status: Schema.optional(Schema.Number),
-  shouldRetry: ShouldRetry
+  shouldRetry: ShouldRetry,
+  attempts: Attempts
 }) {
   get isRetryable(): boolean {
     return this.shouldRetry ?? false
@@ -90,7 +100,8 @@ export class TimeoutError extends Schema.TaggedError<TimeoutError>()("TimeoutErr
   model: Schema.String,
   timeoutMs: Schema.Number,
   message: Schema.optional(Schema.String),
-  shouldRetry: ShouldRetry
+  shouldRetry: ShouldRetry,
+  attempts: Attempts
 }) {
   get isRetryable(): boolean {
     return this.shouldRetry ?? true
@@ -109,7 +120,8 @@ export class ContextTooLarge extends Schema.TaggedError<ContextTooLarge>()("Cont
   tokenCount: Schema.Number,
   /** The window of the model that refused, when known: fallback only goes to larger ones. */
   contextWindow: Schema.optional(Schema.Number),
-  message: Schema.optional(Schema.String)
+  message: Schema.optional(Schema.String),
+  attempts: Attempts
 }) {
   get isRetryable(): boolean {
     return false
@@ -126,7 +138,8 @@ export class ContextTooLarge extends Schema.TaggedError<ContextTooLarge>()("Cont
 export class ConfigurationError extends Schema.TaggedError<ConfigurationError>()("ConfigurationError", {
   message: Schema.String,
   /** Where the problem is: a config path (`providers[0].baseUrl`) or a file path. */
-  path: Schema.optional(Schema.String)
+  path: Schema.optional(Schema.String),
+  attempts: Attempts
 }) {
   get isRetryable(): boolean {
     return false
@@ -142,7 +155,8 @@ export class ConfigurationError extends Schema.TaggedError<ConfigurationError>()
 export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", {
   model: Schema.String,
   message: Schema.String,
-  shouldRetry: ShouldRetry
+  shouldRetry: ShouldRetry,
+  attempts: Attempts
 }) {
   get isRetryable(): boolean {
     return this.shouldRetry ?? true

@@ -177,15 +177,13 @@ export const make = Effect.gen(function*() {
   const chat = Effect.fn("LLMManager.chat")(function*(conversationId: string, message: string | ChatMessage, options?: ChatOptions) {
     const turn: ChatMessage = typeof message === "string" ? { role: "user", content: message } : message
     const scope = options?.scope ?? DEFAULT_SCOPE
-    const existing = yield* storage.get(conversationId).pipe(Effect.option)
-    const history: ReadonlyArray<ChatMessage> = Option.isSome(existing)
-      ? existing.value.messages
-      : options?.system !== undefined
-      ? [{ role: "system", content: options.system }]
-      : []
-    if (Option.isNone(existing)) {
-      yield* storage.create({ id: conversationId, scope, messages: history })
-    }
+    // Create-if-missing is race-free: a concurrent creator makes ours fail with AlreadyExists.
+    yield* storage.create({
+      id: conversationId,
+      scope,
+      messages: options?.system !== undefined ? [{ role: "system", content: options.system }] : []
+    }).pipe(Effect.catchTag("ConversationAlreadyExists", () => Effect.void))
+    const history = (yield* storage.get(conversationId, { scope })).messages
     const base: LLMRequest = {
       messages: [...history, turn],
       taskType: options?.taskType,
@@ -200,7 +198,7 @@ export const make = Effect.gen(function*() {
       ? trimToBudget(base.messages!, Math.max(window - reserve, 1))
       : base.messages!
     const response = yield* generateValidated({ ...base, messages, cache: false }, scope)
-    yield* storage.append(conversationId, [turn, { role: "assistant", content: response.content }])
+    yield* storage.append(conversationId, [turn, { role: "assistant", content: response.content }], { scope })
     return { ...response, conversationId }
   }, (effect) => Effect.catchTag(effect, "ConversationNotFound", (e) => Effect.fail(new InvalidRequest({ message: e.message }))))
 

@@ -1,1 +1,3 @@
+export * from "./FakeAnthropic.ts"
+export * from "./FakeOllama.ts"
 export * from "./LoopbackServer.ts"

@@ -1,0 +1,108 @@
+/**
+ * Gateway request ⇄ Anthropic Messages API, without I/O.
+ *
+ * Differences from the OpenAI shape that this file absorbs:
+ * - system turns are not messages: they go to the top-level `system` (several are joined);
+ * - the API wants alternating user/assistant turns: consecutive same-role turns are merged;
+ * - `max_tokens` is mandatory: the caller's, else the model entry's `maxOutputTokens`, else 4096;
+ * - `temperature` is 0..1 (OpenAI's 0..2 is clamped, so a request valid elsewhere stays valid);
+ * - there is no JSON mode: `responseFormat` becomes an instruction in the system prompt.
+ */
+import type Anthropic from "@anthropic-ai/sdk"
+import type { FinishReason, ProviderRequest, ResponseFormat, Usage } from "@llm-gateway/core/Domain"
+import { makeUsage } from "@llm-gateway/core/Domain"
+
+export const DEFAULT_MAX_TOKENS = 4096
+
+/**
+ * The SDK (1.x) no longer types the sampling parameters (the API deprecates them for new
+ * models) but still sends whatever the body holds, and older models honour them.
+ */
+export type MessagesParams = Omit<Anthropic.Messages.MessageCreateParamsNonStreaming, "stream"> & {
+  temperature?: number
+  top_p?: number
+}
+
+/**
+ * Anthropic has no JSON mode, so structured output is asked for in words. Models follow it
+ * well, but nothing enforces it: callers that need a guarantee validate the result
+ * (`generateObject` does).
+ */
+export const jsonInstruction = (format: ResponseFormat): string =>
+  format.type === "json_object"
+    ? "Respond with one valid JSON object and nothing else: no prose, no Markdown code fences."
+    : `Respond with one valid JSON value and nothing else (no prose, no Markdown code fences). ` +
+      `It must conform to this JSON Schema named "${format.name}":\n${JSON.stringify(format.schema)}`
+
+/** Builds the Messages API body; `undefined` when there is no user/assistant turn to send. */
+export const toMessagesParams = (
+  req: ProviderRequest,
+  defaultMaxTokens: number | undefined
+): MessagesParams | undefined => {
+  const system: Array<string> = []
+  const turns: Array<{ role: "user" | "assistant"; content: string }> = []
+  for (const m of req.messages) {
+    if (m.role === "system") {
+      system.push(m.content)
+      continue
+    }
+    const last = turns.at(-1)
+    if (last !== undefined && last.role === m.role) last.content = `${last.content}\n\n${m.content}`
+    else turns.push({ role: m.role, content: m.content })
+  }
+  if (turns.length === 0) return undefined
+  if (req.responseFormat !== undefined) system.push(jsonInstruction(req.responseFormat))
+
+  const params: MessagesParams = {
+    model: req.model,
+    max_tokens: req.maxTokens ?? defaultMaxTokens ?? DEFAULT_MAX_TOKENS,
+    messages: turns
+  }
+  if (system.length > 0) params.system = system.join("\n\n")
+  if (req.temperature !== undefined) params.temperature = Math.min(1, Math.max(0, req.temperature))
+  // Recent Claude models reject temperature and top_p together; temperature wins, as Anthropic
+  // advises tuning only one of them.
+  else if (req.topP !== undefined) params.top_p = req.topP
+  if (req.stop !== undefined && req.stop.length > 0) params.stop_sequences = [...req.stop]
+  return params
+}
+
+export const toFinishReason = (reason: string | null | undefined): FinishReason => {
+  switch (reason) {
+    case "end_turn":
+    case "stop_sequence":
+      return "stop"
+    case "max_tokens":
+    case "model_context_window_exceeded":
+      return "length"
+    case "tool_use":
+      return "tool_calls"
+    case "refusal":
+      return "content_filter"
+    default:
+      return "unknown"
+  }
+}
+
+interface InputUsage {
+  readonly input_tokens?: number | null
+  readonly cache_creation_input_tokens?: number | null
+  readonly cache_read_input_tokens?: number | null
+}
+
+/**
+ * Prompt tokens as billed: Anthropic reports cache writes and reads apart from `input_tokens`,
+ * but all three are tokens of the prompt.
+ */
+export const promptTokens = (u: InputUsage): number =>
+  (u.input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0)
+
+export const toUsage = (u: InputUsage & { readonly output_tokens: number }): Usage =>
+  makeUsage(promptTokens(u), u.output_tokens)
+
+/** The text of a response: its text blocks, in order (thinking and tool blocks are not the answer). */
+export const textOf = (content: ReadonlyArray<Anthropic.Messages.ContentBlock>): string => {
+  let out = ""
+  for (const block of content) if (block.type === "text") out += block.text
+  return out
+}

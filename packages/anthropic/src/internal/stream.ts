@@ -1,0 +1,50 @@
+/**
+ * Anthropic's streamed events → the gateway's `StreamChunk`s.
+ *
+ * Usage is exact, never estimated: `message_start` carries the prompt tokens and each
+ * `message_delta` the cumulative output tokens. One final chunk (empty delta) carries `usage`
+ * and `finishReason`, emitted on `message_stop`. A stream that ends without `message_stop`
+ * was cut: it fails, it is never passed off as a complete answer.
+ */
+import type Anthropic from "@anthropic-ai/sdk"
+import type { StreamChunk } from "@llm-gateway/core/Domain"
+import { makeUsage } from "@llm-gateway/core/Domain"
+import { promptTokens, toFinishReason } from "./convert.ts"
+
+/** Thrown when the event stream ends before `message_stop`. */
+export class StreamTruncated extends Error {
+  override readonly name = "StreamTruncated"
+}
+
+export async function* toChunks(
+  events: AsyncIterable<Anthropic.Messages.RawMessageStreamEvent>
+): AsyncGenerator<StreamChunk> {
+  let input = 0
+  let output = 0
+  let stopReason: string | null = null
+  let stopped = false
+  for await (const event of events) {
+    switch (event.type) {
+      case "message_start":
+        input = promptTokens(event.message.usage)
+        output = event.message.usage.output_tokens
+        break
+      case "content_block_delta":
+        if (event.delta.type === "text_delta" && event.delta.text.length > 0) yield { delta: event.delta.text }
+        break
+      case "message_delta":
+        stopReason = event.delta.stop_reason ?? stopReason
+        output = event.usage.output_tokens
+        // Newer API versions repeat the (final) input counts here; prefer them when present.
+        if (event.usage.input_tokens != null) input = promptTokens(event.usage)
+        break
+      case "message_stop":
+        stopped = true
+        yield { delta: "", usage: makeUsage(input, output), finishReason: toFinishReason(stopReason) }
+        // Keep reading to the end of the body (right after this event) instead of returning:
+        // leaving it unread would make the SDK abort the request and lose the keep-alive socket.
+        break
+    }
+  }
+  if (!stopped) throw new StreamTruncated("stream ended before message_stop")
+}

@@ -1,0 +1,350 @@
+/**
+ * The router: for each request it decides which models to try and in what order (`plan`), then
+ * runs that order under the resilience rules — retries with backoff, failover, circuit breakers,
+ * rate limits, deadlines — as the tagged `LLMError` union decides. See notes/routing.md.
+ *
+ * State that other instances need (breakers, rate limits) lives in Effect's persistence stores:
+ * provide `CircuitBreaker.CircuitBreakerStore` / `RateLimiter.RateLimiterStore` (the Redis ones
+ * when `redis.url` is set) and every instance shares one circuit and one budget per model;
+ * without them the router keeps both in memory.
+ */
+import { Context, Effect, Layer, Option, Random, Stream } from "effect"
+import { CircuitBreaker, RateLimiter } from "effect/persistence"
+import type { GatewayConfig } from "./ConfigSchema.ts"
+import type {
+  Attempt,
+  EmbeddingResponse,
+  LLMRequest,
+  ProviderRequest,
+  ProviderResponse,
+  StreamChunk,
+  Usage
+} from "./Domain.ts"
+import { requestMessages } from "./Domain.ts"
+import { ConfigurationError, ContextTooLarge, InvalidRequest, type LLMError, ModelUnavailable } from "./LLMError.ts"
+import { ModelClients } from "./ModelClients.ts"
+import { costOfUsage, estimatePromptTokens } from "./Pricing.ts"
+import { makeBreakers } from "./internal/router/Breakers.ts"
+import { type Catalog, type Deployment, type Group, makeCatalog } from "./internal/router/Catalog.ts"
+import { type ChainContext, runChain } from "./internal/router/Executor.ts"
+import { makeLimits } from "./internal/router/Limits.ts"
+import { computePlan, type RoutePlan } from "./internal/router/Planner.ts"
+import { type BackoffOptions, defaultBackoff } from "./internal/router/RetryPolicy.ts"
+import { RouterState } from "./internal/router/State.ts"
+import { routeStream } from "./internal/router/Streaming.ts"
+import { makeStats, type RouterStats } from "./internal/router/Stats.ts"
+import * as Telemetry from "./internal/router/Telemetry.ts"
+
+export type { PlannedCandidate, RoutePlan } from "./internal/router/Planner.ts"
+export type { DeploymentStats, ProviderStats, RouterStats } from "./internal/router/Stats.ts"
+export { resolveBareModelLocal } from "./internal/router/Catalog.ts"
+
+/** A provider's answer plus what the router did to get it. */
+export interface RoutedResponse extends ProviderResponse {
+  readonly provider: string
+  /** `model` is the provider's model id; `ref` is `provider/model`. */
+  readonly ref: string
+  readonly attempts: ReadonlyArray<Attempt>
+  /** Total time in the router: every attempt and backoff. */
+  readonly latencyMs: number
+  /** Time inside the winning client call (`latencyMs − upstreamMs` is the gateway's overhead). */
+  readonly upstreamMs: number
+  readonly costUsd: number
+}
+
+export interface RoutedEmbedding extends EmbeddingResponse {
+  readonly provider: string
+}
+
+export interface ModelInfo {
+  readonly ref: string
+  readonly provider: string
+  readonly model: string
+  /** The provider type (`openai`, `anthropic`, `ollama`, …). */
+  readonly type: string
+  readonly contextWindow?: number | undefined
+  readonly embedding: boolean
+}
+
+export interface ModelRouterOptions {
+  /** Seeds random / weighted balancing and retry jitter (default: Effect's `Random`). */
+  readonly seed?: string | number | undefined
+  readonly backoff?: Partial<BackoffOptions> | undefined
+  /** Bare model id → provider (LLMConfig's resolver; a local fallback otherwise). */
+  readonly resolveBareModel?: ((config: GatewayConfig, id: string) => {
+    readonly provider: string
+    readonly model: string
+  } | undefined) | undefined
+}
+
+export interface ModelRouterShape {
+  /** The order of candidates for a request, computed from local state: no I/O. */
+  readonly plan: (req: LLMRequest) => Effect.Effect<RoutePlan, LLMError>
+  readonly generate: (req: LLMRequest) => Effect.Effect<RoutedResponse, LLMError>
+  /** Chunks carry provider/model; the first carries attempts, the last usage, finishReason, costUsd. */
+  readonly stream: (req: LLMRequest) => Stream.Stream<StreamChunk, LLMError>
+  readonly embed: (req: {
+    readonly model?: string | undefined
+    readonly input: ReadonlyArray<string>
+  }) => Effect.Effect<RoutedEmbedding, LLMError>
+  readonly stats: Effect.Effect<RouterStats>
+  readonly models: ReadonlyArray<ModelInfo>
+}
+
+const unknownModel = (name: string) =>
+  new ModelUnavailable({
+    model: name,
+    message: `unknown model "${name}": no configured provider lists it (GET /v1/models shows the models)`,
+    status: 404,
+    shouldRetry: false
+  })
+
+const providerRequest = (req: LLMRequest, messages: ProviderRequest["messages"], d: Deployment): ProviderRequest => {
+  const prefs = req.preferences
+  const cap = d.entry.maxOutputTokens
+  return {
+    model: d.model,
+    messages,
+    // a deployment's own output cap wins: a fallback to a smaller model must not 400 on it
+    maxTokens: prefs?.maxTokens !== undefined && cap !== undefined ? Math.min(prefs.maxTokens, cap) : prefs?.maxTokens,
+    temperature: prefs?.temperature,
+    topP: prefs?.topP,
+    stop: prefs?.stop,
+    responseFormat: req.responseFormat
+  }
+}
+
+export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: ModelRouterOptions = {}) {
+  const clients = yield* ModelClients
+  const catalog: Catalog = makeCatalog(config, options.resolveBareModel)
+  if (catalog.unresolved.length > 0) {
+    yield* Effect.logWarning(`routing config names models no provider lists: ${catalog.unresolved.join(", ")}`)
+  }
+  const state = new RouterState()
+  const random = options.seed === undefined
+    ? yield* Random.Random
+    : yield* Random.withSeed(Effect.service(Random.Random), options.seed)
+
+  const breakerStore = yield* Effect.serviceOption(CircuitBreaker.CircuitBreakerStore).pipe(
+    Effect.flatMap(Option.match({
+      onSome: Effect.succeed,
+      onNone: () =>
+        Effect.map(
+          Layer.build(CircuitBreaker.layerStoreMemory()),
+          (ctx) => Context.get(ctx, CircuitBreaker.CircuitBreakerStore)
+        )
+    }))
+  )
+  const limiterStore = yield* Effect.serviceOption(RateLimiter.RateLimiterStore).pipe(
+    Effect.flatMap(Option.match({
+      onSome: Effect.succeed,
+      onNone: () =>
+        Effect.map(Layer.build(RateLimiter.layerStoreMemory), (ctx) => Context.get(ctx, RateLimiter.RateLimiterStore))
+    }))
+  )
+  const breakers = yield* makeBreakers({
+    config: config.routing.circuitBreaker,
+    state,
+    deployments: catalog.deployments
+  }).pipe(Effect.provideService(CircuitBreaker.CircuitBreakerStore, breakerStore))
+  const limiter = yield* RateLimiter.make.pipe(Effect.provideService(RateLimiter.RateLimiterStore, limiterStore))
+  const limits = makeLimits(limiter, state)
+  const ctx: ChainContext = {
+    routing: config.routing,
+    state,
+    breakers,
+    limits,
+    backoff: { ...defaultBackoff, ...options.backoff }
+  }
+  const nextRandom = () => random.nextDoubleUnsafe()
+  const latency = (ref: string) => state.latency(ref)
+  const counter = (key: string) => state.nextCounter(key)
+
+  const planGroups = (
+    taskType: string,
+    groups: ReadonlyArray<Group>,
+    strategy: RoutePlan["strategy"],
+    promptTokens: number,
+    maxTokens: number | undefined,
+    now: number
+  ): RoutePlan =>
+    computePlan({
+      taskType,
+      groups,
+      strategy,
+      loadBalancing: config.routing.loadBalancing,
+      promptTokens,
+      maxTokens,
+      latency,
+      health: (ref) => state.health(ref, now),
+      counter,
+      random: nextRandom
+    })
+
+  /** Plan or the error that stops the request before any attempt. */
+  const prepare = (req: LLMRequest, now: number): RoutePlan | LLMError => {
+    const messages = requestMessages(req)
+    if (messages.length === 0) return new InvalidRequest({ message: "the request has neither prompt nor messages" })
+    const taskType = req.taskType ?? "general"
+    let groups = catalog.candidatesFor(taskType)
+    if (req.model !== undefined && req.model !== "" && req.model !== "auto") {
+      const pinned = catalog.resolve(req.model)
+      if (pinned === undefined) return unknownModel(req.model)
+      groups = [pinned, ...groups.filter((g) => g.key !== pinned.key)]
+    }
+    if (groups.length === 0) {
+      return new ConfigurationError({ message: "no chat model is configured", path: "providers" })
+    }
+    const promptTokens = estimatePromptTokens(messages)
+    const plan = planGroups(
+      taskType,
+      groups,
+      req.preferences?.strategy ?? config.routing.strategy,
+      promptTokens,
+      req.preferences?.maxTokens,
+      now
+    )
+    if (plan.candidates.length === 0) {
+      const windows = groups.flatMap((g) => g.members.map((m) => m.contextWindow ?? 0))
+      return new ContextTooLarge({
+        model: plan.excluded[0]?.ref ?? groups[0].key,
+        tokenCount: promptTokens,
+        contextWindow: Math.max(...windows),
+        message: `the prompt (~${promptTokens} tokens) exceeds every candidate's context window`
+      })
+    }
+    return plan
+  }
+
+  const plan = (req: LLMRequest): Effect.Effect<RoutePlan, LLMError> =>
+    Effect.clockWith((clock) => {
+      const p = prepare(req, clock.currentTimeMillisUnsafe())
+      return "candidates" in p ? Effect.succeed(p) : Effect.fail(p)
+    })
+
+  const clientFor = (d: Deployment): Effect.Effect<import("./ModelClient.ts").ModelClientShape, LLMError> => {
+    const c = clients.get(d.provider)
+    return c !== undefined
+      ? Effect.succeed(c)
+      : Effect.fail(new ConfigurationError({ message: `provider ${d.provider} has no client`, path: "providers" }))
+  }
+
+  const now = Effect.clockWith((c) => c.currentTimeMillis)
+
+  const finished = (startedAt: number, error?: LLMError) =>
+    Effect.flatMap(now, (t) => {
+      const seconds = (t - startedAt) / 1000
+      if (error === undefined) return Telemetry.clientRequest(seconds, "success")
+      const onlyOpen = (error.attempts ?? []).length > 0 &&
+        (error.attempts ?? []).every((a) => a.outcome === "skipped:CircuitOpen")
+      return Telemetry.clientRequest(seconds, onlyOpen ? "circuit_open" : "error", error._tag)
+    })
+
+  const settle = (d: Deployment, usage: Usage, promptEstimate: number, costUsd: number) =>
+    Effect.andThen(
+      Telemetry.usage(d, usage, costUsd),
+      ctx.limits.settle(d, usage.totalTokens - Math.min(promptEstimate, d.tpm ?? promptEstimate))
+    )
+
+  const generate = Effect.fn("ModelRouter.generate")(function*(req: LLMRequest) {
+    const startedAt = yield* now
+    const p = yield* plan(req).pipe(Effect.tapError((e) => finished(startedAt, e)))
+    const messages = requestMessages(req)
+    const result = yield* runChain(ctx, {
+      candidates: p.candidates.map((c) => c.deployment),
+      startedAt,
+      tokens: p.promptTokens,
+      call: (d) => Effect.flatMap(clientFor(d), (client) => client.generate(providerRequest(req, messages, d)))
+    }).pipe(Effect.tapError((e) => finished(startedAt, e)))
+    const d = result.deployment
+    const response = result.value
+    const costUsd = costOfUsage(d.entry, response.usage)
+    yield* settle(d, response.usage, p.promptTokens, costUsd)
+    const end = yield* now
+    yield* finished(startedAt)
+    return {
+      ...response,
+      provider: d.provider,
+      model: response.model || d.model,
+      ref: d.ref,
+      attempts: result.attempts,
+      latencyMs: end - startedAt,
+      upstreamMs: result.upstreamMs,
+      costUsd
+    } satisfies RoutedResponse
+  }, Effect.provideService(Random.Random, random))
+
+  const stream = (req: LLMRequest): Stream.Stream<StreamChunk, LLMError> =>
+    Stream.unwrap(Effect.gen(function*() {
+      const startedAt = yield* now
+      const p = yield* plan(req).pipe(Effect.tapError((e) => finished(startedAt, e)))
+      const messages = requestMessages(req)
+      return routeStream({
+        ctx,
+        candidates: p.candidates.map((c) => c.deployment),
+        startedAt,
+        promptTokens: p.promptTokens,
+        request: (d) => providerRequest(req, messages, d),
+        client: clientFor,
+        onSettled: (d, usage, costUsd) =>
+          Effect.andThen(settle(d, usage, p.promptTokens, costUsd), finished(startedAt)),
+        onFailed: (e, t) => finished(t, e)
+      })
+    })).pipe(Stream.provideService(Random.Random, random))
+
+  const embed = Effect.fn("ModelRouter.embed")(function*(req: {
+    readonly model?: string | undefined
+    readonly input: ReadonlyArray<string>
+  }) {
+    const startedAt = yield* now
+    let groups = catalog.embeddingGroups
+    if (req.model !== undefined && req.model !== "") {
+      const pinned = catalog.resolve(req.model)
+      if (pinned === undefined) return yield* unknownModel(req.model)
+      groups = [pinned, ...groups.filter((g) => g.key !== pinned.key)]
+    }
+    if (groups.length === 0) {
+      return yield* new ConfigurationError({
+        message: "no embedding model is configured (mark a model `embedding: true`)",
+        path: "providers"
+      })
+    }
+    const tokens = estimatePromptTokens(req.input.map((content) => ({ role: "user" as const, content })))
+    const p = planGroups("embedding", groups, "cost", tokens, 0, startedAt)
+    const result = yield* runChain(ctx, {
+      candidates: p.candidates.map((c) => c.deployment),
+      startedAt,
+      tokens,
+      call: (d) => Effect.flatMap(clientFor(d), (client) => client.embed({ model: d.model, input: req.input }))
+    }).pipe(Effect.tapError((e) => finished(startedAt, e)))
+    const d = result.deployment
+    yield* settle(d, result.value.usage, tokens, costOfUsage(d.entry, result.value.usage))
+    yield* finished(startedAt)
+    return { ...result.value, provider: d.provider, model: result.value.model || d.model } satisfies RoutedEmbedding
+  }, Effect.provideService(Random.Random, random))
+
+  const models: ReadonlyArray<ModelInfo> = catalog.deployments.map((d) => ({
+    ref: d.ref,
+    provider: d.provider,
+    model: d.model,
+    type: d.providerType,
+    contextWindow: d.contextWindow,
+    embedding: d.embedding
+  }))
+
+  return ModelRouter.of({
+    plan,
+    generate,
+    stream,
+    embed,
+    stats: makeStats({ deployments: catalog.deployments, state, breakers, limits, providers: config.providers }),
+    models
+  })
+})
+
+export class ModelRouter extends Context.Service<ModelRouter, ModelRouterShape>()("@llm-gateway/core/ModelRouter") {
+  /** Builds a router from a config value; needs `ModelClients` (and optionally the stores). */
+  static readonly make = make
+  static readonly layerFrom = (config: GatewayConfig, options?: ModelRouterOptions) =>
+    Layer.effect(ModelRouter, make(config, options))
+}

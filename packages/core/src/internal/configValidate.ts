@@ -1,0 +1,156 @@
+/**
+ * Decoding the merged config into `GatewayConfig`, plus the checks a schema cannot express
+ * (duplicate names, routes to unknown providers, missing base URLs). Every problem is located:
+ * a config path, or the env variable a bad value came from.
+ */
+import { Effect, Redacted, Schema, SchemaIssue } from "effect"
+import { GatewayConfig, type ProviderType } from "../ConfigSchema.ts"
+import type { ConfigurationError } from "../LLMError.ts"
+import { type EnvConfig, providerOrigin } from "./configFromEnv.ts"
+import {
+  type ConfigIssue,
+  formatPath,
+  isRecord,
+  isSecretPath,
+  showValue,
+  toConfigurationError,
+  valueAt
+} from "./configIssues.ts"
+import type { Merged } from "./configMerge.ts"
+import { resolveRoutes } from "./configResolve.ts"
+import { coerceScalar } from "./configYaml.ts"
+
+interface Located {
+  readonly segments: ReadonlyArray<PropertyKey>
+  readonly message: string
+}
+
+const leafHook: SchemaIssue.LeafHook = (issue) => {
+  if (issue._tag === "UnexpectedKey") return "unknown key"
+  if (issue._tag === "MissingKey") return "is required"
+  return SchemaIssue.defaultLeafHook(issue)
+}
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1({ leafHook })
+
+const decodeOnce = (raw: unknown) => {
+  const result = Schema.decodeUnknownResult(GatewayConfig)(raw, { errors: "all", onExcessProperty: "error" })
+  if (result._tag === "Success") return { ok: true as const, config: result.success }
+  const issues: Array<Located> = formatter(result.failure.issue).issues.map((i) => ({
+    segments: (i.path ?? []).map((s) => (typeof s === "object" && s !== null && "key" in s ? s.key : s) as PropertyKey),
+    message: i.message
+  }))
+  return { ok: false as const, issues }
+}
+
+/** Turns a path into the place a user edits: the env variable when the value came from env. */
+const locate = (raw: Record<string, unknown>, env: EnvConfig, issue: Located): ConfigIssue => {
+  const { segments } = issue
+  const path = formatPath(segments)
+  let message = issue.message
+  const value = valueAt(raw, segments)
+  const shown = isSecretPath(segments) ? undefined : showValue(value)
+  if (shown !== undefined && !message.includes(", got ")) message += `, got ${shown}`
+  const last = segments.at(-1)
+  if (issue.message === "unknown key" && typeof last === "string" && last.includes("_")) {
+    message += ` (keys are camelCase: did you mean ${last.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())}?)`
+  }
+
+  let envName: string | undefined
+  let envValue: unknown
+  if (segments[0] === "providers" && typeof segments[1] === "number") {
+    const name = valueAt(raw, ["providers", segments[1], "name"])
+    const shadow = typeof name === "string" ? env.shadows.get(name) : undefined
+    const rest = segments.slice(2)
+    if (shadow !== undefined && rest.length > 0) {
+      envName = env.origins.get(providerOrigin(shadow.name, formatPath(rest)))
+      envValue = valueAt(shadow, rest)
+    }
+  } else {
+    envName = env.origins.get(path)
+    envValue = valueAt(env.raw, segments)
+  }
+  // the file wins over env: blame the variable only when its value is the one that was kept
+  if (envName !== undefined && envValue === value) return { path: envName, message: `${message} (${path})` }
+  return { path, message }
+}
+
+/** `port: ${PORT}` is a string after interpolation; read it as a number where the schema wants one. */
+const coerce = (raw: Record<string, unknown>, issues: ReadonlyArray<Located>, whole: ReadonlySet<string>) => {
+  let changed = false
+  const copy = structuredClone(raw)
+  for (const { segments } of issues) {
+    if (!whole.has(formatPath(segments)) || segments.length === 0) continue
+    const parent = valueAt(copy, segments.slice(0, -1))
+    const key = segments.at(-1)!
+    const current = valueAt(copy, segments)
+    if (typeof current !== "string" || (!isRecord(parent) && !Array.isArray(parent))) continue
+    const next = coerceScalar(current)
+    if (next === current) continue
+    ;(parent as Record<PropertyKey, unknown>)[key] = next
+    changed = true
+  }
+  return changed ? copy : undefined
+}
+
+const needsBaseUrl: ReadonlySet<ProviderType> = new Set(["ollama", "vllm", "lmstudio", "openai-compatible", "azure-openai"])
+
+const isHttpUrl = (s: string): boolean => {
+  try {
+    const u = new URL(s)
+    return u.protocol === "http:" || u.protocol === "https:"
+  } catch {
+    return false
+  }
+}
+
+const semanticIssues = (config: GatewayConfig): Array<Located> => {
+  const issues: Array<Located> = []
+  const seen = new Map<string, number>()
+  config.providers.forEach((p, i) => {
+    const first = seen.get(p.name)
+    if (first !== undefined) {
+      issues.push({ segments: ["providers", i, "name"], message: `duplicate provider name ${JSON.stringify(p.name)} (also providers[${first}])` })
+    } else seen.set(p.name, i)
+    if (needsBaseUrl.has(p.type) && p.baseUrl === undefined) {
+      issues.push({ segments: ["providers", i, "baseUrl"], message: `provider ${JSON.stringify(p.name)} of type ${p.type} needs a baseUrl` })
+    }
+    if (p.baseUrl !== undefined && !isHttpUrl(p.baseUrl)) {
+      issues.push({ segments: ["providers", i, "baseUrl"], message: "expected an http(s) URL" })
+    }
+    if (p.type === "llamacpp" && p.modelPath === undefined) {
+      issues.push({ segments: ["providers", i, "modelPath"], message: `provider ${JSON.stringify(p.name)} of type llamacpp needs a modelPath (a GGUF file)` })
+    }
+  })
+  config.server.apiKeys.forEach((k, i) => {
+    if (Redacted.value(k).trim() === "") {
+      issues.push({ segments: ["server", "apiKeys", i], message: "is empty (an unset variable with an empty default?)" })
+    }
+  })
+  if (config.conversations.store === "postgres" && config.conversations.url === undefined) {
+    issues.push({ segments: ["conversations", "url"], message: "store postgres needs a url (or set DATABASE_URL)" })
+  }
+  return issues
+}
+
+/** Decodes, checks and resolves routes; fails with one `ConfigurationError` listing every problem. */
+export const validate = (
+  merged: Merged,
+  env: EnvConfig,
+  wholeReferences: ReadonlySet<string>
+): Effect.Effect<GatewayConfig, ConfigurationError> =>
+  Effect.suspend(() => {
+    let raw = merged.raw
+    let decoded = decodeOnce(raw)
+    if (!decoded.ok) {
+      const coerced = coerce(raw, decoded.issues, wholeReferences)
+      if (coerced !== undefined) {
+        raw = coerced
+        decoded = decodeOnce(raw)
+      }
+    }
+    if (!decoded.ok) return Effect.fail(toConfigurationError(decoded.issues.map((i) => locate(raw, env, i))))
+    const semantic = semanticIssues(decoded.config)
+    const routes = resolveRoutes(decoded.config, { envTasks: merged.envTasks, taskOrigins: env.taskOrigins })
+    const issues = [...semantic.map((i) => locate(raw, env, i)), ...routes.issues]
+    return issues.length > 0 ? Effect.fail(toConfigurationError(issues)) : Effect.succeed(routes.config)
+  })

@@ -1,0 +1,173 @@
+/**
+ * Runs a plan: each candidate in turn, each attempt through its rate limit, its circuit and
+ * its attempt timeout, retried or abandoned as the error decides (RetryPolicy). Generic over
+ * the call, so generate, embed and the opening of a stream share one set of rules.
+ *
+ * Time: `routing.timeoutMs` is a deadline for the whole chain — an attempt gets at most the
+ * time left, and a backoff or a rate-limit wait that would pass the deadline is not taken
+ * (the next candidate is tried instead); `routing.attemptTimeoutMs` bounds one attempt, so a
+ * hung first candidate leaves time for the next.
+ */
+import { Cause, Effect, Exit, Option } from "effect"
+import { CircuitBreaker } from "effect/persistence"
+import type { RoutingConfig } from "../../ConfigSchema.ts"
+import type { Attempt } from "../../Domain.ts"
+import { isLLMError, type LLMError, ModelUnavailable, TimeoutError } from "../../LLMError.ts"
+import type { Breakers } from "./Breakers.ts"
+import type { Deployment } from "./Catalog.ts"
+import type { Limits } from "./Limits.ts"
+import {
+  type BackoffOptions,
+  chainTimeout,
+  decide,
+  locallyLimited,
+  makeBackoff,
+  mostInformative,
+  withAttempts
+} from "./RetryPolicy.ts"
+import type { RouterState } from "./State.ts"
+import * as Telemetry from "./Telemetry.ts"
+
+export interface ChainContext {
+  readonly routing: RoutingConfig
+  readonly state: RouterState
+  readonly breakers: Breakers
+  readonly limits: Limits
+  readonly backoff: BackoffOptions
+}
+
+export interface ChainResult<A> {
+  readonly value: A
+  readonly deployment: Deployment
+  readonly attempts: ReadonlyArray<Attempt>
+  /** Time inside the winning call. */
+  readonly upstreamMs: number
+}
+
+export interface ChainOptions<A, R> {
+  readonly candidates: ReadonlyArray<Deployment>
+  /** Clock ms when the request arrived: the chain deadline counts from here. */
+  readonly startedAt: number
+  /** Tokens to charge against tpm at admission (the prompt estimate). */
+  readonly tokens: number
+  readonly call: (d: Deployment) => Effect.Effect<A, LLMError, R>
+}
+
+const now = Effect.clockWith((c) => c.currentTimeMillis)
+
+const attemptTimeout = (ref: string, timeoutMs: number) => () =>
+  Effect.fail(new TimeoutError({ model: ref, timeoutMs, message: `no answer within ${timeoutMs} ms` }))
+
+/** The window a ContextTooLarge says is too small: later candidates need a larger one. */
+const windowFloor = (e: LLMError, d: Deployment): number | undefined =>
+  e._tag !== "ContextTooLarge"
+    ? undefined
+    : e.contextWindow ?? d.contextWindow ?? (e.tokenCount > 0 ? e.tokenCount - 1 : undefined)
+
+export const runChain = <A, R>(
+  ctx: ChainContext,
+  options: ChainOptions<A, R>
+): Effect.Effect<ChainResult<A>, LLMError, R> =>
+  Effect.gen(function*() {
+    const { routing, state, breakers, limits } = ctx
+    const { candidates } = options
+    const deadline = options.startedAt + routing.timeoutMs
+    const attempts: Array<Attempt> = []
+    const errors: Array<LLMError> = []
+    let floor: number | undefined
+
+    for (let i = 0; i < candidates.length; i++) {
+      const d = candidates[i]
+      const isLast = i === candidates.length - 1
+      if (floor !== undefined && d.contextWindow !== undefined && d.contextWindow <= floor) {
+        attempts.push({ model: d.ref, outcome: "skipped:ContextTooLarge", ms: 0 })
+        continue
+      }
+      let retriesLeft = routing.maxRetries
+      let backoff: ((now: number, e: LLMError) => Effect.Effect<number>) | undefined
+      while (true) {
+        const t0 = yield* now
+        // jittered backoffs make times fractional: under a millisecond left is no time left
+        if (deadline - t0 < 1) {
+          return yield* Effect.fail(withAttempts(chainTimeout(d.ref, routing.timeoutMs), attempts))
+        }
+        const waitMs = yield* limits.acquire(d, options.tokens)
+        if (waitMs > 0) {
+          // the last candidate waits for room (within the deadline); the others are skipped
+          if (isLast && t0 + waitMs < deadline) {
+            yield* Effect.sleep(waitMs)
+            continue
+          }
+          attempts.push({ model: d.ref, outcome: "skipped:RateLimited", ms: 0 })
+          errors.push(locallyLimited(d.ref, waitMs))
+          break
+        }
+        const timeoutMs = Math.min(routing.attemptTimeoutMs, deadline - t0)
+        const exit = yield* Effect.exit(
+          breakers.run(
+            d,
+            Effect.timeoutOrElse(options.call(d), { duration: timeoutMs, orElse: attemptTimeout(d.ref, timeoutMs) })
+          )
+        )
+        const t1 = yield* now
+        const ms = t1 - t0
+        const s = state.get(d.ref)
+        if (Exit.isSuccess(exit)) {
+          s.requests++
+          s.successes++
+          state.recordLatency(d.ref, ms)
+          yield* Telemetry.upstreamCall(d, { ms })
+          attempts.push({ model: d.ref, outcome: "ok", ms })
+          return { value: exit.value, deployment: d, attempts, upstreamMs: ms } satisfies ChainResult<A>
+        }
+        const found = Cause.findErrorOption(exit.cause)
+        // a defect or an interruption: not ours to judge
+        if (Option.isNone(found)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
+        const e = found.value
+        if (e instanceof CircuitBreaker.CircuitBreakerError) {
+          attempts.push({ model: d.ref, outcome: "skipped:CircuitOpen", ms: 0 })
+          errors.push(new ModelUnavailable({ model: d.ref, message: "circuit open after repeated failures" }))
+          break
+        }
+        if (!isLLMError(e)) return yield* Effect.die(e)
+        s.requests++
+        s.errors++
+        yield* Telemetry.upstreamCall(d, { ms, error: e._tag })
+        attempts.push({ model: d.ref, outcome: e._tag, ms })
+        errors.push(e)
+        if (e._tag === "RateLimitExceeded" && e.retryAfter > 0) s.limitedUntil = t1 + e.retryAfter
+        const decision = decide(e, retriesLeft)
+        if (decision === "fail") return yield* Effect.fail(withAttempts(e, attempts))
+        if (decision === "retry") {
+          backoff ??= yield* makeBackoff(ctx.backoff)
+          const delay = yield* backoff(t1, e)
+          if (t1 + delay < deadline) {
+            retriesLeft--
+            yield* Effect.sleep(delay)
+            continue
+          }
+          // no time left to wait for this model: an error that may not fall back ends here
+          if (!e.shouldFallback) return yield* Effect.fail(withAttempts(e, attempts))
+        }
+        const f = windowFloor(e, d)
+        if (f !== undefined) floor = floor === undefined ? f : Math.max(floor, f)
+        break
+      }
+      if (!isLast) {
+        state.failovers++
+        yield* Telemetry.failover(d)
+      }
+    }
+    // the deadline ran out during the last attempts: say so, not "the last model timed out"
+    const end = yield* now
+    if (deadline - end < 1 && candidates.length > 0 && errors.at(-1)?._tag === "TimeoutError") {
+      return yield* Effect.fail(withAttempts(chainTimeout(candidates[candidates.length - 1].ref, routing.timeoutMs), attempts))
+    }
+    const best = mostInformative(errors) ??
+      new ModelUnavailable({
+        model: candidates[0]?.ref ?? "none",
+        message: "no candidate could take the request",
+        shouldRetry: false
+      })
+    return yield* Effect.fail(withAttempts(best, attempts))
+  })

@@ -1,0 +1,285 @@
+/**
+ * The embedded local provider: a ModelClient that runs a GGUF in-process on node-llama-cpp's
+ * prebuilt CPU binary (no download or source build, ever).
+ *
+ * - The file's existence is checked when the client is built; the model loads on the first
+ *   request, once, shared by concurrent first requests (a corrupt file fails that request, and
+ *   every later one, with ConfigurationError naming the file).
+ * - Requests queue for one of `contexts` sequences of a single llama.cpp context (llama.cpp
+ *   batches the busy ones together).
+ * - Usage is exact: the prompt tokens the model reads and the tokens it generated.
+ * - Interrupting a request (or stopping its stream) aborts generation, and the sequence goes
+ *   back to the pool only once llama.cpp has actually stopped.
+ */
+import * as NodePath from "node:path"
+import * as Os from "node:os"
+import { stat } from "node:fs/promises"
+import type { ChatWrapper, LlamaGrammar } from "node-llama-cpp"
+import { Config, Duration, Effect, Layer, Queue, Scope, Stream } from "effect"
+import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
+import {
+  type EmbeddingRequest,
+  type EmbeddingResponse,
+  type FinishReason,
+  type HealthStatus,
+  makeUsage,
+  type ProviderRequest,
+  type ProviderResponse,
+  type StreamChunk,
+  type Usage
+} from "@llm-gateway/core/Domain"
+import {
+  ConfigurationError,
+  ContextTooLarge,
+  InvalidRequest,
+  type LLMError,
+  ModelUnavailable
+} from "@llm-gateway/core/LLMError"
+import { ModelClient, type ModelClientShape } from "@llm-gateway/core/ModelClient"
+import { grammarFor } from "./internal/grammar.ts"
+import { type LlamaCppSettings, type LoadedModel, loadModel } from "./internal/loadModel.ts"
+import { renderPrompt } from "./internal/prompt.ts"
+
+/** Output tokens when the request does not say: small models ramble until the window is full. */
+export const DEFAULT_MAX_TOKENS = 256
+
+export interface LlamaCppClientOptions {
+  /**
+   * How chat messages become a prompt. `"auto"` (default): the GGUF's chat template when it has
+   * one, else a plain completion of the message contents. `"none"`: always plain completion.
+   * A node-llama-cpp `ChatWrapper`: that wrapper, template or not.
+   */
+  readonly chatWrapper?: "auto" | "none" | ChatWrapper | undefined
+}
+
+/**
+ * One thread less than the machine has, at least one: llama.cpp spinning on more threads than
+ * there are free cores makes generation orders of magnitude slower, not faster.
+ */
+export const defaultThreads = (): number => Math.max(1, Os.availableParallelism() - 1)
+
+const modelIdOf = (modelPath: string) => NodePath.basename(modelPath).replace(/\.gguf$/i, "")
+
+const fileExists = (path: string) => Effect.promise(() => stat(path).then((s) => s.isFile(), () => false))
+
+const settingsOf = (config: ProviderConfig): Effect.Effect<LlamaCppSettings, ConfigurationError> =>
+  config.modelPath === undefined
+    ? Effect.fail(
+      new ConfigurationError({
+        message: `llamacpp provider ${config.name}: modelPath is required (the GGUF file to load)`,
+        path: "modelPath"
+      })
+    )
+    : Effect.succeed({
+      provider: config.name,
+      modelPath: NodePath.resolve(config.modelPath),
+      contextLength: config.contextLength,
+      threads: config.threads ?? defaultThreads(),
+      gpu: config.gpu ?? false,
+      contexts: config.contexts ?? 1
+    })
+
+interface Generated {
+  readonly content: string
+  readonly usage: Usage
+  readonly finishReason: FinishReason
+}
+
+/**
+ * Runs one completion on a sequence. Built on `Effect.callback` rather than `tryPromise`:
+ * on interruption the cleanup aborts llama.cpp *and waits* for it to stop, so the sequence is
+ * never handed to the next request while the old generation is still evaluating on it.
+ */
+const complete = (
+  loaded: LoadedModel,
+  sequence: Effect.Success<LoadedModel["sequence"]>,
+  req: ProviderRequest,
+  prompt: ReturnType<typeof renderPrompt>,
+  grammar: LlamaGrammar | undefined,
+  onDelta: (delta: string) => void
+) =>
+  Effect.callback<Generated, ModelUnavailable>((resume) => {
+    const controller = new AbortController()
+    const completion = new loaded.nlc.LlamaCompletion({ contextSequence: sequence })
+    let completionTokens = 0
+    const done = completion
+      .generateCompletionWithMeta(prompt.tokens, {
+        signal: controller.signal,
+        maxTokens: req.maxTokens ?? DEFAULT_MAX_TOKENS,
+        ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+        ...(req.topP !== undefined ? { topP: req.topP } : {}),
+        customStopTriggers: [...prompt.stopTriggers, ...(req.stop ?? [])],
+        ...(grammar !== undefined ? { grammar } : {}),
+        // A full window ends the answer (finish reason "length") instead of silently dropping
+        // the start of the conversation to make room, which is what a context shift does.
+        disableContextShift: true,
+        contextShiftSize: 1,
+        onToken: (tokens) => {
+          completionTokens += tokens.length
+        },
+        onTextChunk: (text) => {
+          if (text.length > 0) onDelta(text)
+        }
+      })
+      .then(
+        (r) =>
+          resume(Effect.succeed({
+            content: r.response,
+            usage: makeUsage(prompt.promptTokens, completionTokens),
+            finishReason: r.metadata.stopReason === "maxTokens" ? "length" : "stop"
+          })),
+        (e: unknown) =>
+          resume(Effect.fail(
+            new ModelUnavailable({
+              model: req.model,
+              message: `llama.cpp generation failed: ${e instanceof Error ? e.message : String(e)}`
+            })
+          ))
+      )
+      .finally(() => completion.dispose())
+    return Effect.sync(() => controller.abort()).pipe(Effect.andThen(Effect.promise(() => done)))
+  })
+
+/**
+ * Builds the client. Fails at once with ConfigurationError (naming the path) when `modelPath`
+ * is missing or is not a file; loading the model waits for the first request. The model and its
+ * contexts are released when the scope closes.
+ */
+export const makeLlamaCppClient = Effect.fn("LlamaCppClient.make")(function*(
+  config: ProviderConfig,
+  options: LlamaCppClientOptions = {}
+): Effect.fn.Return<ModelClientShape, ConfigurationError, Scope.Scope> {
+  const settings = yield* settingsOf(config)
+  if (!(yield* fileExists(settings.modelPath))) {
+    return yield* new ConfigurationError({
+      message: `llamacpp provider ${settings.provider}: model file not found: ${settings.modelPath}`,
+      path: settings.modelPath
+    })
+  }
+  const modelIds = config.models.length > 0 ? config.models.map((m) => m.id) : [modelIdOf(settings.modelPath)]
+
+  const scope = yield* Effect.scope
+  let loadError: string | undefined
+  let loaded = false
+  // Effect.cached: concurrent first requests share one load, and its Exit (a corrupt file's
+  // error included) is kept for the life of the client.
+  const load = yield* Effect.cached(
+    loadModel(settings, { chatWrapper: options.chatWrapper }).pipe(
+      Effect.tap(() => Effect.sync(() => (loaded = true))),
+      Effect.tapError((e) => Effect.sync(() => (loadError = e.message))),
+      Scope.provide(scope)
+    )
+  )
+
+  const checkModel = (model: string) =>
+    modelIds.includes(model) ? Effect.void : Effect.fail(
+      new ModelUnavailable({
+        model,
+        message: `llamacpp provider ${settings.provider} serves ${modelIds.join(", ")}, not ${model}`,
+        shouldRetry: false
+      })
+    )
+
+  const run = (req: ProviderRequest, onDelta: (delta: string) => void): Effect.Effect<Generated, LLMError> =>
+    Effect.gen(function*() {
+      yield* checkModel(req.model)
+      if (req.messages.length === 0) {
+        return yield* new InvalidRequest({ message: "no messages to complete", model: req.model, param: "messages" })
+      }
+      const model = yield* load
+      const prompt = renderPrompt(model, req.messages)
+      // LlamaCompletion would otherwise cut the prompt's beginning to fit, without a word.
+      if (prompt.promptTokens > model.contextSize - 1) {
+        return yield* new ContextTooLarge({
+          model: req.model,
+          tokenCount: prompt.promptTokens,
+          contextWindow: model.contextSize,
+          message: `prompt is ${prompt.promptTokens} tokens; the context holds ${model.contextSize}`
+        })
+      }
+      const grammar = yield* grammarFor(model.llama, req.responseFormat, req.model)
+      const sequence = yield* model.sequence
+      return yield* complete(model, sequence, req, prompt, grammar, onDelta)
+    }).pipe(Effect.scoped)
+
+  const generate = Effect.fn("LlamaCppClient.generate")(function*(req: ProviderRequest) {
+    const out = yield* run(req, () => {})
+    return {
+      content: out.content,
+      model: req.model,
+      usage: out.usage,
+      finishReason: out.finishReason
+    } satisfies ProviderResponse
+  })
+
+  const stream = (req: ProviderRequest): Stream.Stream<StreamChunk, LLMError> =>
+    Stream.callback<StreamChunk, LLMError>((queue) =>
+      run(req, (delta) => {
+        Queue.offerUnsafe(queue, { delta })
+      }).pipe(
+        Effect.flatMap((out) =>
+          Queue.offer(queue, { delta: "", model: req.model, usage: out.usage, finishReason: out.finishReason })
+        ),
+        Effect.andThen(Queue.end(queue))
+      )
+    ).pipe(Stream.withSpan("LlamaCppClient.stream"))
+
+  /** The GGUF's own embeddings (meaningful for embedding models); inputs run one at a time. */
+  const embed = Effect.fn("LlamaCppClient.embed")(function*(req: EmbeddingRequest) {
+    yield* checkModel(req.model)
+    const index = req.input.findIndex((text) => text.length === 0)
+    if (index >= 0) {
+      return yield* new InvalidRequest({ message: "input must not be empty", model: req.model, param: `input[${index}]` })
+    }
+    const loaded = yield* load
+    const context = yield* loaded.embeddings
+    const embeddings: Array<ReadonlyArray<number>> = []
+    let promptTokens = 0
+    for (const text of req.input) {
+      const tokens = context.calculateInputLength(text)
+      if (tokens >= loaded.contextSize) {
+        return yield* new ContextTooLarge({ model: req.model, tokenCount: tokens, contextWindow: loaded.contextSize })
+      }
+      const embedding = yield* Effect.tryPromise({
+        try: () => context.getEmbeddingFor(text),
+        catch: (e) =>
+          new ModelUnavailable({ model: req.model, message: `llama.cpp embedding failed: ${e instanceof Error ? e.message : String(e)}` })
+      })
+      embeddings.push(embedding.vector)
+      promptTokens += tokens
+    }
+    return { model: req.model, embeddings, usage: makeUsage(promptTokens, 0) } satisfies EmbeddingResponse
+  })
+
+  const health: Effect.Effect<HealthStatus> = Effect.gen(function*() {
+    if (!(yield* fileExists(settings.modelPath))) {
+      return { healthy: false, error: `model file not found: ${settings.modelPath}` }
+    }
+    if (loadError !== undefined) return { healthy: false, error: loadError }
+    return { healthy: true, models: modelIds }
+  }).pipe(
+    Effect.timed,
+    Effect.map(([took, status]) => ({ ...status, latencyMs: Duration.toMillis(took) }))
+  )
+
+  return {
+    provider: settings.provider,
+    type: "llamacpp",
+    generate,
+    stream,
+    embed,
+    health
+  } satisfies ModelClientShape
+})
+
+/** ModelClient for one `type: llamacpp` provider entry. */
+export const layer = (config: ProviderConfig, options?: LlamaCppClientOptions) =>
+  Layer.effect(ModelClient, makeLlamaCppClient(config, options))
+
+/** ModelClient for the GGUF named by `LLM_LOCAL_MODEL_PATH` (provider `local`, defaults otherwise). */
+export const layerConfig = Layer.unwrap(
+  Effect.map(
+    Config.NonEmptyString("LLM_LOCAL_MODEL_PATH"),
+    (modelPath) => layer({ name: "local", type: "llamacpp", modelPath, models: [] })
+  )
+)

@@ -1,0 +1,251 @@
+/**
+ * `ModelClient` on the official `ollama` SDK (Ollama's native `/api/*` endpoints).
+ *
+ * Each call gets its own SDK instance over a fetch wrapper that
+ * - forces the call's AbortSignal onto every request: the SDK passes no signal for non-streamed
+ *   requests, and interrupting the fiber must still close the upstream connection;
+ * - keeps the headers of a failed answer (the SDK's `ResponseError` drops them) so the error
+ *   table can read `retry-after` and `x-should-retry`;
+ * - turns a non-JSON error body (a proxy's HTML page) into Ollama's `{"error": ...}` shape, which
+ *   keeps the SDK from logging to the console.
+ * The SDK never retries; the router owns retries and fallbacks.
+ */
+import type { EmbeddingRequest, ProviderRequest, StreamChunk } from "@llm-gateway/core/Domain"
+import { type FinishReason, makeUsage, type ProviderResponse } from "@llm-gateway/core/Domain"
+import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
+import { ConfigurationError, describe, type LLMError, TimeoutError } from "@llm-gateway/core/LLMError"
+import { ModelClient, type ModelClientShape } from "@llm-gateway/core/ModelClient"
+import { Clock, Duration, Effect, Layer, Redacted, type Scope, Stream } from "effect"
+import { type ChatRequest, type ChatResponse, Ollama, type Options } from "ollama"
+import { toLLMError } from "./internal/errors.ts"
+
+export interface OllamaClientOptions {
+  /** The fetch every request goes through (e.g. one on an undici Pool); global fetch by default. */
+  readonly fetch?: typeof globalThis.fetch
+  /**
+   * Limit of one non-streamed call, and of the wait for a stream's first byte and for each
+   * following chunk (default 600 s, as the OpenAI SDK). The router's attempt timeout is
+   * usually shorter; this is the client's own safety net.
+   */
+  readonly timeoutMs?: number
+  /** Limit of the health probe (default 5 s). */
+  readonly healthTimeoutMs?: number
+}
+
+export const DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
+const DEFAULT_TIMEOUT_MS = 600_000
+const DEFAULT_HEALTH_TIMEOUT_MS = 5_000
+const MAX_ERROR_TEXT = 500
+
+/**
+ * Ollama's native API hangs off the server root; users often paste the OpenAI-compatible
+ * `…/v1` base (or `…/api`) instead, so both suffixes are dropped.
+ */
+export const ollamaHost = (baseUrl: string | undefined): string | undefined => {
+  const raw = (baseUrl ?? DEFAULT_OLLAMA_URL).trim()
+  try {
+    const url = new URL(raw)
+    if (url.protocol !== "http:" && url.protocol !== "https:") return undefined
+    url.pathname = url.pathname.replace(/\/+$/, "").replace(/\/(v1|api)$/, "")
+    url.search = ""
+    url.hash = ""
+    return url.toString().replace(/\/+$/, "")
+  } catch {
+    return undefined
+  }
+}
+
+const mapFinishReason = (reason: string | undefined): FinishReason => {
+  switch (reason) {
+    case undefined:
+    case "":
+    case "stop":
+      return "stop"
+    case "length":
+      return "length"
+    default:
+      return "unknown"
+  }
+}
+
+const toChatRequest = (req: ProviderRequest): ChatRequest => {
+  const options: Partial<Options> = {}
+  if (req.maxTokens !== undefined) options.num_predict = req.maxTokens
+  if (req.temperature !== undefined) options.temperature = req.temperature
+  if (req.topP !== undefined) options.top_p = req.topP
+  if (req.stop !== undefined && req.stop.length > 0) options.stop = [...req.stop]
+  const format = req.responseFormat === undefined
+    ? undefined
+    : req.responseFormat.type === "json_object"
+    ? "json"
+    : req.responseFormat.schema
+  return {
+    model: req.model,
+    messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+    ...(Object.keys(options).length > 0 ? { options } : {}),
+    ...(format !== undefined ? { format } : {})
+  }
+}
+
+/** Roughly 4 characters a token: used only when a context error carries no count. */
+const estimateTokens = (texts: ReadonlyArray<string>) => Math.ceil(texts.reduce((n, t) => n + t.length, 0) / 4)
+const promptTexts = (req: ProviderRequest) => req.messages.map((m) => m.content)
+
+const usageOf = (res: Pick<ChatResponse, "prompt_eval_count" | "eval_count">) =>
+  makeUsage(res.prompt_eval_count ?? 0, res.eval_count ?? 0)
+
+interface Call {
+  readonly ollama: Ollama
+  readonly controller: AbortController
+  /** Headers of the last non-2xx answer. */
+  failedHeaders: Headers | undefined
+  /** The upstream finished its answer: nothing left to abort. */
+  done: boolean
+}
+
+/**
+ * Builds the Ollama client. Requests still running when the scope closes are aborted.
+ * Fails with ConfigurationError for a provider of another type or an unusable `baseUrl`.
+ */
+export const makeOllamaClient = Effect.fn("makeOllamaClient")(function*(
+  config: ProviderConfig,
+  options: OllamaClientOptions = {}
+): Effect.fn.Return<ModelClientShape, ConfigurationError, Scope.Scope> {
+  if (config.type !== "ollama") {
+    return yield* new ConfigurationError({ message: `not an ollama provider: ${config.type}`, path: "type" })
+  }
+  const host = ollamaHost(config.baseUrl)
+  if (host === undefined) {
+    return yield* new ConfigurationError({ message: "baseUrl is not an http(s) URL", path: "baseUrl" })
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS
+  const baseFetch = options.fetch ?? globalThis.fetch
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(config.headers ?? {})) headers[k] = Redacted.value(v)
+  // Ollama itself has no keys, but it often sits behind an authenticating proxy (or is ollama.com).
+  if (config.apiKey !== undefined) headers["Authorization"] = `Bearer ${Redacted.value(config.apiKey)}`
+
+  const inflight = new Set<AbortController>()
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      for (const c of inflight) c.abort()
+      inflight.clear()
+    })
+  )
+
+  const fetchFor = (call: Call): typeof globalThis.fetch => async (input, init) => {
+    const response = await baseFetch(input, { ...init, signal: call.controller.signal })
+    if (response.ok) return response
+    call.failedHeaders = response.headers
+    if (response.headers.get("content-type")?.includes("application/json")) return response
+    const text = (await response.text()).trim().slice(0, MAX_ERROR_TEXT)
+    return new Response(JSON.stringify({ error: text || `${response.status} ${response.statusText}`.trim() }), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: { "content-type": "application/json" }
+    })
+  }
+
+  const openCall = Effect.acquireRelease(
+    Effect.sync(() => {
+      const controller = new AbortController()
+      inflight.add(controller)
+      const call: Call = {
+        controller,
+        failedHeaders: undefined,
+        done: false,
+        ollama: new Ollama({ host, headers, fetch: (input, init) => fetchFor(call)(input, init) })
+      }
+      return call
+    }),
+    (call) =>
+      Effect.sync(() => {
+        inflight.delete(call.controller)
+        // an unfinished answer (interrupted, timed out, consumer stopped early): close the connection
+        if (!call.done) call.controller.abort()
+      })
+  )
+
+  const modelRef = (model: string) => `${config.name}/${model}`
+  const timeoutError = (model: string, ms: number) =>
+    new TimeoutError({ model: modelRef(model), timeoutMs: ms, message: `no answer within ${ms} ms` })
+  const mapError = (call: Call, model: string, ms: number, estimatedTokens?: number) => (error: unknown): LLMError =>
+    toLLMError(error, { model: modelRef(model), timeoutMs: ms, headers: call.failedHeaders, estimatedTokens })
+
+  /** One non-streamed SDK call, aborted on interruption or timeout. */
+  const request = <A>(model: string, ms: number, estimatedTokens: number | undefined, f: (o: Ollama) => Promise<A>) =>
+    Effect.scoped(
+      Effect.gen(function*() {
+        const call = yield* openCall
+        const result = yield* Effect.tryPromise({
+          try: () => f(call.ollama),
+          catch: mapError(call, model, ms, estimatedTokens)
+        })
+        call.done = true
+        return result
+      })
+    ).pipe(Effect.timeoutOrElse({ duration: Duration.millis(ms), orElse: () => Effect.fail(timeoutError(model, ms)) }))
+
+  const generate = Effect.fn("OllamaClient.generate")(function*(req: ProviderRequest) {
+    const res = yield* request(req.model, timeoutMs, estimateTokens(promptTexts(req)), (o) => o.chat({ ...toChatRequest(req), stream: false }))
+    const response: ProviderResponse = {
+      content: res.message?.content ?? "",
+      model: res.model || req.model,
+      usage: usageOf(res),
+      finishReason: mapFinishReason(res.done_reason)
+    }
+    return response
+  })
+
+  const stream = (req: ProviderRequest): Stream.Stream<StreamChunk, LLMError> =>
+    Stream.unwrap(
+      Effect.gen(function*() {
+        const call = yield* openCall
+        const onError = mapError(call, req.model, timeoutMs, estimateTokens(promptTexts(req)))
+        const parts = yield* Effect.tryPromise({
+          try: () => call.ollama.chat({ ...toChatRequest(req), stream: true }),
+          catch: onError
+        }).pipe(
+          Effect.timeoutOrElse({ duration: Duration.millis(timeoutMs), orElse: () => Effect.fail(timeoutError(req.model, timeoutMs)) })
+        )
+        return Stream.fromAsyncIterable(parts, onError).pipe(
+          Stream.timeoutOrElse({
+            duration: Duration.millis(timeoutMs),
+            orElse: () => Stream.fail(timeoutError(req.model, timeoutMs))
+          }),
+          Stream.map((part): StreamChunk | undefined => {
+            const delta = part.message?.content ?? ""
+            if (!part.done) return delta.length > 0 ? { delta } : undefined
+            call.done = true
+            return { delta, usage: usageOf(part), finishReason: mapFinishReason(part.done_reason) }
+          }),
+          Stream.filter((chunk): chunk is StreamChunk => chunk !== undefined)
+        )
+      })
+    ).pipe(Stream.withSpan("OllamaClient.stream"))
+
+  const embed = Effect.fn("OllamaClient.embed")(function*(req: EmbeddingRequest) {
+    const res = yield* request(req.model, timeoutMs, estimateTokens(req.input), (o) => o.embed({ model: req.model, input: [...req.input] }))
+    return {
+      model: res.model || req.model,
+      embeddings: res.embeddings,
+      usage: makeUsage(res.prompt_eval_count ?? 0, 0)
+    }
+  })
+
+  const health = Effect.gen(function*() {
+    const start = yield* Clock.currentTimeMillis
+    const result = yield* Effect.result(request("*", healthTimeoutMs, undefined, (o) => o.list()))
+    const latencyMs = (yield* Clock.currentTimeMillis) - start
+    return result._tag === "Success"
+      ? { healthy: true, latencyMs, models: result.success.models.map((m) => m.name) }
+      : { healthy: false, latencyMs, error: describe(result.failure) }
+  }).pipe(Effect.withSpan("OllamaClient.health"))
+
+  return { provider: config.name, type: "ollama", generate, stream, embed, health }
+})
+
+/** A `ModelClient` layer for one configured Ollama provider. */
+export const layer = (config: ProviderConfig, options?: OllamaClientOptions) =>
+  Layer.effect(ModelClient, makeOllamaClient(config, options))

@@ -1,0 +1,170 @@
+/**
+ * `ModelClient` on the official `openai` SDK: OpenAI, Azure OpenAI (deployment + api-version),
+ * and any server speaking OpenAI's wire format by base URL (LM Studio, vLLM, Gemini's compatible
+ * endpoint, a custom proxy).
+ *
+ * - SDK retries are off (`maxRetries: 0`): the router owns retries, asking the `LLMError`.
+ * - Transport is undici over a keep-alive Agent owned by the client's scope (see internal/transport).
+ * - Interrupting a call aborts its HTTP request; stopping a stream early aborts it too.
+ * - Streams ask for `stream_options.include_usage`, so streamed usage is exact.
+ *
+ * @example
+ * ```ts
+ * import * as OpenAIClient from "@llm-gateway/openai/OpenAIClient"
+ * const layer = OpenAIClient.layer(providerConfig)   // provides ModelClient
+ * ```
+ */
+import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
+import type { EmbeddingRequest, HealthStatus, ProviderRequest } from "@llm-gateway/core/Domain"
+import { makeUsage } from "@llm-gateway/core/Domain"
+import { ConfigurationError, describe } from "@llm-gateway/core/LLMError"
+import { ModelClient, type ModelClientShape } from "@llm-gateway/core/ModelClient"
+import { Effect, Layer, type Scope, Stream } from "effect"
+import OpenAI, { AzureOpenAI, type ClientOptions } from "openai"
+import { type ErrorScope, estimateTokens, toLLMError } from "./internal/errors.ts"
+import { resolveSettings } from "./internal/settings.ts"
+import { makeTransport } from "./internal/transport.ts"
+import { chatParams, chatStreamParams, toResponse, toStreamChunks } from "./internal/wire.ts"
+
+export interface OpenAIClientOptions {
+  /**
+   * The SDK's per-request timeout (default 10 minutes, the SDK's own). The router's attempt
+   * timeout normally fires first and interrupts the call, which aborts the request.
+   */
+  readonly timeoutMs?: number
+  /** Bound on `health` (default 5 s): a hung upstream is reported unhealthy, not waited on. */
+  readonly healthTimeoutMs?: number
+  /** Connections per upstream origin (default unlimited). */
+  readonly connections?: number
+}
+
+const DEFAULT_TIMEOUT_MS = 600_000
+const DEFAULT_HEALTH_TIMEOUT_MS = 5_000
+
+/**
+ * Builds the client from one `providers[]` entry. Fails with ConfigurationError when the entry
+ * cannot work (no base URL where one is needed, a missing key for a hosted API, a bad URL).
+ * The transport lives in the surrounding scope.
+ */
+export const makeOpenAIClient: (
+  config: ProviderConfig,
+  options?: OpenAIClientOptions
+) => Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope> = Effect.fnUntraced(function*(
+  config: ProviderConfig,
+  options?: OpenAIClientOptions
+) {
+  const settings = yield* resolveSettings(config)
+  const timeoutMs = options?.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const healthTimeoutMs = Math.min(options?.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS, timeoutMs)
+  const transport = yield* makeTransport({ timeoutMs, connections: options?.connections })
+
+  const common = {
+    apiKey: settings.apiKey,
+    maxRetries: 0,
+    timeout: timeoutMs,
+    fetch: transport.fetch,
+    fetchOptions: transport.fetchOptions as unknown as ClientOptions["fetchOptions"],
+    defaultHeaders: settings.headers,
+    defaultQuery: settings.query,
+    // The SDK would print malformed SSE payloads to the console; errors reach the caller typed instead.
+    logLevel: "off" as const
+  }
+  const sdk: OpenAI = yield* Effect.try({
+    try: () =>
+      settings.azure !== undefined
+        ? new AzureOpenAI({
+          ...common,
+          baseURL: settings.baseURL,
+          apiVersion: settings.azure.apiVersion,
+          deployment: settings.azure.deployment
+        })
+        : new OpenAI({ ...common, baseURL: settings.baseURL }),
+    catch: (error) =>
+      new ConfigurationError({
+        message: `cannot create the OpenAI client: ${error instanceof Error ? error.message : String(error)}`,
+        path: `providers.${config.name}`
+      })
+  })
+
+  const scope: ErrorScope = { prefix: `${config.name}/`, timeoutMs, secrets: settings.secrets }
+  const maxField = settings.maxTokensField
+
+  const generate = Effect.fn("OpenAIClient.generate")(function*(req: ProviderRequest) {
+    const completion = yield* Effect.tryPromise({
+      try: (signal) => sdk.chat.completions.create(chatParams(req, maxField), { signal }),
+      catch: (error) => toLLMError(error, req, scope)
+    })
+    const response = toResponse(completion, req, scope.prefix + req.model)
+    return "_tag" in response ? yield* response : response
+  })
+
+  const stream = (req: ProviderRequest) =>
+    Stream.unwrap(Effect.gen(function*() {
+      // Our own controller, aborted when the stream's scope closes (consumer stopped, fiber
+      // interrupted, error): a pending read does not let the SDK iterator's `return()` run.
+      const controller = yield* Effect.acquireRelease(
+        Effect.sync(() => new AbortController()),
+        (controller) => Effect.sync(() => controller.abort())
+      )
+      const source = yield* Effect.tryPromise({
+        try: () => sdk.chat.completions.create(chatStreamParams(req, maxField), { signal: controller.signal }),
+        catch: (error) => toLLMError(error, req, scope)
+      })
+      return Stream.fromAsyncIterable(
+        toStreamChunks(source, req, scope.prefix + req.model),
+        (error) => toLLMError(error, req, scope)
+      )
+    })).pipe(Stream.withSpan("OpenAIClient.stream"))
+
+  const embed = Effect.fn("OpenAIClient.embed")(function*(req: EmbeddingRequest) {
+    const result = yield* Effect.tryPromise({
+      try: (signal) =>
+        sdk.embeddings.create(
+          // The SDK asks for base64 by default (smaller, faster); many compatible servers only do floats.
+          settings.base64Embeddings
+            ? { model: req.model, input: req.input as Array<string> }
+            : { model: req.model, input: req.input as Array<string>, encoding_format: "float" },
+          { signal }
+        ),
+      catch: (error) => toLLMError(error, req, scope)
+    })
+    const data = result.data ?? []
+    const ordered = data.every((d, i) => d.index === i) ? data : [...data].sort((a, b) => a.index - b.index)
+    const promptTokens = result.usage?.prompt_tokens ?? estimateTokens(req)
+    return {
+      model: req.model,
+      embeddings: ordered.map((d) => d.embedding),
+      usage: makeUsage(promptTokens, 0)
+    }
+  })
+
+  // Health errors name the provider, not a model, and report the health bound as their timeout.
+  const healthScope: ErrorScope = { prefix: "", timeoutMs: healthTimeoutMs, secrets: settings.secrets }
+  const healthInput = { model: config.name, messages: [] }
+  const health: Effect.Effect<HealthStatus> = Effect.suspend(() => {
+    const started = performance.now()
+    const elapsed = () => Math.round(performance.now() - started)
+    return Effect.tryPromise({
+      try: (signal) => sdk.models.list({ signal, timeout: healthTimeoutMs }),
+      catch: (error) => toLLMError(error, healthInput, healthScope)
+    }).pipe(
+      Effect.map((page): HealthStatus => ({
+        healthy: true,
+        latencyMs: elapsed(),
+        models: (page.data ?? []).map((m) => m.id)
+      })),
+      Effect.catch((error) => Effect.succeed<HealthStatus>({ healthy: false, latencyMs: elapsed(), error: describe(error) })),
+      Effect.withSpan("OpenAIClient.health")
+    )
+  })
+
+  return ModelClient.of({ provider: config.name, type: config.type, generate, stream, embed, health })
+})
+
+/** Same as `makeOpenAIClient`. */
+export const make = makeOpenAIClient
+
+/** A `ModelClient` layer for one provider entry; the transport closes with the layer. */
+export const layer = (config: ProviderConfig, options?: OpenAIClientOptions): Layer.Layer<ModelClient, ConfigurationError> =>
+  Layer.effect(ModelClient, makeOpenAIClient(config, options))
+

@@ -1,0 +1,132 @@
+/**
+ * Between the gateway's domain and OpenAI's wire shapes: request bodies, responses, stream chunks.
+ * Pure functions on the hot path — one body object per request, one `StreamChunk` per delta.
+ */
+import {
+  type FinishReason,
+  makeUsage,
+  type ProviderRequest,
+  type ProviderResponse,
+  type StreamChunk,
+  type Usage
+} from "@llm-gateway/core/Domain"
+import { NetworkError } from "@llm-gateway/core/LLMError"
+import type OpenAI from "openai"
+import { estimateTokens } from "./errors.ts"
+
+type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming
+type ChatStreamParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming
+type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion
+type ChatChunk = OpenAI.Chat.Completions.ChatCompletionChunk
+
+/**
+ * `max_completion_tokens` is what OpenAI's current models accept (o-series and later reject
+ * `max_tokens`); Azure's older api-versions and OpenAI-compatible servers only know `max_tokens`.
+ */
+export type MaxTokensField = "max_tokens" | "max_completion_tokens"
+
+const STREAM_OPTIONS = { include_usage: true } as const
+
+const fill = (body: ChatParams | ChatStreamParams, req: ProviderRequest, maxField: MaxTokensField) => {
+  if (req.maxTokens !== undefined) body[maxField] = req.maxTokens
+  if (req.temperature !== undefined) body.temperature = req.temperature
+  if (req.topP !== undefined) body.top_p = req.topP
+  if (req.stop !== undefined && req.stop.length > 0) body.stop = req.stop as Array<string>
+  const format = req.responseFormat
+  if (format !== undefined) {
+    body.response_format = format.type === "json_object"
+      ? { type: "json_object" }
+      : { type: "json_schema", json_schema: { name: format.name, schema: format.schema as Record<string, unknown> } }
+  }
+}
+
+export const chatParams = (req: ProviderRequest, maxField: MaxTokensField): ChatParams => {
+  const body: ChatParams = { model: req.model, messages: req.messages as ChatParams["messages"] }
+  fill(body, req, maxField)
+  return body
+}
+
+export const chatStreamParams = (req: ProviderRequest, maxField: MaxTokensField): ChatStreamParams => {
+  // include_usage: the only way to get exact token counts for a streamed answer.
+  const body: ChatStreamParams = {
+    model: req.model,
+    messages: req.messages as ChatParams["messages"],
+    stream: true,
+    stream_options: STREAM_OPTIONS
+  }
+  fill(body, req, maxField)
+  return body
+}
+
+export const finishReason = (reason: string | null | undefined): FinishReason => {
+  switch (reason) {
+    case "stop":
+    case "length":
+    case "content_filter":
+    case "tool_calls":
+      return reason
+    case "function_call":
+      return "tool_calls"
+    case "eos":
+    case "end_turn":
+    case "stop_sequence":
+      return "stop"
+    case "max_tokens":
+      return "length"
+    default:
+      return "unknown"
+  }
+}
+
+/** Exact usage when the upstream reports it; an estimate when a compatible server leaves it out. */
+const usageOf = (
+  usage: { prompt_tokens?: number; completion_tokens?: number } | null | undefined,
+  req: ProviderRequest,
+  completionChars: number
+): Usage =>
+  usage !== null && usage !== undefined && typeof usage.prompt_tokens === "number"
+    ? makeUsage(usage.prompt_tokens, usage.completion_tokens ?? 0)
+    : makeUsage(estimateTokens(req), Math.ceil(completionChars / 4))
+
+export const toResponse = (completion: ChatCompletion, req: ProviderRequest, errorModel: string): ProviderResponse | NetworkError => {
+  const choice = completion?.choices?.[0]
+  if (choice === undefined) return new NetworkError({ model: errorModel, message: "upstream answered without choices" })
+  const content = choice.message?.content ?? ""
+  return {
+    // The configured id, not the upstream's dated variant: pricing and routing key on it.
+    model: req.model,
+    content,
+    usage: usageOf(completion.usage, req, content.length),
+    finishReason: finishReason(choice.finish_reason)
+  }
+}
+
+/**
+ * SDK chunks → gateway chunks: one `{ delta }` per non-empty content delta, then one final chunk
+ * with usage and finishReason. A stream that ends before any finish_reason was cut short: that is
+ * an error, never a silent success.
+ */
+export async function* toStreamChunks(
+  source: AsyncIterable<ChatChunk>,
+  req: ProviderRequest,
+  errorModel: string
+): AsyncGenerator<StreamChunk> {
+  let finish: FinishReason | undefined
+  let usage: ChatChunk["usage"]
+  let chars = 0
+  for await (const chunk of source) {
+    if (chunk.usage) usage = chunk.usage
+    const choice = chunk.choices?.[0]
+    if (choice === undefined) continue
+    const delta = choice.delta?.content
+    if (delta) {
+      chars += delta.length
+      yield { delta }
+    }
+    if (choice.finish_reason) finish = finishReason(choice.finish_reason)
+  }
+  if (finish === undefined) {
+    throw new NetworkError({ model: errorModel, message: "stream ended before the upstream finished the answer" })
+  }
+  yield { delta: "", usage: usageOf(usage, req, chars), finishReason: finish }
+}

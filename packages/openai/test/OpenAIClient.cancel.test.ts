@@ -1,0 +1,110 @@
+/**
+ * Cancellation reaches the wire: interrupting a call (or stopping a stream early) must close the
+ * upstream connection, and a stream the upstream cuts short must fail, never end "successfully".
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Stream } from "effect"
+import { loopbackServer } from "@llm-gateway/testing/LoopbackServer"
+import { makeOpenAIClient } from "../src/OpenAIClient.ts"
+import { ask, providerConfig, setup, waitUntil } from "./fixtures.ts"
+
+const LONG = Array.from({ length: 60 }, (_, i) => `w${i}`).join(" ")
+
+describe("cancellation", () => {
+  it.live("interrupting a running stream closes the upstream connection", () =>
+    Effect.gen(function*() {
+      const { client, fake } = yield* setup({ fake: { reply: LONG, chunkIntervalMs: 20 } })
+      const seen: Array<string> = []
+      const fiber = yield* Effect.forkChild(
+        Stream.runForEach(client.stream(ask("go")), (c) => Effect.sync(() => seen.push(c.delta)))
+      )
+      yield* waitUntil(() => seen.length >= 2)
+      expect(fake.server.closedConnections()).toBe(0)
+      yield* Fiber.interrupt(fiber)
+      yield* Effect.promise(() => fake.server.waitForClosedConnections(1, 2_000))
+      expect(seen.length).toBeLessThan(60)
+    }))
+
+  it.live("a consumer that stops early (take) closes the upstream connection", () =>
+    Effect.gen(function*() {
+      const { client, fake } = yield* setup({ fake: { reply: LONG, chunkIntervalMs: 20 } })
+      const first = Array.from(yield* Stream.runCollect(Stream.take(client.stream(ask("go")), 3)))
+      expect(first.map((c) => c.delta)).toEqual(["w0 ", "w1 ", "w2 "])
+      yield* Effect.promise(() => fake.server.waitForClosedConnections(1, 2_000))
+    }))
+
+  it.live("interrupting a stream still waiting for headers closes the connection", () =>
+    Effect.gen(function*() {
+      const { client, fake } = yield* setup()
+      fake.enqueueFault({ kind: "hang" })
+      const fiber = yield* Effect.forkChild(Stream.runDrain(client.stream(ask("go"))))
+      yield* waitUntil(() => fake.server.requests.length === 1)
+      yield* Fiber.interrupt(fiber)
+      yield* Effect.promise(() => fake.server.waitForClosedConnections(1, 2_000))
+    }))
+
+  it.live("interrupting a hanging generate closes the upstream connection", () =>
+    Effect.gen(function*() {
+      const { client, fake } = yield* setup()
+      fake.enqueueFault({ kind: "hang" })
+      const fiber = yield* Effect.forkChild(client.generate(ask("x")))
+      yield* waitUntil(() => fake.server.requests.length === 1)
+      yield* Fiber.interrupt(fiber)
+      yield* Effect.promise(() => fake.server.waitForClosedConnections(1, 2_000))
+    }))
+
+  it.live("an Effect timeout around a hanging generate interrupts it and closes the connection", () =>
+    Effect.gen(function*() {
+      const { client, fake } = yield* setup()
+      fake.enqueueFault({ kind: "hang" })
+      const result = yield* Effect.exit(Effect.timeout(client.generate(ask("x")), 100))
+      expect(result._tag).toBe("Failure")
+      yield* Effect.promise(() => fake.server.waitForClosedConnections(1, 2_000))
+    }))
+
+  it.live("finished calls keep their connections alive for reuse", () =>
+    Effect.gen(function*() {
+      const { client, fake } = yield* setup()
+      for (let i = 0; i < 5; i++) {
+        yield* client.generate(ask("a"))
+        yield* Stream.runDrain(client.stream(ask("b")))
+      }
+      expect(fake.server.requests.length).toBe(10)
+      expect(fake.server.closedConnections()).toBe(0)
+      // undici frees a socket a tick after the body ends, so back-to-back calls may use two
+      expect(fake.server.openConnections()).toBeLessThanOrEqual(2)
+    }))
+})
+
+describe("truncated streams", () => {
+  it.live("a stream cut after N chunks emits those chunks, then fails with a typed error", () =>
+    Effect.gen(function*() {
+      const { client, fake } = yield* setup({ fake: { reply: LONG } })
+      fake.enqueueFault({ kind: "cutAfter", chunks: 3 })
+      const seen: Array<string> = []
+      const error = yield* Effect.flip(
+        Stream.runForEach(client.stream(ask("go")), (c) => Effect.sync(() => seen.push(c.delta)))
+      )
+      expect(seen).toEqual(["w0 ", "w1 ", "w2 "])
+      expect(error).toMatchObject({ _tag: "NetworkError", model: "oai/gpt-4o-mini" })
+      expect(error.isRetryable).toBe(true)
+    }))
+
+  it.live("a stream that ends cleanly without a finish_reason is an error, not a success", () =>
+    Effect.gen(function*() {
+      // What a misbehaving proxy produces: a well-formed SSE body that simply stops.
+      const server = yield* loopbackServer(({ res }) => {
+        const chunk = (content: string) =>
+          `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 0, model: "m", choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`
+        res.writeHead(200, { "content-type": "text/event-stream" })
+        res.end(chunk("partial ") + chunk("answer"))
+      })
+      const client = yield* makeOpenAIClient(providerConfig(`${server.url}/v1`))
+      const seen: Array<string> = []
+      const error = yield* Effect.flip(
+        Stream.runForEach(client.stream(ask("go")), (c) => Effect.sync(() => seen.push(c.delta)))
+      )
+      expect(seen).toEqual(["partial ", "answer"])
+      expect(error).toMatchObject({ _tag: "NetworkError", message: "stream ended before the upstream finished the answer" })
+    }))
+})

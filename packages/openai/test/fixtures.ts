@@ -1,0 +1,44 @@
+/**
+ * Shared test setup: a FakeOpenAI on loopback and a client built from a ProviderConfig that
+ * points at it, both closed with the test's scope. The key is a canary: no error may show it.
+ */
+import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
+import { fakeOpenAI, type FakeOpenAIOptions } from "@llm-gateway/testing/FakeOpenAI"
+import { Effect, Redacted } from "effect"
+import { makeOpenAIClient, type OpenAIClientOptions } from "../src/OpenAIClient.ts"
+
+export const CANARY = "sk-canary-4c1d9e77b0a2f3"
+
+export const providerConfig = (baseUrl: string, overrides: Partial<ProviderConfig> = {}): ProviderConfig => ({
+  name: "oai",
+  type: "openai",
+  baseUrl,
+  apiKey: Redacted.make(CANARY),
+  models: [{ id: "gpt-4o-mini" }, { id: "text-embedding-3-small", embedding: true }],
+  ...overrides
+})
+
+export const setup = (
+  options: { fake?: FakeOpenAIOptions; config?: Partial<ProviderConfig>; client?: OpenAIClientOptions } = {}
+) =>
+  Effect.gen(function*() {
+    const fake = yield* fakeOpenAI({ apiKey: CANARY, ...options.fake })
+    const client = yield* makeOpenAIClient(providerConfig(fake.baseUrl, options.config), options.client)
+    return { fake, client }
+  })
+
+export const ask = (content: string, extra: Partial<{ maxTokens: number; model: string }> = {}) => ({
+  model: extra.model ?? "gpt-4o-mini",
+  messages: [{ role: "user" as const, content }],
+  maxTokens: extra.maxTokens
+})
+
+/** Polls (real time) until `check` holds; for waiting on the fake to see a request. */
+export const waitUntil = (check: () => boolean, timeoutMs = 2_000) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    while (!check()) {
+      if (Date.now() > deadline) return yield* Effect.die(new Error("condition not reached in time"))
+      yield* Effect.sleep(5)
+    }
+  })

@@ -1,0 +1,239 @@
+/**
+ * OpenAI's chat-completions wire format ↔ the gateway's `LLMRequest` / `LLMResponse` /
+ * `StreamChunk`. Reading is strict where the gateway cannot honour a field (tools, n > 1,
+ * images: a 400 naming it, never silently dropped) and lenient about fields that do not change
+ * the answer (`user`, `seed`, `metadata`, …: ignored).
+ */
+import type { ChatMessage, FinishReason, LLMRequest, LLMResponse, ResponseFormat, StreamChunk, Usage } from "@llm-gateway/core/Domain"
+import * as V from "./validate.ts"
+
+/** Gateway headers of a model request (`x-llm-task`, `x-llm-strategy`, `x-llm-cache`). */
+export interface GatewayHints {
+  readonly task: string | undefined
+  readonly strategy: string | undefined
+  readonly noCache: boolean
+}
+
+export interface ChatCall {
+  readonly request: LLMRequest
+  readonly stream: boolean
+  readonly includeUsage: boolean
+}
+
+const roles: Record<string, ChatMessage["role"] | undefined> = {
+  system: "system",
+  // OpenAI's newer name for the system role (o1 and later).
+  developer: "system",
+  user: "user",
+  assistant: "assistant"
+}
+
+const readContent = (raw: unknown, param: string, role: string): string => {
+  if (typeof raw === "string") return raw
+  if (raw === null || raw === undefined) {
+    if (role === "assistant") return ""
+    return V.fail(param, `'${param}' is required`)
+  }
+  if (!Array.isArray(raw)) return V.fail(param, `'${param}' must be a string or an array of content parts`)
+  let text = ""
+  for (let i = 0; i < raw.length; i++) {
+    const part = V.object(raw[i], `${param}[${i}]`)
+    if (part.type !== "text") {
+      V.fail(`${param}[${i}].type`, `content part type ${JSON.stringify(part.type)} is not supported (only "text")`)
+    }
+    text += V.string(part, "text", `${param}[${i}].text`)
+  }
+  return text
+}
+
+const readMessages = (body: V.Body): Array<ChatMessage> => {
+  const raw = body.messages
+  if (raw === undefined || raw === null) return V.fail("messages", "'messages' is required")
+  if (!Array.isArray(raw)) return V.fail("messages", "'messages' must be an array")
+  if (raw.length === 0) return V.fail("messages", "'messages' must contain at least one message")
+  const out = new Array<ChatMessage>(raw.length)
+  for (let i = 0; i < raw.length; i++) {
+    const param = `messages[${i}]`
+    const m = V.object(raw[i], param)
+    const roleName = V.string(m, "role", `${param}.role`)
+    const role = roles[roleName]
+    if (role === undefined) {
+      V.fail(
+        `${param}.role`,
+        roleName === "tool" || roleName === "function"
+          ? `'${param}.role' "${roleName}": tool messages are not supported by this gateway`
+          : `'${param}.role' must be one of system, developer, user, assistant, got "${roleName}"`
+      )
+    }
+    if (m.tool_calls !== undefined && m.tool_calls !== null) {
+      V.fail(`${param}.tool_calls`, "tool calls are not supported by this gateway")
+    }
+    out[i] = { role: role!, content: readContent(m.content, `${param}.content`, roleName) }
+  }
+  return out
+}
+
+const readResponseFormat = (body: V.Body): ResponseFormat | undefined => {
+  const raw = body.response_format
+  if (raw === undefined || raw === null) return undefined
+  const rf = V.object(raw, "response_format")
+  switch (rf.type) {
+    case "text":
+      return undefined
+    case "json_object":
+      return { type: "json_object" }
+    case "json_schema": {
+      const js = V.object(rf.json_schema, "response_format.json_schema")
+      const name = V.string(js, "name", "response_format.json_schema.name")
+      const schema = js.schema === undefined ? {} : V.object(js.schema, "response_format.json_schema.schema")
+      return { type: "json_schema", name, schema }
+    }
+    default:
+      return V.fail("response_format.type", "'response_format.type' must be one of text, json_object, json_schema")
+  }
+}
+
+const unsupported = (body: V.Body, key: string, what: string) => {
+  const v = body[key]
+  if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) return
+  V.fail(key, `${what} are not supported by this gateway`)
+}
+
+/** `auto` (or nothing) lets the router pick by task; anything else pins a model. */
+export const pinnedModel = (model: string): string | undefined => (model === "auto" || model === "" ? undefined : model)
+
+export const readChatRequest = (raw: unknown, hints: GatewayHints): ChatCall => {
+  const body = V.object(raw)
+  const model = V.string(body, "model")
+  const messages = readMessages(body)
+  unsupported(body, "tools", "tools")
+  unsupported(body, "functions", "functions")
+  const n = V.optNumber(body, "n", { min: 1, int: true })
+  if (n !== undefined && n > 1) V.fail("n", "'n' > 1 is not supported by this gateway")
+  const maxTokens = V.optPositiveInt(body, "max_completion_tokens") ?? V.optPositiveInt(body, "max_tokens")
+  const temperature = V.optNumber(body, "temperature", { min: 0, max: 2 })
+  const topP = V.optNumber(body, "top_p", { min: 0, max: 1 })
+  const stop = V.optStop(body)
+  const stream = V.optBoolean(body, "stream") ?? false
+  let includeUsage = false
+  if (body.stream_options !== undefined && body.stream_options !== null) {
+    const so = V.object(body.stream_options, "stream_options")
+    includeUsage = V.optBoolean(so, "include_usage", "stream_options.include_usage") ?? false
+  }
+  const responseFormat = readResponseFormat(body)
+  const strategy = V.strategy(hints.strategy, "x-llm-strategy")
+  const preferences = maxTokens === undefined && temperature === undefined && topP === undefined &&
+      stop === undefined && strategy === undefined
+    ? undefined
+    : { maxTokens, temperature, topP, stop, strategy }
+  return {
+    request: {
+      messages,
+      model: pinnedModel(model),
+      taskType: hints.task === undefined || hints.task === "" ? undefined : hints.task,
+      preferences,
+      cache: hints.noCache ? false : undefined,
+      responseFormat
+    },
+    stream,
+    includeUsage
+  }
+}
+
+// ---- responses -----------------------------------------------------------------------------
+
+// Ids only need to be unique per process and cheap: a random prefix and a counter.
+const idPrefix = Math.random().toString(36).slice(2, 10)
+let idSeq = 0
+export const completionId = (): string => `chatcmpl-${idPrefix}${(++idSeq).toString(36)}`
+
+/** OpenAI's finish reasons; the gateway's `error`/`unknown` read as a normal stop. */
+export const openAIFinish = (f: FinishReason | undefined): string =>
+  f === "length" || f === "content_filter" || f === "tool_calls" ? f : "stop"
+
+export const openAIUsage = (u: Usage) => ({
+  prompt_tokens: u.promptTokens,
+  completion_tokens: u.completionTokens,
+  total_tokens: u.totalTokens
+})
+
+/** The `model` a client sees: the ref it can send back to pin the same model. */
+export const modelRef = (provider: string, model: string): string => `${provider}/${model}`
+
+export const chatCompletionJson = (r: LLMResponse, id: string, created: number): string =>
+  JSON.stringify({
+    id,
+    object: "chat.completion",
+    created,
+    model: modelRef(r.provider, r.model),
+    choices: [{
+      index: 0,
+      message: { role: "assistant", content: r.content, refusal: null },
+      logprobs: null,
+      finish_reason: openAIFinish(r.finishReason)
+    }],
+    usage: openAIUsage(r.usage),
+    system_fingerprint: null
+  })
+
+/** Writes the SSE frames of one streamed completion, keeping what OpenAI's framing needs. */
+export class ChunkEncoder {
+  private first = true
+  private usage: Usage | undefined
+  private finish: FinishReason | undefined
+  private readonly id: string
+  private readonly created: number
+  private readonly model: string
+  private readonly includeUsage: boolean
+  constructor(id: string, created: number, model: string, includeUsage: boolean) {
+    this.id = id
+    this.created = created
+    this.model = model
+    this.includeUsage = includeUsage
+  }
+
+  private frame(delta: object, finishReason: string | null): string {
+    return `data: ${
+      JSON.stringify({
+        id: this.id,
+        object: "chat.completion.chunk",
+        created: this.created,
+        model: this.model,
+        system_fingerprint: null,
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }]
+      })
+    }\n\n`
+  }
+
+  /** Frames for one gateway chunk ("" when it carries nothing to send yet). */
+  chunk(c: StreamChunk): string {
+    if (c.usage !== undefined) this.usage = c.usage
+    if (c.finishReason !== undefined) this.finish = c.finishReason
+    if (this.first) {
+      this.first = false
+      return this.frame({ role: "assistant", content: c.delta }, null)
+    }
+    return c.delta.length === 0 ? "" : this.frame({ content: c.delta }, null)
+  }
+
+  /** The closing frames: the finish reason, the usage chunk when asked for, `[DONE]`. */
+  end(): string {
+    let out = this.first ? this.frame({ role: "assistant", content: "" }, null) : ""
+    this.first = false
+    out += this.frame({}, openAIFinish(this.finish))
+    if (this.includeUsage && this.usage !== undefined) {
+      out += `data: ${
+        JSON.stringify({
+          id: this.id,
+          object: "chat.completion.chunk",
+          created: this.created,
+          model: this.model,
+          system_fingerprint: null,
+          choices: [],
+          usage: openAIUsage(this.usage)
+        })
+      }\n\n`
+    }
+    return out + "data: [DONE]\n\n"
+  }
+}
