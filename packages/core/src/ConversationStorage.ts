@@ -19,7 +19,7 @@
  * database is not something the caller can fix, so storage failures are defects at the
  * service edge (transient lock conflicts are retried inside the stores first).
  */
-import { Clock, Context, Duration, Effect, Layer, Result, Schedule, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Result, Schema } from "effect"
 import * as Base64Url from "effect/encoding/Base64Url"
 import { ChatMessage } from "./Domain.ts"
 import { InvalidRequest } from "./LLMError.ts"

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Logger, Option, Stream } from "effect"
+import { Deferred, Effect, Fiber, Layer, Logger, Metric, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { CacheL2, CacheL2Error, type CacheL2Shape, makeMemory } from "../src/CacheL2.ts"
-import { CacheService, defaultConfig, makeWith } from "../src/CacheService.ts"
+import { CacheService, cacheL2ErrorsTotal, defaultConfig, makeWith } from "../src/CacheService.ts"
 import type { CacheConfig } from "../src/ConfigSchema.ts"
+import * as GatewayMetrics from "../src/GatewayMetrics.ts"
 import { type LLMRequest, type LLMResponse, makeUsage } from "../src/Domain.ts"
 import { NetworkError } from "../src/LLMError.ts"
 
@@ -169,7 +170,12 @@ describe("CacheService exact cache", () => {
       for (let i = 0; i < 4; i++) yield* cache.getOrCompute(k, up.compute)
       yield* cache.getOrCompute(cache.key({ prompt: "other" }, ctx), up.compute)
       expect(yield* cache.stats).toEqual({ size: 2, hits: 3, misses: 2, hitRate: 0.6, l2Errors: 0, l2Available: false })
-    })))
+      // the same numbers on /metrics, per provider (seed 004 names)
+      const openai = { provider: "openai" }
+      expect((yield* Metric.value(Metric.withAttributes(GatewayMetrics.cacheHitsTotal, openai))).count).toBe(3)
+      expect((yield* Metric.value(Metric.withAttributes(GatewayMetrics.cacheMissesTotal, openai))).count).toBe(2)
+      expect((yield* Metric.value(Metric.withAttributes(GatewayMetrics.cacheHitRate, openai))).value).toBe(0.6)
+    })).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
 })
 
 describe("CacheService coalescing", () => {
@@ -296,6 +302,7 @@ describe("CacheService L2", () => {
       yield* Fiber.join(fourth)
       expect(l2Calls).toBe(2)
       expect(yield* cache.stats).toMatchObject({ l2Errors: 2, l2Available: false })
+      expect((yield* Metric.value(cacheL2ErrorsTotal)).count).toBe(2)
       const warnings = logs.lines.filter((l) => l.level === "Warn" && l.message.includes("cache L2 unavailable"))
       expect(warnings).toHaveLength(1)
       hang = false
@@ -304,7 +311,7 @@ describe("CacheService L2", () => {
       expect(yield* cache.stats).toMatchObject({ l2Errors: 2, l2Available: true })
       expect(logs.lines.filter((l) => l.message.includes("cache L2 available again"))).toHaveLength(1)
       expect(up.calls()).toBe(5)
-    })).pipe(Effect.provide(logs.layer))
+    })).pipe(Effect.provide(logs.layer), Effect.provideService(Metric.MetricRegistry, new Map()))
   })
 
   it.effect("layer picks up a CacheL2 from context; layerMemory ignores it", () =>

@@ -102,11 +102,20 @@ describe("ModelRouter.stream", () => {
 
   it.effect("an upstream that sends no usage gets an estimated last chunk", () =>
     Effect.gen(function*() {
-      const { layer } = scripted([{ provider: "a" }])
+      const { layer } = scripted([{ provider: "a", script: [Scripted.chunks(["abcd", "efgh"], { noUsage: true })] }])
       const router = yield* makeRouter(ab(), layer)
-      // the scripted client always ends with usage; a consumer cutting the stream early must not hang
-      const first = yield* collect(Stream.take(router.stream({ prompt: "hi" }), 1))
-      expect(first).toHaveLength(1)
-      expect(first[0].provider).toBe("a")
+      const chunks = yield* collect(router.stream({ prompt: "hi" }))
+      const last = chunks.at(-1)!
+      // prompt ~5 tokens (1 + 4 framing), completion 8 chars ~2 tokens
+      expect(last).toMatchObject({ delta: "", provider: "a", usage: { promptTokens: 5, completionTokens: 2, totalTokens: 7 }, finishReason: "unknown" })
+      expect(last.costUsd).toBeCloseTo((5 * 1 + 2 * 2) / 1e6, 12)
+    }).pipe(Effect.scoped))
+
+  it.effect("a consumer that stops early gets what it took", () =>
+    Effect.gen(function*() {
+      const { layer } = scripted([{ provider: "a", script: [Scripted.chunks(["1", "2", "3"])] }])
+      const router = yield* makeRouter(ab(), layer)
+      const first = yield* collect(Stream.take(router.stream({ prompt: "hi" }), 2))
+      expect(first.map((c) => c.delta)).toEqual(["1", "2"])
     }).pipe(Effect.scoped))
 })

@@ -43,6 +43,8 @@ export type Scripted =
     readonly chunkDelayMs?: number | undefined
     /** Fail with this after the chunks (a stream cut mid-way); no usage chunk then. */
     readonly failWith?: LLMError | undefined
+    /** End after the chunks without the usage chunk (an upstream that reports none). */
+    readonly noUsage?: boolean | undefined
   }
   | { readonly kind: "error"; readonly error: LLMError; readonly delayMs?: number | undefined }
   | { readonly kind: "hang" }
@@ -55,7 +57,7 @@ export const Scripted = {
   }),
   chunks: (
     chunks: ReadonlyArray<string>,
-    options: { usage?: Usage; delayMs?: number; chunkDelayMs?: number; failWith?: LLMError } = {}
+    options: { usage?: Usage; delayMs?: number; chunkDelayMs?: number; failWith?: LLMError; noUsage?: boolean } = {}
   ): Scripted => ({ kind: "chunks", chunks, ...options }),
   fail: (error: LLMError, delayMs?: number): Scripted => ({ kind: "error", error, delayMs }),
   hang: { kind: "hang" } as Scripted
@@ -164,6 +166,8 @@ export const makeScriptedClient = (options: ScriptedClientOptions): ScriptedClie
           )
           const end: Stream.Stream<StreamChunk, LLMError> = s.failWith !== undefined
             ? Stream.fail(s.failWith)
+            : s.noUsage === true
+            ? Stream.empty
             : Stream.make({ delta: "", usage: s.usage ?? defaultUsage, finishReason: "stop" as const })
           return Stream.concat(body, end)
         }

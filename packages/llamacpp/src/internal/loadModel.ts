@@ -112,15 +112,24 @@ export const loadModel = (
 ): Effect.Effect<LoadedModel, ConfigurationError, Scope.Scope> =>
   Effect.gen(function*() {
     const logsBefore = logSeq
-    const fail = (what: string) => (e: unknown) => {
-      const detail = logsSince(logsBefore).join("; ")
-      return new ConfigurationError({
-        message: `llamacpp provider ${settings.provider}: ${what} ${settings.modelPath}: ${errorMessage(e)}${
-          detail && !errorMessage(e).includes(detail) ? ` (llama.cpp: ${detail})` : ""
-        }`,
-        path: settings.modelPath
-      })
-    }
+    // llama.cpp logs from its loader thread; those lines can reach JS after the rejection does.
+    const logsSettled = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 25)))
+    const attempt = <A>(what: string, f: () => Promise<A>) =>
+      Effect.tryPromise({ try: f, catch: (e) => e }).pipe(
+        Effect.catch((e) =>
+          Effect.flatMap(logsSettled, () => {
+            const detail = logsSince(logsBefore).join("; ")
+            return Effect.fail(
+              new ConfigurationError({
+                message: `llamacpp provider ${settings.provider}: ${what} ${settings.modelPath}: ${errorMessage(e)}${
+                  detail && !errorMessage(e).includes(detail) ? ` (llama.cpp: ${detail})` : ""
+                }`,
+                path: settings.modelPath
+              })
+            )
+          })
+        )
+      )
 
     // Never fetch or compile llama.cpp at run time: only the prebuilt binary shipped in the
     // @node-llama-cpp/<platform> package is used. The env variable covers code paths that read
@@ -128,40 +137,31 @@ export const loadModel = (
     process.env.NODE_LLAMA_CPP_SKIP_DOWNLOAD ??= "true"
     // Imported here, not at the top: the gateway imports every provider, and the native binding
     // costs ~250 ms and memory for users who never configure a GGUF.
-    const nlc = yield* Effect.tryPromise({ try: () => import("node-llama-cpp"), catch: fail("cannot import node-llama-cpp for") })
-
-    const llama = yield* Effect.tryPromise({
-      try: () => sharedLlama(nlc, settings),
-      catch: fail("no usable llama.cpp binary (build: never) for")
-    })
+    const nlc = yield* attempt("cannot import node-llama-cpp for", () => import("node-llama-cpp"))
+    const llama = yield* attempt("no usable llama.cpp binary (build: never) for", () => sharedLlama(nlc, settings))
 
     const model = yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => llama.loadModel({ modelPath: settings.modelPath }), catch: fail("cannot load model") }),
+      attempt("cannot load model", () => llama.loadModel({ modelPath: settings.modelPath })),
       (m) => Effect.promise(() => m.dispose())
     )
 
     const context = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () =>
-          model.createContext({
-            sequences: settings.contexts,
-            // The trained window, capped: "auto" sizes for the memory it finds, which for a
-            // large model on a server can mean gigabytes of KV cache per sequence.
-            contextSize: settings.contextLength ?? Math.min(model.trainContextSize, 4096),
-            threads: settings.threads
-          }),
-        catch: fail("cannot create a context for")
-      }),
+      attempt("cannot create a context for", () =>
+        model.createContext({
+          sequences: settings.contexts,
+          // The trained window, capped: "auto" sizes for the memory it finds, which for a
+          // large model on a server can mean gigabytes of KV cache per sequence.
+          contextSize: settings.contextLength ?? Math.min(model.trainContextSize, 4096),
+          threads: settings.threads
+        })),
       (c) => Effect.promise(() => c.dispose())
     )
 
     const scope = yield* Effect.scope
     const embeddings = yield* Effect.cached(
       Effect.acquireRelease(
-        Effect.tryPromise({
-          try: () => model.createEmbeddingContext({ contextSize: context.contextSize, threads: settings.threads }),
-          catch: fail("cannot create an embedding context for")
-        }),
+        attempt("cannot create an embedding context for", () =>
+          model.createEmbeddingContext({ contextSize: context.contextSize, threads: settings.threads })),
         (c) => Effect.promise(() => c.dispose())
       ).pipe(Scope.provide(scope))
     )

@@ -225,11 +225,11 @@ export const DefaultTablePrefix = "llm_gateway_"
  * serves. A database that cannot be opened or migrated fails the layer with a
  * ConfigurationError naming `where` (the config path), never the connection secret.
  */
-export const layerOn = <E extends { readonly message: string }, R>(
-  acquire: Effect.Effect<SqlClient.SqlClient, E, R>,
+export const layerOn = <E extends { readonly message: string }>(
+  acquire: Effect.Effect<SqlClient.SqlClient, E, Scope.Scope | Reactivity.Reactivity>,
   options: ConversationStorageOptions & { readonly tablePrefix?: string | undefined },
   where: { readonly store: string; readonly path: string }
-): Layer.Layer<ConversationStorage, ConfigurationError, Exclude<R, Scope.Scope | Reactivity.Reactivity>> =>
+): Layer.Layer<ConversationStorage, ConfigurationError> =>
   Layer.effect(
     ConversationStorage,
     Effect.gen(function*() {
@@ -245,7 +245,7 @@ export const layerOn = <E extends { readonly message: string }, R>(
         make(t, options)
       ).pipe(Effect.provideService(SqlClient.SqlClient, client))
     })
-  ).pipe(Layer.provide(Reactivity.layer)) as Layer.Layer<ConversationStorage, ConfigurationError, Exclude<R, Scope.Scope | Reactivity.Reactivity>>
+  ).pipe(Layer.provide(Reactivity.layer))
 
 const unavailable = (where: { readonly store: string; readonly path: string }, e: { readonly message: string }) => {
   // The driver's own cause says why (ECONNREFUSED, auth failed, read-only file); drivers

@@ -1,0 +1,63 @@
+/**
+ * The whole gateway as one Layer, from a config: provider clients by `type`, the router, the
+ * cache (L2 on Redis when `redis.url` is set), conversation storage (memory, SQLite, Postgres),
+ * usage accounting and the manager. The server and `makeLLMManager` both stand on it.
+ */
+import { CacheService } from "@llm-gateway/core/CacheService"
+import type { GatewayConfig } from "@llm-gateway/core/ConfigSchema"
+import { ConversationStorage } from "@llm-gateway/core/ConversationStorage"
+import { type GatewayConfigInput, LLMConfig, loadConfig, resolveBareModel } from "@llm-gateway/core/LLMConfig"
+import type { ConfigurationError } from "@llm-gateway/core/LLMError"
+import { LLMManager } from "@llm-gateway/core/LLMManager"
+import type { ModelClients } from "@llm-gateway/core/ModelClients"
+import { ModelRouter } from "@llm-gateway/core/ModelRouter"
+import { UsageAccounting } from "@llm-gateway/core/UsageAccounting"
+import * as PostgresConversationStorage from "@llm-gateway/storage/PostgresConversationStorage"
+import * as RedisCacheStore from "@llm-gateway/storage/RedisCacheStore"
+import * as SqliteConversationStorage from "@llm-gateway/storage/SqliteConversationStorage"
+import { Effect, Layer } from "effect"
+import { layerProviderClients } from "./ProviderClients.ts"
+
+/** What the gateway Layer provides. */
+export type GatewayServices = LLMManager | ModelRouter | LLMConfig | CacheService | UsageAccounting | ModelClients | ConversationStorage
+
+export interface GatewayOptions {
+  /** A YAML config file (else `LLM_GATEWAY_CONFIG`, else env and embedded defaults). */
+  readonly file?: string | undefined
+  /** A config in the YAML file's shape (as `makeLLMManager(config)` receives it). */
+  readonly config?: GatewayConfigInput | undefined
+  /** Env variables to read instead of `process.env` (tests). */
+  readonly env?: Record<string, string | undefined> | undefined
+}
+
+const layerConversations = (config: GatewayConfig): Layer.Layer<ConversationStorage, ConfigurationError> => {
+  const c = config.conversations
+  switch (c.store) {
+    case "memory":
+      return ConversationStorage.layerMemory({ ttlSeconds: c.ttlSeconds })
+    case "sqlite":
+      return SqliteConversationStorage.layer({ path: c.path, ttlSeconds: c.ttlSeconds })
+    case "postgres":
+      // LLMConfig's validation guarantees a url for the postgres store.
+      return PostgresConversationStorage.layer({ url: c.url!, ttlSeconds: c.ttlSeconds })
+  }
+}
+
+/** The gateway from an already validated config. */
+export const layerFromConfig = (config: GatewayConfig): Layer.Layer<GatewayServices, ConfigurationError> => {
+  const clients = layerProviderClients(config.providers)
+  const router = ModelRouter.layerFrom(config, { resolveBareModel }).pipe(Layer.provideMerge(clients))
+  const cacheL2 = config.redis !== undefined ? RedisCacheStore.layer({ url: config.redis.url }) : Layer.empty
+  const cache = CacheService.layer(config.cache).pipe(Layer.provide(cacheL2))
+  const services = Layer.mergeAll(router, cache, layerConversations(config), UsageAccounting.layerMemory, LLMConfig.layerTest(config))
+  return LLMManager.layerNoDeps.pipe(Layer.provideMerge(services))
+}
+
+/** Loads and validates the config (file, env, defaults), then builds the gateway. */
+export const gatewayLayer = (options: GatewayOptions = {}): Layer.Layer<GatewayServices, ConfigurationError> =>
+  Layer.unwrap(Effect.map(loadGatewayConfig(options), layerFromConfig))
+
+export const loadGatewayConfig = (options: GatewayOptions = {}): Effect.Effect<GatewayConfig, ConfigurationError> =>
+  // An explicit config object is taken as written (env only fills its `${VAR}` references), so a
+  // library caller's config is not silently changed by whatever the host process exports.
+  loadConfig({ file: options.file, input: options.config, env: options.env, mergeEnv: options.config === undefined })

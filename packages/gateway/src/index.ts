@@ -1,0 +1,10 @@
+/**
+ * llm-gateway: every provider behind one typed API, with routing, fallbacks, caching and
+ * conversations. Start here: `createDefaultLLMManager()` or `makeLLMManager(config)`.
+ */
+export * from "@llm-gateway/core"
+export { checkLocalModelHealth } from "@llm-gateway/core/LocalModelHealth"
+export * from "./GatewayLayer.ts"
+export * from "./LLMManagerFactory.ts"
+export { layerProviderClients, makeProviderClient } from "./ProviderClients.ts"
+export { Effect, Stream } from "effect"

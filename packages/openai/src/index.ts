@@ -1,0 +1,2 @@
+export * as OpenAIClient from "./OpenAIClient.ts"
+export { makeOpenAIClient, type OpenAIClientOptions } from "./OpenAIClient.ts"

@@ -1,0 +1,173 @@
+/**
+ * The OpenAI-compatible surface: `POST /v1/chat/completions` (JSON or SSE), `POST
+ * /v1/embeddings`, `GET /v1/models`. Point any OpenAI client at the gateway's `/v1`.
+ *
+ * The hot path: headers read once, the body parsed once, one hand-written validation pass,
+ * one `JSON.stringify` for the answer; no per-request logging or service lookups.
+ */
+import type { LLMResponse, StreamChunk } from "@llm-gateway/core/Domain"
+import type { LLMError } from "@llm-gateway/core/LLMError"
+import { Cause, Effect, Pull, Stream } from "effect"
+import { type HttpRouter, HttpServerResponse, type HttpServerRequest } from "effect/http"
+import { HttpRouter as Router } from "effect/http"
+import { envelope, fromLLMError, internalError } from "./HttpError.ts"
+import {
+  ChunkEncoder,
+  chatCompletionJson,
+  type ChatCall,
+  completionId,
+  type GatewayHints,
+  modelRef,
+  readChatRequest
+} from "./internal/chatWire.ts"
+import { authenticated, type ServerContext } from "./internal/context.ts"
+import { embeddingsJson, readEmbeddingsRequest } from "./internal/embeddingsWire.ts"
+import { jsonText } from "./internal/http.ts"
+import { decodeWith, isApiError } from "./internal/validate.ts"
+
+type Request = HttpServerRequest.HttpServerRequest
+
+const hintsOf = (request: Request): GatewayHints => {
+  const h = request.headers
+  const cache = h["x-llm-cache"]
+  return { task: h["x-llm-task"], strategy: h["x-llm-strategy"], noCache: cache !== undefined && /no-cache|no-store|bypass/i.test(cache) }
+}
+
+/** Header values come from config and upstream answers: keep them to visible ASCII. */
+const headerSafe = (s: string): string => (/^[\x20-\x7e]*$/.test(s) ? s : s.replace(/[^\x20-\x7e]/g, ""))
+
+interface Outcome {
+  readonly provider: string
+  readonly model: string
+  readonly cached: boolean
+  readonly attempts: LLMResponse["attempts"] | undefined
+}
+
+/**
+ * The `x-llm-*` response headers. `x-llm-overhead-ms` is the time the request spent in the
+ * gateway outside upstream calls: total (to the first chunk for a stream) minus the time of
+ * every upstream attempt.
+ */
+const llmHeaders = (ctx: ServerContext, call: ChatCall | undefined, o: Outcome, startedAt: number): Record<string, string> => {
+  let tries = 0
+  let upstreamMs = 0
+  if (!o.cached && o.attempts !== undefined) {
+    for (const a of o.attempts) {
+      if (a.outcome.startsWith("skipped:")) continue
+      tries++
+      upstreamMs += a.ms
+    }
+  }
+  const bypass = call?.request.cache === false || !ctx.config.cache.enabled
+  return {
+    "x-llm-provider": headerSafe(o.provider),
+    "x-llm-model": headerSafe(o.model),
+    "x-llm-cache": o.cached ? "hit" : bypass ? "bypass" : "miss",
+    "x-llm-attempts": String(tries),
+    "x-llm-overhead-ms": Math.max(0, performance.now() - startedAt - upstreamMs).toFixed(1)
+  }
+}
+
+const completeChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt: number) =>
+  Effect.map(ctx.manager.generate(call.request, { scope }), (r) =>
+    jsonText(
+      chatCompletionJson(r, completionId(), Math.floor(Date.now() / 1000)),
+      200,
+      llmHeaders(ctx, call, r, startedAt)
+    ))
+
+const sseHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
+
+/** The error event that ends a stream which failed after its first chunk (no `[DONE]`). */
+const errorEvent = (ctx: ServerContext, cause: Cause.Cause<LLMError>): Effect.Effect<string> => {
+  const failure = Cause.findErrorOption(cause)
+  const e = failure._tag === "Some" ? fromLLMError(failure.value) : internalError
+  const line = `data: ${ctx.scrubber.scrub(JSON.stringify(envelope(e)))}\n\n`
+  const log = failure._tag === "Some"
+    ? Effect.logWarning(ctx.scrubber.scrub(`stream failed after its first chunk: ${e.status} ${e.code}: ${e.message}`))
+    : Effect.logError(ctx.scrubber.scrub(`stream failed after its first chunk: ${Cause.pretty(cause)}`))
+  return Effect.as(log, line)
+}
+
+/**
+ * A streamed answer. The first chunk is awaited before the status line: a failure up to then
+ * (every candidate failed) is an ordinary error answer with its status code; after it the
+ * stream is committed, and a failure ends it with an SSE error event instead of `[DONE]`.
+ * The upstream stream lives in the request's scope: a client that disconnects aborts it.
+ */
+const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt: number) =>
+  Effect.gen(function*() {
+    const pull = yield* Stream.toPull(ctx.manager.generateStream(call.request, { scope }))
+    const first: ReadonlyArray<StreamChunk> = yield* Pull.catchDone(pull, () => Effect.succeed([]))
+    const head = first[0]
+    const provider = head?.provider ?? ""
+    const model = head?.model ?? ""
+    const encoder = new ChunkEncoder(completionId(), Math.floor(Date.now() / 1000), modelRef(provider, model), call.includeUsage)
+    const headers = {
+      ...sseHeaders,
+      ...llmHeaders(ctx, call, { provider, model, cached: head?.cached === true, attempts: head?.attempts }, startedAt)
+    }
+    const chunks = first.length === 0
+      ? Stream.empty
+      : Stream.concat(Stream.fromIterable(first), Stream.fromPull(Effect.succeed(pull)))
+    const body = chunks.pipe(
+      Stream.map((c) => encoder.chunk(c)),
+      Stream.concat(Stream.suspend(() => Stream.succeed(encoder.end()))),
+      Stream.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Stream.failCause(cause) : Stream.fromEffect(errorEvent(ctx, cause))
+      ),
+      Stream.filter((s) => s.length > 0),
+      Stream.encodeText
+    )
+    return HttpServerResponse.stream(body, { contentType: "text/event-stream; charset=utf-8", headers })
+  })
+
+const chatCompletions = (ctx: ServerContext) => (request: Request) =>
+  authenticated(ctx, request, (scope) => {
+    const startedAt = performance.now()
+    return Effect.flatMap(ctx.readJson(request), (body) => {
+      const call = decodeWith((b) => readChatRequest(b, hintsOf(request)), body)
+      if (isApiError(call)) return Effect.fail(call)
+      return call.stream ? streamChat(ctx, call, scope, startedAt) : completeChat(ctx, call, scope, startedAt)
+    })
+  })
+
+const embeddings = (ctx: ServerContext) => (request: Request) =>
+  authenticated(ctx, request, () =>
+    Effect.flatMap(ctx.readJson(request), (body) => {
+      const call = decodeWith(readEmbeddingsRequest, body)
+      if (isApiError(call)) return Effect.fail(call)
+      return Effect.map(ctx.manager.embed(call.input, { model: call.model }), (r) =>
+        jsonText(embeddingsJson(r, call.base64), 200, {
+          "x-llm-provider": headerSafe(r.provider),
+          "x-llm-model": headerSafe(r.model)
+        }))
+    }))
+
+/** The model list never changes while the server runs: rendered once. */
+const modelsJson = (ctx: ServerContext): string => {
+  const created = Math.floor(Date.now() / 1000)
+  return JSON.stringify({
+    object: "list",
+    data: ctx.router.models.map((m) => ({
+      id: m.ref,
+      object: "model",
+      created,
+      owned_by: m.provider,
+      provider_type: m.type,
+      context_window: m.contextWindow ?? null,
+      embedding: m.embedding
+    }))
+  })
+}
+
+const models = (ctx: ServerContext) => {
+  const body = modelsJson(ctx)
+  return (request: Request) => authenticated(ctx, request, () => Effect.succeed(jsonText(body)))
+}
+
+export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never, never>> => [
+  Router.route("POST", "/v1/chat/completions", chatCompletions(ctx)),
+  Router.route("POST", "/v1/embeddings", embeddings(ctx)),
+  Router.route("GET", "/v1/models", models(ctx))
+]

@@ -1,0 +1,75 @@
+/**
+ * Operations: `GET /metrics` (Prometheus text of every Effect metric — the seeds' names, see
+ * core/GatewayMetrics), `GET /health` (liveness: the process answers), `GET /health/ready`
+ * (providers probed), and the catch-all that answers unknown paths in the error envelope.
+ * These are open: a load balancer and a Prometheus scraper carry no gateway key, and none of
+ * them reveals a secret.
+ */
+import { Effect } from "effect"
+import { type HttpRouter, HttpRouter as Router, HttpServerResponse, type HttpServerRequest } from "effect/http"
+import { PrometheusMetrics } from "effect/observability"
+import { methodNotAllowed, routeNotFound } from "./HttpError.ts"
+import { guard, type ServerContext } from "./internal/context.ts"
+import { jsonText } from "./internal/http.ts"
+import { isReady, probeProviders } from "./ProviderHealth.ts"
+
+type Request = HttpServerRequest.HttpServerRequest
+
+const metrics = (ctx: ServerContext) => (request: Request) =>
+  guard(
+    ctx,
+    request,
+    Effect.map(PrometheusMetrics.format(), (text) =>
+      HttpServerResponse.text(ctx.scrubber.scrub(text), { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
+  )
+
+const health = (ctx: ServerContext) => (request: Request) =>
+  guard(ctx, request, Effect.sync(() =>
+    jsonText(JSON.stringify({ status: "ok", uptime_seconds: Math.round((performance.now() - ctx.startedAt) / 1000) }))))
+
+/** Probes are shared for a second: a burst of readiness checks costs the upstreams one probe. */
+const ready = (ctx: ServerContext) =>
+  Effect.map(
+    Effect.cachedWithTTL(probeProviders(ctx.clients, ctx.scrubber), "1 second"),
+    (probe) => (request: Request) =>
+      guard(ctx, request, Effect.map(probe, (all) => {
+        const ok = isReady(all)
+        const providers: Record<string, unknown> = {}
+        for (const h of all) {
+          providers[h.provider] = {
+            type: h.type,
+            status: h.healthy ? "ok" : "error",
+            latency_ms: Math.round(h.latencyMs),
+            ...(h.error === undefined ? {} : { error: h.error })
+          }
+        }
+        return jsonText(JSON.stringify({ status: ok ? "ready" : "not_ready", providers }), ok ? 200 : 503)
+      }))
+  )
+
+/** Paths the server serves and their methods: a wrong method is a 405, anything else a 404. */
+const known: Record<string, string> = {
+  "/v1/chat/completions": "POST",
+  "/v1/embeddings": "POST",
+  "/v1/models": "GET",
+  "/api/v1/llm/generate": "POST",
+  "/api/v1/llm/chat": "POST",
+  "/api/v1/llm/status": "GET",
+  "/metrics": "GET",
+  "/health": "GET",
+  "/health/ready": "GET"
+}
+
+const notFound = (ctx: ServerContext) => (request: Request) => {
+  const path = request.url.split("?")[0]
+  const allowed = known[path]
+  return guard(ctx, request, Effect.fail(allowed !== undefined ? methodNotAllowed(request.method, path, allowed) : routeNotFound(request.method, path)))
+}
+
+export const routes = (ctx: ServerContext): Effect.Effect<ReadonlyArray<HttpRouter.Route<never, never>>> =>
+  Effect.map(ready(ctx), (readyHandler) => [
+    Router.route("GET", "/metrics", metrics(ctx)),
+    Router.route("GET", "/health", health(ctx)),
+    Router.route("GET", "/health/ready", readyHandler),
+    Router.route("*", "*", notFound(ctx))
+  ])

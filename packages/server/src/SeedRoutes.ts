@@ -1,0 +1,85 @@
+/**
+ * The endpoints of seed 004: `POST /api/v1/llm/generate`, `POST /api/v1/llm/chat` and
+ * `GET /api/v1/llm/status`, with the seed's snake_case shapes.
+ *
+ * `chat` with a `conversation_id` is stateful: the server keeps the history (the conversation
+ * store), the request carries only the new turn (`message`, or the last of `messages`; a
+ * leading system message is the conversation's system prompt when it is created). Without a
+ * `conversation_id`, `messages` is the whole history, as in the seed.
+ */
+import type { LLMRequest } from "@llm-gateway/core/Domain"
+import { Effect } from "effect"
+import { type HttpRouter, HttpRouter as Router, type HttpServerRequest } from "effect/http"
+import { authenticated, type ServerContext } from "./internal/context.ts"
+import { jsonText } from "./internal/http.ts"
+import { generateJson, readChat, readGenerate, resolveTarget, statusJson } from "./internal/seedWire.ts"
+import { decodeWith, isApiError } from "./internal/validate.ts"
+
+type Request = HttpServerRequest.HttpServerRequest
+
+const generate = (ctx: ServerContext) => (request: Request) =>
+  authenticated(ctx, request, (scope) =>
+    Effect.flatMap(ctx.readJson(request), (body) => {
+      const call = decodeWith(readGenerate, body)
+      if (isApiError(call)) return Effect.fail(call)
+      const model = resolveTarget(call.target, ctx.router.models)
+      if (isApiError(model)) return Effect.fail(model)
+      const req: LLMRequest = {
+        messages: call.messages,
+        model,
+        taskType: call.taskType,
+        preferences: call.preferences,
+        cache: call.cache ? undefined : false
+      }
+      return Effect.map(ctx.manager.generate(req, { scope }), (r) => jsonText(generateJson(r)))
+    }))
+
+const chat = (ctx: ServerContext) => (request: Request) =>
+  authenticated(ctx, request, (scope) =>
+    Effect.flatMap(ctx.readJson(request), (body) => {
+      const call = decodeWith(readChat, body)
+      if (isApiError(call)) return Effect.fail(call)
+      const model = resolveTarget(call.target, ctx.router.models)
+      if (isApiError(model)) return Effect.fail(model)
+      if (call.conversationId === undefined) {
+        const req: LLMRequest = {
+          messages: call.messages,
+          model,
+          taskType: call.taskType,
+          preferences: call.preferences,
+          cache: call.cache ? undefined : false
+        }
+        return Effect.map(ctx.manager.generate(req, { scope }), (r) =>
+          jsonText(generateJson(r, { conversation_id: null, message: { role: "assistant", content: r.content } })))
+      }
+      const turn = call.messages[call.messages.length - 1]
+      const system = call.messages[0].role === "system" && call.messages.length > 1 ? call.messages[0].content : undefined
+      return Effect.map(
+        ctx.manager.chat(call.conversationId, turn, {
+          scope,
+          model,
+          taskType: call.taskType,
+          preferences: call.preferences,
+          system
+        }),
+        (r) =>
+          jsonText(generateJson(r, {
+            conversation_id: r.conversationId,
+            message: { role: "assistant", content: r.content }
+          }))
+      )
+    }))
+
+const status = (ctx: ServerContext) => (request: Request) =>
+  authenticated(ctx, request, () =>
+    Effect.map(
+      Effect.all([ctx.router.stats, ctx.cache.stats, ctx.manager.usage]),
+      ([stats, cache, usage]) =>
+        jsonText(ctx.scrubber.scrub(statusJson(stats, cache, usage, (performance.now() - ctx.startedAt) / 1000)))
+    ))
+
+export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never, never>> => [
+  Router.route("POST", "/api/v1/llm/generate", generate(ctx)),
+  Router.route("POST", "/api/v1/llm/chat", chat(ctx)),
+  Router.route("GET", "/api/v1/llm/status", status(ctx))
+]

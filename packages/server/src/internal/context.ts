@@ -1,0 +1,73 @@
+/**
+ * What every route needs, resolved once when the server starts (services, the authenticator,
+ * the body reader, the secret scrubber), so a request looks nothing up.
+ */
+import type { CacheServiceShape } from "@llm-gateway/core/CacheService"
+import type { GatewayConfig } from "@llm-gateway/core/ConfigSchema"
+import { isLLMError } from "@llm-gateway/core/LLMError"
+import type { LLMManagerShape } from "@llm-gateway/core/LLMManager"
+import type { ModelClientsShape } from "@llm-gateway/core/ModelClients"
+import type { ModelRouterShape } from "@llm-gateway/core/ModelRouter"
+import { Cause, Effect } from "effect"
+import type { HttpServerRequest, HttpServerResponse } from "effect/http"
+import { ApiError, fromLLMError, internalError, invalidApiKey } from "../HttpError.ts"
+import type { Authenticator } from "./auth.ts"
+import { errorResponse } from "./http.ts"
+import type { Scrubber } from "./secrets.ts"
+
+export interface ServerContext {
+  readonly config: GatewayConfig
+  readonly manager: LLMManagerShape
+  readonly router: ModelRouterShape
+  readonly cache: CacheServiceShape
+  readonly clients: ModelClientsShape
+  readonly auth: Authenticator
+  readonly scrubber: Scrubber
+  readonly readJson: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<unknown, ApiError>
+  /** `performance.now()` when the server started. */
+  readonly startedAt: number
+}
+
+export type Failure = ApiError | import("@llm-gateway/core/LLMError").LLMError
+
+export const toApiError = (e: Failure): ApiError => (e instanceof ApiError ? e : fromLLMError(e))
+
+/** Logs what the operator must see (5xx answers), scrubbed; 4xx are the caller's business. */
+const logFailure = (ctx: ServerContext, request: HttpServerRequest.HttpServerRequest, e: ApiError) =>
+  e.status >= 500
+    ? Effect.logWarning(ctx.scrubber.scrub(`${request.method} ${request.url} → ${e.status} ${e.code}: ${e.message}`))
+    : Effect.void
+
+/**
+ * Turns a route's failure into its answer: a typed failure through the error table, a defect
+ * into a logged 500; an interruption (the client left) stays an interruption.
+ */
+export const guard = (
+  ctx: ServerContext,
+  request: HttpServerRequest.HttpServerRequest,
+  effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Failure>
+): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
+  Effect.catchCause(effect, (cause) => {
+    const failure = Cause.findErrorOption(cause)
+    if (failure._tag === "Some") {
+      const e = toApiError(failure.value)
+      return Effect.as(logFailure(ctx, request, e), errorResponse(e, ctx.scrubber))
+    }
+    if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+    return Effect.as(
+      Effect.logError(ctx.scrubber.scrub(`${request.method} ${request.url} failed: ${Cause.pretty(cause)}`)),
+      errorResponse(internalError, ctx.scrubber)
+    )
+  })
+
+/** Runs `f` with the caller's tenant scope, or answers 401 when a key is required and wrong. */
+export const authenticated = (
+  ctx: ServerContext,
+  request: HttpServerRequest.HttpServerRequest,
+  f: (scope: string) => Effect.Effect<HttpServerResponse.HttpServerResponse, Failure>
+): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+  const scope = ctx.auth.scopeOf(request.headers.authorization)
+  return guard(ctx, request, scope === undefined ? Effect.fail(invalidApiKey) : f(scope))
+}
+
+export const isFailure = (u: unknown): u is Failure => u instanceof ApiError || isLLMError(u)
