@@ -13,10 +13,10 @@ import { CacheL2, CacheL2Error, type CacheL2Shape } from "./CacheL2.ts"
 import type { CacheConfig } from "./ConfigSchema.ts"
 import { type LLMRequest, LLMResponse, type StreamChunk } from "./Domain.ts"
 import { Embedder, type EmbedderShape } from "./Embedder.ts"
-import * as GatewayMetrics from "./GatewayMetrics.ts"
 import type { LLMError } from "./LLMError.ts"
 import { cacheKey } from "./internal/cache/key.ts"
 import { Lru } from "./internal/cache/Lru.ts"
+import { cacheL2ErrorsTotal, makeCacheMetrics } from "./internal/cache/metrics.ts"
 import { replayAsStream } from "./internal/cache/replay.ts"
 import { groupOf, normalise, SemanticIndex } from "./internal/cache/SemanticIndex.ts"
 
@@ -57,7 +57,11 @@ export interface CacheServiceShape {
   ) => Effect.Effect<CacheResult, LLMError>
   /** L1 then L2 (an L2 hit fills L1); counts as a hit or a miss. */
   readonly get: (key: string) => Effect.Effect<Option.Option<LLMResponse>>
-  /** Stores in L1 and (bounded) in L2. */
+  /**
+   * Stores in L1 and (bounded) in L2: the answer computed after a `get` miss (a streamed one).
+   * Counts that miss on `/metrics` under the answer's provider. An answer that ended in an
+   * error is not stored.
+   */
   readonly set: (key: string, response: LLMResponse) => Effect.Effect<void>
   readonly stats: Effect.Effect<CacheStats>
 }
@@ -86,7 +90,7 @@ export class CacheService extends Context.Service<CacheService, CacheServiceShap
   static readonly replayAsStream: (response: LLMResponse) => Stream.Stream<StreamChunk> = replayAsStream
 }
 
-export { replayAsStream }
+export { cacheL2ErrorsTotal, replayAsStream }
 
 export const defaultConfig: CacheConfig = {
   enabled: true,
@@ -102,21 +106,6 @@ export const make = (config: CacheConfig, options?: CacheOptions): Effect.Effect
     ([l2, embedder]) =>
       makeWith(config, { ...options, l2: Option.getOrUndefined(l2), embedder: Option.getOrUndefined(embedder) })
   )
-
-/** L2 calls that failed or timed out (the Redis-down signal on `/metrics`). */
-export const cacheL2ErrorsTotal = Metric.counter("llm_cache_l2_errors_total", {
-  description: "Calls to the shared L2 cache (Redis) that failed or timed out; each was served without it",
-  incremental: true
-})
-
-/** Seed 004's per-provider cache series, plus the counts their hit rate is computed from. */
-interface ProviderSeries {
-  hits: number
-  misses: number
-  readonly hitsTotal: Metric.Metric<number, unknown>
-  readonly missesTotal: Metric.Metric<number, unknown>
-  readonly hitRate: Metric.Metric<number, unknown>
-}
 
 /** What L2 holds: the answer and its absolute expiry, so an L2 hit fills L1 for the rest of the TTL only. */
 const L2Entry = Schema.Struct({ v: Schema.Literal(1), response: LLMResponse, expiresAt: Schema.Finite })
@@ -159,31 +148,7 @@ export const makeWith = Effect.fnUntraced(function*(
   let l2SkipUntil = 0
   let embedWarned = false
 
-  // Series are created once per provider (a bounded set): the hit path only updates them.
-  const series = new Map<string, ProviderSeries>()
-  const seriesFor = (provider: string): ProviderSeries => {
-    let found = series.get(provider)
-    if (found === undefined) {
-      const labels = { provider }
-      found = {
-        hits: 0,
-        misses: 0,
-        hitsTotal: Metric.withAttributes(GatewayMetrics.cacheHitsTotal, labels),
-        missesTotal: Metric.withAttributes(GatewayMetrics.cacheMissesTotal, labels),
-        hitRate: Metric.withAttributes(GatewayMetrics.cacheHitRate, labels)
-      }
-      series.set(provider, found)
-    }
-    return found
-  }
-  /** Counts a hit or miss in the metrics of the fiber's context (its registry, its attributes). */
-  const observeUnsafe = (provider: string, hit: boolean, context: Context.Context<never>): void => {
-    const s = seriesFor(provider)
-    if (hit) s.hits++
-    else s.misses++
-    ;(hit ? s.hitsTotal : s.missesTotal).updateUnsafe(1, context)
-    s.hitRate.updateUnsafe(s.hits / (s.hits + s.misses), context)
-  }
+  const { observeUnsafe } = makeCacheMetrics()
   const observe = (provider: string, hit: boolean): Effect.Effect<void> =>
     Effect.withFiber((fiber) => {
       observeUnsafe(provider, hit, fiber.context)
@@ -197,7 +162,7 @@ export const makeWith = Effect.fnUntraced(function*(
   const l2Failed = (error: CacheL2Error, now: number) =>
     Effect.suspend(() => {
       l2Errors++
-      l2SkipUntil = 0
+      l2SkipUntil = now + l2RetryMs
       if (!l2Healthy) return Metric.update(cacheL2ErrorsTotal, 1)
       l2Healthy = false
       return Effect.andThen(
@@ -365,7 +330,7 @@ export const makeWith = Effect.fnUntraced(function*(
       }
       return Effect.flatMap(l2Get(k, now), (found) => {
         if (found === undefined) {
-          // No provider to label a miss with yet: the caller's `set` will bring the answer.
+          // No provider to label the metric with yet: `set` counts it with the answer.
           misses++
           return Effect.succeed(Option.none())
         }
@@ -375,9 +340,12 @@ export const makeWith = Effect.fnUntraced(function*(
     })
 
   const set: CacheServiceShape["set"] = (k, response) =>
-    Clock.clockWith((clock) => {
-      if (!config.enabled) return Effect.void
-      const now = clock.currentTimeMillisUnsafe()
+    Effect.withFiber((fiber) => {
+      if (!config.enabled || response.finishReason === "error") return Effect.void
+      // `set` stores what a `get` miss went on to compute: that miss is labelled here, where
+      // the provider is known.
+      observeUnsafe(response.provider, false, fiber.context)
+      const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
       l1.set(k, hitOf(response), now + ttlMs)
       return l2Set(k, response, now)
     })

@@ -191,7 +191,9 @@ export const make = Effect.gen(function*() {
       preferences: options?.preferences,
       conversationId
     }
-    const plan = yield* router.plan(base)
+    // Plan on the system prompt and the new turn only: the full history may not fit any window
+    // yet; trimming it to the first candidate's window is exactly what happens next.
+    const plan = yield* router.plan({ ...base, messages: [...history.filter((m) => m.role === "system"), turn] })
     const window = plan.candidates[0]?.contextWindow
     const reserve = options?.preferences?.maxTokens ?? 1024
     const messages = window !== undefined && countMessagesTokens(base.messages!) + reserve > window

@@ -160,12 +160,10 @@ export const makeLlamaCppClient = Effect.fn("LlamaCppClient.make")(function*(
 
   const scope = yield* Effect.scope
   let loadError: string | undefined
-  let loaded = false
   // Effect.cached: concurrent first requests share one load, and its Exit (a corrupt file's
   // error included) is kept for the life of the client.
   const load = yield* Effect.cached(
     loadModel(settings, { chatWrapper: options.chatWrapper }).pipe(
-      Effect.tap(() => Effect.sync(() => (loaded = true))),
       Effect.tapError((e) => Effect.sync(() => (loadError = e.message))),
       Scope.provide(scope)
     )

@@ -7,7 +7,7 @@
  */
 import type { LLMResponse, StreamChunk } from "@llm-gateway/core/Domain"
 import type { LLMError } from "@llm-gateway/core/LLMError"
-import { Cause, Effect, Pull, Stream } from "effect"
+import { Cause, Effect, Pull, type Scope, Stream } from "effect"
 import { type HttpRouter, HttpServerResponse, type HttpServerRequest } from "effect/http"
 import { HttpRouter as Router } from "effect/http"
 import { envelope, fromLLMError, internalError } from "./HttpError.ts"
@@ -20,7 +20,7 @@ import {
   modelRef,
   readChatRequest
 } from "./internal/chatWire.ts"
-import { authenticated, type ServerContext } from "./internal/context.ts"
+import { authenticated, type Handled, type ServerContext } from "./internal/context.ts"
 import { embeddingsJson, readEmbeddingsRequest } from "./internal/embeddingsWire.ts"
 import { jsonText } from "./internal/http.ts"
 import { decodeWith, isApiError } from "./internal/validate.ts"
@@ -125,7 +125,7 @@ const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt
 const chatCompletions = (ctx: ServerContext) => (request: Request) =>
   authenticated(ctx, request, (scope) => {
     const startedAt = performance.now()
-    return Effect.flatMap(ctx.readJson(request), (body) => {
+    return Effect.flatMap(ctx.readJson(request), (body): Handled<Scope.Scope> => {
       const call = decodeWith((b) => readChatRequest(b, hintsOf(request)), body)
       if (isApiError(call)) return Effect.fail(call)
       return call.stream ? streamChat(ctx, call, scope, startedAt) : completeChat(ctx, call, scope, startedAt)
@@ -134,7 +134,7 @@ const chatCompletions = (ctx: ServerContext) => (request: Request) =>
 
 const embeddings = (ctx: ServerContext) => (request: Request) =>
   authenticated(ctx, request, () =>
-    Effect.flatMap(ctx.readJson(request), (body) => {
+    Effect.flatMap(ctx.readJson(request), (body): Handled => {
       const call = decodeWith(readEmbeddingsRequest, body)
       if (isApiError(call)) return Effect.fail(call)
       return Effect.map(ctx.manager.embed(call.input, { model: call.model }), (r) =>

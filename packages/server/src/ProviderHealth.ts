@@ -3,6 +3,7 @@
  * and `gateway health` report. A probe never fails (the client reports an unreachable upstream
  * as unhealthy with the reason); one that hangs past the bound is reported as timed out.
  */
+import type { HealthStatus } from "@llm-gateway/core/Domain"
 import type { ModelClientsShape } from "@llm-gateway/core/ModelClients"
 import { Effect } from "effect"
 import type { Scrubber } from "./internal/secrets.ts"
@@ -27,7 +28,8 @@ export const probeProviders = (
     client.health.pipe(
       Effect.timeoutOrElse({
         duration: timeoutMs,
-        orElse: () => Effect.succeed({ healthy: false, latencyMs: timeoutMs, error: `no answer within ${timeoutMs} ms` })
+        orElse: () =>
+          Effect.succeed<HealthStatus>({ healthy: false, latencyMs: timeoutMs, error: `no answer within ${timeoutMs} ms` })
       }),
       Effect.map((h): ProviderHealth => ({
         provider: client.provider,

@@ -10,7 +10,7 @@
 import type { LLMRequest } from "@llm-gateway/core/Domain"
 import { Effect } from "effect"
 import { type HttpRouter, HttpRouter as Router, type HttpServerRequest } from "effect/http"
-import { authenticated, type ServerContext } from "./internal/context.ts"
+import { authenticated, type Handled, type ServerContext } from "./internal/context.ts"
 import { jsonText } from "./internal/http.ts"
 import { generateJson, readChat, readGenerate, resolveTarget, statusJson } from "./internal/seedWire.ts"
 import { decodeWith, isApiError } from "./internal/validate.ts"
@@ -19,7 +19,7 @@ type Request = HttpServerRequest.HttpServerRequest
 
 const generate = (ctx: ServerContext) => (request: Request) =>
   authenticated(ctx, request, (scope) =>
-    Effect.flatMap(ctx.readJson(request), (body) => {
+    Effect.flatMap(ctx.readJson(request), (body): Handled => {
       const call = decodeWith(readGenerate, body)
       if (isApiError(call)) return Effect.fail(call)
       const model = resolveTarget(call.target, ctx.router.models)
@@ -36,7 +36,7 @@ const generate = (ctx: ServerContext) => (request: Request) =>
 
 const chat = (ctx: ServerContext) => (request: Request) =>
   authenticated(ctx, request, (scope) =>
-    Effect.flatMap(ctx.readJson(request), (body) => {
+    Effect.flatMap(ctx.readJson(request), (body): Handled => {
       const call = decodeWith(readChat, body)
       if (isApiError(call)) return Effect.fail(call)
       const model = resolveTarget(call.target, ctx.router.models)

@@ -7,7 +7,7 @@
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import OpenAI from "openai"
+import OpenAI, { type ClientOptions } from "openai"
 import { fetch as undiciFetch, Pool } from "undici"
 import { exitWithParent, ready, settings } from "../procs/child.ts"
 
@@ -23,7 +23,7 @@ const client = new OpenAI({
   ...(pool !== undefined
     ? {
       fetch: undiciFetch as unknown as typeof globalThis.fetch,
-      fetchOptions: { dispatcher: pool } as unknown as RequestInit
+      fetchOptions: { dispatcher: pool } as unknown as ClientOptions["fetchOptions"]
     }
     : {})
 })

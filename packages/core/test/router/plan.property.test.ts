@@ -47,7 +47,9 @@ const seeded = (seed: number) => {
   }
 }
 
-const build = (sc: fc.RecordValue<typeof scenarioArb extends fc.Arbitrary<infer T> ? { [K in keyof T]: fc.Arbitrary<T[K]> } : never>) => {
+type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never
+
+const build = (sc: Scenario) => {
   const providers = sc.deployments.map((d, i) =>
     provider(`p${i}`, d.type, [{
       id: "m",
@@ -59,7 +61,7 @@ const build = (sc: fc.RecordValue<typeof scenarioArb extends fc.Arbitrary<infer 
     }])
   )
   const catalog = makeCatalog(gatewayConfig(providers))
-  const byRef = new Map(sc.deployments.map((d, i) => [`p${i}/m`, d] as const))
+  const byRef = new Map<string, Scenario["deployments"][number]>(sc.deployments.map((d, i) => [`p${i}/m`, d]))
   const input = (): PlanInput => ({
     taskType: "general",
     groups: catalog.groups,
@@ -81,7 +83,7 @@ describe("route plan properties", () => {
   it("every eligible deployment once, unhealthy after healthy, deterministic", () => {
     fc.assert(
       fc.property(scenarioArb, (sc) => {
-        const { catalog, byRef, input } = build(sc as any)
+        const { catalog, byRef, input } = build(sc)
         const plan = computePlan(input())
         const refs = plan.candidates.map((c) => c.ref)
         // each eligible candidate exactly once; the ineligible (window too small) only in `excluded`
@@ -108,7 +110,7 @@ describe("route plan properties", () => {
     fc.assert(
       fc.property(scenarioArb, (sc) => {
         const healthy = { ...sc, strategy: "cost" as const, deployments: sc.deployments.map((d) => ({ ...d, alias: undefined, health: "healthy" as const })) }
-        const { input } = build(healthy as any)
+        const { input } = build(healthy)
         const costs = computePlan(input()).candidates.map((c) => c.estimatedCostUsd)
         expect(costs).toEqual([...costs].sort((a, b) => a - b))
       }),

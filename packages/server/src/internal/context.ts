@@ -4,7 +4,7 @@
  */
 import type { CacheServiceShape } from "@llm-gateway/core/CacheService"
 import type { GatewayConfig } from "@llm-gateway/core/ConfigSchema"
-import { isLLMError } from "@llm-gateway/core/LLMError"
+import { isLLMError, type LLMError } from "@llm-gateway/core/LLMError"
 import type { LLMManagerShape } from "@llm-gateway/core/LLMManager"
 import type { ModelClientsShape } from "@llm-gateway/core/ModelClients"
 import type { ModelRouterShape } from "@llm-gateway/core/ModelRouter"
@@ -28,7 +28,10 @@ export interface ServerContext {
   readonly startedAt: number
 }
 
-export type Failure = ApiError | import("@llm-gateway/core/LLMError").LLMError
+export type Failure = ApiError | LLMError
+
+/** What a route's body produces before `guard` turns failures into answers. */
+export type Handled<R = never> = Effect.Effect<HttpServerResponse.HttpServerResponse, Failure, R>
 
 export const toApiError = (e: Failure): ApiError => (e instanceof ApiError ? e : fromLLMError(e))
 
@@ -42,11 +45,11 @@ const logFailure = (ctx: ServerContext, request: HttpServerRequest.HttpServerReq
  * Turns a route's failure into its answer: a typed failure through the error table, a defect
  * into a logged 500; an interruption (the client left) stays an interruption.
  */
-export const guard = (
+export const guard = <R>(
   ctx: ServerContext,
   request: HttpServerRequest.HttpServerRequest,
-  effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Failure>
-): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
+  effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Failure, R>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
   Effect.catchCause(effect, (cause) => {
     const failure = Cause.findErrorOption(cause)
     if (failure._tag === "Some") {
@@ -61,11 +64,11 @@ export const guard = (
   })
 
 /** Runs `f` with the caller's tenant scope, or answers 401 when a key is required and wrong. */
-export const authenticated = (
+export const authenticated = <R>(
   ctx: ServerContext,
   request: HttpServerRequest.HttpServerRequest,
-  f: (scope: string) => Effect.Effect<HttpServerResponse.HttpServerResponse, Failure>
-): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+  f: (scope: string) => Effect.Effect<HttpServerResponse.HttpServerResponse, Failure, R>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> => {
   const scope = ctx.auth.scopeOf(request.headers.authorization)
   return guard(ctx, request, scope === undefined ? Effect.fail(invalidApiKey) : f(scope))
 }

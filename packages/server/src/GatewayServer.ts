@@ -1,0 +1,90 @@
+/**
+ * The gateway's HTTP server: effect/http routes on Node's `http` server, over the services the
+ * gateway Layer provides (LLMManager, ModelRouter, LLMConfig, CacheService, ModelClients).
+ *
+ * Graceful shutdown: when the layer's scope closes (SIGINT/SIGTERM under `NodeRuntime.runMain`)
+ * the listener stops accepting connections, requests and streams in flight get up to
+ * `shutdownTimeoutMs` to finish, then whatever is left is interrupted (which aborts its
+ * upstream calls) and the services are released.
+ *
+ * @example
+ * ```ts
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import * as GatewayServer from "@llm-gateway/server/GatewayServer"
+ * Layer.launch(GatewayServer.layer({ port: 8080 }).pipe(Layer.provide(gatewayLayer()))).pipe(NodeRuntime.runMain)
+ * ```
+ */
+import { createServer } from "node:http"
+import { NodeHttpServer } from "@effect/platform-node"
+import { CacheService } from "@llm-gateway/core/CacheService"
+import { LLMConfig } from "@llm-gateway/core/LLMConfig"
+import { LLMManager } from "@llm-gateway/core/LLMManager"
+import { ModelClients } from "@llm-gateway/core/ModelClients"
+import { ModelRouter } from "@llm-gateway/core/ModelRouter"
+import { Effect, Layer } from "effect"
+import { HttpRouter, type HttpServer } from "effect/http"
+import type { ServeError } from "effect/http/HttpServerError"
+import { makeAuthenticator } from "./internal/auth.ts"
+import type { ServerContext } from "./internal/context.ts"
+import { makeJsonReader } from "./internal/http.ts"
+import { makeScrubber, secretsOf } from "./internal/secrets.ts"
+import * as OpenAIRoutes from "./OpenAIRoutes.ts"
+import * as OpsRoutes from "./OpsRoutes.ts"
+import * as SeedRoutes from "./SeedRoutes.ts"
+
+export type ServerServices = LLMManager | ModelRouter | LLMConfig | CacheService | ModelClients
+
+export interface ServeOptions {
+  /** Overrides `server.host` (`--host`). */
+  readonly host?: string | undefined
+  /** Overrides `server.port` (`--port`; 0 picks a free port). */
+  readonly port?: number | undefined
+  /** How long in-flight requests and streams may take to finish on shutdown (default 10 s). */
+  readonly shutdownTimeoutMs?: number | undefined
+}
+
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
+
+/** Resolves everything a request needs once, at start-up. */
+export const makeContext: Effect.Effect<ServerContext, never, ServerServices> = Effect.gen(function*() {
+  const config = yield* LLMConfig
+  return {
+    config,
+    manager: yield* LLMManager,
+    router: yield* ModelRouter,
+    cache: yield* CacheService,
+    clients: yield* ModelClients,
+    auth: makeAuthenticator(config),
+    scrubber: makeScrubber(secretsOf(config)),
+    readJson: makeJsonReader(config.server.maxBodyBytes),
+    startedAt: performance.now()
+  } satisfies ServerContext
+})
+
+/** Every route of the gateway, registered on the `HttpRouter`. */
+export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | ServerServices> = HttpRouter.use((router) =>
+  Effect.gen(function*() {
+    const ctx = yield* makeContext
+    const ops = yield* OpsRoutes.routes(ctx)
+    yield* router.addAll([...OpenAIRoutes.routes(ctx), ...SeedRoutes.routes(ctx), ...ops])
+  })
+)
+
+/**
+ * The server, listening on `server.host:server.port` (or the overrides). Provides the running
+ * `HttpServer` (its `address` tells the bound port).
+ */
+export const layer = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpServer, ServeError, ServerServices> =>
+  Layer.unwrap(Effect.map(LLMConfig, (config) =>
+    HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
+      Layer.provideMerge(NodeHttpServer.layerServer(() => createServer(), {
+        host: options.host ?? config.server.host,
+        port: options.port ?? config.server.port,
+        gracefulShutdownTimeout: options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
+      })),
+      Layer.provide(NodeHttpServer.layerHttpServices)
+    )))
+
+/** Same as `layer`: the server over the gateway's services. */
+export const makeServer = layer
