@@ -162,6 +162,24 @@ describe("CacheService exact cache", () => {
       expect((yield* cache.getOrCompute(k, Effect.succeed(response("ok")))).cache).toBe("miss")
     })))
 
+  it.effect("get and set serve the streaming path: a miss, the streamed answer stored, then a hit", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const l2 = makeMemory()
+      const a = yield* build(config(), l2)
+      const k = a.key(req, ctx)
+      expect(Option.isNone(yield* a.get(k))).toBe(true)
+      yield* a.set(k, response("streamed"))
+      expect(Option.getOrUndefined(yield* a.get(k))).toMatchObject({ content: "streamed", cached: true })
+      // set writes through to L2: another instance finds it with get, and it fills its L1
+      const b = yield* build(config(), l2)
+      expect(Option.getOrUndefined(yield* b.get(k))?.content).toBe("streamed")
+      expect((yield* b.stats).size).toBe(1)
+      // an answer that ended in an error is not stored
+      const broken = a.key({ prompt: "broken" }, ctx)
+      yield* a.set(broken, { ...response("cut"), finishReason: "error" })
+      expect(Option.isNone(yield* a.get(broken))).toBe(true)
+    })))
+
   it.effect("reports size, hits, misses and hit rate", () =>
     Effect.scoped(Effect.gen(function*() {
       const cache = yield* build()
