@@ -22,6 +22,7 @@ import type {
 } from "./Domain.ts"
 import { requestMessages } from "./Domain.ts"
 import { ConfigurationError, ContextTooLarge, InvalidRequest, type LLMError, ModelUnavailable } from "./LLMError.ts"
+import { LLMConfig } from "./LLMConfig.ts"
 import { ModelClients } from "./ModelClients.ts"
 import { costOfUsage, estimatePromptTokens } from "./Pricing.ts"
 import { makeBreakers } from "./internal/router/Breakers.ts"
@@ -37,7 +38,6 @@ import * as Telemetry from "./internal/router/Telemetry.ts"
 
 export type { PlannedCandidate, RoutePlan } from "./internal/router/Planner.ts"
 export type { DeploymentStats, ProviderStats, RouterStats } from "./internal/router/Stats.ts"
-export { resolveBareModelLocal } from "./internal/router/Catalog.ts"
 
 /** A provider's answer plus what the router did to get it. */
 export interface RoutedResponse extends ProviderResponse {
@@ -70,7 +70,7 @@ export interface ModelRouterOptions {
   /** Seeds random / weighted balancing and retry jitter (default: Effect's `Random`). */
   readonly seed?: string | number | undefined
   readonly backoff?: Partial<BackoffOptions> | undefined
-  /** Bare model id → provider (LLMConfig's resolver; a local fallback otherwise). */
+  /** Bare model id → provider (default: `LLMConfig`'s `resolveBareModel`). */
   readonly resolveBareModel?: ((config: GatewayConfig, id: string) => {
     readonly provider: string
     readonly model: string
@@ -158,7 +158,10 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
   }
   const nextRandom = () => random.nextDoubleUnsafe()
   const latency = (ref: string) => state.latency(ref)
-  const counter = (key: string) => state.nextCounter(key)
+  // only a request that runs advances round-robin: `plan` alone (a cache key, a dry run) shows
+  // the order the next request would take without moving it
+  const advance = (key: string) => state.nextCounter(key)
+  const peek = (key: string) => state.peekCounter(key)
 
   const planGroups = (
     taskType: string,
@@ -166,7 +169,8 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     strategy: RoutePlan["strategy"],
     promptTokens: number,
     maxTokens: number | undefined,
-    now: number
+    now: number,
+    run: boolean
   ): RoutePlan =>
     computePlan({
       taskType,
@@ -177,12 +181,12 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       maxTokens,
       latency,
       health: (ref) => state.health(ref, now),
-      counter,
+      counter: run ? advance : peek,
       random: nextRandom
     })
 
   /** Plan or the error that stops the request before any attempt. */
-  const prepare = (req: LLMRequest, now: number): RoutePlan | LLMError => {
+  const prepare = (req: LLMRequest, now: number, run: boolean): RoutePlan | LLMError => {
     const messages = requestMessages(req)
     if (messages.length === 0) return new InvalidRequest({ message: "the request has neither prompt nor messages" })
     const taskType = req.taskType ?? "general"
@@ -202,7 +206,8 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       req.preferences?.strategy ?? config.routing.strategy,
       promptTokens,
       req.preferences?.maxTokens,
-      now
+      now,
+      run
     )
     if (plan.candidates.length === 0) {
       const windows = groups.flatMap((g) => g.members.map((m) => m.contextWindow ?? 0))
@@ -216,11 +221,13 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     return plan
   }
 
-  const plan = (req: LLMRequest): Effect.Effect<RoutePlan, LLMError> =>
+  const planWith = (run: boolean) => (req: LLMRequest): Effect.Effect<RoutePlan, LLMError> =>
     Effect.clockWith((clock) => {
-      const p = prepare(req, clock.currentTimeMillisUnsafe())
+      const p = prepare(req, clock.currentTimeMillisUnsafe(), run)
       return "candidates" in p ? Effect.succeed(p) : Effect.fail(p)
     })
+  const plan = planWith(false)
+  const planToRun = planWith(true)
 
   const clientFor = (d: Deployment): Effect.Effect<import("./ModelClient.ts").ModelClientShape, LLMError> => {
     const c = clients.get(d.provider)
@@ -248,7 +255,7 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
 
   const generate = Effect.fn("ModelRouter.generate")(function*(req: LLMRequest) {
     const startedAt = yield* now
-    const p = yield* plan(req).pipe(Effect.tapError((e) => finished(startedAt, e)))
+    const p = yield* planToRun(req).pipe(Effect.tapError((e) => finished(startedAt, e)))
     const messages = requestMessages(req)
     const result = yield* runChain(ctx, {
       candidates: p.candidates.map((c) => c.deployment),
@@ -277,7 +284,7 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
   const stream = (req: LLMRequest): Stream.Stream<StreamChunk, LLMError> =>
     Stream.unwrap(Effect.gen(function*() {
       const startedAt = yield* now
-      const p = yield* plan(req).pipe(Effect.tapError((e) => finished(startedAt, e)))
+      const p = yield* planToRun(req).pipe(Effect.tapError((e) => finished(startedAt, e)))
       const messages = requestMessages(req)
       return routeStream({
         ctx,
@@ -310,7 +317,7 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       })
     }
     const tokens = estimatePromptTokens(req.input.map((content) => ({ role: "user" as const, content })))
-    const p = planGroups("embedding", groups, "cost", tokens, 0, startedAt)
+    const p = planGroups("embedding", groups, "cost", tokens, 0, startedAt, true)
     const result = yield* runChain(ctx, {
       candidates: p.candidates.map((c) => c.deployment),
       startedAt,
@@ -345,6 +352,9 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
 export class ModelRouter extends Context.Service<ModelRouter, ModelRouterShape>()("@llm-gateway/core/ModelRouter") {
   /** Builds a router from a config value; needs `ModelClients` (and optionally the stores). */
   static readonly make = make
+  /** Wired: reads `LLMConfig`; needs `ModelClients` (and optionally the breaker / limiter stores). */
+  static readonly layer = Layer.effect(ModelRouter, Effect.flatMap(Effect.service(LLMConfig), (config) => make(config)))
+  /** From a config value (tests, or a config built in code). */
   static readonly layerFrom = (config: GatewayConfig, options?: ModelRouterOptions) =>
     Layer.effect(ModelRouter, make(config, options))
 }

@@ -6,6 +6,7 @@
 import type { BuiltinTaskType } from "../../Domain.ts"
 import { parseModelRef } from "../../Domain.ts"
 import type { GatewayConfig, ModelEntry, ProviderConfig, ProviderType } from "../../ConfigSchema.ts"
+import { resolveBareModel } from "../../LLMConfig.ts"
 
 export interface Deployment {
   /** Position in config order, used as the final tie-breaker. */
@@ -65,29 +66,6 @@ export const DEFAULT_TASK_FAMILIES: Readonly<Record<BuiltinTaskType, ReadonlyArr
   sql: []
 }
 
-/** Provider family a bare model id belongs to by its name (DESIGN: `gpt-`/`o1`… → openai, `claude-` → anthropic). */
-export const familyByPrefix = (id: string): ProviderFamily => {
-  if (/^(gpt-|o\d|chatgpt-|text-embedding-|davinci|babbage|dall-e|whisper|tts-)/.test(id)) return "openai"
-  if (id.startsWith("claude")) return "anthropic"
-  return "local"
-}
-
-/**
- * Fallback for `LLMConfig.resolveBareModel`: the provider that lists the id (config order),
- * else the first provider of the family its prefix names.
- */
-export const resolveBareModelLocal = (
-  config: GatewayConfig,
-  id: string
-): { readonly provider: string; readonly model: string } | undefined => {
-  for (const p of config.providers) {
-    for (const m of p.models) if (m.id === id) return { provider: p.name, model: id }
-  }
-  const family = familyByPrefix(id)
-  const p = config.providers.find((p) => familyOf(p.type) === family)
-  return p === undefined ? undefined : { provider: p.name, model: id }
-}
-
 export interface Catalog {
   readonly deployments: ReadonlyArray<Deployment>
   readonly groups: ReadonlyArray<Group>
@@ -103,8 +81,9 @@ export interface Catalog {
 
 export const makeCatalog = (
   config: GatewayConfig,
+  /** Bare model id → provider: the one that lists it, else by prefix (DESIGN, LLMConfig). */
   resolveBare: (config: GatewayConfig, id: string) => { readonly provider: string; readonly model: string } | undefined =
-    resolveBareModelLocal
+    resolveBareModel
 ): Catalog => {
   const deployments: Array<Deployment> = []
   const byRef = new Map<string, Deployment>()

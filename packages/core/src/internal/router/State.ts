@@ -83,6 +83,11 @@ export class RouterState {
     return "healthy"
   }
 
+  /** Round-robin position the next request of a group will take, without taking it. */
+  peekCounter(key: string): number {
+    return this.counters.get(key) ?? 0
+  }
+
   /** Round-robin position of a group; each call advances it. */
   nextCounter(key: string): number {
     const n = this.counters.get(key) ?? 0

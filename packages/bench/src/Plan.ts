@@ -1,0 +1,76 @@
+/** How long and how often each scenario runs, in quick and full mode, and the result shapes. */
+import type { CompetitorId } from "./Competitors.ts"
+import type { InProcessResult } from "./inprocess/result.ts"
+import type { HoldResult, PacedResult, SaturateResult, StreamsResult } from "./loadgen/jobs.ts"
+
+export interface Plan {
+  readonly mode: "quick" | "full"
+  readonly rounds: number
+  readonly saturate: { readonly concurrencies: ReadonlyArray<number>; readonly warmupMs: number; readonly durationMs: number }
+  readonly paced: { readonly rate: number; readonly warmupMs: number; readonly durationMs: number }
+  readonly streams: { readonly concurrency: number; readonly chunks: number; readonly chunkIntervalMs: number; readonly warmupMs: number; readonly durationMs: number }
+  readonly hold: { readonly count: number; readonly holdIntervalMs: number; readonly competitors: ReadonlyArray<CompetitorId> }
+  readonly drift: { readonly durationMs: number; readonly sampleMs: number; readonly connections: number } | undefined
+  readonly inProcess: boolean
+}
+
+export const quickPlan: Plan = {
+  mode: "quick",
+  rounds: 1,
+  saturate: { concurrencies: [16, 64], warmupMs: 300, durationMs: 1_000 },
+  paced: { rate: 200, warmupMs: 300, durationMs: 1_200 },
+  streams: { concurrency: 4, chunks: 20, chunkIntervalMs: 2, warmupMs: 150, durationMs: 700 },
+  hold: { count: 1_000, holdIntervalMs: 100, competitors: ["raw", "gateway", "portkey"] },
+  drift: undefined,
+  inProcess: true
+}
+
+export const fullPlan: Plan = {
+  mode: "full",
+  rounds: 3,
+  saturate: { concurrencies: [16, 64], warmupMs: 500, durationMs: 2_500 },
+  paced: { rate: 200, warmupMs: 500, durationMs: 2_500 },
+  streams: { concurrency: 4, chunks: 20, chunkIntervalMs: 2, warmupMs: 300, durationMs: 1_500 },
+  hold: { count: 1_000, holdIntervalMs: 200, competitors: ["raw", "sdk-default", "sdk-undici", "gateway", "portkey"] },
+  drift: { durationMs: 300_000, sampleMs: 5_000, connections: 8 },
+  inProcess: true
+}
+
+export interface MemoryResult {
+  readonly idleRss: number
+  /** Highest RSS seen while the streams were open. */
+  readonly holdRss: number
+  readonly hold: HoldResult
+}
+
+export interface DriftResult {
+  readonly competitor: CompetitorId
+  readonly durationMs: number
+  readonly samples: ReadonlyArray<{ readonly tMs: number; readonly rss: number }>
+  readonly load: SaturateResult
+}
+
+export interface CompetitorInfo {
+  readonly id: CompetitorId
+  readonly label: string
+  readonly available: boolean
+  readonly reason?: string | undefined
+  readonly notes?: ReadonlyArray<string> | undefined
+}
+
+export interface Results {
+  readonly mode: Plan["mode"]
+  readonly plan: Plan
+  readonly startedAt: string
+  elapsedMs: number
+  readonly machine: Record<string, string>
+  readonly layout: string
+  readonly competitors: Array<CompetitorInfo>
+  /** By concurrency ("16"), then competitor: one result per round. */
+  readonly saturate: Record<string, Partial<Record<CompetitorId, Array<SaturateResult>>>>
+  readonly paced: Partial<Record<CompetitorId, Array<PacedResult>>>
+  readonly streams: Partial<Record<CompetitorId, Array<StreamsResult>>>
+  readonly memory: Partial<Record<CompetitorId, MemoryResult>>
+  drift?: DriftResult | { readonly unavailable: string } | undefined
+  inProcess?: InProcessResult | { readonly unavailable: string } | undefined
+}

@@ -1,0 +1,145 @@
+/**
+ * Child entry: the in-process benchmarks (mitata), pinned to the system-under-test core while the
+ * upstream answers from the other one.
+ * - `manager.generate` (cache off) against the bare `openai` SDK call on the same upstream, with
+ *   the SDK's default fetch and with the undici Agent transport the gateway's OpenAI client uses;
+ * - `ModelRouter.plan` (candidates computed, no I/O) on a three-provider config;
+ * - an L1 hit: `manager.generate` with the cache on and the answer cached, and
+ *   `CacheService.getOrCompute` alone.
+ * Settings (argv JSON): `{ upstream: "http://127.0.0.1:N", quick: boolean }`. Result over IPC.
+ */
+import { CacheService } from "@llm-gateway/core/CacheService"
+import type { LLMRequest } from "@llm-gateway/core/Domain"
+import { type GatewayConfigInput, loadConfig } from "@llm-gateway/core/LLMConfig"
+import { LLMManager } from "@llm-gateway/core/LLMManager"
+import { ModelClients } from "@llm-gateway/core/ModelClients"
+import { ModelRouter } from "@llm-gateway/core/ModelRouter"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { gatewayLayer } from "llm-gateway/GatewayLayer"
+import { measure } from "mitata"
+import OpenAI, { type ClientOptions } from "openai"
+import { Agent, fetch as undiciFetch } from "undici"
+import { exitWithParent, settings } from "../procs/child.ts"
+import type { InProcessResult, MicroResult } from "./result.ts"
+
+const { upstream, quick } = settings<{ upstream: string; quick: boolean }>()
+exitWithParent()
+
+const scope = Effect.runSync(Scope.make())
+const inScope = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) => Effect.runPromise(Scope.provide(scope)(effect))
+
+const benchConfig = (cache: boolean): GatewayConfigInput => ({
+  providers: [{
+    name: "bench",
+    type: "openai-compatible",
+    baseUrl: `${upstream}/v1`,
+    apiKey: "sk-bench",
+    models: [{ id: "bench-fast", contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 }]
+  }],
+  routing: { fallbackOrder: ["bench/bench-fast"] },
+  cache: { enabled: cache, ttlSeconds: 3600, maxSize: 1000 },
+  conversations: { store: "memory" }
+})
+
+/** A realistic routing table: three providers, a task list, the balanced strategy. */
+const routingConfig: GatewayConfigInput = {
+  providers: [
+    {
+      name: "openai",
+      type: "openai",
+      apiKey: "sk-x",
+      models: [
+        { id: "gpt-4o-mini", contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 },
+        { id: "gpt-4o", contextWindow: 128000, inputCostPer1M: 2.5, outputCostPer1M: 10 }
+      ]
+    },
+    {
+      name: "anthropic",
+      type: "anthropic",
+      apiKey: "sk-ant-x",
+      models: [
+        { id: "claude-3-haiku-20240307", contextWindow: 200000, inputCostPer1M: 0.25, outputCostPer1M: 1.25 },
+        { id: "claude-3-5-sonnet-20241022", contextWindow: 200000, inputCostPer1M: 3, outputCostPer1M: 15 }
+      ]
+    },
+    { name: "local", type: "ollama", baseUrl: "http://127.0.0.1:11434", models: [{ id: "llama3.1", contextWindow: 8192 }] }
+  ],
+  routing: {
+    strategy: "balanced",
+    tasks: { analysis: ["anthropic/claude-3-haiku-20240307", "openai/gpt-4o-mini", "local/llama3.1"] },
+    fallbackOrder: ["openai/gpt-4o-mini", "anthropic/claude-3-5-sonnet-20241022", "openai/gpt-4o"]
+  },
+  conversations: { store: "memory" }
+}
+
+const messages = [
+  { role: "system" as const, content: "You classify infrastructure alerts." },
+  { role: "user" as const, content: "CPU on db-1 at 97% for 10 minutes; replication lag 40 s. Severity?" }
+]
+
+const opts = quick
+  ? { min_cpu_time: 120e6, max_samples: 3_000, warmup_samples: 50 }
+  : { min_cpu_time: 700e6, max_samples: 50_000, warmup_samples: 200 }
+
+const results: Array<MicroResult> = []
+const run = async (name: string, fn: () => unknown) => {
+  // Warm connections and JIT outside the measurement.
+  for (let i = 0; i < (quick ? 50 : 300); i++) await fn()
+  const s = await measure(fn, opts)
+  results.push({ name, avgUs: s.avg / 1e3, p50Us: s.p50 / 1e3, p99Us: s.p99 / 1e3, minUs: s.min / 1e3, samples: s.samples.length })
+}
+
+const main = async (): Promise<InProcessResult> => {
+  const body = { model: "bench-fast", messages, max_tokens: 64 }
+  const sdkDefault = new OpenAI({ apiKey: "sk-bench", baseURL: `${upstream}/v1`, maxRetries: 0, logLevel: "off" })
+  const agent = new Agent({ keepAliveTimeout: 30_000 })
+  const sdkUndici = new OpenAI({
+    apiKey: "sk-bench",
+    baseURL: `${upstream}/v1`,
+    maxRetries: 0,
+    logLevel: "off",
+    fetch: undiciFetch as unknown as typeof globalThis.fetch,
+    fetchOptions: { dispatcher: agent } as unknown as ClientOptions["fetchOptions"]
+  })
+  const off = await inScope(Layer.build(gatewayLayer({ config: benchConfig(false) })))
+  const on = await inScope(Layer.build(gatewayLayer({ config: benchConfig(true) })))
+  const managerOff = Context.get(off, LLMManager)
+  const managerOn = Context.get(on, LLMManager)
+  const cache = Context.get(on, CacheService)
+
+  const req: LLMRequest = { model: "bench-fast", messages, preferences: { maxTokens: 64 } }
+  const reqNoCache: LLMRequest = { ...req, cache: false }
+
+  await run("bare SDK, default fetch", () => sdkDefault.chat.completions.create(body))
+  await run("bare SDK, undici Agent fetch", () => sdkUndici.chat.completions.create(body))
+  await run("manager.generate, cache off", () => Effect.runPromise(managerOff.generate(reqNoCache)))
+
+  // L1: the cache-on manager answers the same request from memory after the first call.
+  await Effect.runPromise(managerOn.generate(req))
+  await run("manager.generate, L1 hit", () => Effect.runPromise(managerOn.generate(req)))
+  const key = cache.key(req, { scope: "bench", candidates: ["bench/bench-fast"] })
+  const cached = await Effect.runPromise(managerOn.generate(req))
+  await Effect.runPromise(cache.set(key, cached))
+  const compute = Effect.die("an L1 hit must not compute")
+  await run("CacheService.getOrCompute, L1 hit", () => Effect.runPromise(cache.getOrCompute(key, compute)))
+
+  // Routing: plan only (no clients are called, so none are built).
+  const config = await Effect.runPromise(loadConfig({ input: routingConfig, mergeEnv: false }))
+  const router = await inScope(ModelRouter.make(config).pipe(Effect.provide(ModelClients.layerFrom([]))))
+  const routed: LLMRequest = { messages, taskType: "analysis" }
+  await run("ModelRouter.plan (runSync, 5 candidates)", () => Effect.runSync(router.plan(routed)))
+  const planned = Effect.runSync(router.plan(routed))
+
+  await agent.close()
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+  return { micro: results, planCandidates: planned.candidates.map((c) => c.ref) }
+}
+
+main().then(
+  (result) => {
+    process.send?.({ type: "result", result }, () => process.exit(0))
+  },
+  (error: unknown) => {
+    process.send?.({ type: "error", message: error instanceof Error ? error.stack ?? error.message : String(error) }, () => process.exit(1))
+  }
+)
