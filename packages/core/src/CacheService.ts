@@ -8,7 +8,7 @@
  * timeout, an error or timeout is a miss, the first one of an outage is logged (once), and the
  * L2 is tried again after `l2RetryMs`, so a Redis outage costs neither availability nor latency.
  */
-import { Clock, Context, Effect, Fiber, Layer, Metric, Option, Schema, type Scope, Stream } from "effect"
+import { Clock, Context, Effect, Fiber, FiberSet, Layer, Metric, Option, Schema, type Scope, Stream } from "effect"
 import { CacheL2, CacheL2Error, type CacheL2Shape } from "./CacheL2.ts"
 import type { CacheConfig } from "./ConfigSchema.ts"
 import { type LLMRequest, LLMResponse, type StreamChunk } from "./Domain.ts"
@@ -128,6 +128,10 @@ export const makeWith = Effect.fnUntraced(function*(
   options: CacheOptions & { readonly l2: CacheL2Shape | undefined; readonly embedder: EmbedderShape | undefined }
 ) {
   const scope = yield* Effect.scope
+  // L2 writes run off the response path. On shutdown they are awaited (each is bounded by the
+  // L2 timeout) before the set interrupts anything, so a closing instance still shares its answers.
+  const l2Writes = yield* FiberSet.make<void>()
+  yield* Effect.addFinalizer(() => FiberSet.awaitEmpty(l2Writes))
   const ttlMs = config.ttlSeconds * 1000
   const l2TimeoutMs = options.l2TimeoutMs ?? 100
   const l2RetryMs = options.l2RetryMs ?? 1000
@@ -251,7 +255,7 @@ export const makeWith = Effect.fnUntraced(function*(
       l1.set(k, hit, now + ttlMs)
       if (vector !== undefined) semanticIndex.add(k, group, vector, hit, now + ttlMs)
       // Off the response path: the caller does not wait for the shared store.
-      yield* Effect.forkIn(l2Set(k, response, now), scope)
+      yield* FiberSet.run(l2Writes, l2Set(k, response, now))
       return { response, source: "compute" as Source }
     })
 

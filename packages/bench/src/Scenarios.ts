@@ -1,0 +1,187 @@
+/**
+ * The scenarios, run against every available competitor interleaved (A B C … A B C …) so that
+ * drift in the machine's speed hits every competitor alike; only ratios within a round count.
+ */
+import * as Path from "node:path"
+import { chatBody, type Running } from "./Competitors.ts"
+import type { InProcessResult } from "./inprocess/result.ts"
+import type { Target } from "./loadgen/jobs.ts"
+import type { Loadgen } from "./loadgen/Loadgen.ts"
+import type { Plan, Results } from "./Plan.ts"
+import { type Child, rssOf, spawnNode } from "./procs/Processes.ts"
+
+const CHAT = "/v1/chat/completions"
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "–")
+
+export type Log = (line: string) => void
+
+const target = (r: Running): Target => ({ origin: r.origin, path: CHAT, headers: r.headers })
+
+/** Runs `f` with the competitor in place (direct moves the upstream onto the SUT core). */
+const around = async <A>(r: Running, f: () => Promise<A>): Promise<A> => {
+  r.enter()
+  try {
+    return await f()
+  } finally {
+    r.leave()
+  }
+}
+
+const push = <K extends string, A>(rec: Partial<Record<K, Array<A>>>, k: K, a: A) => {
+  ;(rec[k] ??= []).push(a)
+}
+
+/** JIT and connection warm-up for every competitor, discarded. */
+export const warmUp = async (plan: Plan, running: ReadonlyArray<Running>, loadgen: Loadgen, log: Log) => {
+  for (const r of running) {
+    await around(r, () =>
+      loadgen.run({
+        kind: "saturate",
+        target: target(r),
+        requests: [{ body: chatBody(r.model("bench-fast"), false) }, { body: chatBody(r.model("bench-fast"), true) }],
+        connections: 16,
+        warmupMs: 0,
+        durationMs: plan.mode === "quick" ? 400 : 1_000
+      }))
+    log(`  warmed ${r.label}`)
+  }
+}
+
+export const runRounds = async (plan: Plan, running: ReadonlyArray<Running>, loadgen: Loadgen, results: Results, log: Log) => {
+  for (let round = 1; round <= plan.rounds; round++) {
+    log(`round ${round}/${plan.rounds}`)
+    for (const connections of plan.saturate.concurrencies) {
+      const bucket = (results.saturate[String(connections)] ??= {})
+      for (const r of running) {
+        const res = await around(r, () =>
+          loadgen.run({
+            kind: "saturate",
+            target: target(r),
+            requests: [{ body: chatBody(r.model("bench-fast"), false) }],
+            connections,
+            warmupMs: plan.saturate.warmupMs,
+            durationMs: plan.saturate.durationMs
+          }))
+        push(bucket, r.id, res)
+        log(`  c${connections} ${r.label.padEnd(28)} ${fmt(res.rps).padStart(6)} req/s  p50 ${fmt(res.latency.p50, 2)} ms  p99 ${fmt(res.latency.p99, 2)} ms  cpu ${res.cpu.map((c) => fmt(c * 100)).join("/")}%${res.non2xx + res.errors > 0 ? `  non2xx ${res.non2xx} errors ${res.errors}` : ""}`)
+      }
+    }
+    for (const r of running) {
+      const res = await around(r, () =>
+        loadgen.run({
+          kind: "paced",
+          target: target(r),
+          body: chatBody(r.model("bench-fast"), false),
+          rate: plan.paced.rate,
+          warmupMs: plan.paced.warmupMs,
+          durationMs: plan.paced.durationMs
+        }))
+      push(results.paced, r.id, res)
+      log(`  ${plan.paced.rate} rps ${r.label.padEnd(28)} p50 ${fmt(res.latency.p50, 3)} ms  p99 ${fmt(res.latency.p99, 3)} ms  (${res.ok} ok, ${res.failed} failed)`)
+    }
+    for (const r of running) {
+      const res = await around(r, () =>
+        loadgen.run({
+          kind: "streams",
+          target: target(r),
+          body: chatBody(r.model("bench-stream"), true),
+          concurrency: plan.streams.concurrency,
+          warmupMs: plan.streams.warmupMs,
+          durationMs: plan.streams.durationMs
+        }))
+      push(results.streams, r.id, res)
+      log(`  stream ${r.label.padEnd(28)} ttft p50 ${fmt(res.ttft.p50, 3)} ms  total p50 ${fmt(res.total.p50, 2)} ms  (${res.ok} ok, ${res.failed} failed)`)
+    }
+  }
+}
+
+export const runMemory = async (plan: Plan, running: ReadonlyArray<Running>, loadgen: Loadgen, results: Results, log: Log) => {
+  for (const r of running) {
+    const child = r.child
+    if (child === undefined || !plan.hold.competitors.includes(r.id)) continue
+    await sleep(500)
+    const idleRss = rssOf(child.pid)
+    let holdRss = 0
+    let timer: NodeJS.Timeout | undefined
+    const sample = () => {
+      holdRss = Math.max(holdRss, rssOf(child.pid))
+    }
+    const hold = await loadgen.run({
+      kind: "hold",
+      target: target(r),
+      body: chatBody(r.model("bench-hold"), true),
+      count: plan.hold.count,
+      timeoutMs: 20_000
+    }, () => {
+      sample()
+      timer = setInterval(sample, 50)
+    })
+    clearInterval(timer)
+    results.memory[r.id] = { idleRss, holdRss, hold }
+    log(`  ${r.label.padEnd(28)} idle ${fmt(idleRss / 2 ** 20, 1)} MB  with ${hold.firstChunk}/${hold.count} streams open ${fmt(holdRss / 2 ** 20, 1)} MB  (${hold.completed} completed, ${hold.failed} failed${hold.firstError !== undefined ? `: ${hold.firstError.slice(0, 120)}` : ""})`)
+  }
+}
+
+export const runDrift = async (plan: Plan, running: ReadonlyArray<Running>, loadgen: Loadgen, results: Results, log: Log) => {
+  const drift = plan.drift
+  if (drift === undefined) return
+  const r = running.find((c) => c.id === "gateway")
+  if (r === undefined || r.child === undefined) {
+    results.drift = { unavailable: "llm-gateway (cache off) is not available" }
+    return
+  }
+  const pid = r.child.pid
+  const samples: Array<{ tMs: number; rss: number }> = []
+  const t0 = Date.now()
+  samples.push({ tMs: 0, rss: rssOf(pid) })
+  const timer = setInterval(() => {
+    samples.push({ tMs: Date.now() - t0, rss: rssOf(pid) })
+    const last = samples[samples.length - 1]
+    if (samples.length % 6 === 0) log(`  drift ${fmt(last.tMs / 1000)} s  rss ${fmt(last.rss / 2 ** 20, 1)} MB`)
+  }, drift.sampleMs)
+  // Every request distinct ([<id>]); half streamed: the load a leak would show under.
+  const load = await loadgen.run({
+    kind: "saturate",
+    target: target(r),
+    requests: [
+      { body: chatBody(r.model("bench-fast"), false, "Classify alert [<id>] please.") },
+      { body: chatBody(r.model("bench-fast"), true, "Summarise incident [<id>] please.") }
+    ],
+    connections: drift.connections,
+    warmupMs: 0,
+    durationMs: drift.durationMs
+  })
+  clearInterval(timer)
+  samples.push({ tMs: Date.now() - t0, rss: rssOf(pid) })
+  results.drift = { competitor: r.id, durationMs: drift.durationMs, samples, load }
+}
+
+export const runInProcess = async (benchDir: string, logDir: string, cpu: number, upstreamPort: number, quick: boolean): Promise<InProcessResult | { unavailable: string }> => {
+  let child: Child | undefined
+  try {
+    child = spawnNode({
+      name: "inprocess",
+      cpu,
+      script: Path.join(benchDir, "src/inprocess/main.ts"),
+      args: [JSON.stringify({ upstream: `http://127.0.0.1:${upstreamPort}`, quick })],
+      logDir
+    })
+    const c = child
+    return await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve({ unavailable: "in-process bench timed out" }), quick ? 60_000 : 180_000)
+      c.proc.on("message", (m: unknown) => {
+        const msg = m as { type: string; result?: InProcessResult; message?: string }
+        clearTimeout(timer)
+        if (msg.type === "result" && msg.result !== undefined) resolve(msg.result)
+        else resolve({ unavailable: (msg.message ?? "failed").split("\n").slice(0, 4).join(" | ") })
+      })
+      c.proc.on("exit", (code) => {
+        clearTimeout(timer)
+        resolve({ unavailable: `exited with code ${code}: ${c.tail(6).replace(/\n/g, " | ")}` })
+      })
+    })
+  } finally {
+    child?.kill()
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * `pnpm bench [--quick] [--rounds N] [--no-drift] [--only id,id]`
+ *
+ * Starts the upstream emulator, the load generator and every competitor as child processes
+ * pinned to cores (see `layout`), runs the scenarios interleaved, and writes the figures:
+ * full mode → notes/benchmarks.md (the generated section) and notes/bench-latency.svg;
+ * quick mode → packages/bench/results/quick.{md,svg}. Raw results go to packages/bench/results/.
+ */
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { type CompetitorId, isRunning, LABELS, type Layout, type Running, startCompetitor } from "./Competitors.ts"
+import { makeLoadgen } from "./loadgen/Loadgen.ts"
+import { fullPlan, type Plan, quickPlan, type Results } from "./Plan.ts"
+import { canPin, killAll, pin, spawnNode, waitReady } from "./procs/Processes.ts"
+import { machineInfo } from "./report/machine.ts"
+import { writeReports } from "./report/writeReports.ts"
+import { runDrift, runInProcess, runMemory, runRounds, warmUp } from "./Scenarios.ts"
+
+const argv = process.argv.slice(2)
+const flag = (name: string) => argv.includes(name)
+const option = (name: string) => {
+  const i = argv.indexOf(name)
+  return i >= 0 ? argv[i + 1] : undefined
+}
+
+const quick = flag("--quick")
+const base = quick ? quickPlan : fullPlan
+const rounds = option("--rounds")
+const plan: Plan = {
+  ...base,
+  rounds: rounds !== undefined ? Math.max(1, Number(rounds)) : base.rounds,
+  drift: flag("--no-drift") ? undefined : base.drift,
+  inProcess: !flag("--no-inprocess") && base.inProcess
+}
+const ALL: ReadonlyArray<CompetitorId> = ["direct", "raw", "sdk-default", "sdk-undici", "gateway", "gateway-cache", "portkey"]
+const only = option("--only")?.split(",") as Array<CompetitorId> | undefined
+const ids = ALL.filter((id) => only === undefined || only.includes(id))
+
+const benchDir = Path.resolve(import.meta.dirname, "..")
+const repoRoot = Path.resolve(benchDir, "../..")
+// Two cores: the system under test gets one to itself; the load generator, the upstream and
+// this process share the other. On a bigger machine the same two cores are used.
+const layout: Layout = { sut: 0, driver: Os.availableParallelism() > 1 ? 1 : 0 }
+const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-bench-"))
+const t0 = Date.now()
+const log = (line: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`)
+
+const main = async () => {
+  pin(process.pid, layout.driver)
+  log(`bench ${plan.mode}: ${plan.rounds} round(s), logs in ${logDir}${canPin() ? "" : " (taskset unavailable: processes NOT pinned)"}`)
+  const upstream = await waitReady(spawnNode({
+    name: "upstream",
+    cpu: layout.driver,
+    script: Path.join(benchDir, "src/upstream/main.ts"),
+    args: [JSON.stringify({ chunks: plan.streams.chunks, chunkIntervalMs: plan.streams.chunkIntervalMs, holdIntervalMs: plan.hold.holdIntervalMs })],
+    logDir
+  }))
+  const loadgenChild = await waitReady(spawnNode({ name: "loadgen", cpu: layout.driver, script: Path.join(benchDir, "src/loadgen/main.ts"), logDir }))
+  const loadgen = makeLoadgen(loadgenChild)
+
+  const results: Results = {
+    mode: plan.mode,
+    plan,
+    startedAt: new Date(t0).toISOString(),
+    elapsedMs: 0,
+    machine: machineInfo(benchDir),
+    layout: canPin()
+      ? `core ${layout.sut}: the competitor under test (one at a time; the upstream itself during "direct" trials) · core ${layout.driver}: load generator (autocannon / undici), upstream emulator, this orchestrator`
+      : "not pinned (taskset unavailable)",
+    competitors: [],
+    saturate: {},
+    paced: {},
+    streams: {},
+    memory: {}
+  }
+
+  if (plan.inProcess) {
+    log("in-process (mitata): manager.generate vs bare SDK, ModelRouter.plan, L1 hit")
+    results.inProcess = await runInProcess(benchDir, logDir, layout.sut, upstream.port, quick)
+    if ("micro" in results.inProcess) {
+      for (const m of results.inProcess.micro) log(`  ${m.name.padEnd(40)} avg ${m.avgUs.toFixed(2)} µs  p50 ${m.p50Us.toFixed(2)} µs`)
+    } else log(`  not available: ${results.inProcess.unavailable}`)
+  }
+
+  const ctx = { repoRoot, benchDir, logDir, upstream, layout }
+  const running: Array<Running> = []
+  for (const id of ids) {
+    const c = await startCompetitor(ctx, id)
+    if (isRunning(c)) {
+      running.push(c)
+      results.competitors.push({ id, label: c.label, available: true, notes: c.notes })
+      log(`started ${c.label}${c.child !== undefined ? ` (pid ${c.child.pid})` : ""}${c.notes.length > 0 ? `  ${c.notes.join("; ")}` : ""}`)
+    } else {
+      results.competitors.push({ id, label: LABELS[id], available: false, reason: c.reason })
+      log(`NOT AVAILABLE ${c.label}: ${c.reason}`)
+    }
+  }
+
+  log("warm-up")
+  await warmUp(plan, running, loadgen, log)
+  await runRounds(plan, running, loadgen, results, log)
+  log(`memory: ${plan.hold.count} concurrent open streams`)
+  await runMemory(plan, running, loadgen, results, log)
+  if (plan.drift !== undefined) {
+    log(`RSS drift: ${plan.drift.durationMs / 1000} s of sustained load on llm-gateway`)
+    await runDrift(plan, running, loadgen, results, log)
+  }
+  results.elapsedMs = Date.now() - t0
+  const written = writeReports(results, { benchDir, repoRoot })
+  log(`done in ${(results.elapsedMs / 1000).toFixed(1)} s; wrote ${written.join(", ")}`)
+}
+
+main().then(
+  () => {
+    killAll()
+    process.exit(0)
+  },
+  (error: unknown) => {
+    killAll()
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\nlogs: ${logDir}\n`)
+    process.exit(1)
+  }
+)
