@@ -167,12 +167,12 @@ const upChat = (g: Gateway, stream = false) =>
 
 describe("upstream failures map from the LLMError tag", () => {
   it.each<[string, Fault, number, string, string]>([
-    ["rejected request", { kind: "status", status: 400, body: openAIErrorBody(400, "bad 'temperature'") }, 400, "InvalidRequest", "invalid_request"],
-    ["auth failure (echoing the key)", { kind: "status", status: 401, body: openAIErrorBody(401, `Incorrect API key provided: ${CANARY_KEY}`) }, 502, "AuthenticationFailed", "upstream_auth_failed"],
-    ["unreachable (reset)", { kind: "reset" }, 502, "NetworkError", "upstream_unreachable"],
-    ["overloaded (503)", { kind: "status", status: 503 }, 503, "ModelUnavailable", "model_unavailable"],
-    ["hung", { kind: "hang" }, 504, "TimeoutError", "timeout"]
-  ])("%s → %i %s/%s", async (_name, fault, status, type, code) => {
+    ["upstream 400 → 400 InvalidRequest", { kind: "status", status: 400, body: openAIErrorBody(400, "bad 'temperature'") }, 400, "InvalidRequest", "invalid_request"],
+    ["upstream 401 echoing the key → 502 AuthenticationFailed, key scrubbed", { kind: "status", status: 401, body: openAIErrorBody(401, `Incorrect API key provided: ${CANARY_KEY}`) }, 502, "AuthenticationFailed", "upstream_auth_failed"],
+    ["connection reset → 502 NetworkError", { kind: "reset" }, 502, "NetworkError", "upstream_unreachable"],
+    ["upstream 503 → 503 ModelUnavailable", { kind: "status", status: 503 }, 503, "ModelUnavailable", "model_unavailable"],
+    ["upstream hangs → 504 TimeoutError", { kind: "hang" }, 504, "TimeoutError", "timeout"]
+  ])("%s", async (_name, fault, status, type, code) => {
     await withUpstream([fault], async (g) => {
       const r = await upChat(g)
       expect(r.status).toBe(status)
@@ -218,7 +218,8 @@ describe("upstream failures map from the LLMError tag", () => {
   })
 
   it("a stream cut after its first chunk ends with an SSE error event, not [DONE]", async () => {
-    await withUpstream([{ kind: "cutAfter", chunks: 2 }], async (g) => {
+    const cut: Fault = { kind: "cutAfter", chunks: 2 }
+    await withUpstream([cut, cut], async (g) => {
       const r = await upChat(g, true)
       expect(r.status).toBe(200)
       const events = r.text.split("\n\n").filter((e) => e.length > 0)

@@ -27,6 +27,7 @@ import {
   RateLimitExceeded,
   TimeoutError
 } from "@llm-gateway/core/LLMError"
+import { retryAfterMs, shouldRetryHeader } from "@llm-gateway/core/UpstreamHeaders"
 import { StreamTruncated } from "./stream.ts"
 
 export interface ErrorContext {
@@ -169,25 +170,7 @@ const rows: Record<Kind, (ctx: ErrorContext, f: Failure) => LLMError> = {
   overloaded_error: (ctx, f) => unavailable(ctx, f)
 }
 
-/**
- * Milliseconds the upstream asked us to wait: `retry-after-ms`, then `retry-after` (seconds or
- * an HTTP date); 0 when neither says.
- */
-export const retryAfterMs = (headers: Headers | null | undefined, now: number = Date.now()): number => {
-  const ms = Number.parseFloat(headers?.get("retry-after-ms") ?? "")
-  if (Number.isFinite(ms) && ms >= 0) return Math.ceil(ms)
-  const value = headers?.get("retry-after")?.trim()
-  if (!value) return 0
-  const seconds = Number(value)
-  if (Number.isFinite(seconds)) return seconds >= 0 ? Math.ceil(seconds * 1000) : 0
-  const at = Date.parse(value)
-  return Number.isFinite(at) ? Math.max(0, at - now) : 0
-}
-
-const shouldRetryHeader = (headers: Headers | null | undefined): boolean | undefined => {
-  const v = headers?.get("x-should-retry")
-  return v === "true" ? true : v === "false" ? false : undefined
-}
+export { retryAfterMs } from "@llm-gateway/core/UpstreamHeaders"
 
 /** The first `code` in an error's cause chain (`ECONNREFUSED`, `UND_ERR_SOCKET`): safe to show. */
 const causeCode = (error: unknown): string | undefined => {

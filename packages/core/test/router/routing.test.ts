@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import type { LLMRequest } from "../../src/Domain.ts"
+import { LLMConfig } from "../../src/LLMConfig.ts"
+import { ModelRouter } from "../../src/ModelRouter.ts"
 import { gatewayConfig, makeRouter, provider, scripted, seedProviders } from "./fixtures.ts"
 
 const refs = (req: LLMRequest, config = gatewayConfig(seedProviders)) =>
@@ -129,4 +131,18 @@ describe("ModelRouter task routing (seed 003 defaults)", () => {
       ])
       expect(router.models[0].contextWindow).toBe(200_000)
     }).pipe(Effect.scoped))
+
+  it.effect("ModelRouter.layer reads LLMConfig", () =>
+    Effect.gen(function*() {
+      const router = yield* ModelRouter
+      expect((yield* router.plan({ prompt: "x", taskType: "analysis" })).candidates[0].ref).toBe(claude)
+      expect((yield* router.generate({ prompt: "x", model: "gpt-4o-mini" })).ref).toBe(gpt)
+    }).pipe(
+      Effect.provide(
+        ModelRouter.layer.pipe(
+          Layer.provide(LLMConfig.layerTest(gatewayConfig(seedProviders, { strategy: "performance" }))),
+          Layer.provide(scripted([{ provider: "openai" }]).layer)
+        )
+      )
+    ))
 })

@@ -112,7 +112,13 @@ describe("strategies through the router", () => {
       ])
       const router = yield* makeRouter(config, layer)
       const answered = []
-      for (let i = 0; i < 4; i++) answered.push((yield* router.generate({ prompt: "x", model: "gpt" })).provider)
+      for (let i = 0; i < 4; i++) {
+        // a plan alone (the manager's cache key) shows the next order without taking a turn
+        const next = (yield* router.plan({ prompt: "x", model: "gpt" })).candidates[0].provider
+        const res = yield* router.generate({ prompt: "x", model: "gpt" })
+        expect(res.provider).toBe(next)
+        answered.push(res.provider)
+      }
       expect(answered).toEqual(["k1", "k2", "k1", "k2"])
       expect([clients.k1.calls.length, clients.k2.calls.length]).toEqual([2, 2])
       const plan = yield* router.plan({ prompt: "x", model: "k2/gpt-4o" })

@@ -36,6 +36,7 @@ import {
   RateLimitExceeded,
   TimeoutError
 } from "@llm-gateway/core/LLMError"
+import { retryAfterMs, shouldRetryHeader } from "@llm-gateway/core/UpstreamHeaders"
 
 export interface ErrorContext {
   /** `provider/model`, as every LLMError names the model. */
@@ -72,23 +73,7 @@ const parseContext = (message: string, ctx: ErrorContext) => {
   }
 }
 
-/** `retry-after-ms`, then `retry-after` (seconds or an HTTP date); 0 when absent. */
-export const retryAfterMs = (headers: Headers | undefined, now: number = Date.now()): number => {
-  if (headers === undefined) return 0
-  const ms = Number(headers.get("retry-after-ms") ?? Number.NaN)
-  if (Number.isFinite(ms) && ms >= 0) return Math.round(ms)
-  const raw = headers.get("retry-after")
-  if (raw === null || raw.trim() === "") return 0
-  const seconds = Number(raw)
-  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000))
-  const date = Date.parse(raw)
-  return Number.isFinite(date) ? Math.max(0, date - now) : 0
-}
-
-const shouldRetryHeader = (headers: Headers | undefined): boolean | undefined => {
-  const v = headers?.get("x-should-retry")?.trim().toLowerCase()
-  return v === "true" ? true : v === "false" ? false : undefined
-}
+export { retryAfterMs } from "@llm-gateway/core/UpstreamHeaders"
 
 const withRetry = (shouldRetry: boolean | undefined) => (shouldRetry === undefined ? {} : { shouldRetry })
 

@@ -37,6 +37,7 @@ import {
   RateLimitExceeded,
   TimeoutError
 } from "@llm-gateway/core/LLMError"
+import { retryAfterMs as parseRetryAfter, shouldRetryHeader as parseShouldRetry } from "@llm-gateway/core/UpstreamHeaders"
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 
 /** What the table needs to know about the client that failed; built once per client. */
@@ -70,28 +71,7 @@ export const estimateTokens = (input: ErrorInput): number => {
   return Math.ceil(chars / 4)
 }
 
-/** `retry-after-ms`, then `retry-after` (seconds or an HTTP date), in ms; 0 when absent or unparsable. */
-export const parseRetryAfter = (headers: Headers | undefined, now: number): number => {
-  if (headers === undefined) return 0
-  const ms = headers.get("retry-after-ms")?.trim()
-  if (ms) {
-    const n = Number(ms)
-    if (Number.isFinite(n) && n >= 0) return Math.ceil(n)
-  }
-  const after = headers.get("retry-after")?.trim()
-  if (after) {
-    const seconds = Number(after)
-    if (Number.isFinite(seconds)) return seconds > 0 ? Math.ceil(seconds * 1000) : 0
-    const date = Date.parse(after)
-    if (!Number.isNaN(date)) return Math.max(0, date - now)
-  }
-  return 0
-}
-
-export const parseShouldRetry = (headers: Headers | undefined): boolean | undefined => {
-  const value = headers?.get("x-should-retry")
-  return value === "true" ? true : value === "false" ? false : undefined
-}
+export { retryAfterMs as parseRetryAfter, shouldRetryHeader as parseShouldRetry } from "@llm-gateway/core/UpstreamHeaders"
 
 // OpenAI's code, and the wording of vLLM, LM Studio, llama.cpp server and Gemini's compatible endpoint.
 const contextMessage =

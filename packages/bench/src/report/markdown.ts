@@ -1,0 +1,207 @@
+/**
+ * The generated section of notes/benchmarks.md: every figure as min / median / max over the
+ * rounds of one run, ratios computed per round (same round = same machine state) and then
+ * summarised, and the issue's targets checked against the medians.
+ */
+import type { CompetitorId } from "../Competitors.ts"
+import type { Results } from "../Plan.ts"
+import { type Spread, spread } from "../stats.ts"
+
+const MB = 2 ** 20
+const n = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "–")
+const s3 = (s: Spread, d = 0) => (s.n === 0 ? "–" : s.n === 1 ? n(s.median, d) : `${n(s.min, d)} / **${n(s.median, d)}** / ${n(s.max, d)}`)
+const med = (s: Spread, d = 0) => n(s.median, d)
+const range = (s: Spread, d = 2) => (s.n <= 1 ? n(s.median, d) : `${n(s.median, d)} (${n(s.min, d)}–${n(s.max, d)})`)
+const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : "–")
+
+/** Per-round values of `f` for one competitor. */
+const perRound = <A>(rows: ReadonlyArray<A> | undefined, f: (a: A) => number): Array<number> => (rows ?? []).map(f)
+
+/** Per-round ratio or difference between two competitors of the same round. */
+const paired = <A>(a: ReadonlyArray<A> | undefined, b: ReadonlyArray<A> | undefined, f: (x: A, y: A) => number): Spread => {
+  const out: Array<number> = []
+  for (let i = 0; i < Math.min(a?.length ?? 0, b?.length ?? 0); i++) out.push(f(a![i], b![i]))
+  return spread(out)
+}
+
+const verdict = (ok: boolean | undefined) => (ok === undefined ? "n/a" : ok ? "met" : "**missed**")
+
+export const renderMarkdown = (r: Results, chartFile: string): string => {
+  const available = r.competitors.filter((c) => c.available).map((c) => c.id)
+  const label = (id: CompetitorId) => r.competitors.find((c) => c.id === id)?.label ?? id
+  const has = (id: CompetitorId) => available.includes(id)
+  const lines: Array<string> = []
+  const L = (s = "") => lines.push(s)
+  const c0 = String(r.plan.saturate.concurrencies[0])
+  const gw: CompetitorId = "gateway"
+
+  L(`## Results (${r.mode} run, ${r.startedAt.slice(0, 16).replace("T", " ")} UTC, ${n(r.elapsedMs / 60000, 1)} min)`)
+  L()
+  L(`- Machine: ${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.memory}, ${r.machine.kernel}; Node ${r.machine.node}.`)
+  L(`- Versions: autocannon ${r.machine.autocannon}, mitata ${r.machine.mitata}, openai ${r.machine.openai}, undici ${r.machine.undici}, effect ${r.machine.effect}, @portkey-ai/gateway ${r.machine["@portkey-ai/gateway"]} (with @hono/node-server ${r.machine["@hono/node-server"]}).`)
+  L(`- Core layout: ${r.layout}.`)
+  L(`- Command: \`pnpm bench${r.mode === "quick" ? " --quick" : ""}\`; ${r.plan.rounds} interleaved round(s). Cells read \`min / **median** / max\` over rounds; ratios and differences are taken within each round, then summarised as median (min–max).`)
+  L()
+  L("| competitor | status |")
+  L("|---|---|")
+  for (const c of r.competitors) L(`| ${c.label} | ${c.available ? `measured${c.notes !== undefined && c.notes.length > 0 ? ` (${c.notes.join("; ")})` : ""}` : `**not available**: ${c.reason ?? ""}`} |`)
+  L()
+
+  // Targets
+  const sat = r.saturate[c0] ?? {}
+  const rps = (id: CompetitorId) => sat[id]
+  const gwRaw = paired(rps(gw), rps("raw"), (a, b) => a.rps / b.rps)
+  const gwPk = paired(rps(gw), rps("portkey"), (a, b) => a.rps / b.rps)
+  const addP50 = paired(r.paced[gw], r.paced.direct, (a, b) => a.latency.p50 - b.latency.p50)
+  const addP99 = paired(r.paced[gw], r.paced.direct, (a, b) => a.latency.p99 - b.latency.p99)
+  const ttftAdd = paired(r.streams[gw], r.streams.direct, (a, b) => a.ttft.p50 - b.ttft.p50)
+  const mem = r.memory[gw]
+  const micro = r.inProcess !== undefined && "micro" in r.inProcess ? r.inProcess.micro : []
+  const us = (name: string) => micro.find((m) => m.name === name)
+  const mgr = us("manager.generate, cache off")
+  const sdkU = us("bare SDK, undici Agent fetch")
+  const sdkD = us("bare SDK, default fetch")
+  const l1 = us("manager.generate, L1 hit")
+  const plan = us("ModelRouter.plan (runSync, 5 candidates)")
+  const overhead = mgr !== undefined && sdkU !== undefined ? mgr.p50Us - sdkU.p50Us : Number.NaN
+  L("### Targets (issues 3, 4, 6)")
+  L()
+  L("| target | measured (median, per-round range) | verdict |")
+  L("|---|---|---|")
+  const ok = (s: Spread, f: (x: number) => boolean) => (s.n === 0 ? undefined : f(s.median))
+  L(`| saturation (c${c0}) ≥ 50% of the raw proxy | ${range(gwRaw)} × raw | ${verdict(ok(gwRaw, (x) => x >= 0.5))} |`)
+  L(`| saturation (c${c0}) ≥ 2× Portkey | ${range(gwPk)} × Portkey | ${verdict(ok(gwPk, (x) => x >= 2))} |`)
+  L(`| added p50 at ${r.plan.paced.rate} req/s ≤ 1 ms | ${range(addP50, 3)} ms | ${verdict(ok(addP50, (x) => x <= 1))} |`)
+  L(`| added p99 at ${r.plan.paced.rate} req/s ≤ 5 ms | ${range(addP99, 3)} ms | ${verdict(ok(addP99, (x) => x <= 5))} |`)
+  L(`| streaming TTFT overhead (p50) ≤ 1 ms | ${range(ttftAdd, 3)} ms | ${verdict(ok(ttftAdd, (x) => x <= 1))} |`)
+  L(`| ${r.plan.hold.count} concurrent streams ≤ 200 MB RSS | ${mem !== undefined ? `${n(mem.holdRss / MB, 1)} MB (${mem.hold.firstChunk} open at once)` : "–"} | ${verdict(mem === undefined ? undefined : mem.holdRss <= 200 * MB && mem.hold.firstChunk === mem.hold.count)} |`)
+  L(`| manager.generate overhead over the bare SDK < 50 µs | ${n(overhead, 1)} µs (p50 vs same-transport SDK) | ${verdict(Number.isFinite(overhead) ? overhead < 50 : undefined)} |`)
+  L(`| L1 hit < 20 µs | ${l1 !== undefined ? `${n(l1.p50Us, 1)} µs (manager.generate, p50)` : "–"} | ${verdict(l1 !== undefined ? l1.p50Us < 20 : undefined)} |`)
+  L(`| routing one request < 20 µs | ${plan !== undefined ? `${n(plan.p50Us, 2)} µs (p50)` : "–"} | ${verdict(plan !== undefined ? plan.p50Us < 20 : undefined)} |`)
+  L()
+
+  // (a)
+  L("### (a) Saturation throughput (closed loop, autocannon)")
+  L()
+  for (const c of r.plan.saturate.concurrencies) {
+    const b = r.saturate[String(c)] ?? {}
+    L(`Concurrency ${c}, ${r.plan.saturate.durationMs / 1000} s per trial after ${r.plan.saturate.warmupMs / 1000} s warm-up, non-streamed chat completions.`)
+    L()
+    L("| competitor | req/s (min / **median** / max) | × raw proxy | p50 ms | p99 ms | SUT core busy | driver core busy | errors |")
+    L("|---|---|---|---|---|---|---|---|")
+    for (const id of available) {
+      const rows = b[id]
+      if (rows === undefined) continue
+      const ratio = paired(rows, b.raw, (x, y) => x.rps / y.rps)
+      const errs = rows.reduce((a, x) => a + x.errors + x.non2xx, 0)
+      L(`| ${label(id)} | ${s3(spread(perRound(rows, (x) => x.rps)))} | ${range(ratio)} | ${med(spread(perRound(rows, (x) => x.latency.p50)), 2)} | ${med(spread(perRound(rows, (x) => x.latency.p99)), 2)} | ${pct(spread(perRound(rows, (x) => x.cpu[0] ?? Number.NaN)).median)} | ${pct(spread(perRound(rows, (x) => x.cpu[1] ?? Number.NaN)).median)} | ${errs} |`)
+    }
+    const g = paired(b[gw], b.raw, (x, y) => x.rps / y.rps)
+    const p = paired(b[gw], b.portkey, (x, y) => x.rps / y.rps)
+    const sd = paired(b["sdk-default"], b.raw, (x, y) => x.rps / y.rps)
+    const su = paired(b["sdk-undici"], b.raw, (x, y) => x.rps / y.rps)
+    const pr = paired(b.portkey, b.raw, (x, y) => x.rps / y.rps)
+    L()
+    L(`Ratios at c${c}: gateway/raw ${range(g)}, gateway/Portkey ${range(p)}; for reference SDK(default fetch)/raw ${range(sd)}, SDK(undici Pool)/raw ${range(su)}, Portkey/raw ${range(pr)}.`)
+    L()
+  }
+
+  // (b)
+  L(`### (b) Added latency at a fixed ${r.plan.paced.rate} requests/s (open loop)`)
+  L()
+  L(`One request every ${n(1000 / r.plan.paced.rate, 1)} ms for ${r.plan.paced.durationMs / 1000} s per trial (undici Pool, latency from send to last byte); "added" is the competitor's percentile minus direct's in the same round.`)
+  L()
+  L("| competitor | p50 ms | p99 ms | p99.9 ms | added p50 ms | added p99 ms |")
+  L("|---|---|---|---|---|---|")
+  for (const id of available) {
+    const rows = r.paced[id]
+    if (rows === undefined) continue
+    const a50 = paired(rows, r.paced.direct, (x, y) => x.latency.p50 - y.latency.p50)
+    const a99 = paired(rows, r.paced.direct, (x, y) => x.latency.p99 - y.latency.p99)
+    L(`| ${label(id)} | ${s3(spread(perRound(rows, (x) => x.latency.p50)), 3)} | ${s3(spread(perRound(rows, (x) => x.latency.p99)), 3)} | ${med(spread(perRound(rows, (x) => x.latency.p999)), 3)} | ${id === "direct" ? "–" : range(a50, 3)} | ${id === "direct" ? "–" : range(a99, 3)} |`)
+  }
+  L()
+  L(`![latency percentiles at ${r.plan.paced.rate} req/s](${chartFile})`)
+  L()
+
+  // (c)
+  L(`### (c) Streaming: ${r.plan.streams.chunks} chunks, ${r.plan.streams.chunkIntervalMs} ms apart, ${r.plan.streams.concurrency} concurrent streams`)
+  L()
+  L("Time to first token = until the first SSE event with non-empty content arrives; the upstream sends it at once, so TTFT is pure transport.")
+  L()
+  L("| competitor | TTFT p50 ms | TTFT p99 ms | total p50 ms | added TTFT p50 ms | failed |")
+  L("|---|---|---|---|---|---|")
+  for (const id of available) {
+    const rows = r.streams[id]
+    if (rows === undefined) continue
+    const add = paired(rows, r.streams.direct, (x, y) => x.ttft.p50 - y.ttft.p50)
+    L(`| ${label(id)} | ${s3(spread(perRound(rows, (x) => x.ttft.p50)), 3)} | ${med(spread(perRound(rows, (x) => x.ttft.p99)), 3)} | ${s3(spread(perRound(rows, (x) => x.total.p50)), 2)} | ${id === "direct" ? "–" : range(add, 3)} | ${rows.reduce((a, x) => a + x.failed, 0)} |`)
+  }
+  L()
+
+  // (d)
+  L("### (d) Cache hits")
+  L()
+  if (has("gateway-cache")) {
+    const hit = r.paced["gateway-cache"]
+    const hitSat = sat["gateway-cache"]
+    L(`- Over HTTP (the same request repeated, so every request after the first is an L1 hit): ${n(spread(perRound(hitSat, (x) => x.rps)).median)} req/s at c${c0} (${range(paired(hitSat, rps(gw), (x, y) => x.rps / y.rps))} × cache off); p50 ${n(spread(perRound(hit, (x) => x.latency.p50)).median, 3)} ms at ${r.plan.paced.rate} req/s, ${range(paired(hit, r.paced.direct, (x, y) => x.latency.p50 - y.latency.p50), 3)} ms over direct.`)
+  } else L("- Over HTTP: llm-gateway not available.")
+  if (l1 !== undefined) L(`- In process: manager.generate on an L1 hit ${n(l1.p50Us, 2)} µs p50; CacheService.getOrCompute alone ${n(us("CacheService.getOrCompute, L1 hit")?.p50Us ?? Number.NaN, 2)} µs p50.`)
+  L()
+
+  // (e)
+  L(`### (e) Memory`)
+  L()
+  L(`RSS of the competitor's process (/proc/PID/status VmRSS): idle after the scenarios above, and the highest value while ${r.plan.hold.count} streams (model bench-hold: ${r.plan.streams.chunks} chunks ${r.plan.hold.holdIntervalMs} ms apart) were open at once.`)
+  L()
+  L("| competitor | idle RSS MB | RSS with streams open MB | per stream KB | streams open at once | completed | failed |")
+  L("|---|---|---|---|---|---|---|")
+  for (const id of available) {
+    const m = r.memory[id]
+    if (m === undefined) continue
+    L(`| ${label(id)} | ${n(m.idleRss / MB, 1)} | ${n(m.holdRss / MB, 1)} | ${n((m.holdRss - m.idleRss) / 1024 / Math.max(1, m.hold.firstChunk), 1)} | ${m.hold.firstChunk}/${m.hold.count} | ${m.hold.completed} | ${m.hold.failed}${m.hold.firstError !== undefined ? ` (${m.hold.firstError.slice(0, 80)})` : ""} |`)
+  }
+  L()
+  if (r.drift !== undefined) {
+    if ("unavailable" in r.drift) L(`RSS drift: not available (${r.drift.unavailable}).`)
+    else {
+      const d = r.drift
+      const after = d.samples.filter((s) => s.tMs >= 30_000)
+      const xs = after.map((s) => s.tMs / 60_000)
+      const ys = after.map((s) => s.rss / MB)
+      const mx = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+      const my = ys.reduce((a, b) => a + b, 0) / Math.max(1, ys.length)
+      let num = 0
+      let den = 0
+      for (let i = 0; i < xs.length; i++) {
+        num += (xs[i] - mx) * (ys[i] - my)
+        den += (xs[i] - mx) ** 2
+      }
+      const slope = den > 0 ? num / den : Number.NaN
+      L(`RSS drift, llm-gateway (cache off) under ${d.durationMs / 60000} min of closed-loop load (autocannon, ${r.plan.drift?.connections} connections, every request distinct, half streamed): ${n(d.load.rps)} req/s, ${d.load.ok} requests, ${d.load.errors + d.load.non2xx} errors. RSS at 30 s ${n(ys[0] ?? Number.NaN, 1)} MB, at the end ${n(ys[ys.length - 1] ?? Number.NaN, 1)} MB, highest ${n(Math.max(...d.samples.map((s) => s.rss)) / MB, 1)} MB; least-squares slope after 30 s: ${n(slope, 2)} MB/min.`)
+      L()
+      L(`Samples (s: MB): ${d.samples.filter((_, i) => i % 6 === 0 || i === d.samples.length - 1).map((s) => `${n(s.tMs / 1000)}: ${n(s.rss / MB, 1)}`).join(", ")}`)
+    }
+    L()
+  }
+
+  // (f)
+  L("### (f) In process (mitata)")
+  L()
+  if (r.inProcess === undefined) L("Not run.")
+  else if ("unavailable" in r.inProcess) L(`Not available: ${r.inProcess.unavailable}`)
+  else {
+    L("Pinned to the SUT core; the upstream answers from the other core over loopback, so the HTTP round trip is inside every figure except plan and cache.")
+    L()
+    L("| benchmark | avg µs | p50 µs | p99 µs | samples |")
+    L("|---|---|---|---|---|")
+    for (const m of r.inProcess.micro) L(`| ${m.name} | ${n(m.avgUs, 2)} | ${n(m.p50Us, 2)} | ${n(m.p99Us, 2)} | ${m.samples} |`)
+    L()
+    if (mgr !== undefined && sdkU !== undefined && sdkD !== undefined) {
+      L(`manager.generate − bare SDK: ${n(mgr.p50Us - sdkU.p50Us, 1)} µs p50 over the same undici transport (${n(mgr.avgUs - sdkU.avgUs, 1)} µs avg); ${n(mgr.p50Us - sdkD.p50Us, 1)} µs p50 against the SDK with its default fetch. Plan candidates: ${r.inProcess.planCandidates.join(" → ")}.`)
+      L()
+    }
+  }
+  return lines.join("\n")
+}
