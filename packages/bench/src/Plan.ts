@@ -17,10 +17,10 @@ export interface Plan {
 export const quickPlan: Plan = {
   mode: "quick",
   rounds: 1,
-  saturate: { concurrencies: [16, 64], warmupMs: 300, durationMs: 1_000 },
-  paced: { rate: 200, warmupMs: 300, durationMs: 1_200 },
-  streams: { concurrency: 4, chunks: 20, chunkIntervalMs: 2, warmupMs: 150, durationMs: 700 },
-  hold: { count: 1_000, holdIntervalMs: 100, competitors: ["raw", "gateway", "portkey"] },
+  saturate: { concurrencies: [16, 64], warmupMs: 200, durationMs: 600 },
+  paced: { rate: 200, warmupMs: 200, durationMs: 800 },
+  streams: { concurrency: 4, chunks: 20, chunkIntervalMs: 2, warmupMs: 100, durationMs: 500 },
+  hold: { count: 1_000, holdIntervalMs: 100, competitors: ["raw", "gateway"] },
   drift: undefined,
   inProcess: true
 }
@@ -28,9 +28,9 @@ export const quickPlan: Plan = {
 export const fullPlan: Plan = {
   mode: "full",
   rounds: 3,
-  saturate: { concurrencies: [16, 64], warmupMs: 500, durationMs: 2_500 },
-  paced: { rate: 200, warmupMs: 500, durationMs: 2_500 },
-  streams: { concurrency: 4, chunks: 20, chunkIntervalMs: 2, warmupMs: 300, durationMs: 1_500 },
+  saturate: { concurrencies: [16, 64], warmupMs: 400, durationMs: 2_000 },
+  paced: { rate: 200, warmupMs: 400, durationMs: 2_000 },
+  streams: { concurrency: 4, chunks: 20, chunkIntervalMs: 2, warmupMs: 200, durationMs: 1_200 },
   hold: { count: 1_000, holdIntervalMs: 200, competitors: ["raw", "sdk-default", "sdk-undici", "gateway", "portkey"] },
   drift: { durationMs: 300_000, sampleMs: 5_000, connections: 8 },
   inProcess: true

@@ -42,7 +42,7 @@ export const warmUp = async (plan: Plan, running: ReadonlyArray<Running>, loadge
         requests: [{ body: chatBody(r.model("bench-fast"), false) }, { body: chatBody(r.model("bench-fast"), true) }],
         connections: 16,
         warmupMs: 0,
-        durationMs: plan.mode === "quick" ? 400 : 1_000
+        durationMs: plan.mode === "quick" ? 250 : 800
       }))
     log(`  warmed ${r.label}`)
   }
@@ -157,19 +157,30 @@ export const runDrift = async (plan: Plan, running: ReadonlyArray<Running>, load
   results.drift = { competitor: r.id, durationMs: drift.durationMs, samples, load }
 }
 
-export const runInProcess = async (benchDir: string, logDir: string, cpu: number, upstreamPort: number, quick: boolean): Promise<InProcessResult | { unavailable: string }> => {
+export const runInProcess = async (options: {
+  readonly benchDir: string
+  readonly logDir: string
+  readonly cpu: number
+  readonly upstreamPort: number
+  readonly quick: boolean
+  readonly rounds: number
+  /** Write a V8 CPU profile of the child into logDir. */
+  readonly profile: boolean
+}): Promise<InProcessResult | { unavailable: string }> => {
+  const { benchDir, logDir, cpu, upstreamPort, quick, rounds, profile } = options
   let child: Child | undefined
   try {
     child = spawnNode({
       name: "inprocess",
       cpu,
       script: Path.join(benchDir, "src/inprocess/main.ts"),
-      args: [JSON.stringify({ upstream: `http://127.0.0.1:${upstreamPort}`, quick })],
+      args: [JSON.stringify({ upstream: `http://127.0.0.1:${upstreamPort}`, quick, rounds })],
+      nodeFlags: profile ? ["--cpu-prof", "--cpu-prof-dir", logDir] : [],
       logDir
     })
     const c = child
     return await new Promise((resolve) => {
-      const timer = setTimeout(() => resolve({ unavailable: "in-process bench timed out" }), quick ? 60_000 : 180_000)
+      const timer = setTimeout(() => resolve({ unavailable: "in-process bench timed out" }), quick ? 60_000 : 240_000)
       c.proc.on("message", (m: unknown) => {
         const msg = m as { type: string; result?: InProcessResult; message?: string }
         clearTimeout(timer)
@@ -182,6 +193,14 @@ export const runInProcess = async (benchDir: string, logDir: string, cpu: number
       })
     })
   } finally {
-    child?.kill()
+    // Let it exit by itself (a CPU profile is written on exit), then make sure it is gone.
+    const c = child
+    if (c !== undefined && !c.exited()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 5_000)
+        c.proc.once("exit", () => (clearTimeout(timer), resolve()))
+      })
+      c.kill()
+    }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--rounds N] [--no-drift] [--only id,id]`
+ * `pnpm bench [--quick] [--rounds N] [--no-drift] [--no-inprocess] [--only id,id] [--profile]`
  *
  * Starts the upstream emulator, the load generator and every competitor as child processes
  * pinned to cores (see `layout`), runs the scenarios interleaved, and writes the figures:
@@ -12,7 +12,7 @@ import * as Path from "node:path"
 import { type CompetitorId, isRunning, LABELS, type Layout, type Running, startCompetitor } from "./Competitors.ts"
 import { makeLoadgen } from "./loadgen/Loadgen.ts"
 import { fullPlan, type Plan, quickPlan, type Results } from "./Plan.ts"
-import { canPin, killAll, pin, spawnNode, waitReady } from "./procs/Processes.ts"
+import { canPin, installExitHooks, killAll, pin, spawnNode, waitReady } from "./procs/Processes.ts"
 import { machineInfo } from "./report/machine.ts"
 import { writeReports } from "./report/writeReports.ts"
 import { runDrift, runInProcess, runMemory, runRounds, warmUp } from "./Scenarios.ts"
@@ -46,7 +46,11 @@ const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-bench-"))
 const t0 = Date.now()
 const log = (line: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`)
 
+// Read before this process pins itself (availableParallelism follows the affinity mask).
+const machine = machineInfo(benchDir)
+
 const main = async () => {
+  installExitHooks()
   pin(process.pid, layout.driver)
   log(`bench ${plan.mode}: ${plan.rounds} round(s), logs in ${logDir}${canPin() ? "" : " (taskset unavailable: processes NOT pinned)"}`)
   const upstream = await waitReady(spawnNode({
@@ -64,7 +68,7 @@ const main = async () => {
     plan,
     startedAt: new Date(t0).toISOString(),
     elapsedMs: 0,
-    machine: machineInfo(benchDir),
+    machine,
     layout: canPin()
       ? `core ${layout.sut}: the competitor under test (one at a time; the upstream itself during "direct" trials) · core ${layout.driver}: load generator (autocannon / undici), upstream emulator, this orchestrator`
       : "not pinned (taskset unavailable)",
@@ -77,7 +81,7 @@ const main = async () => {
 
   if (plan.inProcess) {
     log("in-process (mitata): manager.generate vs bare SDK, ModelRouter.plan, L1 hit")
-    results.inProcess = await runInProcess(benchDir, logDir, layout.sut, upstream.port, quick)
+    results.inProcess = await runInProcess({ benchDir, logDir, cpu: layout.sut, upstreamPort: upstream.port, quick, rounds: plan.rounds, profile: flag("--profile") })
     if ("micro" in results.inProcess) {
       for (const m of results.inProcess.micro) log(`  ${m.name.padEnd(40)} avg ${m.avgUs.toFixed(2)} µs  p50 ${m.p50Us.toFixed(2)} µs`)
     } else log(`  not available: ${results.inProcess.unavailable}`)
@@ -107,6 +111,7 @@ const main = async () => {
     await runDrift(plan, running, loadgen, results, log)
   }
   results.elapsedMs = Date.now() - t0
+  results.machine.loadavgAtEnd = Os.loadavg().map((x) => x.toFixed(2)).join(" ")
   const written = writeReports(results, { benchDir, repoRoot })
   log(`done in ${(results.elapsedMs / 1000).toFixed(1)} s; wrote ${written.join(", ")}`)
 }

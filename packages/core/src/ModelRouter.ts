@@ -317,7 +317,8 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       })
     }
     const tokens = estimatePromptTokens(req.input.map((content) => ({ role: "user" as const, content })))
-    const p = planGroups("embedding", groups, "cost", tokens, 0, startedAt, true)
+    // windows bound each input, not their sum: no context-window exclusion, configured order
+    const p = planGroups("embedding", groups, "performance", 0, 0, startedAt, true)
     const result = yield* runChain(ctx, {
       candidates: p.candidates.map((c) => c.deployment),
       startedAt,

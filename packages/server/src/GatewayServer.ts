@@ -15,7 +15,7 @@
  * Layer.launch(GatewayServer.layer({ port: 8080 }).pipe(Layer.provide(gatewayLayer()))).pipe(NodeRuntime.runMain)
  * ```
  */
-import { createServer } from "node:http"
+import { createServer, type Server } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { CacheService } from "@llm-gateway/core/CacheService"
 import { LLMConfig } from "@llm-gateway/core/LLMConfig"
@@ -72,13 +72,32 @@ export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | ServerSer
 )
 
 /**
+ * Node's `server.close()` closes the connections idle at that moment, but one whose response
+ * finishes later stays open until the client's keep-alive timer drops it. While closing, idle
+ * connections are closed as soon as they appear, so shutdown ends when the last response does.
+ */
+const makeNodeServer = (): Server => {
+  const server = createServer()
+  const close = server.close.bind(server)
+  server.close = (callback?: (error?: Error) => void) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), 20)
+    sweep.unref()
+    return close((error?: Error) => {
+      clearInterval(sweep)
+      callback?.(error)
+    })
+  }
+  return server
+}
+
+/**
  * The server, listening on `server.host:server.port` (or the overrides). Provides the running
  * `HttpServer` (its `address` tells the bound port).
  */
 export const layer = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpServer, ServeError, ServerServices> =>
   Layer.unwrap(Effect.map(LLMConfig, (config) =>
     HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
-      Layer.provideMerge(NodeHttpServer.layerServer(() => createServer(), {
+      Layer.provideMerge(NodeHttpServer.layerServer(makeNodeServer, {
         host: options.host ?? config.server.host,
         port: options.port ?? config.server.port,
         gracefulShutdownTimeout: options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS

@@ -33,7 +33,7 @@ const modelEndpoints = [
 
 describe("gateway keys", () => {
   it.each(modelEndpoints)("%s %s needs Authorization: Bearer <key> (401 invalid_api_key otherwise)", async (method, path) => {
-    for (const headers of [{}, { authorization: "Bearer wrong-key-000000" }, { authorization: KEY_A }]) {
+    for (const headers of [{}, { authorization: "Bearer wrong-key-000000" }, { authorization: KEY_A }] as Array<Record<string, string>>) {
       const r = await raw(`${gw.url}${path}`, { method, body: method === "POST" ? "{}" : undefined, headers })
       expect(r.status).toBe(401)
       expect(r.json).toMatchObject({ error: { type: "AuthenticationFailed", code: "invalid_api_key" } })

@@ -36,7 +36,7 @@ export const saturate = (job: SaturateJob): Promise<SaturateResult> =>
       headers: job.target.headers,
       connections: job.connections,
       // a little slack so the window closes before autocannon stops
-      duration: (job.warmupMs + job.durationMs + 150) / 1000,
+      duration: (job.warmupMs + job.durationMs + 100) / 1000,
       requests: job.requests.map((r) => ({ method: "POST", path: job.target.path, body: r.body })),
       idReplacement: job.requests.some((r) => r.body.includes("[<id>]")),
       timeout: 10

@@ -46,6 +46,11 @@ const hookExit = () => {
   if (hooked) return
   hooked = true
   process.on("exit", killAll)
+}
+
+/** For the bench's main process: signals and crashes also end every child. */
+export const installExitHooks = (): void => {
+  hookExit()
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(signal, () => {
       killAll()

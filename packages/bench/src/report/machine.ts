@@ -22,7 +22,8 @@ export const machineInfo = (benchDir: string): Record<string, string> => {
     }
   })()
   return {
-    nproc: String(Os.availableParallelism()),
+    nproc: String(Os.cpus().length),
+    loadavgAtStart: Os.loadavg().map((x) => x.toFixed(2)).join(" "),
     cpu: `${cpus[0]?.model ?? "?"}`,
     memory: `${(Os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     kernel: `${Os.type()} ${Os.release()}`,

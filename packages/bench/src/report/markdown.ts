@@ -37,7 +37,7 @@ export const renderMarkdown = (r: Results, chartFile: string): string => {
 
   L(`## Results (${r.mode} run, ${r.startedAt.slice(0, 16).replace("T", " ")} UTC, ${n(r.elapsedMs / 60000, 1)} min)`)
   L()
-  L(`- Machine: ${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.memory}, ${r.machine.kernel}; Node ${r.machine.node}.`)
+  L(`- Machine: ${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.memory}, ${r.machine.kernel}; Node ${r.machine.node}. Load average (1/5/15 min) at start ${r.machine.loadavgAtStart}, at end ${r.machine.loadavgAtEnd ?? "?"}: other sessions shared the machine, so absolute figures swing; compare within a round.`)
   L(`- Versions: autocannon ${r.machine.autocannon}, mitata ${r.machine.mitata}, openai ${r.machine.openai}, undici ${r.machine.undici}, effect ${r.machine.effect}, @portkey-ai/gateway ${r.machine["@portkey-ai/gateway"]} (with @hono/node-server ${r.machine["@hono/node-server"]}).`)
   L(`- Core layout: ${r.layout}.`)
   L(`- Command: \`pnpm bench${r.mode === "quick" ? " --quick" : ""}\`; ${r.plan.rounds} interleaved round(s). Cells read \`min / **median** / max\` over rounds; ratios and differences are taken within each round, then summarised as median (min–max).`)

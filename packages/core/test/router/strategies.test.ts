@@ -74,6 +74,14 @@ describe("strategies through the router", () => {
         "openai/gpt-4o-mini",
         "claude/claude-3-haiku-20240307"
       ])
+      // balanced with seed prices and no latency yet: haiku costs twice gpt-4o-mini and local is
+      // free, but that is what the configured order already weighs — seed 003's order holds
+      const balanced = yield* router.plan({ prompt: "hello", taskType: "analysis", preferences: { strategy: "balanced" } })
+      expect(balanced.candidates.map((c) => c.ref)).toEqual([
+        "claude/claude-3-haiku-20240307",
+        "openai/gpt-4o-mini",
+        "lmstudio/llama-3.1-8b"
+      ])
       // cost uses maxTokens for the output: 1000 out at $0.6/1M plus ~2 in at $0.15/1M
       const gpt = (yield* router.plan({ prompt: "hello", preferences: { maxTokens: 1000 } })).candidates
         .find((c) => c.ref === "openai/gpt-4o-mini")!

@@ -40,7 +40,8 @@ const orderByLatency = <A extends Scored>(items: ReadonlyArray<A>): Array<A> => 
 }
 
 /**
- * `balanced`: score = (π + ĉ + l̂) / 3, lowest first, ties in configured order, where
+ * `balanced`: score = (π + ĉ + l̂) / 3, lowest first, rounded to 1/20 so near-ties go to
+ * the configured order, where
  * π = position / (n − 1), ĉ = cost / max cost, l̂ = latency / max latency (an unmeasured
  * candidate gets the mean l̂ of the measured ones, 0 when none is measured).
  */
@@ -72,10 +73,12 @@ export const balancedScores = (items: ReadonlyArray<Scored>): Array<number> => {
   })
 }
 
+/** Scores within one band (1/20 of the range) tie, so the configured order decides near-ties. */
+export const BALANCED_BANDS = 20
+
 const orderBalanced = <A extends Scored>(items: ReadonlyArray<A>): Array<A> => {
   const scores = balancedScores(items)
-  // round away float noise so equal scores really tie and fall back to the configured order
-  const keyed = items.map((it, i) => ({ it, s: Math.round(scores[i] * 1e9) }))
+  const keyed = items.map((it, i) => ({ it, s: Math.round(scores[i] * BALANCED_BANDS) }))
   keyed.sort((a, b) => a.s - b.s || a.it.position - b.it.position)
   return keyed.map((k) => k.it)
 }
