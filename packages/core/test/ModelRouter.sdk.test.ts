@@ -12,20 +12,27 @@ import { ModelClients } from "../src/ModelClients.ts"
 import { makeOpenAIClient } from "../../openai/src/OpenAIClient.ts"
 import { gatewayConfig, makeRouter } from "./router/fixtures.ts"
 
-const providerFor = (name: string, baseUrl: string, key = "sk-test"): ProviderConfig => ({
+const providerFor = (name: string, baseUrl: string, key = "sk-test", contextWindow?: number): ProviderConfig => ({
   name,
   type: "openai",
   baseUrl,
   apiKey: Redacted.make(key),
-  models: [{ id: "gpt-4o-mini", inputCostPer1M: 0.15, outputCostPer1M: 0.6 }]
+  models: [{ id: "gpt-4o-mini", inputCostPer1M: 0.15, outputCostPer1M: 0.6, contextWindow }]
 })
 
 /** Two fake upstreams "one" and "two", tried in that order. */
-const setup = (routing: Parameters<typeof gatewayConfig>[1] = {}, keyForOne = "sk-test") =>
+const setup = (
+  routing: Parameters<typeof gatewayConfig>[1] = {},
+  keyForOne = "sk-test",
+  windows: [number?, number?] = []
+) =>
   Effect.gen(function*() {
     const one = yield* fakeOpenAI({ apiKey: "sk-test", reply: "answer from one", chunks: 4 })
     const two = yield* fakeOpenAI({ apiKey: "sk-test", reply: "answer from two", chunks: 4 })
-    const providers = [providerFor("one", one.baseUrl, keyForOne), providerFor("two", two.baseUrl)]
+    const providers = [
+      providerFor("one", one.baseUrl, keyForOne, windows[0]),
+      providerFor("two", two.baseUrl, "sk-test", windows[1])
+    ]
     const clients = yield* Effect.forEach(providers, (p) => makeOpenAIClient(p))
     const config = gatewayConfig(providers, {
       strategy: "performance",
@@ -72,6 +79,34 @@ describe("ModelRouter through the openai SDK", () => {
       const e = yield* Effect.flip(router.generate({ prompt: "hi" }))
       expect(e._tag).toBe("InvalidRequest")
       expect([chatRequests(one).length, chatRequests(two).length]).toEqual([1, 0])
+    }).pipe(Effect.scoped))
+
+  it.live("a context-length 400 falls back only to a larger context window", () =>
+    Effect.gen(function*() {
+      const contextError = {
+        kind: "status" as const,
+        status: 400,
+        body: {
+          error: {
+            message: "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.",
+            type: "invalid_request_error",
+            param: "messages",
+            code: "context_length_exceeded"
+          }
+        }
+      }
+      const larger = yield* setup({}, "sk-test", [8_192, 128_000])
+      larger.one.enqueueFault(contextError)
+      const res = yield* larger.router.generate({ prompt: "hi" })
+      expect(res.ref).toBe("two/gpt-4o-mini")
+      expect(res.attempts.map((a) => a.outcome)).toEqual(["ContextTooLarge", "ok"])
+
+      const smaller = yield* setup({}, "sk-test", [8_192, 4_096])
+      smaller.one.enqueueFault(contextError)
+      const e = yield* Effect.flip(smaller.router.generate({ prompt: "hi" }))
+      expect(e._tag).toBe("ContextTooLarge")
+      expect(e.attempts?.map((a) => a.outcome)).toEqual(["ContextTooLarge", "skipped:ContextTooLarge"])
+      expect(chatRequests(smaller.two)).toHaveLength(0)
     }).pipe(Effect.scoped))
 
   it.live("a hung upstream is abandoned after attemptTimeoutMs (its request aborted) for the next", () =>

@@ -16,6 +16,8 @@ import * as PostgresConversationStorage from "@llm-gateway/storage/PostgresConve
 import * as RedisCacheStore from "@llm-gateway/storage/RedisCacheStore"
 import * as SqliteConversationStorage from "@llm-gateway/storage/SqliteConversationStorage"
 import { Effect, Layer } from "effect"
+import * as CircuitBreaker from "effect/persistence/CircuitBreaker"
+import * as RateLimiter from "effect/persistence/RateLimiter"
 import { layerProviderClients } from "./ProviderClients.ts"
 
 /** What the gateway Layer provides. */
@@ -46,8 +48,20 @@ const layerConversations = (config: GatewayConfig): Layer.Layer<ConversationStor
 /** The gateway from an already validated config. */
 export const layerFromConfig = (config: GatewayConfig): Layer.Layer<GatewayServices, ConfigurationError> => {
   const clients = layerProviderClients(config.providers)
-  const router = ModelRouter.layerFrom(config, { resolveBareModel }).pipe(Layer.provideMerge(clients))
-  const cacheL2 = config.redis !== undefined ? RedisCacheStore.layer({ url: config.redis.url }) : Layer.empty
+  // With `redis.url`, the L2 cache, rate-limit counters and breaker state live in Redis (one
+  // connection, shared), so every instance sees the same; without it they are per instance.
+  const shared = config.redis === undefined ? undefined : RedisCacheStore.layerRedis({ url: config.redis.url })
+  const routerStores = shared === undefined
+    ? Layer.empty
+    : Layer.mergeAll(
+      CircuitBreaker.layerStoreRedis({ prefix: "llm-gateway:breaker:" }),
+      RateLimiter.layerStoreRedis({ prefix: "llm-gateway:limit:" })
+    ).pipe(Layer.provide(shared))
+  const router = ModelRouter.layerFrom(config, { resolveBareModel }).pipe(
+    Layer.provideMerge(clients),
+    Layer.provide(routerStores)
+  )
+  const cacheL2 = shared === undefined ? Layer.empty : RedisCacheStore.layerFromRedis.pipe(Layer.provide(shared))
   const cache = CacheService.layer(config.cache).pipe(Layer.provide(cacheL2))
   const services = Layer.mergeAll(router, cache, layerConversations(config), UsageAccounting.layerMemory, LLMConfig.layerTest(config))
   return LLMManager.layerNoDeps.pipe(Layer.provideMerge(services))

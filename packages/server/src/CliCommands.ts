@@ -1,0 +1,144 @@
+/**
+ * The `gateway` command line: `serve`, `ask`, `models`, `health`. Each builds the gateway from
+ * `--config FILE` (else `LLM_GATEWAY_CONFIG`, else env and embedded defaults). Results go to
+ * stdout; progress, banners, statistics and logs go to stderr, so `gateway ask … > out.txt`
+ * captures only the answer.
+ */
+import { LLMConfig } from "@llm-gateway/core/LLMConfig"
+import { describeConfig } from "@llm-gateway/core/LLMConfig"
+import { describe as describeError, isLLMError } from "@llm-gateway/core/LLMError"
+import { LLMManager } from "@llm-gateway/core/LLMManager"
+import type { LLMRequest, StreamChunk } from "@llm-gateway/core/Domain"
+import { ModelClients } from "@llm-gateway/core/ModelClients"
+import { ModelRouter } from "@llm-gateway/core/ModelRouter"
+import { gatewayLayer } from "llm-gateway/GatewayLayer"
+import { Context, Effect, Layer, Option, Stream } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { HttpServer } from "effect/http"
+import * as GatewayServer from "./GatewayServer.ts"
+import { formatModels, formatStats, Spinner } from "./internal/cliOutput.ts"
+import { makeScrubber, secretsOf } from "./internal/secrets.ts"
+import { isReady, probeProviders } from "./ProviderHealth.ts"
+
+const out = (text: string) => Effect.sync(() => void process.stdout.write(text))
+const err = (text: string) => Effect.sync(() => void process.stderr.write(text))
+
+const config = Flag.String("config").pipe(
+  Flag.withAlias("c"),
+  Flag.withDescription("YAML config file (default: LLM_GATEWAY_CONFIG, else env variables)"),
+  Flag.optional
+)
+
+/** The gateway's services for one command, released when it ends. */
+const gateway = (file: Option.Option<string>) => Layer.build(gatewayLayer({ file: Option.getOrUndefined(file) }))
+
+/** A failed command prints one line on stderr and exits non-zero (no stack trace). */
+const reportFailure = <A, R>(effect: Effect.Effect<A, unknown, R>) =>
+  Effect.catch(effect, (e) =>
+    Effect.andThen(
+      err(`error: ${isLLMError(e) ? describeError(e) : e instanceof Error ? e.message : String(e)}\n`),
+      Effect.sync(() => void (process.exitCode = 1))
+    ))
+
+const serve = Command.make("serve", {
+  config,
+  port: Flag.Int("port").pipe(Flag.withAlias("p"), Flag.withDescription("Port (default: server.port, 8080)"), Flag.optional),
+  host: Flag.String("host").pipe(Flag.withDescription("Interface (default: server.host, 127.0.0.1)"), Flag.optional)
+}, (flags) =>
+  reportFailure(Effect.scoped(Effect.gen(function*() {
+    const services = yield* gateway(flags.config)
+    const cfg = Context.get(services, LLMConfig)
+    yield* err(`llm-gateway\n${describeConfig(cfg)}\n`)
+    const server = yield* Layer.build(
+      GatewayServer.layer({ port: Option.getOrUndefined(flags.port), host: Option.getOrUndefined(flags.host) }).pipe(
+        Layer.provide(Layer.succeedContext(services))
+      )
+    )
+    const address = Context.get(server, HttpServer.HttpServer).address
+    const where = address._tag === "UnixPathAddress"
+      ? address.path
+      : `http://${address._tag === "InetAddressV6" ? `[${address.address}]` : address.address}:${address.port}`
+    yield* err(`listening on ${where} (OpenAI base URL: ${where}/v1) — Ctrl-C to stop\n`)
+    return yield* Effect.never
+  }).pipe(Effect.onInterrupt(() => err("shutting down: finishing requests in flight…\n"))))))
+
+const ask = Command.make("ask", {
+  prompt: Argument.String("prompt").pipe(Argument.withDescription("What to ask")),
+  task: Flag.String("task").pipe(Flag.withAlias("t"), Flag.withDescription("Task type (routes by task)"), Flag.optional),
+  model: Flag.String("model").pipe(Flag.withAlias("m"), Flag.withDescription("provider/model or a bare model id"), Flag.optional),
+  stream: Flag.Boolean("stream").pipe(Flag.withDefault(true), Flag.withDescription("Stream tokens (--no-stream waits for the whole answer)")),
+  config
+}, (flags) =>
+  reportFailure(Effect.scoped(Effect.gen(function*() {
+    const services = yield* gateway(flags.config)
+    const manager = Context.get(services, LLMManager)
+    const req: LLMRequest = {
+      prompt: flags.prompt,
+      taskType: Option.getOrUndefined(flags.task),
+      model: Option.getOrUndefined(flags.model)
+    }
+    const startedAt = performance.now()
+    const spinner = yield* Effect.acquireRelease(Effect.sync(() => Spinner.start(process.stderr)), (s) => Effect.sync(() => s.stop()))
+    if (!flags.stream) {
+      const r = yield* manager.generate(req)
+      spinner.stop()
+      yield* out(r.content.endsWith("\n") ? r.content : `${r.content}\n`)
+      yield* err(formatStats({ ...r, latencyMs: performance.now() - startedAt }))
+      return
+    }
+    let last: StreamChunk | undefined
+    let provider = ""
+    let model = ""
+    let text = ""
+    yield* Stream.runForEach(manager.generateStream(req), (chunk) =>
+      Effect.sync(() => {
+        if (chunk.delta.length > 0) {
+          spinner.stop()
+          text += chunk.delta
+          process.stdout.write(chunk.delta)
+        }
+        if (chunk.provider !== undefined) provider = chunk.provider
+        if (chunk.model !== undefined) model = chunk.model
+        last = chunk
+      }))
+    spinner.stop()
+    if (!text.endsWith("\n")) yield* out("\n")
+    yield* err(formatStats({
+      provider,
+      model,
+      usage: last?.usage,
+      costUsd: last?.costUsd ?? 0,
+      cached: last?.cached === true,
+      latencyMs: performance.now() - startedAt
+    }))
+  }))))
+
+const models = Command.make("models", { config }, (flags) =>
+  reportFailure(Effect.scoped(Effect.gen(function*() {
+    const services = yield* gateway(flags.config)
+    yield* out(formatModels(Context.get(services, ModelRouter).models, Context.get(services, LLMConfig)))
+  }))))
+
+const health = Command.make("health", {
+  config,
+  timeout: Flag.Int("timeout").pipe(Flag.withDescription("Milliseconds to wait for each provider"), Flag.withDefault(5000))
+}, (flags) =>
+  reportFailure(Effect.scoped(Effect.gen(function*() {
+    const services = yield* gateway(flags.config)
+    const scrubber = makeScrubber(secretsOf(Context.get(services, LLMConfig)))
+    const results = yield* probeProviders(Context.get(services, ModelClients), scrubber, flags.timeout)
+    if (results.length === 0) yield* out("no providers configured\n")
+    for (const h of results) {
+      yield* out(
+        h.healthy
+          ? `ok     ${h.provider} (${h.type}) ${Math.round(h.latencyMs)} ms${h.models !== undefined ? `, ${h.models.length} models` : ""}\n`
+          : `error  ${h.provider} (${h.type}): ${h.error ?? "unhealthy"}\n`
+      )
+    }
+    if (!isReady(results)) yield* Effect.sync(() => void (process.exitCode = 1))
+  }))))
+
+export const gatewayCommand = Command.make("gateway").pipe(
+  Command.withDescription("llm-gateway: an OpenAI-compatible gateway over many LLM providers"),
+  Command.withSubcommands([serve, ask, models, health])
+)

@@ -1,0 +1,72 @@
+/**
+ * What the CLI prints: the waiting spinner, the one-line statistics after an answer, the model
+ * table.
+ */
+import type { GatewayConfig } from "@llm-gateway/core/ConfigSchema"
+import type { Usage } from "@llm-gateway/core/Domain"
+import type { ModelInfo } from "@llm-gateway/core/ModelRouter"
+
+const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+
+/** A spinner on a terminal until `stop`; nothing at all when the stream is not a TTY. */
+export class Spinner {
+  private timer: ReturnType<typeof setInterval> | undefined
+  private readonly stream: NodeJS.WriteStream
+  private constructor(stream: NodeJS.WriteStream) {
+    this.stream = stream
+  }
+  static start(stream: NodeJS.WriteStream): Spinner {
+    const s = new Spinner(stream)
+    if (stream.isTTY) {
+      let i = 0
+      s.timer = setInterval(() => stream.write(`\r${frames[i++ % frames.length]} thinking…`), 80)
+      s.timer.unref()
+    }
+    return s
+  }
+  stop(): void {
+    if (this.timer === undefined) return
+    clearInterval(this.timer)
+    this.timer = undefined
+    this.stream.write("\r\x1b[2K")
+  }
+}
+
+const usd = (n: number) => (n === 0 ? "$0" : n < 0.01 ? `$${n.toFixed(6)}` : `$${n.toFixed(4)}`)
+
+export const formatStats = (r: {
+  readonly provider: string
+  readonly model: string
+  readonly usage: Usage | undefined
+  readonly costUsd: number
+  readonly cached: boolean
+  readonly latencyMs: number
+}): string => {
+  const tokens = r.usage === undefined
+    ? "tokens unknown"
+    : `${r.usage.totalTokens} tokens (${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion)`
+  return `— ${r.provider}/${r.model} · ${tokens} · ${usd(r.costUsd)}${r.cached ? " · cached" : ""} · ${Math.round(r.latencyMs)} ms\n`
+}
+
+const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s + " ".repeat(n - s.length))
+
+export const formatModels = (models: ReadonlyArray<ModelInfo>, config: GatewayConfig): string => {
+  if (models.length === 0) return "no models configured (set OPENAI_API_KEY, OLLAMA_BASE_URL, … or use --config FILE)\n"
+  const prices = new Map<string, string>()
+  for (const p of config.providers) {
+    for (const m of p.models) {
+      if (m.inputCostPer1M !== undefined || m.outputCostPer1M !== undefined) {
+        prices.set(`${p.name}/${m.id}`, `$${m.inputCostPer1M ?? 0} / $${m.outputCostPer1M ?? 0}`)
+      }
+    }
+  }
+  const width = Math.max(5, ...models.map((m) => m.ref.length)) + 2
+  const rows = [pad("MODEL", width) + pad("TYPE", 19) + pad("CONTEXT", 9) + pad("KIND", 11) + "PRICE in/out per 1M"]
+  for (const m of models) {
+    rows.push(
+      pad(m.ref, width) + pad(m.type, 19) + pad(m.contextWindow === undefined ? "-" : String(m.contextWindow), 9) +
+        pad(m.embedding ? "embedding" : "chat", 11) + (prices.get(m.ref) ?? "-")
+    )
+  }
+  return rows.join("\n") + "\n"
+}
