@@ -91,7 +91,7 @@ export const runRounds = async (plan: Plan, running: ReadonlyArray<Running>, loa
           durationMs: plan.streams.durationMs
         }))
       push(results.streams, r.id, res)
-      log(`  stream ${r.label.padEnd(28)} ttft p50 ${fmt(res.ttft.p50, 3)} ms  total p50 ${fmt(res.total.p50, 2)} ms  (${res.ok} ok, ${res.failed} failed)`)
+      log(`  stream ${r.label.padEnd(28)} ttft p50 ${fmt(res.ttft.p50, 3)} ms  total p50 ${fmt(res.total.p50, 2)} ms  (${res.ok} ok, ${res.failed} failed)  models ${Object.entries(res.models).map(([m, k]) => `${m}×${k}`).join(" ")}`)
     }
   }
 }

@@ -23,6 +23,7 @@ import type {
 import { requestMessages } from "./Domain.ts"
 import { ConfigurationError, ContextTooLarge, InvalidRequest, type LLMError, ModelUnavailable } from "./LLMError.ts"
 import { LLMConfig } from "./LLMConfig.ts"
+import type { ModelClientShape } from "./ModelClient.ts"
 import { ModelClients } from "./ModelClients.ts"
 import { costOfUsage, estimatePromptTokens } from "./Pricing.ts"
 import { makeBreakers } from "./internal/router/Breakers.ts"
@@ -42,7 +43,10 @@ export type { DeploymentStats, ProviderStats, RouterStats } from "./internal/rou
 /** A provider's answer plus what the router did to get it. */
 export interface RoutedResponse extends ProviderResponse {
   readonly provider: string
-  /** `model` is the provider's model id; `ref` is `provider/model`. */
+  /**
+   * `model` is the model id as configured (what a caller can ask for again, what prices and
+   * accounting key on — not an upstream's dated snapshot name); `ref` is `provider/model`.
+   */
   readonly ref: string
   readonly attempts: ReadonlyArray<Attempt>
   /** Total time in the router: every attempt and backoff. */
@@ -229,7 +233,7 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
   const plan = planWith(false)
   const planToRun = planWith(true)
 
-  const clientFor = (d: Deployment): Effect.Effect<import("./ModelClient.ts").ModelClientShape, LLMError> => {
+  const clientFor = (d: Deployment): Effect.Effect<ModelClientShape, LLMError> => {
     const c = clients.get(d.provider)
     return c !== undefined
       ? Effect.succeed(c)
@@ -272,7 +276,7 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     return {
       ...response,
       provider: d.provider,
-      model: response.model || d.model,
+      model: d.model,
       ref: d.ref,
       attempts: result.attempts,
       latencyMs: end - startedAt,
@@ -328,7 +332,7 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     const d = result.deployment
     yield* settle(d, result.value.usage, tokens, costOfUsage(d.entry, result.value.usage))
     yield* finished(startedAt)
-    return { ...result.value, provider: d.provider, model: result.value.model || d.model } satisfies RoutedEmbedding
+    return { ...result.value, provider: d.provider, model: d.model } satisfies RoutedEmbedding
   }, Effect.provideService(Random.Random, random))
 
   const models: ReadonlyArray<ModelInfo> = catalog.deployments.map((d) => ({

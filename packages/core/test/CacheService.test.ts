@@ -55,6 +55,9 @@ describe("CacheService key", () => {
       // prompt vs the equivalent message list, key order of preferences: same key
       expect(cache.key({ messages: [{ role: "user", content: req.prompt! }], preferences: { temperature: 0 }, taskType: "analysis" }, ctx)).toBe(k)
       expect(cache.key({ prompt: "hi" }, ctx)).toBe(cache.key({ prompt: "hi", taskType: "general" }, ctx))
+      // round-robin / breaker state reorder the candidates between requests: the set is what counts
+      const two = ["openai/gpt-4o-mini", "anthropic/claude-3-haiku-20240307"]
+      expect(cache.key(req, { ...ctx, candidates: two })).toBe(cache.key(req, { ...ctx, candidates: [...two].reverse() }))
       const different = [
         cache.key(req, { ...ctx, scope: "tenant-b" }),
         cache.key(req, { ...ctx, candidates: ["anthropic/claude-3-haiku-20240307"] }),

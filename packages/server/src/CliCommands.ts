@@ -60,7 +60,14 @@ const serve = Command.make("serve", {
       : `http://${address._tag === "InetAddressV6" ? `[${address.address}]` : address.address}:${address.port}`
     yield* err(`listening on ${where} (OpenAI base URL: ${where}/v1) — Ctrl-C to stop\n`)
     return yield* Effect.never
-  }).pipe(Effect.onInterrupt(() => err("shutting down: finishing requests in flight…\n"))))))
+  }).pipe(Effect.onInterrupt(() =>
+    Effect.andThen(
+      Effect.sync(() => void (process.exitCode = 0)),
+      err("shutting down: finishing requests in flight…\n")
+    )
+  ))))).pipe(
+  Command.withDescription("Run the HTTP gateway (OpenAI-compatible /v1, seed endpoints, /metrics)")
+)
 
 const ask = Command.make("ask", {
   prompt: Argument.String("prompt").pipe(Argument.withDescription("What to ask")),
@@ -111,13 +118,13 @@ const ask = Command.make("ask", {
       cached: last?.cached === true,
       latencyMs: performance.now() - startedAt
     }))
-  }))))
+  })))).pipe(Command.withDescription("Ask one question; streams the answer to stdout, statistics to stderr"))
 
 const models = Command.make("models", { config }, (flags) =>
   reportFailure(Effect.scoped(Effect.gen(function*() {
     const services = yield* gateway(flags.config)
     yield* out(formatModels(Context.get(services, ModelRouter).models, Context.get(services, LLMConfig)))
-  }))))
+  })))).pipe(Command.withDescription("List the configured models"))
 
 const health = Command.make("health", {
   config,
@@ -136,7 +143,7 @@ const health = Command.make("health", {
       )
     }
     if (!isReady(results)) yield* Effect.sync(() => void (process.exitCode = 1))
-  }))))
+  })))).pipe(Command.withDescription("Probe each provider: ok, or the error and why"))
 
 export const gatewayCommand = Command.make("gateway").pipe(
   Command.withDescription("llm-gateway: an OpenAI-compatible gateway over many LLM providers"),

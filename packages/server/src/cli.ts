@@ -2,7 +2,7 @@
  * `pnpm -s gateway <command>` (root package.json): serve, ask, models, health.
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect, Layer, Logger } from "effect"
+import { Cause, Effect, Exit, Layer, Logger, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { gatewayCommand } from "./CliCommands.ts"
 
@@ -12,5 +12,12 @@ const logging = Layer.succeed(Logger.LogToStderr, true)
 gatewayCommand.pipe(
   Command.run({ version: "0.1.0" }),
   Effect.provide(Layer.merge(NodeServices.layer, logging)),
-  NodeRuntime.runMain
+  NodeRuntime.runMain({
+    // A signal interrupts the command: `serve` sets exit code 0 (stopping is how a server
+    // ends); anything else interrupted exits 130, as a shell expects.
+    teardown: (exit, onExit) =>
+      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+        ? onExit(typeof process.exitCode === "number" ? process.exitCode : 130)
+        : Runtime.defaultTeardown(exit, onExit)
+  })
 )

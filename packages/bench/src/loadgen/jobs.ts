@@ -78,6 +78,8 @@ export interface StreamsResult {
   readonly ok: number
   /** Non-200, errors, or a stream that ended without `[DONE]`. */
   readonly failed: number
+  /** The `model` of the answering chunks, counted (a fallback to another model shows here). */
+  readonly models: Record<string, number>
 }
 
 export interface HoldResult {

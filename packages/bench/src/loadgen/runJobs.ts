@@ -16,6 +16,7 @@ import { busyBetween, cpuTimes } from "./cpu.ts"
 import type { HoldJob, HoldResult, PacedJob, PacedResult, SaturateJob, SaturateResult, StreamsJob, StreamsResult } from "./jobs.ts"
 
 const CONTENT = /"content":"[^"]/
+const MODEL = /"model":"([^"]*)"/
 
 export const saturate = (job: SaturateJob): Promise<SaturateResult> =>
   new Promise((resolve, reject) => {
@@ -120,6 +121,7 @@ const oneStream = async (pool: Pool, job: { target: StreamsJob["target"]; body: 
   const start = performance.now()
   const res = await post(pool, job)
   let ttft = Number.NaN
+  let model = "?"
   let head = ""
   let tail = ""
   for await (const chunk of res.body) {
@@ -128,6 +130,7 @@ const oneStream = async (pool: Pool, job: { target: StreamsJob["target"]; body: 
       head += text
       if (CONTENT.test(head)) {
         ttft = performance.now() - start
+        model = MODEL.exec(head)?.[1] ?? "?"
         head = ""
         onFirst?.()
       }
@@ -138,13 +141,14 @@ const oneStream = async (pool: Pool, job: { target: StreamsJob["target"]; body: 
   if (res.statusCode !== 200) return { error: `HTTP ${res.statusCode}: ${tail}` }
   if (!tail.includes("[DONE]")) return { error: "stream ended without [DONE]" }
   if (Number.isNaN(ttft)) return { error: "no content chunk" }
-  return { ttft, total }
+  return { ttft, total, model }
 }
 
 export const streams = async (job: StreamsJob): Promise<StreamsResult> => {
   const pool = new Pool(job.target.origin, { connections: job.concurrency, pipelining: 1, keepAliveTimeout: 60_000 })
   const ttft = new Samples()
   const total = new Samples()
+  const models: Record<string, number> = {}
   let ok = 0
   let failed = 0
   const t0 = performance.now()
@@ -160,12 +164,13 @@ export const streams = async (job: StreamsJob): Promise<StreamsResult> => {
         ok++
         ttft.push(r.ttft)
         total.push(r.total)
+        models[r.model] = (models[r.model] ?? 0) + 1
       }
     }
   }
   await Promise.all(Array.from({ length: job.concurrency }, worker))
   await pool.close()
-  return { ttft: summarize(ttft.values()), total: summarize(total.values()), ok, failed }
+  return { ttft: summarize(ttft.values()), total: summarize(total.values()), ok, failed, models }
 }
 
 export const hold = async (job: HoldJob, onHolding: (firstChunk: number, allOpenMs: number) => void): Promise<HoldResult> => {

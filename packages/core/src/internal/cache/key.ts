@@ -8,7 +8,8 @@
  * - object key order never matters (positional array, and canonical JSON for `responseFormat`);
  * - absent parameters are `null`, so `{}` and `{ temperature: undefined }` agree.
  * What is left out on purpose: `conversationId` (the manager folds history into `messages`),
- * `preferences.strategy` and `model` (both only choose the candidates, which are in the key),
+ * `preferences.strategy` and `model` (both only choose the candidates, which are in the key —
+ * as a set: round-robin, random balancing and breaker state reorder them between requests),
  * and `cache` (the bypass flag itself). Content is hashed byte-for-byte: whitespace can change
  * an answer, so it is not collapsed.
  */
@@ -16,7 +17,7 @@ import { hash } from "node:crypto"
 import { type LLMRequest, requestMessages } from "../../Domain.ts"
 
 /** Bump when the key layout changes so old L2 entries are never read with a new meaning. */
-const VERSION = 1
+const VERSION = 2
 
 export const cacheKey = (req: LLMRequest, scope: string, candidates: ReadonlyArray<string>): string => {
   const messages = requestMessages(req)
@@ -29,7 +30,7 @@ export const cacheKey = (req: LLMRequest, scope: string, candidates: ReadonlyArr
   const canonical = JSON.stringify([
     VERSION,
     scope,
-    candidates,
+    candidates.length > 1 ? [...candidates].sort() : candidates,
     req.taskType ?? "general",
     flat,
     p?.maxTokens ?? null,

@@ -1,0 +1,117 @@
+/**
+ * The `gateway` CLI as a user runs it (a child process on Node 24), with a YAML config pointing
+ * at loopback fakes and a clean environment.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { type FakeOllama, startFakeOllama } from "@llm-gateway/testing/FakeOllama"
+import { type FakeOpenAI, startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { CANARY_KEY } from "./support/harness.ts"
+
+const CLI = resolve(import.meta.dirname, "../src/cli.ts")
+
+let openai: FakeOpenAI
+let ollama: FakeOllama
+let dir: string
+let configFile: string
+
+beforeAll(async () => {
+  openai = await startFakeOpenAI({ reply: "Paris is the capital of France.", apiKey: CANARY_KEY })
+  ollama = await startFakeOllama({ reply: "local answer" })
+  dir = mkdtempSync(join(tmpdir(), "gateway-cli-"))
+  configFile = join(dir, "gateway.yaml")
+  writeFileSync(configFile, `
+server: { host: 127.0.0.1, port: 0 }
+providers:
+  - name: openai
+    type: openai
+    baseUrl: ${openai.baseUrl}
+    apiKey: \${CANARY}
+    models:
+      - { id: gpt-4o-mini, contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 }
+  - name: broken
+    type: openai-compatible
+    baseUrl: http://127.0.0.1:9/v1
+    models: [{ id: nothing }]
+routing: { fallbackOrder: [openai/gpt-4o-mini], maxRetries: 0 }
+conversations: { store: memory }
+`)
+})
+afterAll(async () => {
+  await openai?.close()
+  await ollama?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const env = () => ({ PATH: process.env.PATH ?? "", HOME: dir, CANARY: CANARY_KEY, NO_COLOR: "1" })
+
+const run = (args: ReadonlyArray<string>): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  new Promise((done) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: env(), cwd: dir })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    child.on("close", (code) => done({ code, stdout, stderr }))
+  })
+
+describe("gateway CLI", () => {
+  it("ask streams the answer to stdout and provider/model/tokens/cost to stderr", async () => {
+    const r = await run(["ask", "What is the capital of France?", "--config", configFile, "--model", "openai/gpt-4o-mini"])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe("Paris is the capital of France.\n")
+    expect(r.stderr).toMatch(/openai\/gpt-4o-mini · \d+ tokens \(\d+ prompt \+ 6 completion\) · \$0\.\d+/)
+    const noStream = await run(["ask", "Again?", "--no-stream", "--config", configFile])
+    expect(noStream.code).toBe(0)
+    expect(noStream.stdout).toBe("Paris is the capital of France.\n")
+  })
+
+  it("models lists provider/model refs; health reports each provider ok or why not", async () => {
+    const [models, health] = await Promise.all([
+      run(["models", "--config", configFile]),
+      run(["health", "--config", configFile, "--timeout", "2000"])
+    ])
+    expect(models.code).toBe(0)
+    expect(models.stdout).toContain("openai/gpt-4o-mini")
+    expect(models.stdout).toContain("$0.15 / $0.6")
+    expect(models.stdout).toContain("broken/nothing")
+    expect(health.code).toBe(0)
+    expect(health.stdout).toMatch(/^ok\s+openai \(openai\)/m)
+    expect(health.stdout).toMatch(/^error\s+broken \(openai-compatible\): \S+/m)
+    for (const text of [models.stdout, models.stderr, health.stdout, health.stderr]) expect(text).not.toContain(CANARY_KEY)
+  })
+
+  it("serve prints a masked banner, serves, and exits cleanly on SIGTERM", async () => {
+    const child: ChildProcess = spawn(process.execPath, [CLI, "serve", "--config", configFile, "--port", "0"], { env: env(), cwd: dir })
+    let stderr = ""
+    let stdout = ""
+    child.stdout!.on("data", (d) => (stdout += d))
+    const url = await new Promise<string>((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error(`no listening line in: ${stderr}`)), 15_000)
+      child.stderr!.on("data", (d) => {
+        stderr += d
+        const m = /listening on (http:\/\/\S+?) /.exec(stderr)
+        if (m !== null) {
+          clearTimeout(timer)
+          ok(m[1])
+        }
+      })
+    })
+    expect(stderr).toContain("providers (2)")
+    expect(stderr).toContain("openai/gpt-4o-mini")
+    expect(stderr).toContain("key sk-…CRET")
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
+    })
+    expect(res.status).toBe(200)
+    const exited = new Promise<number | null>((ok) => child.on("close", (code) => ok(code)))
+    child.kill("SIGTERM")
+    expect(await exited).toBe(0)
+    expect(stderr + stdout).not.toContain(CANARY_KEY)
+  })
+})
