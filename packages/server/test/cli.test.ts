@@ -48,7 +48,7 @@ afterAll(async () => {
 
 const env = () => ({ PATH: process.env.PATH ?? "", HOME: dir, CANARY: CANARY_KEY, NO_COLOR: "1" })
 
-const run = (args: ReadonlyArray<string>): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+const run = (args: ReadonlyArray<string>): Promise<Ran> =>
   new Promise((done) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: env(), cwd: dir })
     let stdout = ""
@@ -58,22 +58,37 @@ const run = (args: ReadonlyArray<string>): Promise<{ code: number | null; stdout
     child.on("close", (code) => done({ code, stdout, stderr }))
   })
 
+interface Ran {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+// Each CLI run is a fresh Node process (~1-2 s of start-up): they all run at once, up front.
+let ask: Ran
+let askNoStream: Ran
+let models: Ran
+let health: Ran
+
+beforeAll(async () => {
+  ;[ask, askNoStream, models, health] = await Promise.all([
+    run(["ask", "What is the capital of France?", "--config", configFile, "--model", "openai/gpt-4o-mini"]),
+    run(["ask", "Again?", "--no-stream", "--config", configFile]),
+    run(["models", "--config", configFile]),
+    run(["health", "--config", configFile, "--timeout", "2000"])
+  ])
+}, 60_000)
+
 describe("gateway CLI", () => {
-  it("ask streams the answer to stdout and provider/model/tokens/cost to stderr", async () => {
-    const r = await run(["ask", "What is the capital of France?", "--config", configFile, "--model", "openai/gpt-4o-mini"])
-    expect(r.code).toBe(0)
-    expect(r.stdout).toBe("Paris is the capital of France.\n")
-    expect(r.stderr).toMatch(/openai\/gpt-4o-mini · \d+ tokens \(\d+ prompt \+ 6 completion\) · \$0\.\d+/)
-    const noStream = await run(["ask", "Again?", "--no-stream", "--config", configFile])
-    expect(noStream.code).toBe(0)
-    expect(noStream.stdout).toBe("Paris is the capital of France.\n")
+  it("ask streams the answer to stdout and provider/model/tokens/cost to stderr", () => {
+    expect(ask.code).toBe(0)
+    expect(ask.stdout).toBe("Paris is the capital of France.\n")
+    expect(ask.stderr).toMatch(/openai\/gpt-4o-mini · \d+ tokens \(\d+ prompt \+ 6 completion\) · \$0\.\d+/)
+    expect(askNoStream.code).toBe(0)
+    expect(askNoStream.stdout).toBe("Paris is the capital of France.\n")
   })
 
-  it("models lists provider/model refs; health reports each provider ok or why not", async () => {
-    const [models, health] = await Promise.all([
-      run(["models", "--config", configFile]),
-      run(["health", "--config", configFile, "--timeout", "2000"])
-    ])
+  it("models lists provider/model refs; health reports each provider ok or why not", () => {
     expect(models.code).toBe(0)
     expect(models.stdout).toContain("openai/gpt-4o-mini")
     expect(models.stdout).toContain("$0.15 / $0.6")
@@ -81,7 +96,10 @@ describe("gateway CLI", () => {
     expect(health.code).toBe(0)
     expect(health.stdout).toMatch(/^ok\s+openai \(openai\)/m)
     expect(health.stdout).toMatch(/^error\s+broken \(openai-compatible\): \S+/m)
-    for (const text of [models.stdout, models.stderr, health.stdout, health.stderr]) expect(text).not.toContain(CANARY_KEY)
+    for (const r of [ask, askNoStream, models, health]) {
+      expect(r.stdout).not.toContain(CANARY_KEY)
+      expect(r.stderr).not.toContain(CANARY_KEY)
+    }
   })
 
   it("serve prints a masked banner, serves, and exits cleanly on SIGTERM", async () => {
@@ -113,5 +131,5 @@ describe("gateway CLI", () => {
     child.kill("SIGTERM")
     expect(await exited).toBe(0)
     expect(stderr + stdout).not.toContain(CANARY_KEY)
-  })
+  }, 30_000)
 })

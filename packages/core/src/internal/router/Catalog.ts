@@ -98,7 +98,8 @@ export const makeCatalog = (
       model: entry.id,
       entry,
       embedding: entry.embedding === true,
-      contextWindow: entry.contextWindow,
+      // an embedded llama.cpp model's window is the context it is loaded with
+      contextWindow: entry.contextWindow ?? (p.type === "llamacpp" ? p.contextLength : undefined),
       weight: entry.weight ?? 1,
       rpm: p.rpm,
       tpm: p.tpm,
