@@ -174,9 +174,11 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     promptTokens: number,
     maxTokens: number | undefined,
     now: number,
-    run: boolean
+    run: boolean,
+    pinnedFirst: boolean
   ): RoutePlan =>
     computePlan({
+      pinnedFirst,
       taskType,
       groups,
       strategy,
@@ -195,7 +197,8 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     if (messages.length === 0) return new InvalidRequest({ message: "the request has neither prompt nor messages" })
     const taskType = req.taskType ?? "general"
     let groups = catalog.candidatesFor(taskType)
-    if (req.model !== undefined && req.model !== "" && req.model !== "auto") {
+    const pinnedFirst = req.model !== undefined && req.model !== "" && req.model !== "auto"
+    if (pinnedFirst) {
       const pinned = catalog.resolve(req.model)
       if (pinned === undefined) return unknownModel(req.model)
       groups = [pinned, ...groups.filter((g) => g.key !== pinned.key)]
@@ -211,7 +214,8 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       promptTokens,
       req.preferences?.maxTokens,
       now,
-      run
+      run,
+      pinnedFirst
     )
     if (plan.candidates.length === 0) {
       const windows = groups.flatMap((g) => g.members.map((m) => m.contextWindow ?? 0))
@@ -309,7 +313,8 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
   }) {
     const startedAt = yield* now
     let groups = catalog.embeddingGroups
-    if (req.model !== undefined && req.model !== "") {
+    const pinnedFirst = req.model !== undefined && req.model !== ""
+    if (pinnedFirst) {
       const pinned = catalog.resolve(req.model)
       if (pinned === undefined) return yield* unknownModel(req.model)
       groups = [pinned, ...groups.filter((g) => g.key !== pinned.key)]
@@ -322,7 +327,7 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     }
     const tokens = estimatePromptTokens(req.input.map((content) => ({ role: "user" as const, content })))
     // windows bound each input, not their sum: no context-window exclusion, configured order
-    const p = planGroups("embedding", groups, "performance", 0, 0, startedAt, true)
+    const p = planGroups("embedding", groups, "performance", 0, 0, startedAt, true, pinnedFirst)
     const result = yield* runChain(ctx, {
       candidates: p.candidates.map((c) => c.deployment),
       startedAt,

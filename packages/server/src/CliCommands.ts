@@ -4,8 +4,7 @@
  * stdout; progress, banners, statistics and logs go to stderr, so `gateway ask … > out.txt`
  * captures only the answer.
  */
-import { LLMConfig } from "@llm-gateway/core/LLMConfig"
-import { describeConfig } from "@llm-gateway/core/LLMConfig"
+import { describeConfig, LLMConfig } from "@llm-gateway/core/LLMConfig"
 import { describe as describeError, isLLMError } from "@llm-gateway/core/LLMError"
 import { LLMManager } from "@llm-gateway/core/LLMManager"
 import type { LLMRequest, StreamChunk } from "@llm-gateway/core/Domain"

@@ -8,8 +8,7 @@
 import type { LLMResponse, StreamChunk } from "@llm-gateway/core/Domain"
 import type { LLMError } from "@llm-gateway/core/LLMError"
 import { Cause, Effect, Pull, type Scope, Stream } from "effect"
-import { type HttpRouter, HttpServerResponse, type HttpServerRequest } from "effect/http"
-import { HttpRouter as Router } from "effect/http"
+import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { envelope, fromLLMError, internalError } from "./HttpError.ts"
 import {
   ChunkEncoder,
@@ -122,15 +121,15 @@ const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt
     return HttpServerResponse.stream(body, { contentType: "text/event-stream; charset=utf-8", headers })
   })
 
-const chatCompletions = (ctx: ServerContext) => (request: Request) =>
-  authenticated(ctx, request, (scope) => {
-    const startedAt = performance.now()
-    return Effect.flatMap(ctx.readJson(request), (body): Handled<Scope.Scope> => {
+const chatCompletions = (ctx: ServerContext) => (request: Request) => {
+  const startedAt = performance.now()
+  return authenticated(ctx, request, (scope) =>
+    Effect.flatMap(ctx.readJson(request), (body): Handled<Scope.Scope> => {
       const call = decodeWith((b) => readChatRequest(b, hintsOf(request)), body)
       if (isApiError(call)) return Effect.fail(call)
       return call.stream ? streamChat(ctx, call, scope, startedAt) : completeChat(ctx, call, scope, startedAt)
-    })
-  })
+    }))
+}
 
 const embeddings = (ctx: ServerContext) => (request: Request) =>
   authenticated(ctx, request, () =>
@@ -167,7 +166,7 @@ const models = (ctx: ServerContext) => {
 }
 
 export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never, never>> => [
-  Router.route("POST", "/v1/chat/completions", chatCompletions(ctx)),
-  Router.route("POST", "/v1/embeddings", embeddings(ctx)),
-  Router.route("GET", "/v1/models", models(ctx))
+  HttpRouter.route("POST", "/v1/chat/completions", chatCompletions(ctx)),
+  HttpRouter.route("POST", "/v1/embeddings", embeddings(ctx)),
+  HttpRouter.route("GET", "/v1/models", models(ctx))
 ]

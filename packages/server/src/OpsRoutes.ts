@@ -6,7 +6,7 @@
  * them reveals a secret.
  */
 import { Effect } from "effect"
-import { type HttpRouter, HttpRouter as Router, HttpServerResponse, type HttpServerRequest } from "effect/http"
+import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { methodNotAllowed, routeNotFound } from "./HttpError.ts"
 import { guard, type ServerContext } from "./internal/context.ts"
@@ -68,8 +68,8 @@ const notFound = (ctx: ServerContext) => (request: Request) => {
 
 export const routes = (ctx: ServerContext): Effect.Effect<ReadonlyArray<HttpRouter.Route<never, never>>> =>
   Effect.map(ready(ctx), (readyHandler) => [
-    Router.route("GET", "/metrics", metrics(ctx)),
-    Router.route("GET", "/health", health(ctx)),
-    Router.route("GET", "/health/ready", readyHandler),
-    Router.route("*", "*", notFound(ctx))
+    HttpRouter.route("GET", "/metrics", metrics(ctx)),
+    HttpRouter.route("GET", "/health", health(ctx)),
+    HttpRouter.route("GET", "/health/ready", readyHandler),
+    HttpRouter.route("*", "*", notFound(ctx))
   ])

@@ -9,7 +9,7 @@
  */
 import type { LLMRequest } from "@llm-gateway/core/Domain"
 import { Effect } from "effect"
-import { type HttpRouter, HttpRouter as Router, type HttpServerRequest } from "effect/http"
+import { HttpRouter, type HttpServerRequest } from "effect/http"
 import { authenticated, type Handled, type ServerContext } from "./internal/context.ts"
 import { jsonText } from "./internal/http.ts"
 import { generateJson, readChat, readGenerate, resolveTarget, statusJson } from "./internal/seedWire.ts"
@@ -52,10 +52,14 @@ const chat = (ctx: ServerContext) => (request: Request) =>
         return Effect.map(ctx.manager.generate(req, { scope }), (r) =>
           jsonText(generateJson(r, { conversation_id: null, message: { role: "assistant", content: r.content } })))
       }
+      // With gateway keys, each tenant has its own conversation namespace: the same id sent
+      // with another key is another conversation, never a window into someone else's.
+      const conversationId = ctx.auth.required ? `${scope}:${call.conversationId}` : call.conversationId
+      const clientId = call.conversationId
       const turn = call.messages[call.messages.length - 1]
       const system = call.messages[0].role === "system" && call.messages.length > 1 ? call.messages[0].content : undefined
       return Effect.map(
-        ctx.manager.chat(call.conversationId, turn, {
+        ctx.manager.chat(conversationId, turn, {
           scope,
           model,
           taskType: call.taskType,
@@ -64,7 +68,7 @@ const chat = (ctx: ServerContext) => (request: Request) =>
         }),
         (r) =>
           jsonText(generateJson(r, {
-            conversation_id: r.conversationId,
+            conversation_id: clientId,
             message: { role: "assistant", content: r.content }
           }))
       )
@@ -79,7 +83,7 @@ const status = (ctx: ServerContext) => (request: Request) =>
     ))
 
 export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never, never>> => [
-  Router.route("POST", "/api/v1/llm/generate", generate(ctx)),
-  Router.route("POST", "/api/v1/llm/chat", chat(ctx)),
-  Router.route("GET", "/api/v1/llm/status", status(ctx))
+  HttpRouter.route("POST", "/api/v1/llm/generate", generate(ctx)),
+  HttpRouter.route("POST", "/api/v1/llm/chat", chat(ctx)),
+  HttpRouter.route("GET", "/api/v1/llm/status", status(ctx))
 ]

@@ -5,7 +5,7 @@
 import { openAIErrorBody } from "@llm-gateway/testing/FakeOpenAI"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { CANARY_KEY, configFor, type Fakes, type Gateway, raw, startFakes, startGateway, unique } from "./support/harness.ts"
+import { CANARY_KEY, configFor, type Fakes, type Gateway, onlyProviders, raw, startFakes, startGateway, unique } from "./support/harness.ts"
 
 const KEY_A = "gw-tenant-a-0123456789"
 const KEY_B = "gw-tenant-b-9876543210"
@@ -64,8 +64,37 @@ describe("gateway keys", () => {
   })
 })
 
+describe("tenants", () => {
+  it("a conversation id is per tenant: another key with the same id starts a new conversation", async () => {
+    const only = await startGateway(onlyProviders(fakes, ["ollama"], { server: { apiKeys: [KEY_A, KEY_B] } }))
+    try {
+      const id = unique("shared-id")
+      const say = (key: string, message: string) =>
+        raw(`${only.url}/api/v1/llm/chat`, {
+          body: JSON.stringify({ conversation_id: id, message, provider: "ollama" }),
+          headers: { authorization: `Bearer ${key}` }
+        })
+      const a = await say(KEY_A, "tenant A's secret plan")
+      expect(a.status).toBe(200)
+      expect((a.json as { conversation_id: string }).conversation_id).toBe(id)
+      await say(KEY_B, "hello from B")
+      expect(fakes.ollama.chatRequests().at(-1)!.messages.map((m) => m.content)).toEqual(["hello from B"])
+      await say(KEY_A, "and then?")
+      expect(fakes.ollama.chatRequests().at(-1)!.messages.map((m) => m.content)).toEqual([
+        "tenant A's secret plan",
+        "Hello from fake Ollama",
+        "and then?"
+      ])
+    } finally {
+      await only.close()
+    }
+  })
+})
+
 describe("the secret rule", () => {
   it("a canary provider key appears in no response, header, status, metrics or log line", async () => {
+    // One provider only, so each injected upstream fault meets the request it was meant for.
+    const gw = await startGateway(onlyProviders(fakes, ["openai"], { server: { apiKeys: [KEY_A] } }))
     const seen: Array<string> = []
     const record = (r: { text: string; headers: Headers }) => {
       seen.push(r.text)
@@ -95,5 +124,6 @@ describe("the secret rule", () => {
       expect(text).not.toContain(CANARY_KEY)
       expect(text).not.toContain(KEY_A)
     }
+    await gw.close()
   })
 })

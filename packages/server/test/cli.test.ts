@@ -41,6 +41,7 @@ conversations: { store: memory }
 `)
 })
 afterAll(async () => {
+  if (serving !== undefined && serving.child.exitCode === null) serving.child.kill("SIGKILL")
   await openai?.close()
   await ollama?.close()
   rmSync(dir, { recursive: true, force: true })
@@ -69,13 +70,36 @@ let ask: Ran
 let askNoStream: Ran
 let models: Ran
 let health: Ran
+let serving: Serving
+
+interface Serving {
+  readonly child: ChildProcess
+  readonly url: string
+  readonly stderr: () => string
+}
+
+const startServe = (): Promise<Serving> =>
+  new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [CLI, "serve", "--config", configFile, "--port", "0"], { env: env(), cwd: dir })
+    let stderr = ""
+    const timer = setTimeout(() => fail(new Error(`no listening line in: ${stderr}`)), 45_000)
+    child.stderr.on("data", (d) => {
+      stderr += d
+      const m = /listening on (http:\/\/\S+?) /.exec(stderr)
+      if (m !== null) {
+        clearTimeout(timer)
+        ok({ child, url: m[1], stderr: () => stderr })
+      }
+    })
+  })
 
 beforeAll(async () => {
-  ;[ask, askNoStream, models, health] = await Promise.all([
+  ;[ask, askNoStream, models, health, serving] = await Promise.all([
     run(["ask", "What is the capital of France?", "--config", configFile, "--model", "openai/gpt-4o-mini"]),
     run(["ask", "Again?", "--no-stream", "--config", configFile]),
     run(["models", "--config", configFile]),
-    run(["health", "--config", configFile, "--timeout", "2000"])
+    run(["health", "--config", configFile, "--timeout", "2000"]),
+    startServe()
   ])
 }, 60_000)
 
@@ -103,33 +127,19 @@ describe("gateway CLI", () => {
   })
 
   it("serve prints a masked banner, serves, and exits cleanly on SIGTERM", async () => {
-    const child: ChildProcess = spawn(process.execPath, [CLI, "serve", "--config", configFile, "--port", "0"], { env: env(), cwd: dir })
-    let stderr = ""
-    let stdout = ""
-    child.stdout!.on("data", (d) => (stdout += d))
-    const url = await new Promise<string>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`no listening line in: ${stderr}`)), 15_000)
-      child.stderr!.on("data", (d) => {
-        stderr += d
-        const m = /listening on (http:\/\/\S+?) /.exec(stderr)
-        if (m !== null) {
-          clearTimeout(timer)
-          ok(m[1])
-        }
-      })
-    })
-    expect(stderr).toContain("providers (2)")
-    expect(stderr).toContain("openai/gpt-4o-mini")
-    expect(stderr).toContain("key sk-…CRET")
-    const res = await fetch(`${url}/v1/chat/completions`, {
+    expect(serving.stderr()).toContain("providers (2)")
+    expect(serving.stderr()).toContain("openai/gpt-4o-mini")
+    expect(serving.stderr()).toContain("key sk-…CRET")
+    const res = await fetch(`${serving.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
     })
     expect(res.status).toBe(200)
-    const exited = new Promise<number | null>((ok) => child.on("close", (code) => ok(code)))
-    child.kill("SIGTERM")
+    const exited = new Promise<number | null>((ok) => serving.child.on("close", (code) => ok(code)))
+    serving.child.kill("SIGTERM")
     expect(await exited).toBe(0)
-    expect(stderr + stdout).not.toContain(CANARY_KEY)
-  }, 30_000)
+    expect(serving.stderr()).toContain("shutting down")
+    expect(serving.stderr()).not.toContain(CANARY_KEY)
+  })
 })

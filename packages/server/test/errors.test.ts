@@ -58,6 +58,7 @@ describe("bad input: 4xx in the error envelope", () => {
     [{ model: "auto" }, "messages"],
     [{ model: "auto", messages: [] }, "messages"],
     [{ model: "auto", messages: [{ role: "wizard", content: "hi" }] }, "messages[0].role"],
+    [{ model: "auto", messages: [{ role: "constructor", content: "hi" }] }, "messages[0].role"],
     [{ model: "auto", messages: [{ role: "user", content: 42 }] }, "messages[0].content"],
     [{ model: "auto", messages: hello, temperature: 7 }, "temperature"],
     [{ model: "auto", messages: hello, max_tokens: -1 }, "max_tokens"],

@@ -37,7 +37,7 @@ const assertAnswer = (r: { status: number; text: string }) => {
 }
 
 const message = fc.record({
-  role: fc.oneof(fc.constantFrom("system", "user", "assistant", "developer", "tool"), fc.string(), fc.anything()),
+  role: fc.oneof(fc.constantFrom("system", "user", "assistant", "developer", "tool", "constructor", "__proto__"), fc.string(), fc.anything()),
   content: fc.oneof(fc.string({ maxLength: 50 }), fc.anything(), fc.array(fc.record({ type: fc.constantFrom("text", "image_url"), text: fc.anything() })))
 }, { requiredKeys: [] })
 

@@ -4,7 +4,7 @@
  */
 import { fakeEmbedding, fakeTokenCount } from "@llm-gateway/testing/FakeOpenAI"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { configFor, type Fakes, type Gateway, startFakes, startGateway, unique } from "./support/harness.ts"
+import { configFor, type Fakes, type Gateway, onlyProviders, startFakes, startGateway, unique } from "./support/harness.ts"
 
 let fakes: Fakes
 let gw: Gateway
@@ -85,45 +85,64 @@ describe("POST /v1/chat/completions", () => {
     expect(usage).toEqual({ prompt_tokens: fakeTokenCount(content), completion_tokens: 5, total_tokens: fakeTokenCount(content) + 5 })
   })
 
-  it("ends the raw SSE body with data: [DONE] and sends no usage chunk unless asked", async () => {
-    const res = await fetch(`${gw.baseURL}/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "openai/gpt-4o-mini", stream: true, messages: [{ role: "user", content: unique("raw") }] })
-    })
+  it("ends the raw SSE body with data: [DONE], no usage chunk unless asked; a repeat is a cache hit", async () => {
+    const body = JSON.stringify({ model: "openai/gpt-4o-mini", stream: true, messages: [{ role: "user", content: unique("raw") }] })
+    const send = () => fetch(`${gw.baseURL}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body })
+    const res = await send()
     const text = await res.text()
     const events = text.split("\n\n").filter((e) => e.length > 0)
     expect(events.at(-1)).toBe("data: [DONE]")
     expect(events.every((e) => e.startsWith("data: "))).toBe(true)
     expect(text).not.toContain("\"usage\"")
+    const again = await send()
+    expect(again.headers.get("x-llm-cache")).toBe("hit")
+    const replay = await again.text()
+    const content = (t: string) =>
+      t.split("\n\n").filter((e) => e.startsWith("data: {")).map((e) => JSON.parse(e.slice(6)).choices[0]?.delta.content ?? "").join("")
+    expect(content(replay)).toBe(content(text))
+    expect(replay.trimEnd().endsWith("data: [DONE]")).toBe(true)
   })
 
   it.each([
-    ["anthropic/claude-3-haiku-20240307", "anthropic", "Hello from fake Claude."],
-    ["ollama/llama3.2:latest", "ollama", "Hello from fake Ollama"],
-    ["claude-3-haiku-20240307", "anthropic", "Hello from fake Claude."]
-  ])("routes %s to the %s provider (JSON and stream)", async (model, provider, reply) => {
-    const client = gw.client()
-    const { data, response } = await client.chat.completions
-      .create({ model, messages: [{ role: "user", content: unique("hi") }], max_tokens: 50 })
-      .withResponse()
-    expect(data.choices[0].message.content).toBe(reply)
-    expect(response.headers.get("x-llm-provider")).toBe(provider)
-    expect(data.usage!.total_tokens).toBeGreaterThan(0)
-    const stream = await client.chat.completions.create({
-      model,
-      messages: [{ role: "user", content: unique("hi") }],
-      stream: true,
-      stream_options: { include_usage: true }
-    })
-    let text = ""
-    let total = 0
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? ""
-      total = chunk.usage?.total_tokens ?? total
+    ["anthropic", "anthropic/claude-3-haiku-20240307", "Hello from fake Claude."],
+    ["ollama", "ollama/llama3.2:latest", "Hello from fake Ollama"],
+    ["anthropic", "claude-3-haiku-20240307", "Hello from fake Claude."]
+  ])("serves a %s provider behind the OpenAI API (model %s, JSON and stream)", async (provider, model, reply) => {
+    const only = await startGateway(onlyProviders(fakes, [provider]))
+    try {
+      const client = only.client()
+      const { data, response } = await client.chat.completions
+        .create({ model, messages: [{ role: "user", content: unique("hi") }], max_tokens: 50 })
+        .withResponse()
+      expect(data.choices[0].message.content).toBe(reply)
+      expect(response.headers.get("x-llm-provider")).toBe(provider)
+      expect(data.usage!.total_tokens).toBeGreaterThan(0)
+      const stream = await client.chat.completions.create({
+        model,
+        messages: [{ role: "user", content: unique("hi") }],
+        stream: true,
+        stream_options: { include_usage: true }
+      })
+      let text = ""
+      let total = 0
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? ""
+        total = chunk.usage?.total_tokens ?? total
+      }
+      expect(text).toBe(reply)
+      expect(total).toBeGreaterThan(0)
+    } finally {
+      await only.close()
     }
-    expect(text).toBe(reply)
-    expect(total).toBeGreaterThan(0)
+  })
+
+  it("a pinned model answers first, whatever the routing strategy", async () => {
+    for (const model of ["anthropic/claude-3-haiku-20240307", "openai/gpt-4o-mini", "ollama/llama3.2:latest"]) {
+      const { response } = await gw.client().chat.completions
+        .create({ model, messages: [{ role: "user", content: unique("pinned") }] })
+        .withResponse()
+      expect(response.headers.get("x-llm-provider")).toBe(model.split("/")[0])
+    }
   })
 
   it("routes model auto by x-llm-task to the configured chain", async () => {

@@ -46,6 +46,34 @@ const openStream = async (gw: Gateway) => {
   return { status: res.status, rest }
 }
 
+describe("cancellation", () => {
+  it("a client that disconnects mid-stream aborts the upstream request", async () => {
+    const upstream = await startFakeOpenAI({ reply: REPLY, chunkIntervalMs: 200 })
+    const gw = await startGateway({
+      providers: [{ name: "up", type: "openai-compatible", baseUrl: upstream.baseUrl, models: [{ id: "m" }] }],
+      conversations: { store: "memory" }
+    })
+    try {
+      const controller = new AbortController()
+      const res = await fetch(`${gw.baseURL}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "up/m", stream: true, messages: [{ role: "user", content: "count" }] }),
+        signal: controller.signal
+      })
+      const reader = res.body!.getReader()
+      await reader.read()
+      const closedBefore = upstream.server.closedConnections()
+      controller.abort()
+      // The upstream sees its connection closed long before the 1.6 s answer would end.
+      await upstream.server.waitForClosedConnections(closedBefore + 1, 1000)
+    } finally {
+      await gw.close()
+      await upstream.close()
+    }
+  })
+})
+
 describe("graceful shutdown", () => {
   it("lets an in-flight stream finish, refuses new connections, then stops", async () => {
     await withSlowUpstream(60, 5000, async (gw) => {

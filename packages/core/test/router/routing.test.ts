@@ -34,6 +34,16 @@ describe("ModelRouter task routing (seed 003 defaults)", () => {
       expect(yield* refs({ prompt: "hi", taskType }, config)).toEqual(expected)
     }).pipe(Effect.scoped))
 
+  it.effect.each(["cost", "performance", "balanced"] as const)("a named model stays first under the %s strategy", (strategy) =>
+    Effect.gen(function*() {
+      const config = gatewayConfig(seedProviders, { strategy })
+      for (const model of [claude, gpt, llama]) {
+        const got = yield* refs({ prompt: "hi", taskType: "general", model }, config)
+        expect(got[0]).toBe(model)
+        expect(new Set(got).size).toBe(3)
+      }
+    }).pipe(Effect.scoped))
+
   it.effect("no taskType means general, and embedding models are never chat candidates", () =>
     Effect.gen(function*() {
       const got = yield* refs({ prompt: "hi" }, gatewayConfig(seedProviders, { strategy: "performance" }))

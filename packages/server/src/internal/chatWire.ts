@@ -20,13 +20,14 @@ export interface ChatCall {
   readonly includeUsage: boolean
 }
 
-const roles: Record<string, ChatMessage["role"] | undefined> = {
-  system: "system",
+// A Map, not an object literal: a role named "constructor" must not find Object's prototype.
+const roles = new Map<string, ChatMessage["role"]>([
+  ["system", "system"],
   // OpenAI's newer name for the system role (o1 and later).
-  developer: "system",
-  user: "user",
-  assistant: "assistant"
-}
+  ["developer", "system"],
+  ["user", "user"],
+  ["assistant", "assistant"]
+])
 
 const readContent = (raw: unknown, param: string, role: string): string => {
   if (typeof raw === "string") return raw
@@ -56,7 +57,7 @@ const readMessages = (body: V.Body): Array<ChatMessage> => {
     const param = `messages[${i}]`
     const m = V.object(raw[i], param)
     const roleName = V.string(m, "role", `${param}.role`)
-    const role = roles[roleName]
+    const role = roles.get(roleName)
     if (role === undefined) {
       V.fail(
         `${param}.role`,

@@ -111,11 +111,14 @@ export const generateJson = (r: LLMResponse, extra?: Record<string, unknown>): s
     tokens_used: r.usage.totalTokens,
     latency_ms: round(r.latencyMs),
     cached: r.cached,
-    cost_usd: r.costUsd,
+    cost_usd: dollars(r.costUsd),
     finish_reason: openAIFinish(r.finishReason),
     usage: openAIUsage(r.usage),
     ...extra
   })
+
+/** Dollars summed from many small floats: cut the binary noise, keep sub-cent precision. */
+const dollars = (n: number) => Math.round(n * 1e10) / 1e10
 
 const circuitName = (c: string) => (c === "half-open" ? "half_open" : c)
 
@@ -186,7 +189,7 @@ export const statusJson = (
     },
     rate_limits: rateLimits,
     failovers: stats.failovers,
-    usage: { requests, prompt_tokens: promptTokens, completion_tokens: completionTokens, cost_usd: costUsd },
+    usage: { requests, prompt_tokens: promptTokens, completion_tokens: completionTokens, cost_usd: dollars(costUsd) },
     uptime_seconds: Math.round(uptimeSeconds)
   })
 }

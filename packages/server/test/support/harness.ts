@@ -114,6 +114,18 @@ export const configFor = (fakes: Fakes, extra: Record<string, unknown> = {}): Ga
   ...extra
 })
 
+/** The same providers as `configFor`, keeping only `names` (and routing among them only). */
+export const onlyProviders = (fakes: Fakes, names: ReadonlyArray<string>, extra: Record<string, unknown> = {}): GatewayConfigInput => {
+  const base = configFor(fakes) as { providers: ReadonlyArray<{ name: string; models: ReadonlyArray<{ id: string; embedding?: boolean }> }> }
+  const providers = base.providers.filter((p) => names.includes(p.name))
+  const chat = providers.flatMap((p) => p.models.filter((m) => m.embedding !== true).map((m) => `${p.name}/${m.id}`))
+  return configFor(fakes, {
+    providers,
+    routing: { fallbackOrder: chat, maxRetries: 0, timeoutMs: 5000, attemptTimeoutMs: 3000 },
+    ...extra
+  })
+}
+
 /** A prompt no other test sends, so the response cache never answers it by accident. */
 export const unique = (label: string) => `${label} ${Math.random().toString(36).slice(2)}`
 

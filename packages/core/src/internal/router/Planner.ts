@@ -50,6 +50,8 @@ export interface PlanInput {
   /** Round-robin counter of a group (the caller advances it per request). */
   readonly counter: (groupKey: string) => number
   readonly random: () => number
+  /** The first group is the model the request named: it keeps first place whatever the strategy. */
+  readonly pinnedFirst?: boolean | undefined
 }
 
 interface GroupItem {
@@ -76,7 +78,9 @@ export const computePlan = (input: PlanInput): RoutePlan => {
     }
     items[i] = { group: g, position: i, cost, latency }
   }
-  const ordered = orderByStrategy(input.strategy, items)
+  const ordered = input.pinnedFirst === true && items.length > 0
+    ? [items[0], ...orderByStrategy(input.strategy, items.slice(1))]
+    : orderByStrategy(input.strategy, items)
 
   const candidates: Array<PlannedCandidate> = []
   const excluded: Array<{ ref: string; reason: "context-window" }> = []
