@@ -7,7 +7,6 @@ import type { ModelClientShape } from "@llm-gateway/core/ModelClient"
 import { ModelClients } from "@llm-gateway/core/ModelClients"
 import type { ConfigurationError } from "@llm-gateway/core/LLMError"
 import { makeAnthropicClient } from "@llm-gateway/anthropic/AnthropicClient"
-import { makeLlamaCppClient } from "@llm-gateway/llamacpp/LlamaCppClient"
 import { makeOllamaClient } from "@llm-gateway/ollama/OllamaClient"
 import { makeOpenAIClient } from "@llm-gateway/openai/OpenAIClient"
 import { Effect, Layer, type Scope } from "effect"
@@ -19,7 +18,11 @@ export const makeProviderClient = (config: ProviderConfig): Effect.Effect<ModelC
     case "ollama":
       return makeOllamaClient(config)
     case "llamacpp":
-      return makeLlamaCppClient(config)
+      // node-llama-cpp and its native binding cost ~1 s to import: only when a GGUF is configured.
+      return Effect.flatMap(
+        Effect.promise(() => import("@llm-gateway/llamacpp/LlamaCppClient")),
+        (m) => m.makeLlamaCppClient(config)
+      )
     case "openai":
     case "azure-openai":
     case "openai-compatible":
