@@ -18,6 +18,7 @@ import * as SqliteConversationStorage from "@llm-gateway/storage/SqliteConversat
 import { Effect, Layer } from "effect"
 import * as CircuitBreaker from "effect/persistence/CircuitBreaker"
 import * as RateLimiter from "effect/persistence/RateLimiter"
+import { type DiscoveryOptions, discoverLocalProviders } from "./LocalDiscovery.ts"
 import { layerProviderClients } from "./ProviderClients.ts"
 
 /** What the gateway Layer provides. */
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   readonly config?: GatewayConfigInput | undefined
   /** Env variables to read instead of `process.env` (tests). */
   readonly env?: Record<string, string | undefined> | undefined
+  /** Add a local Ollama / LM Studio that answers on its usual port (`pnpm start`'s defaults). */
+  readonly discoverLocal?: boolean | DiscoveryOptions | undefined
 }
 
 const layerConversations = (config: GatewayConfig): Layer.Layer<ConversationStorage, ConfigurationError> => {
@@ -69,7 +72,13 @@ export const layerFromConfig = (config: GatewayConfig): Layer.Layer<GatewayServi
 
 /** Loads and validates the config (file, env, defaults), then builds the gateway. */
 export const gatewayLayer = (options: GatewayOptions = {}): Layer.Layer<GatewayServices, ConfigurationError> =>
-  Layer.unwrap(Effect.map(loadGatewayConfig(options), layerFromConfig))
+  Layer.unwrap(Effect.map(
+    Effect.flatMap(loadGatewayConfig(options), (config) =>
+      options.discoverLocal === undefined || options.discoverLocal === false
+        ? Effect.succeed(config)
+        : discoverLocalProviders(config, options.discoverLocal === true ? {} : options.discoverLocal)),
+    layerFromConfig
+  ))
 
 export const loadGatewayConfig = (options: GatewayOptions = {}): Effect.Effect<GatewayConfig, ConfigurationError> =>
   // An explicit config object is taken as written (env only fills its `${VAR}` references), so a

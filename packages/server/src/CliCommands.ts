@@ -29,7 +29,12 @@ const config = Flag.String("config").pipe(
 )
 
 /** The gateway's services for one command, released when it ends. */
-const gateway = (file: Option.Option<string>) => Layer.build(gatewayLayer({ file: Option.getOrUndefined(file) }))
+const gateway = (file: Option.Option<string>) =>
+  Layer.build(gatewayLayer({
+    file: Option.getOrUndefined(file),
+    // embedded defaults (no config file): a local Ollama / LM Studio that answers joins in
+    discoverLocal: Option.isNone(file) && !process.env.LLM_GATEWAY_CONFIG
+  }))
 
 /** A failed command prints one line on stderr and exits non-zero (no stack trace). */
 const reportFailure = <A, R>(effect: Effect.Effect<A, unknown, R>) =>
