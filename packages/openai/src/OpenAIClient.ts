@@ -4,7 +4,11 @@
  * endpoint, a custom proxy).
  *
  * - SDK retries are off (`maxRetries: 0`): the router owns retries, asking the `LLMError`.
- * - Transport is undici over a keep-alive Agent owned by the client's scope (see internal/transport).
+ * - Transport: one keep-alive undici Pool per client, owned by its scope (internal/transport).
+ *   Chat generate and stream go straight over it by default (`transport: "direct"`, see
+ *   internal/direct): the SDK's wire format, headers and error table without the SDK's
+ *   per-request cost. `transport: "sdk"` sends them through the SDK. Embeddings, health and
+ *   Azure OpenAI always use the SDK.
  * - Interrupting a call aborts its HTTP request; stopping a stream early aborts it too.
  * - Streams ask for `stream_options.include_usage`, so streamed usage is exact.
  *
@@ -21,6 +25,7 @@ import { ConfigurationError, describe } from "@llm-gateway/core/LLMError"
 import { ModelClient, type ModelClientShape } from "@llm-gateway/core/ModelClient"
 import { Effect, Layer, type Scope, Stream } from "effect"
 import OpenAI, { AzureOpenAI, type ClientOptions } from "openai"
+import { directHeaders, makeDirectChat } from "./internal/direct.ts"
 import { type ErrorScope, estimateTokens, toLLMError } from "./internal/errors.ts"
 import { resolveSettings } from "./internal/settings.ts"
 import { makeTransport } from "./internal/transport.ts"
@@ -36,6 +41,12 @@ export interface OpenAIClientOptions {
   readonly healthTimeoutMs?: number
   /** Connections per upstream origin (default unlimited). */
   readonly connections?: number
+  /**
+   * How chat generate and stream reach the upstream: `"direct"` (default) over the undici Pool
+   * with the same body, headers, error table and usage accounting as the SDK; `"sdk"` through
+   * the `openai` SDK. Azure OpenAI always uses the SDK.
+   */
+  readonly transport?: "sdk" | "direct"
 }
 
 const DEFAULT_TIMEOUT_MS = 600_000
@@ -56,7 +67,11 @@ export const makeOpenAIClient: (
   const settings = yield* resolveSettings(config)
   const timeoutMs = options?.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const healthTimeoutMs = Math.min(options?.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS, timeoutMs)
-  const transport = yield* makeTransport({ timeoutMs, connections: options?.connections })
+  const origin = yield* Effect.try({
+    try: () => new URL(settings.baseURL).origin,
+    catch: () => new ConfigurationError({ message: "not an http(s) URL", path: `providers.${config.name}.baseUrl` })
+  })
+  const transport = yield* makeTransport({ origin, timeoutMs, connections: options?.connections })
 
   const common = {
     apiKey: settings.apiKey,
@@ -89,7 +104,7 @@ export const makeOpenAIClient: (
   const scope: ErrorScope = { prefix: `${config.name}/`, timeoutMs, secrets: settings.secrets }
   const maxField = settings.maxTokensField
 
-  const generate = Effect.fn("OpenAIClient.generate")(function*(req: ProviderRequest) {
+  const sdkGenerate = Effect.fn("OpenAIClient.generate")(function*(req: ProviderRequest) {
     const completion = yield* Effect.tryPromise({
       try: (signal) => sdk.chat.completions.create(chatParams(req, maxField), { signal }),
       catch: (error) => toLLMError(error, req, scope)
@@ -98,7 +113,7 @@ export const makeOpenAIClient: (
     return "_tag" in response ? yield* response : response
   })
 
-  const stream = (req: ProviderRequest) =>
+  const sdkStream = (req: ProviderRequest) =>
     Stream.unwrap(Effect.gen(function*() {
       // Our own controller, aborted when the stream's scope closes (consumer stopped, fiber
       // interrupted, error): a pending read does not let the SDK iterator's `return()` run.
@@ -115,6 +130,19 @@ export const makeOpenAIClient: (
         (error) => toLLMError(error, req, scope)
       )
     })).pipe(Stream.withSpan("OpenAIClient.stream"))
+
+  // The hot path: no spans, a request costs one body string, one AbortController and the response.
+  const direct = (options?.transport ?? "direct") === "direct" && settings.azure === undefined
+    ? makeDirectChat({
+      pool: transport.pool,
+      path: chatPath(sdk.buildURL("/chat/completions", undefined)),
+      headers: directHeaders(settings.apiKey, settings.headers),
+      maxField,
+      scope
+    })
+    : undefined
+  const generate = direct?.generate ?? sdkGenerate
+  const stream = direct?.stream ?? sdkStream
 
   const embed = Effect.fn("OpenAIClient.embed")(function*(req: EmbeddingRequest) {
     const result = yield* Effect.tryPromise({
@@ -160,6 +188,12 @@ export const makeOpenAIClient: (
 
   return ModelClient.of({ provider: config.name, type: config.type, generate, stream, embed, health })
 })
+
+/** Path and query of an absolute URL, for a request on the origin's Pool. */
+const chatPath = (url: string): string => {
+  const parsed = new URL(url)
+  return parsed.pathname + parsed.search
+}
 
 /** Same as `makeOpenAIClient`. */
 export const make = makeOpenAIClient

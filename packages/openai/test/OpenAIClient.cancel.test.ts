@@ -1,19 +1,19 @@
 /**
  * Cancellation reaches the wire: interrupting a call (or stopping a stream early) must close the
  * upstream connection, and a stream the upstream cuts short must fail, never end "successfully".
+ * Every test runs on both chat transports (direct and SDK).
  */
-import { describe, expect, it } from "@effect/vitest"
+import { expect, it } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import { loopbackServer } from "@llm-gateway/testing/LoopbackServer"
-import { makeOpenAIClient } from "../src/OpenAIClient.ts"
-import { ask, providerConfig, setup, waitUntil } from "./fixtures.ts"
+import { ask, eachTransport, providerConfig, waitUntil } from "./fixtures.ts"
 
 const LONG = Array.from({ length: 60 }, (_, i) => `w${i}`).join(" ")
 
-describe("cancellation", () => {
+eachTransport("cancellation", (t) => {
   it.live("interrupting a running stream closes the upstream connection", () =>
     Effect.gen(function*() {
-      const { client, fake } = yield* setup({ fake: { reply: LONG, chunkIntervalMs: 20 } })
+      const { client, fake } = yield* t.setup({ fake: { reply: LONG, chunkIntervalMs: 20 } })
       const seen: Array<string> = []
       const fiber = yield* Effect.forkChild(
         Stream.runForEach(client.stream(ask("go")), (c) => Effect.sync(() => seen.push(c.delta)))
@@ -27,7 +27,7 @@ describe("cancellation", () => {
 
   it.live("a consumer that stops early (take) closes the upstream connection", () =>
     Effect.gen(function*() {
-      const { client, fake } = yield* setup({ fake: { reply: LONG, chunkIntervalMs: 20 } })
+      const { client, fake } = yield* t.setup({ fake: { reply: LONG, chunkIntervalMs: 20 } })
       const first = Array.from(yield* Stream.runCollect(Stream.take(client.stream(ask("go")), 3)))
       expect(first.map((c) => c.delta)).toEqual(["w0 ", "w1 ", "w2 "])
       yield* Effect.promise(() => fake.server.waitForClosedConnections(1, 2_000))
@@ -35,7 +35,7 @@ describe("cancellation", () => {
 
   it.live("interrupting a stream still waiting for headers closes the connection", () =>
     Effect.gen(function*() {
-      const { client, fake } = yield* setup()
+      const { client, fake } = yield* t.setup()
       fake.enqueueFault({ kind: "hang" })
       const fiber = yield* Effect.forkChild(Stream.runDrain(client.stream(ask("go"))))
       yield* waitUntil(() => fake.server.requests.length === 1)
@@ -45,7 +45,7 @@ describe("cancellation", () => {
 
   it.live("interrupting a hanging generate closes the upstream connection", () =>
     Effect.gen(function*() {
-      const { client, fake } = yield* setup()
+      const { client, fake } = yield* t.setup()
       fake.enqueueFault({ kind: "hang" })
       const fiber = yield* Effect.forkChild(client.generate(ask("x")))
       yield* waitUntil(() => fake.server.requests.length === 1)
@@ -55,7 +55,7 @@ describe("cancellation", () => {
 
   it.live("an Effect timeout around a hanging generate interrupts it and closes the connection", () =>
     Effect.gen(function*() {
-      const { client, fake } = yield* setup()
+      const { client, fake } = yield* t.setup()
       fake.enqueueFault({ kind: "hang" })
       const result = yield* Effect.exit(Effect.timeout(client.generate(ask("x")), 100))
       expect(result._tag).toBe("Failure")
@@ -64,7 +64,7 @@ describe("cancellation", () => {
 
   it.live("finished calls keep their connections alive for reuse", () =>
     Effect.gen(function*() {
-      const { client, fake } = yield* setup()
+      const { client, fake } = yield* t.setup()
       for (let i = 0; i < 5; i++) {
         yield* client.generate(ask("a"))
         yield* Stream.runDrain(client.stream(ask("b")))
@@ -76,10 +76,10 @@ describe("cancellation", () => {
     }))
 })
 
-describe("truncated streams", () => {
+eachTransport("truncated streams", (t) => {
   it.live("a stream cut after N chunks emits those chunks, then fails with a typed error", () =>
     Effect.gen(function*() {
-      const { client, fake } = yield* setup({ fake: { reply: LONG } })
+      const { client, fake } = yield* t.setup({ fake: { reply: LONG } })
       fake.enqueueFault({ kind: "cutAfter", chunks: 3 })
       const seen: Array<string> = []
       const error = yield* Effect.flip(
@@ -99,7 +99,7 @@ describe("truncated streams", () => {
         res.writeHead(200, { "content-type": "text/event-stream" })
         res.end(chunk("partial ") + chunk("answer"))
       })
-      const client = yield* makeOpenAIClient(providerConfig(`${server.url}/v1`))
+      const client = yield* t.makeClient(providerConfig(`${server.url}/v1`))
       const seen: Array<string> = []
       const error = yield* Effect.flip(
         Stream.runForEach(client.stream(ask("go")), (c) => Effect.sync(() => seen.push(c.delta)))

@@ -1,17 +1,18 @@
 /**
  * One test per row of the error table (src/internal/errors.ts): the fake answers with a status,
- * headers and OpenAI's error body; the real SDK throws; the client must fail with the right
- * LLMError — and no error ever shows the API key.
+ * headers and OpenAI's error body; the client must fail with the right
+ * LLMError — and no error ever shows the API key. Every row runs on both chat transports: the SDK
+ * throws its APIError classes, the direct path reads status, headers and body itself; both must
+ * land on the same row.
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { LLMError } from "@llm-gateway/core/LLMError"
 import { openAIErrorBody } from "@llm-gateway/testing/FakeOpenAI"
-import type { Fault } from "@llm-gateway/testing/LoopbackServer"
+import { type Fault, loopbackServer } from "@llm-gateway/testing/LoopbackServer"
 import { Effect, Stream } from "effect"
 import { APIError } from "openai"
 import { toLLMError } from "../src/internal/errors.ts"
-import { makeOpenAIClient } from "../src/OpenAIClient.ts"
-import { ask, CANARY, providerConfig, setup } from "./fixtures.ts"
+import { ask, CANARY, eachTransport, providerConfig } from "./fixtures.ts"
 
 const MODEL = "oai/gpt-4o-mini"
 
@@ -186,11 +187,33 @@ const rows: ReadonlyArray<Row> = [
   }
 ]
 
-describe("error table (generate)", () => {
+/** Error events inside a 200 stream, as OpenAI-compatible servers send them: [name, SSE text, expected]. */
+const streamErrorEvents: ReadonlyArray<readonly [string, string, Record<string, unknown>]> = [
+  [
+    "a `data: {error}` payload about the context → ContextTooLarge",
+    `data: ${JSON.stringify({ error: { message: "This model's maximum context length is 8192 tokens. However, your messages resulted in 9001 tokens.", code: "context_length_exceeded" } })}`,
+    { _tag: "ContextTooLarge", model: MODEL, tokenCount: 9001, contextWindow: 8192 }
+  ],
+  [
+    "a `data: {error}` payload → ModelUnavailable, secrets scrubbed",
+    `data: ${JSON.stringify({ error: { message: `upstream blew up near ${CANARY}`, type: "server_error" } })}`,
+    { _tag: "ModelUnavailable", model: MODEL, message: "stream error: upstream blew up near [REDACTED]" }
+  ],
+  [
+    "an `event: error` → ModelUnavailable",
+    `event: error\ndata: ${JSON.stringify({ message: "overloaded", type: "overloaded_error" })}`,
+    { _tag: "ModelUnavailable", model: MODEL, message: "stream error: overloaded" }
+  ]
+]
+
+const sseChunk = (content: string) =>
+  `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 0, model: "m", choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`
+
+eachTransport("error table (generate)", (t) => {
   for (const row of rows) {
     it.live(row.name, () =>
       Effect.gen(function*() {
-        const { client, fake } = yield* setup()
+        const { client, fake } = yield* t.setup()
         fake.enqueueFault(row.fault)
         const error = yield* Effect.flip(client.generate(ask(longPrompt)))
         expect(error).toMatchObject(row.expected)
@@ -201,12 +224,11 @@ describe("error table (generate)", () => {
   }
 })
 
-describe("error table (stream shares it)", () => {
-  const streamed = rows.filter((r) => /^(429 retry-after-ms|other 400|500|x-should-retry: false|connection reset)/.test(r.name))
-  for (const row of streamed) {
+eachTransport("error table (stream shares it)", (t) => {
+  for (const row of rows) {
     it.live(`stream: ${row.name}`, () =>
       Effect.gen(function*() {
-        const { client, fake } = yield* setup()
+        const { client, fake } = yield* t.setup()
         fake.enqueueFault(row.fault)
         const error = yield* Effect.flip(Stream.runCollect(client.stream(ask(longPrompt))))
         expect(error).toMatchObject(row.expected)
@@ -217,13 +239,33 @@ describe("error table (stream shares it)", () => {
 
   it.live("stream: a malformed SSE event → NetworkError", () =>
     Effect.gen(function*() {
-      const { client, fake } = yield* setup()
+      const { client, fake } = yield* t.setup()
       fake.enqueueFault({ kind: "malformed" })
       const error = yield* Effect.flip(Stream.runCollect(client.stream(ask("x"))))
       expect(error).toMatchObject({ _tag: "NetworkError", message: "malformed response body from upstream" })
     }))
 
-  it("an error event inside a 200 stream is mapped by the same table", () => {
+  for (const [name, body, expected] of streamErrorEvents) {
+    it.live(`stream: ${name}`, () =>
+      Effect.gen(function*() {
+        const server = yield* loopbackServer(({ res }) => {
+          res.writeHead(200, { "content-type": "text/event-stream" })
+          res.end(`${sseChunk("partial ")}${body}\n\n`)
+        })
+        const client = yield* t.makeClient(providerConfig(`${server.url}/v1`))
+        const seen: Array<string> = []
+        const error = yield* Effect.flip(
+          Stream.runForEach(client.stream(ask("x")), (c) => Effect.sync(() => seen.push(c.delta)))
+        )
+        expect(seen).toEqual(["partial "])
+        expect(error).toMatchObject(expected)
+        expectNoSecret(error)
+      }))
+  }
+})
+
+describe("error table (SDK adapter)", () => {
+  it("an APIError without status (an error event inside a 200 stream) is mapped by the same table", () => {
     const scope = { prefix: "oai/", timeoutMs: 1000, secrets: [CANARY] }
     const input = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "hi" }] }
     const overflow = toLLMError(new APIError(undefined, { message: "prompt is too long: 210000 tokens > 200000 maximum", code: "context_length_exceeded" }, undefined, undefined), input, scope)
@@ -235,13 +277,13 @@ describe("error table (stream shares it)", () => {
   })
 })
 
-describe("transport failures", () => {
+eachTransport("transport failures", (t) => {
   it.live("connection refused → NetworkError (ECONNREFUSED)", () =>
     Effect.gen(function*() {
-      const { fake } = yield* setup()
+      const { fake } = yield* t.setup()
       const url = fake.baseUrl
       yield* Effect.promise(() => fake.close())
-      const client = yield* makeOpenAIClient(providerConfig(url))
+      const client = yield* t.makeClient(providerConfig(url))
       const error = yield* Effect.flip(client.generate(ask("x")))
       expect(error).toMatchObject({ _tag: "NetworkError", model: MODEL })
       expect(error.message).toContain("ECONNREFUSED")
@@ -250,18 +292,25 @@ describe("transport failures", () => {
 
   it.live("a hung upstream past the SDK timeout → TimeoutError with that timeout", () =>
     Effect.gen(function*() {
-      const { client, fake } = yield* setup({ client: { timeoutMs: 150 } })
+      const { client, fake } = yield* t.setup({ client: { timeoutMs: 150 } })
       fake.enqueueFault({ kind: "hang" })
       const error = yield* Effect.flip(client.generate(ask("x")))
       expect(error).toMatchObject({ _tag: "TimeoutError", model: MODEL, timeoutMs: 150 })
       expect(error.isRetryable).toBe(true)
     }))
+
+  it.live("a stream that stalls mid-body past the timeout → TimeoutError", () =>
+    Effect.gen(function*() {
+      const { client } = yield* t.setup({ fake: { reply: "one two three", chunkIntervalMs: 3_000 }, client: { timeoutMs: 150 } })
+      const error = yield* Effect.flip(Stream.runDrain(client.stream(ask("x"))))
+      expect(error).toMatchObject({ _tag: "TimeoutError", model: MODEL, timeoutMs: 150 })
+    }))
 })
 
-describe("secret hygiene", () => {
+eachTransport("secret hygiene", (t) => {
   it.live("an upstream that echoes the key, in a body or a secret header, never leaks it into an error", () =>
     Effect.gen(function*() {
-      const { client, fake } = yield* setup()
+      const { client, fake } = yield* t.setup()
       fake.enqueueFault(status(401, undefined, openAIErrorBody(401, `Incorrect API key provided: ${CANARY}.`, "invalid_api_key")))
       const error = yield* Effect.flip(client.generate(ask("x")))
       expect(error).toMatchObject({ _tag: "AuthenticationFailed" })

@@ -5,14 +5,14 @@ import * as OpenAIClient from "../src/OpenAIClient.ts"
 import { makeOpenAIClient } from "../src/OpenAIClient.ts"
 import { resolveSettings } from "../src/internal/settings.ts"
 import { ModelClient } from "@llm-gateway/core/ModelClient"
-import { ask, CANARY, providerConfig, setup } from "./fixtures.ts"
+import { ask, CANARY, eachTransport, providerConfig, setup } from "./fixtures.ts"
 
 const REPLY = "The quick brown fox jumps over the lazy dog."
 
-describe("OpenAIClient generate", () => {
+eachTransport("OpenAIClient generate", (t) => {
   it.live("returns the content and the upstream's exact usage", () =>
     Effect.gen(function*() {
-      const { client } = yield* setup({ fake: { reply: REPLY } })
+      const { client } = yield* t.setup({ fake: { reply: REPLY } })
       const res = yield* client.generate(ask("how are you today"))
       expect(res.content).toBe(REPLY)
       expect(res.model).toBe("gpt-4o-mini")
@@ -22,7 +22,7 @@ describe("OpenAIClient generate", () => {
 
   it.live("sends the request parameters in OpenAI's wire format, with the key as a bearer token", () =>
     Effect.gen(function*() {
-      const { client, fake } = yield* setup()
+      const { client, fake } = yield* t.setup()
       yield* client.generate({
         model: "gpt-4o-mini",
         messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hi" }],
@@ -50,7 +50,7 @@ describe("OpenAIClient generate", () => {
 
   it.live("maps json_object and a length finish", () =>
     Effect.gen(function*() {
-      const { client, fake } = yield* setup({ fake: { reply: "one two three four five" } })
+      const { client, fake } = yield* t.setup({ fake: { reply: "one two three four five" } })
       const res = yield* client.generate({ ...ask("x", { maxTokens: 2 }), responseFormat: { type: "json_object" } })
       expect(res.content).toBe("one two")
       expect(res.finishReason).toBe("length")
@@ -59,10 +59,10 @@ describe("OpenAIClient generate", () => {
     }))
 })
 
-describe("OpenAIClient stream", () => {
+eachTransport("OpenAIClient stream", (t) => {
   it.live("streams deltas that concatenate to the answer; the last chunk has exact usage and finishReason", () =>
     Effect.gen(function*() {
-      const { client, fake } = yield* setup({ fake: { reply: REPLY } })
+      const { client, fake } = yield* t.setup({ fake: { reply: REPLY } })
       const chunks = Array.from(yield* Stream.runCollect(client.stream(ask("tell me a story please"))))
       const last = chunks[chunks.length - 1]
       expect(chunks.map((c) => c.delta).join("")).toBe(REPLY)
@@ -78,11 +78,37 @@ describe("OpenAIClient stream", () => {
 
   it.live("honours the fake's chunk count and interval", () =>
     Effect.gen(function*() {
-      const { client } = yield* setup({ fake: { reply: REPLY, chunks: 3, chunkIntervalMs: 5 } })
+      const { client } = yield* t.setup({ fake: { reply: REPLY, chunks: 3, chunkIntervalMs: 5 } })
       const chunks = Array.from(yield* Stream.runCollect(client.stream(ask("go"))))
       expect(chunks.length).toBe(4)
       expect(chunks.map((c) => c.delta).join("")).toBe(REPLY)
       expect(chunks[3].usage?.completionTokens).toBe(9)
+    }))
+})
+
+eachTransport("OpenAIClient chat configuration", (t) => {
+  it.live("a full …/chat/completions base URL is reduced to its base", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeOpenAI()
+      const client = yield* t.makeClient(
+        providerConfig(`${fake.baseUrl}/chat/completions`, { type: "openai-compatible", apiKey: undefined })
+      )
+      expect((yield* client.generate(ask("x"))).content.length).toBeGreaterThan(0)
+      yield* client.embed({ model: "e", input: ["y"] })
+      expect(fake.server.requests.map((r) => r.path)).toEqual(["/v1/chat/completions", "/v1/embeddings"])
+    }))
+
+  it.live("local servers need no key (a placeholder is sent); extra headers are passed through", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeOpenAI()
+      const client = yield* t.makeClient(providerConfig(fake.baseUrl, {
+        type: "lmstudio",
+        apiKey: undefined,
+        headers: { "x-proxy-token": Redacted.make("proxy-secret-123") }
+      }))
+      yield* client.generate(ask("x"))
+      expect(fake.server.requests[0].headers.authorization).toMatch(/^Bearer \S+$/)
+      expect(fake.server.requests[0].headers["x-proxy-token"]).toBe("proxy-secret-123")
     }))
 })
 
@@ -168,30 +194,6 @@ describe("OpenAIClient configuration", () => {
       ))
       yield* client.generate(ask("x"))
       expect(fake.azureRequests).toEqual([{ deployment: "east-4o", apiVersion: "2025-01-01-preview", operation: "chat/completions" }])
-    }))
-
-  it.live("a full …/chat/completions base URL is reduced to its base", () =>
-    Effect.gen(function*() {
-      const fake = yield* fakeOpenAI()
-      const client = yield* makeOpenAIClient(
-        providerConfig(`${fake.baseUrl}/chat/completions`, { type: "openai-compatible", apiKey: undefined })
-      )
-      expect((yield* client.generate(ask("x"))).content.length).toBeGreaterThan(0)
-      yield* client.embed({ model: "e", input: ["y"] })
-      expect(fake.server.requests.map((r) => r.path)).toEqual(["/v1/chat/completions", "/v1/embeddings"])
-    }))
-
-  it.live("local servers need no key (a placeholder is sent); extra headers are passed through", () =>
-    Effect.gen(function*() {
-      const fake = yield* fakeOpenAI()
-      const client = yield* makeOpenAIClient(providerConfig(fake.baseUrl, {
-        type: "lmstudio",
-        apiKey: undefined,
-        headers: { "x-proxy-token": Redacted.make("proxy-secret-123") }
-      }))
-      yield* client.generate(ask("x"))
-      expect(fake.server.requests[0].headers.authorization).toMatch(/^Bearer \S+$/)
-      expect(fake.server.requests[0].headers["x-proxy-token"]).toBe("proxy-secret-123")
     }))
 
   it.live("rejects entries that cannot work with a ConfigurationError naming the field", () =>

@@ -2,6 +2,7 @@
  * Shared test setup: a FakeOpenAI on loopback and a client built from a ProviderConfig that
  * points at it, both closed with the test's scope. The key is a canary: no error may show it.
  */
+import { describe } from "@effect/vitest"
 import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
 import { fakeOpenAI, type FakeOpenAIOptions } from "@llm-gateway/testing/FakeOpenAI"
 import { Effect, Redacted } from "effect"
@@ -18,9 +19,13 @@ export const providerConfig = (baseUrl: string, overrides: Partial<ProviderConfi
   ...overrides
 })
 
-export const setup = (
-  options: { fake?: FakeOpenAIOptions; config?: Partial<ProviderConfig>; client?: OpenAIClientOptions } = {}
-) =>
+export interface SetupOptions {
+  readonly fake?: FakeOpenAIOptions
+  readonly config?: Partial<ProviderConfig>
+  readonly client?: OpenAIClientOptions
+}
+
+export const setup = (options: SetupOptions = {}) =>
   Effect.gen(function*() {
     const fake = yield* fakeOpenAI({ apiKey: CANARY, ...options.fake })
     const client = yield* makeOpenAIClient(providerConfig(fake.baseUrl, options.config), options.client)
@@ -42,3 +47,24 @@ export const waitUntil = (check: () => boolean, timeoutMs = 2_000) =>
       yield* Effect.sleep(5)
     }
   })
+
+/** Both ways chat reaches the upstream; every chat behaviour is tested on each. */
+export const TRANSPORTS = ["direct", "sdk"] as const
+export type TransportName = (typeof TRANSPORTS)[number]
+
+/** `setup` and `makeOpenAIClient` bound to one transport. */
+export interface TransportFixture {
+  readonly transport: TransportName
+  readonly setup: typeof setup
+  readonly makeClient: typeof makeOpenAIClient
+}
+
+export const fixtureFor = (transport: TransportName): TransportFixture => ({
+  transport,
+  setup: (options = {}) => setup({ ...options, client: { transport, ...options.client } }),
+  makeClient: (config, options) => makeOpenAIClient(config, { transport, ...options })
+})
+
+/** Declares `suite` once per transport: `describe("<name> [direct]")`, `describe("<name> [sdk]")`. */
+export const eachTransport = (name: string, suite: (t: TransportFixture) => void) =>
+  describe.each(TRANSPORTS)(`${name} [%s]`, (transport) => suite(fixtureFor(transport)))

@@ -1,41 +1,46 @@
 /**
- * The HTTP transport handed to the SDK: undici's `fetch` over a keep-alive `Agent` owned by the
- * client's scope. The SDK's default (the global fetch and dispatcher) costs throughput; one
- * Agent per client keeps warm connections per upstream origin and is destroyed with the scope,
- * so no socket outlives the client.
+ * The client's connections: one undici `Pool` for the upstream's origin (a client talks to one
+ * base URL, so one origin), keep-alive, no pipelining, owned by the client's scope. The direct
+ * transport sends chat requests on it, and the SDK's `fetch` uses it as its dispatcher for
+ * everything else (and for chat when `transport: "sdk"`), so both paths share warm sockets and
+ * the same timeouts. The global fetch and dispatcher would cost throughput and outlive the client.
  */
 import { Effect } from "effect"
-import { Agent, fetch as undiciFetch } from "undici"
+import { fetch as undiciFetch, Pool } from "undici"
 
 export interface TransportOptions {
+  /** `scheme://host:port` of the upstream. */
+  readonly origin: string
   /** Response-headers and body-inactivity limit; matches the SDK timeout so undici never cuts first. */
   readonly timeoutMs: number
-  /** Connections per upstream origin (default: unlimited, as the global dispatcher). */
+  /** Connections to the upstream (default: unlimited). */
   readonly connections?: number | undefined
 }
 
 export interface Transport {
+  readonly pool: Pool
   readonly fetch: (url: string | URL | Request, init?: RequestInit) => Promise<Response>
-  readonly fetchOptions: { readonly dispatcher: Agent }
+  readonly fetchOptions: { readonly dispatcher: Pool }
 }
 
 export const makeTransport = (options: TransportOptions) =>
   Effect.acquireRelease(
-    Effect.sync(() => {
-      const dispatcher = new Agent({
+    Effect.sync((): Transport => {
+      const pool = new Pool(options.origin, {
+        connections: options.connections ?? null,
+        pipelining: 1,
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 600_000,
         headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
-        connections: options.connections ?? null
+        bodyTimeout: options.timeoutMs
       })
-      const transport: Transport = {
+      return {
+        pool,
         // undici's fetch and the SDK's expect the same WHATWG shapes; their TS types differ only nominally.
         fetch: undiciFetch as unknown as Transport["fetch"],
-        fetchOptions: { dispatcher }
+        fetchOptions: { dispatcher: pool }
       }
-      return transport
     }),
     // destroy, not close: close waits for in-flight requests, which a hung upstream never ends.
-    (transport) => Effect.promise(() => transport.fetchOptions.dispatcher.destroy().catch(() => undefined))
+    (transport) => Effect.promise(() => transport.pool.destroy().catch(() => undefined))
   )

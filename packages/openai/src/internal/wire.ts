@@ -16,8 +16,8 @@ import { estimateTokens } from "./errors.ts"
 
 type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming
 type ChatStreamParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming
-type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion
-type ChatChunk = OpenAI.Chat.Completions.ChatCompletionChunk
+export type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion
+export type ChatChunk = OpenAI.Chat.Completions.ChatCompletionChunk
 
 /**
  * `max_completion_tokens` is what OpenAI's current models accept (o-series and later reject
@@ -102,31 +102,55 @@ export const toResponse = (completion: ChatCompletion, req: ProviderRequest, err
 }
 
 /**
- * SDK chunks → gateway chunks: one `{ delta }` per non-empty content delta, then one final chunk
- * with usage and finishReason. A stream that ends before any finish_reason was cut short: that is
- * an error, never a silent success.
+ * Upstream chunks → gateway chunks, for both transports: one `{ delta }` per non-empty content
+ * delta, then one final chunk with usage and finishReason. A stream that ends before any
+ * finish_reason was cut short: that is an error, never a silent success.
  */
+export class ChunkMapper {
+  private finish: FinishReason | undefined = undefined
+  private usage: ChatChunk["usage"] = undefined
+  private chars = 0
+  private readonly req: ProviderRequest
+  private readonly errorModel: string
+
+  constructor(req: ProviderRequest, errorModel: string) {
+    this.req = req
+    this.errorModel = errorModel
+  }
+
+  /** The chunk to emit for one upstream chunk, if it carries content. */
+  map(chunk: ChatChunk): StreamChunk | undefined {
+    if (chunk.usage) this.usage = chunk.usage
+    const choice = chunk.choices?.[0]
+    if (choice === undefined) return undefined
+    if (choice.finish_reason) this.finish = finishReason(choice.finish_reason)
+    const delta = choice.delta?.content
+    if (!delta) return undefined
+    this.chars += delta.length
+    return { delta }
+  }
+
+  /** The final chunk, or the error for a stream that never finished. */
+  end(): StreamChunk | NetworkError {
+    if (this.finish === undefined) {
+      return new NetworkError({ model: this.errorModel, message: "stream ended before the upstream finished the answer" })
+    }
+    return { delta: "", usage: usageOf(this.usage, this.req, this.chars), finishReason: this.finish }
+  }
+}
+
+/** The SDK's chunk iterator through `ChunkMapper`. */
 export async function* toStreamChunks(
   source: AsyncIterable<ChatChunk>,
   req: ProviderRequest,
   errorModel: string
 ): AsyncGenerator<StreamChunk> {
-  let finish: FinishReason | undefined
-  let usage: ChatChunk["usage"]
-  let chars = 0
+  const mapper = new ChunkMapper(req, errorModel)
   for await (const chunk of source) {
-    if (chunk.usage) usage = chunk.usage
-    const choice = chunk.choices?.[0]
-    if (choice === undefined) continue
-    const delta = choice.delta?.content
-    if (delta) {
-      chars += delta.length
-      yield { delta }
-    }
-    if (choice.finish_reason) finish = finishReason(choice.finish_reason)
+    const out = mapper.map(chunk)
+    if (out !== undefined) yield out
   }
-  if (finish === undefined) {
-    throw new NetworkError({ model: errorModel, message: "stream ended before the upstream finished the answer" })
-  }
-  yield { delta: "", usage: usageOf(usage, req, chars), finishReason: finish }
+  const last = mapper.end()
+  if ("_tag" in last) throw last
+  yield last
 }
