@@ -6,7 +6,7 @@
  */
 import { Redacted } from "effect"
 import * as ModelCatalog from "../ModelCatalog.ts"
-import type { ProviderType } from "../ConfigSchema.ts"
+import { ProviderType } from "../ConfigSchema.ts"
 import { defaultBaseUrl, type EnvConfig } from "./configFromEnv.ts"
 import { isRecord } from "./configIssues.ts"
 
@@ -47,17 +47,7 @@ export const unwrapRedacted = (u: unknown): unknown => {
   return u
 }
 
-const providerTypes: ReadonlySet<string> = new Set<ProviderType>([
-  "openai",
-  "azure-openai",
-  "openai-compatible",
-  "vllm",
-  "lmstudio",
-  "gemini",
-  "anthropic",
-  "ollama",
-  "llamacpp"
-])
+const providerTypes: ReadonlySet<string> = new Set<string>(ProviderType.literals)
 
 const finishProvider = (p: unknown, env: EnvConfig): unknown => {
   if (!isRecord(p) || typeof p.type !== "string" || !providerTypes.has(p.type)) return p
