@@ -165,8 +165,17 @@ const models = (ctx: ServerContext) => {
   return (request: Request) => authenticated(ctx, request, () => Effect.succeed(jsonText(body)))
 }
 
-export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never, never>> => [
-  HttpRouter.route("POST", "/v1/chat/completions", chatCompletions(ctx)),
-  HttpRouter.route("POST", "/v1/embeddings", embeddings(ctx)),
-  HttpRouter.route("GET", "/v1/models", models(ctx))
-]
+/**
+ * Each route also answers without the `/v1` prefix, as OpenAI-compatible servers commonly do
+ * (clients configured with a bare base URL keep working).
+ */
+export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never, never>> => {
+  const chat = chatCompletions(ctx)
+  const embed = embeddings(ctx)
+  const list = models(ctx)
+  return (["/v1", ""] as const).flatMap((prefix) => [
+    HttpRouter.route("POST", `${prefix}/chat/completions` as const, chat),
+    HttpRouter.route("POST", `${prefix}/embeddings` as const, embed),
+    HttpRouter.route("GET", `${prefix}/models` as const, list)
+  ])
+}

@@ -1,3 +1,4 @@
+import OpenAI from "openai"
 /**
  * The OpenAI-compatible API, driven with the official `openai` client against the running
  * server, with each provider type behind it.
@@ -19,6 +20,14 @@ afterAll(async () => {
 })
 
 describe("POST /v1/chat/completions", () => {
+  it("also answers without the /v1 prefix (an OpenAI client given the bare gateway URL)", async () => {
+    const client = new OpenAI({ baseURL: gw.url, apiKey: "unused", maxRetries: 0 })
+    const data = await client.chat.completions.create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: unique("bare") }] })
+    expect(data.choices[0].message.content).toBe("Hello from the fake upstream.")
+    const models = await client.models.list()
+    expect(models.data.map((m) => m.id)).toContain("openai/gpt-4o-mini")
+  })
+
   it("answers a non-streamed chat with OpenAI's shape, usage and the x-llm-* headers", async () => {
     const content = unique("Say hello")
     const { data, response } = await gw.client().chat.completions
