@@ -23,6 +23,8 @@ export interface Context {
   readonly logDir: string
   readonly upstream: Child
   readonly layout: Layout
+  /** Run the llm-gateway servers under `node --cpu-prof` (profiles in logDir/prof-<id>). */
+  readonly profile: boolean
 }
 
 export interface Running {
@@ -135,7 +137,11 @@ const startGateway = async (ctx: Context, id: "gateway" | "gateway-cache"): Prom
     cpu: ctx.layout.sut,
     script: cli,
     args: ["serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"],
-    nodeFlags: ["--import", Path.join(ctx.benchDir, "src/procs/guard.ts")],
+    nodeFlags: [
+      "--import",
+      Path.join(ctx.benchDir, "src/procs/guard.ts"),
+      ...(ctx.profile ? ["--cpu-prof", "--cpu-prof-dir", Path.join(ctx.logDir, `prof-${id}`)] : [])
+    ],
     cwd: ctx.repoRoot,
     env: cleanEnv(),
     logDir: ctx.logDir

@@ -31,9 +31,15 @@ export const fullPlan: Plan = {
   saturate: { concurrencies: [16, 64], warmupMs: 400, durationMs: 2_000 },
   paced: { rate: 200, warmupMs: 400, durationMs: 2_000 },
   streams: { concurrency: 4, chunks: 20, chunkIntervalMs: 2, warmupMs: 200, durationMs: 1_200 },
-  hold: { count: 1_000, holdIntervalMs: 200, competitors: ["raw", "sdk-default", "sdk-undici", "gateway", "portkey"] },
+  hold: { count: 1_000, holdIntervalMs: 200, competitors: ["raw", "sdk-undici", "gateway", "portkey"] },
   drift: { durationMs: 300_000, sampleMs: 5_000, connections: 8 },
   inProcess: true
+}
+
+/** A saturation trial plus the CPU its processes used (share of one core). */
+export interface SaturateTrial extends SaturateResult {
+  /** `sut`: the competitor's process (the upstream for direct); `driver`: load generator + upstream (load generator only for direct). */
+  readonly procCpu: { readonly sut: number; readonly driver: number }
 }
 
 export interface MemoryResult {
@@ -56,6 +62,8 @@ export interface CompetitorInfo {
   readonly available: boolean
   readonly reason?: string | undefined
   readonly notes?: ReadonlyArray<string> | undefined
+  /** RSS right after start and the functional check, bytes. */
+  readonly startRss?: number | undefined
 }
 
 export interface Results {
@@ -67,7 +75,7 @@ export interface Results {
   readonly layout: string
   readonly competitors: Array<CompetitorInfo>
   /** By concurrency ("16"), then competitor: one result per round. */
-  readonly saturate: Record<string, Partial<Record<CompetitorId, Array<SaturateResult>>>>
+  readonly saturate: Record<string, Partial<Record<CompetitorId, Array<SaturateTrial>>>>
   readonly paced: Partial<Record<CompetitorId, Array<PacedResult>>>
   readonly streams: Partial<Record<CompetitorId, Array<StreamsResult>>>
   readonly memory: Partial<Record<CompetitorId, MemoryResult>>

@@ -7,8 +7,8 @@ import { chatBody, type Running } from "./Competitors.ts"
 import type { InProcessResult } from "./inprocess/result.ts"
 import type { Target } from "./loadgen/jobs.ts"
 import type { Loadgen } from "./loadgen/Loadgen.ts"
-import type { Plan, Results } from "./Plan.ts"
-import { type Child, rssOf, spawnNode } from "./procs/Processes.ts"
+import type { Plan, Results, SaturateTrial } from "./Plan.ts"
+import { type Child, cpuShares, rssOf, spawnNode } from "./procs/Processes.ts"
 
 const CHAT = "/v1/chat/completions"
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
@@ -48,23 +48,35 @@ export const warmUp = async (plan: Plan, running: ReadonlyArray<Running>, loadge
   }
 }
 
-export const runRounds = async (plan: Plan, running: ReadonlyArray<Running>, loadgen: Loadgen, results: Results, log: Log) => {
+export interface Pids {
+  readonly upstream: number
+  readonly loadgen: number
+}
+
+export const runRounds = async (plan: Plan, running: ReadonlyArray<Running>, loadgen: Loadgen, pids: Pids, results: Results, log: Log) => {
   for (let round = 1; round <= plan.rounds; round++) {
     log(`round ${round}/${plan.rounds}`)
     for (const connections of plan.saturate.concurrencies) {
       const bucket = (results.saturate[String(connections)] ??= {})
       for (const r of running) {
-        const res = await around(r, () =>
-          loadgen.run({
-            kind: "saturate",
-            target: target(r),
-            requests: [{ body: chatBody(r.model("bench-fast"), false) }],
-            connections,
-            warmupMs: plan.saturate.warmupMs,
-            durationMs: plan.saturate.durationMs
-          }))
+        const { warmupMs, durationMs } = plan.saturate
+        const sutPid = r.child?.pid ?? pids.upstream
+        const [sat, shares] = await around(r, () =>
+          Promise.all([
+            loadgen.run({
+              kind: "saturate",
+              target: target(r),
+              requests: [{ body: chatBody(r.model("bench-fast"), false) }],
+              connections,
+              warmupMs,
+              durationMs
+            }),
+            cpuShares({ sut: sutPid, upstream: pids.upstream, loadgen: pids.loadgen }, warmupMs, warmupMs + durationMs)
+          ]))
+        const driver = shares.loadgen + (sutPid === pids.upstream ? 0 : shares.upstream)
+        const res: SaturateTrial = { ...sat, procCpu: { sut: shares.sut, driver } }
         push(bucket, r.id, res)
-        log(`  c${connections} ${r.label.padEnd(28)} ${fmt(res.rps).padStart(6)} req/s  p50 ${fmt(res.latency.p50, 2)} ms  p99 ${fmt(res.latency.p99, 2)} ms  cpu ${res.cpu.map((c) => fmt(c * 100)).join("/")}%${res.non2xx + res.errors > 0 ? `  non2xx ${res.non2xx} errors ${res.errors}` : ""}`)
+        log(`  c${connections} ${r.label.padEnd(28)} ${fmt(res.rps).padStart(6)} req/s  p50 ${fmt(res.latency.p50, 2)} ms  p99 ${fmt(res.latency.p99, 2)} ms  cpu sut ${fmt(shares.sut * 100)}% driver ${fmt(driver * 100)}%  cores ${res.cpu.map((c) => fmt(c * 100)).join("/")}%${res.non2xx + res.errors > 0 ? `  non2xx ${res.non2xx} errors ${res.errors}` : ""}`)
       }
     }
     for (const r of running) {
@@ -175,7 +187,7 @@ export const runInProcess = async (options: {
       cpu,
       script: Path.join(benchDir, "src/inprocess/main.ts"),
       args: [JSON.stringify({ upstream: `http://127.0.0.1:${upstreamPort}`, quick, rounds })],
-      nodeFlags: profile ? ["--cpu-prof", "--cpu-prof-dir", logDir] : [],
+      nodeFlags: profile ? ["--cpu-prof", "--cpu-prof-dir", Path.join(logDir, "prof-inprocess")] : [],
       logDir
     })
     const c = child

@@ -10,7 +10,13 @@ declare module "autocannon" {
     duration?: number
     timeout?: number
     idReplacement?: boolean
-    requests?: ReadonlyArray<{ method?: string; path?: string; body?: string; headers?: Record<string, string> }>
+    requests?: ReadonlyArray<{
+      method?: string
+      path?: string
+      body?: string
+      headers?: Record<string, string>
+      setupRequest?: (request: { body: string }) => { body: string }
+    }>
   }
   function autocannon(options: Options, callback: (error: Error | null, result: unknown) => void): EventEmitter
   export default autocannon

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--rounds N] [--no-drift] [--no-inprocess] [--only id,id] [--profile]`
+ * `pnpm bench [--quick] [--rounds N] [--no-drift] [--no-inprocess] [--only id,id] [--profile] [--report-only]`
  *
  * Starts the upstream emulator, the load generator and every competitor as child processes
  * pinned to cores (see `layout`), runs the scenarios interleaved, and writes the figures:
@@ -12,7 +12,8 @@ import * as Path from "node:path"
 import { type CompetitorId, isRunning, LABELS, type Layout, type Running, startCompetitor } from "./Competitors.ts"
 import { makeLoadgen } from "./loadgen/Loadgen.ts"
 import { fullPlan, type Plan, quickPlan, type Results } from "./Plan.ts"
-import { canPin, installExitHooks, killAll, pin, spawnNode, waitReady } from "./procs/Processes.ts"
+import { canPin, installExitHooks, interrupt, killAll, pin, rssOf, spawnNode, waitReady } from "./procs/Processes.ts"
+import { summarizeProfiles } from "./profile/summarize.ts"
 import { machineInfo } from "./report/machine.ts"
 import { writeReports } from "./report/writeReports.ts"
 import { runDrift, runInProcess, runMemory, runRounds, warmUp } from "./Scenarios.ts"
@@ -42,7 +43,7 @@ const repoRoot = Path.resolve(benchDir, "../..")
 // Two cores: the system under test gets one to itself; the load generator, the upstream and
 // this process share the other. On a bigger machine the same two cores are used.
 const layout: Layout = { sut: 0, driver: Os.availableParallelism() > 1 ? 1 : 0 }
-const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-bench-"))
+let logDir = ""
 const t0 = Date.now()
 const log = (line: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`)
 
@@ -50,6 +51,7 @@ const log = (line: string) => process.stdout.write(`[${((Date.now() - t0) / 1000
 const machine = machineInfo(benchDir)
 
 const main = async () => {
+  logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-bench-"))
   installExitHooks()
   pin(process.pid, layout.driver)
   log(`bench ${plan.mode}: ${plan.rounds} round(s), logs in ${logDir}${canPin() ? "" : " (taskset unavailable: processes NOT pinned)"}`)
@@ -85,15 +87,22 @@ const main = async () => {
     if ("micro" in results.inProcess) {
       for (const m of results.inProcess.micro) log(`  ${m.name.padEnd(40)} avg ${m.avgUs.toFixed(2)} µs  p50 ${m.p50Us.toFixed(2)} µs`)
     } else log(`  not available: ${results.inProcess.unavailable}`)
+    if (flag("--profile")) {
+      const file = Path.join(benchDir, "results", "profile-inprocess.txt")
+      Fs.mkdirSync(Path.dirname(file), { recursive: true })
+      Fs.writeFileSync(file, summarizeProfiles(Path.join(logDir, "prof-inprocess"), 0))
+      log(`  profile: ${Path.relative(repoRoot, file)}`)
+    }
   }
 
-  const ctx = { repoRoot, benchDir, logDir, upstream, layout }
+  const profile = flag("--profile")
+  const ctx = { repoRoot, benchDir, logDir, upstream, layout, profile }
   const running: Array<Running> = []
   for (const id of ids) {
     const c = await startCompetitor(ctx, id)
     if (isRunning(c)) {
       running.push(c)
-      results.competitors.push({ id, label: c.label, available: true, notes: c.notes })
+      results.competitors.push({ id, label: c.label, available: true, notes: c.notes, startRss: c.child !== undefined ? rssOf(c.child.pid) : undefined })
       log(`started ${c.label}${c.child !== undefined ? ` (pid ${c.child.pid})` : ""}${c.notes.length > 0 ? `  ${c.notes.join("; ")}` : ""}`)
     } else {
       results.competitors.push({ id, label: LABELS[id], available: false, reason: c.reason })
@@ -101,14 +110,26 @@ const main = async () => {
     }
   }
 
+  const warmupAt = Date.now()
   log("warm-up")
   await warmUp(plan, running, loadgen, log)
-  await runRounds(plan, running, loadgen, results, log)
+  await runRounds(plan, running, loadgen, { upstream: upstream.pid, loadgen: loadgenChild.pid }, results, log)
   log(`memory: ${plan.hold.count} concurrent open streams`)
   await runMemory(plan, running, loadgen, results, log)
   if (plan.drift !== undefined) {
     log(`RSS drift: ${plan.drift.durationMs / 1000} s of sustained load on llm-gateway`)
     await runDrift(plan, running, loadgen, results, log)
+  }
+  if (profile) {
+    for (const r of running) {
+      if (r.child === undefined || !r.id.startsWith("gateway")) continue
+      await interrupt(r.child)
+      const summary = summarizeProfiles(Path.join(logDir, `prof-${r.id}`), warmupAt - r.child.spawnedAt)
+      const file = Path.join(benchDir, "results", `profile-${r.id}.txt`)
+      Fs.mkdirSync(Path.dirname(file), { recursive: true })
+      Fs.writeFileSync(file, summary)
+      log(`profile of ${r.label} (load phase only): ${Path.relative(repoRoot, file)}\n${summary.split("\n").slice(0, 40).join("\n")}`)
+    }
   }
   results.elapsedMs = Date.now() - t0
   results.machine.loadavgAtEnd = Os.loadavg().map((x) => x.toFixed(2)).join(" ")
@@ -116,7 +137,14 @@ const main = async () => {
   log(`done in ${(results.elapsedMs / 1000).toFixed(1)} s; wrote ${written.join(", ")}`)
 }
 
-main().then(
+/** `--report-only`: re-render the notes from the last run's JSON (after a change to the report). */
+const reportOnly = () => {
+  const file = Path.join(benchDir, "results", `${plan.mode}.json`)
+  const results = JSON.parse(Fs.readFileSync(file, "utf8")) as Results
+  log(`re-rendered ${writeReports(results, { benchDir, repoRoot }).join(", ")} from ${Path.relative(repoRoot, file)}`)
+}
+
+;(flag("--report-only") ? Promise.resolve().then(reportOnly) : main()).then(
   () => {
     killAll()
     process.exit(0)

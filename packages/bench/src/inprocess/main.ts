@@ -2,7 +2,7 @@
  * Child entry: the in-process benchmarks (mitata), pinned to the system-under-test core while the
  * upstream answers from the other one.
  * - `manager.generate` (cache off) against the bare `openai` SDK call on the same upstream, with
- *   the SDK's default fetch and with the undici Agent transport the gateway's OpenAI client uses;
+ *   the SDK's default fetch and with an undici Agent, and against a bare undici request (the floor);
  * - `ModelRouter.plan` (candidates computed, no I/O) on a three-provider config;
  * - an L1 hit: `manager.generate` with the cache on and the answer cached, and
  *   `CacheService.getOrCompute` alone.
@@ -18,7 +18,7 @@ import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { gatewayLayer } from "llm-gateway/GatewayLayer"
 import { measure } from "mitata"
 import OpenAI, { type ClientOptions } from "openai"
-import { Agent, fetch as undiciFetch } from "undici"
+import { Agent, fetch as undiciFetch, Pool } from "undici"
 import { exitWithParent, settings } from "../procs/child.ts"
 import { spread } from "../stats.ts"
 import type { InProcessResult, MicroResult, MicroRound } from "./result.ts"
@@ -136,6 +136,14 @@ const main = async (): Promise<InProcessResult> => {
   const req: LLMRequest = { model: "bench-fast", messages, preferences: { maxTokens: 64 } }
   const reqNoCache: LLMRequest = { ...req, cache: false }
 
+  // The floor for any client: one undici request and JSON.parse, no SDK. The gateway's OpenAI
+  // client may skip the SDK on its pass-through path, so its own cost is measured against this.
+  const pool = new Pool(upstream, { connections: 16 })
+  const bodyText = JSON.stringify(body)
+  add("bare HTTP (undici Pool + JSON.parse)", async () => {
+    const res = await pool.request({ method: "POST", path: "/v1/chat/completions", headers: { "content-type": "application/json", authorization: "Bearer sk-bench" }, body: bodyText })
+    return JSON.parse(await res.body.text())
+  })
   add("bare SDK, default fetch", () => sdkDefault.chat.completions.create(body))
   add("bare SDK, undici Agent fetch", () => sdkUndici.chat.completions.create(body))
   add("manager.generate, cache off", () => Effect.runPromise(managerOff.generate(reqNoCache)))
@@ -157,6 +165,7 @@ const main = async (): Promise<InProcessResult> => {
 
   const micro = await runAll()
   await agent.close()
+  await pool.close()
   await Effect.runPromise(Scope.close(scope, Exit.void))
   return { micro, planCandidates: planned.candidates.map((c) => c.ref) }
 }

@@ -18,6 +18,8 @@ import type { HoldJob, HoldResult, PacedJob, PacedResult, SaturateJob, SaturateR
 const CONTENT = /"content":"[^"]/
 const MODEL = /"model":"([^"]*)"/
 
+let seq = 0
+
 export const saturate = (job: SaturateJob): Promise<SaturateResult> =>
   new Promise((resolve, reject) => {
     const samples = new Samples()
@@ -38,8 +40,14 @@ export const saturate = (job: SaturateJob): Promise<SaturateResult> =>
       connections: job.connections,
       // a little slack so the window closes before autocannon stops
       duration: (job.warmupMs + job.durationMs + 100) / 1000,
-      requests: job.requests.map((r) => ({ method: "POST", path: job.target.path, body: r.body })),
-      idReplacement: job.requests.some((r) => r.body.includes("[<id>]")),
+      // Not autocannon's `idReplacement`: it sizes Content-Length for a 27-byte id, but hyperid's ids
+      // grow with their counter, so most requests are sent with a wrong length and hang.
+      requests: job.requests.map((r) => ({
+        method: "POST",
+        path: job.target.path,
+        body: r.body,
+        ...(r.body.includes("[<id>]") ? { setupRequest: (req: { body: string }) => ({ ...req, body: r.body.replaceAll("[<id>]", `${process.pid}-${++seq}`) }) } : {})
+      })),
       timeout: 10
     }, (error: Error | null) => {
       if (error !== null && error !== undefined) return reject(error)

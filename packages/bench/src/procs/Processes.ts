@@ -17,6 +17,8 @@ export interface Child {
   readonly logFile: string
   /** Set by the child's `ready` message (own children) or by the caller (third-party servers). */
   port: number
+  /** Date.now() at spawn. */
+  readonly spawnedAt: number
   readonly exited: () => boolean
   readonly kill: () => void
   /** Last lines of the child's log, for "not available" reasons. */
@@ -104,6 +106,7 @@ export const spawnNode = (options: SpawnOptions): Child => {
     proc,
     logFile,
     port: 0,
+    spawnedAt: Date.now(),
     exited: () => exited,
     kill: () => {
       if (!exited && proc.pid !== undefined) {
@@ -193,6 +196,47 @@ export const rssOf = (pid: number): number => {
     return Number.NaN
   }
 }
+
+/** SIGINT, then SIGKILL after `graceMs`: a graceful exit writes a `--cpu-prof` profile. */
+export const interrupt = (child: Child, graceMs = 8_000): Promise<void> =>
+  new Promise((resolve) => {
+    if (child.exited()) return resolve()
+    const timer = setTimeout(() => child.kill(), graceMs)
+    child.proc.once("exit", () => (clearTimeout(timer), resolve()))
+    child.proc.kill("SIGINT")
+  })
+
+/** CPU time (user + system) of a process in seconds, from /proc (Linux's USER_HZ is 100). */
+export const cpuSeconds = (pid: number): number => {
+  try {
+    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    // fields after the command name (which may contain spaces) start at ") "
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+/**
+ * Measures the CPU share (of one core) each process used between `from` and `to` ms from now;
+ * resolves after `to`.
+ */
+export const cpuShares = (pids: Record<string, number>, fromMs: number, toMs: number): Promise<Record<string, number>> =>
+  new Promise((resolve) => {
+    let start: Record<string, number> = {}
+    let t0 = 0
+    const snap = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]))
+    setTimeout(() => {
+      start = snap()
+      t0 = performance.now()
+    }, fromMs)
+    setTimeout(() => {
+      const end = snap()
+      const dt = (performance.now() - t0) / 1000
+      resolve(Object.fromEntries(Object.keys(pids).map((k) => [k, (end[k] - start[k]) / dt])))
+    }, toMs)
+  })
 
 export const stop = (child: Child): Promise<void> =>
   new Promise((resolve) => {

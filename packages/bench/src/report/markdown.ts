@@ -24,6 +24,13 @@ const paired = <A>(a: ReadonlyArray<A> | undefined, b: ReadonlyArray<A> | undefi
   return spread(out)
 }
 
+/** The models that answered the streams, with counts: a fallback to another model shows here. */
+const answeredBy = (rows: ReadonlyArray<{ readonly models?: Record<string, number> }>): string => {
+  const all: Record<string, number> = {}
+  for (const r of rows) for (const [m, k] of Object.entries(r.models ?? {})) all[m] = (all[m] ?? 0) + k
+  return Object.entries(all).map(([m, k]) => `${m} ×${k}`).join(", ")
+}
+
 const verdict = (ok: boolean | undefined) => (ok === undefined ? "n/a" : ok ? "met" : "**missed**")
 
 export const renderMarkdown = (r: Results, chartFile: string): string => {
@@ -61,6 +68,7 @@ export const renderMarkdown = (r: Results, chartFile: string): string => {
   const mgr = us("manager.generate, cache off")
   const sdkU = us("bare SDK, undici Agent fetch")
   const sdkD = us("bare SDK, default fetch")
+  const bare = us("bare HTTP (undici Pool + JSON.parse)")
   const l1 = us("manager.generate, L1 hit")
   const plan = us("ModelRouter.plan (runSync, 5 candidates)")
   const overhead = mgr !== undefined && sdkU !== undefined ? mgr.p50Us - sdkU.p50Us : Number.NaN
@@ -71,11 +79,14 @@ export const renderMarkdown = (r: Results, chartFile: string): string => {
   const ok = (s: Spread, f: (x: number) => boolean) => (s.n === 0 ? undefined : f(s.median))
   L(`| saturation (c${c0}) ≥ 50% of the raw proxy | ${range(gwRaw)} × raw | ${verdict(ok(gwRaw, (x) => x >= 0.5))} |`)
   L(`| saturation (c${c0}) ≥ 2× Portkey | ${range(gwPk)} × Portkey | ${verdict(ok(gwPk, (x) => x >= 2))} |`)
+  const cpuPerReq = paired(rps(gw), rps("raw"), (a, b) => (a.procCpu.sut / a.rps) / (b.procCpu.sut / b.rps))
+  L(`| (context) CPU per request, gateway ÷ raw proxy (c${c0}) | ${range(cpuPerReq, 1)} × | – |`)
   L(`| added p50 at ${r.plan.paced.rate} req/s ≤ 1 ms | ${range(addP50, 3)} ms | ${verdict(ok(addP50, (x) => x <= 1))} |`)
   L(`| added p99 at ${r.plan.paced.rate} req/s ≤ 5 ms | ${range(addP99, 3)} ms | ${verdict(ok(addP99, (x) => x <= 5))} |`)
   L(`| streaming TTFT overhead (p50) ≤ 1 ms | ${range(ttftAdd, 3)} ms | ${verdict(ok(ttftAdd, (x) => x <= 1))} |`)
   L(`| ${r.plan.hold.count} concurrent streams ≤ 200 MB RSS | ${mem !== undefined ? `${n(mem.holdRss / MB, 1)} MB (${mem.hold.firstChunk} open at once)` : "–"} | ${verdict(mem === undefined ? undefined : mem.holdRss <= 200 * MB && mem.hold.firstChunk === mem.hold.count)} |`)
-  L(`| manager.generate overhead over the bare SDK < 50 µs | ${n(overhead, 1)} µs (p50 vs same-transport SDK) | ${verdict(Number.isFinite(overhead) ? overhead < 50 : undefined)} |`)
+  const overBare = mgr !== undefined && bare !== undefined ? mgr.p50Us - bare.p50Us : Number.NaN
+  L(`| manager.generate overhead over the bare SDK < 50 µs | ${n(overhead, 1)} µs p50 vs the SDK on undici (${n(overBare, 1)} µs over a bare undici request) | ${verdict(Number.isFinite(overhead) ? overhead < 50 : undefined)} |`)
   L(`| L1 hit < 20 µs | ${l1 !== undefined ? `${n(l1.p50Us, 1)} µs (manager.generate, p50)` : "–"} | ${verdict(l1 !== undefined ? l1.p50Us < 20 : undefined)} |`)
   L(`| routing one request < 20 µs | ${plan !== undefined ? `${n(plan.p50Us, 2)} µs (p50)` : "–"} | ${verdict(plan !== undefined ? plan.p50Us < 20 : undefined)} |`)
   L()
@@ -85,16 +96,16 @@ export const renderMarkdown = (r: Results, chartFile: string): string => {
   L()
   for (const c of r.plan.saturate.concurrencies) {
     const b = r.saturate[String(c)] ?? {}
-    L(`Concurrency ${c}, ${r.plan.saturate.durationMs / 1000} s per trial after ${r.plan.saturate.warmupMs / 1000} s warm-up, non-streamed chat completions.`)
+    L(`Concurrency ${c}, ${r.plan.saturate.durationMs / 1000} s per trial after ${r.plan.saturate.warmupMs / 1000} s warm-up, non-streamed chat completions. CPU columns: share of one core used by the competitor's process and by the driver processes (load generator + upstream) in the window; a competitor near 100% was the bottleneck, a driver near 100% means the trial measured the driver. CPU µs per request (competitor CPU ÷ throughput) is the figure least disturbed by other load on the machine.`)
     L()
-    L("| competitor | req/s (min / **median** / max) | × raw proxy | p50 ms | p99 ms | SUT core busy | driver core busy | errors |")
-    L("|---|---|---|---|---|---|---|---|")
+    L("| competitor | req/s (min / **median** / max) | × raw proxy | p50 ms | p99 ms | competitor CPU | CPU µs / request | driver CPU | cores 0/1 busy (all processes) | errors |")
+    L("|---|---|---|---|---|---|---|---|---|---|")
     for (const id of available) {
       const rows = b[id]
       if (rows === undefined) continue
       const ratio = paired(rows, b.raw, (x, y) => x.rps / y.rps)
       const errs = rows.reduce((a, x) => a + x.errors + x.non2xx, 0)
-      L(`| ${label(id)} | ${s3(spread(perRound(rows, (x) => x.rps)))} | ${range(ratio)} | ${med(spread(perRound(rows, (x) => x.latency.p50)), 2)} | ${med(spread(perRound(rows, (x) => x.latency.p99)), 2)} | ${pct(spread(perRound(rows, (x) => x.cpu[0] ?? Number.NaN)).median)} | ${pct(spread(perRound(rows, (x) => x.cpu[1] ?? Number.NaN)).median)} | ${errs} |`)
+      L(`| ${label(id)} | ${s3(spread(perRound(rows, (x) => x.rps)))} | ${range(ratio)} | ${med(spread(perRound(rows, (x) => x.latency.p50)), 2)} | ${med(spread(perRound(rows, (x) => x.latency.p99)), 2)} | ${pct(spread(perRound(rows, (x) => x.procCpu.sut)).median)} | ${med(spread(perRound(rows, (x) => (x.procCpu.sut / x.rps) * 1e6)))} | ${pct(spread(perRound(rows, (x) => x.procCpu.driver)).median)} | ${pct(spread(perRound(rows, (x) => x.cpu[0] ?? Number.NaN)).median)} / ${pct(spread(perRound(rows, (x) => x.cpu[1] ?? Number.NaN)).median)} | ${errs} |`)
     }
     const g = paired(b[gw], b.raw, (x, y) => x.rps / y.rps)
     const p = paired(b[gw], b.portkey, (x, y) => x.rps / y.rps)
@@ -129,13 +140,13 @@ export const renderMarkdown = (r: Results, chartFile: string): string => {
   L()
   L("Time to first token = until the first SSE event with non-empty content arrives; the upstream sends it at once, so TTFT is pure transport.")
   L()
-  L("| competitor | TTFT p50 ms | TTFT p99 ms | total p50 ms | added TTFT p50 ms | failed |")
-  L("|---|---|---|---|---|---|")
+  L("| competitor | TTFT p50 ms | TTFT p99 ms | total p50 ms | added TTFT p50 ms | failed | answered by |")
+  L("|---|---|---|---|---|---|---|")
   for (const id of available) {
     const rows = r.streams[id]
     if (rows === undefined) continue
     const add = paired(rows, r.streams.direct, (x, y) => x.ttft.p50 - y.ttft.p50)
-    L(`| ${label(id)} | ${s3(spread(perRound(rows, (x) => x.ttft.p50)), 3)} | ${med(spread(perRound(rows, (x) => x.ttft.p99)), 3)} | ${s3(spread(perRound(rows, (x) => x.total.p50)), 2)} | ${id === "direct" ? "–" : range(add, 3)} | ${rows.reduce((a, x) => a + x.failed, 0)} |`)
+    L(`| ${label(id)} | ${s3(spread(perRound(rows, (x) => x.ttft.p50)), 3)} | ${med(spread(perRound(rows, (x) => x.ttft.p99)), 3)} | ${s3(spread(perRound(rows, (x) => x.total.p50)), 2)} | ${id === "direct" ? "–" : range(add, 3)} | ${rows.reduce((a, x) => a + x.failed, 0)} | ${answeredBy(rows)} |`)
   }
   L()
 
@@ -153,33 +164,38 @@ export const renderMarkdown = (r: Results, chartFile: string): string => {
   // (e)
   L(`### (e) Memory`)
   L()
-  L(`RSS of the competitor's process (/proc/PID/status VmRSS): idle after the scenarios above, and the highest value while ${r.plan.hold.count} streams (model bench-hold: ${r.plan.streams.chunks} chunks ${r.plan.hold.holdIntervalMs} ms apart) were open at once.`)
+  L(`RSS of the competitor's process (/proc/PID/status VmRSS): right after start, idle after the scenarios above, and the highest value while ${r.plan.hold.count} streams (model bench-hold: ${r.plan.streams.chunks} chunks ${r.plan.hold.holdIntervalMs} ms apart) were open at once.`)
   L()
-  L("| competitor | idle RSS MB | RSS with streams open MB | per stream KB | streams open at once | completed | failed |")
-  L("|---|---|---|---|---|---|---|")
+  L("| competitor | RSS after start MB | idle RSS after load MB | RSS with streams open MB | per stream KB | streams open at once | completed | failed |")
+  L("|---|---|---|---|---|---|---|---|")
   for (const id of available) {
     const m = r.memory[id]
     if (m === undefined) continue
-    L(`| ${label(id)} | ${n(m.idleRss / MB, 1)} | ${n(m.holdRss / MB, 1)} | ${n((m.holdRss - m.idleRss) / 1024 / Math.max(1, m.hold.firstChunk), 1)} | ${m.hold.firstChunk}/${m.hold.count} | ${m.hold.completed} | ${m.hold.failed}${m.hold.firstError !== undefined ? ` (${m.hold.firstError.slice(0, 80)})` : ""} |`)
+    const startRss = r.competitors.find((c) => c.id === id)?.startRss ?? Number.NaN
+    L(`| ${label(id)} | ${n(startRss / MB, 1)} | ${n(m.idleRss / MB, 1)} | ${n(m.holdRss / MB, 1)} | ${n((m.holdRss - m.idleRss) / 1024 / Math.max(1, m.hold.firstChunk), 1)} | ${m.hold.firstChunk}/${m.hold.count} | ${m.hold.completed} | ${m.hold.failed}${m.hold.firstError !== undefined ? ` (${m.hold.firstError.slice(0, 80)})` : ""} |`)
   }
   L()
   if (r.drift !== undefined) {
     if ("unavailable" in r.drift) L(`RSS drift: not available (${r.drift.unavailable}).`)
     else {
       const d = r.drift
-      const after = d.samples.filter((s) => s.tMs >= 30_000)
-      const xs = after.map((s) => s.tMs / 60_000)
-      const ys = after.map((s) => s.rss / MB)
-      const mx = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
-      const my = ys.reduce((a, b) => a + b, 0) / Math.max(1, ys.length)
-      let num = 0
-      let den = 0
-      for (let i = 0; i < xs.length; i++) {
-        num += (xs[i] - mx) * (ys[i] - my)
-        den += (xs[i] - mx) ** 2
+      const slopeOf = (from: number) => {
+        const pts = d.samples.filter((s) => s.tMs >= from)
+        const xs = pts.map((s) => s.tMs / 60_000)
+        const ys = pts.map((s) => s.rss / MB)
+        const mx = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+        const my = ys.reduce((a, b) => a + b, 0) / Math.max(1, ys.length)
+        let num = 0
+        let den = 0
+        for (let i = 0; i < xs.length; i++) {
+          num += (xs[i] - mx) * (ys[i] - my)
+          den += (xs[i] - mx) ** 2
+        }
+        return den > 0 ? num / den : Number.NaN
       }
-      const slope = den > 0 ? num / den : Number.NaN
-      L(`RSS drift, llm-gateway (cache off) under ${d.durationMs / 60000} min of closed-loop load (autocannon, ${r.plan.drift?.connections} connections, every request distinct, half streamed): ${n(d.load.rps)} req/s, ${d.load.ok} requests, ${d.load.errors + d.load.non2xx} errors. RSS at 30 s ${n(ys[0] ?? Number.NaN, 1)} MB, at the end ${n(ys[ys.length - 1] ?? Number.NaN, 1)} MB, highest ${n(Math.max(...d.samples.map((s) => s.rss)) / MB, 1)} MB; least-squares slope after 30 s: ${n(slope, 2)} MB/min.`)
+      const at = (t: number) => (d.samples.find((s) => s.tMs >= t)?.rss ?? Number.NaN) / MB
+      const rssAll = d.samples.map((s) => s.rss / MB)
+      L(`RSS drift, llm-gateway (cache off) under ${d.durationMs / 60000} min of closed-loop load (autocannon, ${r.plan.drift?.connections} connections, every request distinct, half streamed): ${n(d.load.rps)} req/s, ${d.load.ok} requests, ${d.load.errors + d.load.non2xx} errors. RSS at 30 s ${n(at(30_000), 1)} MB, at the end ${n(rssAll[rssAll.length - 1] ?? Number.NaN, 1)} MB, lowest ${n(Math.min(...rssAll), 1)} MB, highest ${n(Math.max(...rssAll), 1)} MB; least-squares slope over the second half: ${n(slopeOf(d.durationMs / 2), 2)} MB/min.`)
       L()
       L(`Samples (s: MB): ${d.samples.filter((_, i) => i % 6 === 0 || i === d.samples.length - 1).map((s) => `${n(s.tMs / 1000)}: ${n(s.rss / MB, 1)}`).join(", ")}`)
     }
@@ -199,7 +215,7 @@ export const renderMarkdown = (r: Results, chartFile: string): string => {
     for (const m of r.inProcess.micro) L(`| ${m.name} | ${n(m.avgUs, 2)} | ${n(m.p50Us, 2)} | ${n(m.p99Us, 2)} | ${m.samples} |`)
     L()
     if (mgr !== undefined && sdkU !== undefined && sdkD !== undefined) {
-      L(`manager.generate − bare SDK: ${n(mgr.p50Us - sdkU.p50Us, 1)} µs p50 over the same undici transport (${n(mgr.avgUs - sdkU.avgUs, 1)} µs avg); ${n(mgr.p50Us - sdkD.p50Us, 1)} µs p50 against the SDK with its default fetch. Plan candidates: ${r.inProcess.planCandidates.join(" → ")}.`)
+      L(`manager.generate − bare SDK: ${n(mgr.p50Us - sdkU.p50Us, 1)} µs p50 against the SDK on an undici Agent (${n(mgr.avgUs - sdkU.avgUs, 1)} µs avg); ${n(mgr.p50Us - sdkD.p50Us, 1)} µs p50 against the SDK with its default fetch; ${n(overBare, 1)} µs p50 over a bare undici request (the gateway's own cost when its OpenAI client bypasses the SDK). Plan candidates: ${r.inProcess.planCandidates.join(" → ")}.`)
       L()
     }
   }
