@@ -48,6 +48,8 @@ export interface CacheStats {
 }
 
 export interface CacheServiceShape {
+  /** `cache.enabled`: when false every lookup is a bypass, so callers can skip building keys. */
+  readonly enabled: boolean
   /** Stable key of the normalised request, the model candidates and the caller's scope. */
   readonly key: (req: LLMRequest, ctx: { readonly scope: string; readonly candidates: ReadonlyArray<string> }) => string
   readonly getOrCompute: (
@@ -365,6 +367,6 @@ export const makeWith = Effect.fnUntraced(function*(
     }))
   )
 
-  return CacheService.of({ key, getOrCompute, get, set, stats })
+  return CacheService.of({ enabled: config.enabled, key, getOrCompute, get, set, stats })
 })
 

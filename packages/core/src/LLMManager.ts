@@ -113,7 +113,8 @@ export const make = Effect.gen(function*() {
   })
 
   const generateValidated = Effect.fnUntraced(function*(req: LLMRequest, scope: string) {
-    if (req.cache === false) {
+    // No cache, no key: building one costs a plan and a SHA-256 per request.
+    if (req.cache === false || !cache.enabled) {
       const response = yield* fromRouter(req)
       yield* record(req, scope, response)
       return response
@@ -137,7 +138,7 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const valid = yield* validate(req)
         const scope = ctx?.scope ?? DEFAULT_SCOPE
-        const useCache = valid.cache !== false
+        const useCache = valid.cache !== false && cache.enabled
         const key = useCache ? yield* cacheKey(valid, scope) : undefined
         if (key !== undefined) {
           const hit = yield* cache.get(key)

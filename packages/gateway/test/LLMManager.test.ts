@@ -52,6 +52,21 @@ describe("LLMManager through the llm-gateway package (real SDK, loopback upstrea
         expect(chatCalls().length - before).toBe(2)
       })))
 
+  it.live("a request naming another model is not answered from the first model's cache entry", () => {
+    const config = configFor(fake.baseUrl)
+    ;(config.providers[0].models as Array<unknown>).push({ id: "gpt-4o", contextWindow: 128000 })
+    return withManager(config, (manager) =>
+      Effect.gen(function*() {
+        const prompt = unique("which model?")
+        const a = yield* manager.generate({ prompt, model: "openai/gpt-4o-mini" })
+        const b = yield* manager.generate({ prompt, model: "openai/gpt-4o" })
+        expect([a.model, a.cached]).toEqual(["gpt-4o-mini", false])
+        expect([b.model, b.cached]).toEqual(["gpt-4o", false])
+        const again = yield* manager.generate({ prompt, model: "openai/gpt-4o" })
+        expect([again.model, again.cached]).toEqual(["gpt-4o", true])
+      }))
+  })
+
   it.live("one tenant never receives another tenant's cached answer", () =>
     withManager(configFor(fake.baseUrl), (manager) =>
       Effect.gen(function*() {

@@ -17,7 +17,18 @@ import { hash } from "node:crypto"
 import { type LLMRequest, requestMessages } from "../../Domain.ts"
 
 /** Bump when the key layout changes so old L2 entries are never read with a new meaning. */
-const VERSION = 2
+const VERSION = 3
+
+/**
+ * The candidates as a set (round-robin, random balancing and breaker state reorder them between
+ * requests) — except a model the request names, which stays first: asking for another model is
+ * another answer, even when both share the candidate set.
+ */
+const candidateSet = (req: LLMRequest, candidates: ReadonlyArray<string>): ReadonlyArray<string> => {
+  if (candidates.length < 2) return candidates
+  const pinned = req.model !== undefined && req.model !== "" && req.model !== "auto"
+  return pinned ? [candidates[0], ...candidates.slice(1).sort()] : [...candidates].sort()
+}
 
 export const cacheKey = (req: LLMRequest, scope: string, candidates: ReadonlyArray<string>): string => {
   const messages = requestMessages(req)
@@ -30,7 +41,7 @@ export const cacheKey = (req: LLMRequest, scope: string, candidates: ReadonlyArr
   const canonical = JSON.stringify([
     VERSION,
     scope,
-    candidates.length > 1 ? [...candidates].sort() : candidates,
+    candidateSet(req, candidates),
     req.taskType ?? "general",
     flat,
     p?.maxTokens ?? null,
