@@ -68,7 +68,7 @@ const llmHeaders = (ctx: ServerContext, call: ChatCall | undefined, o: Outcome, 
 }
 
 const completeChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt: number) =>
-  Effect.map(ctx.manager.generate(call.request, { scope }), (r) =>
+  Effect.map(ctx.manager.generate(call.request, { scope, validated: true }), (r) =>
     jsonText(
       chatCompletionJson(r, completionId(), Math.floor(Date.now() / 1000)),
       200,
@@ -96,7 +96,7 @@ const errorEvent = (ctx: ServerContext, cause: Cause.Cause<LLMError>): Effect.Ef
  */
 const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt: number) =>
   Effect.gen(function*() {
-    const pull = yield* Stream.toPull(ctx.manager.generateStream(call.request, { scope }))
+    const pull = yield* Stream.toPull(ctx.manager.generateStream(call.request, { scope, validated: true }))
     const first: ReadonlyArray<StreamChunk> = yield* Pull.catchDone(pull, () => Effect.succeed([]))
     const head = first[0]
     const provider = head?.provider ?? ""
