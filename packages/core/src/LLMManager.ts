@@ -16,7 +16,7 @@ import {
 } from "./Domain.ts"
 import { InvalidRequest, type LLMError } from "./LLMError.ts"
 import { ModelRouter } from "./ModelRouter.ts"
-import { countMessagesTokens, trimToBudget } from "./TokenEstimator.ts"
+import { tokenEstimator } from "./TokenEstimator.ts"
 import { UsageAccounting, type UsageRow } from "./UsageAccounting.ts"
 import { decodeObject, objectRequest, repairRequest, StructuredOutputError } from "./internal/structuredOutput.ts"
 
@@ -206,9 +206,11 @@ export const make = Effect.gen(function*() {
     const plan = yield* router.plan({ ...base, messages: [...history.filter((m) => m.role === "system"), turn] })
     const window = plan.candidates[0]?.contextWindow
     const reserve = options?.preferences?.maxTokens ?? 1024
-    const messages = window !== undefined && countMessagesTokens(base.messages!) + reserve > window
-      ? trimToBudget(base.messages!, Math.max(window - reserve, 1))
-      : base.messages!
+    let messages = base.messages!
+    if (window !== undefined) {
+      const tokens = yield* tokenEstimator
+      if (tokens.countMessages(messages) + reserve > window) messages = tokens.trimToBudget(messages, Math.max(window - reserve, 1))
+    }
     const response = yield* generateValidated({ ...base, messages, cache: false }, scope)
     yield* storage.append(conversationId, [turn, { role: "assistant", content: response.content }], { scope })
     return { ...response, conversationId }

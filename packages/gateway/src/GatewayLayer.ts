@@ -12,9 +12,6 @@ import { LLMManager } from "@llm-gateway/core/LLMManager"
 import type { ModelClients } from "@llm-gateway/core/ModelClients"
 import { ModelRouter } from "@llm-gateway/core/ModelRouter"
 import { UsageAccounting } from "@llm-gateway/core/UsageAccounting"
-import * as PostgresConversationStorage from "@llm-gateway/storage/PostgresConversationStorage"
-import * as RedisCacheStore from "@llm-gateway/storage/RedisCacheStore"
-import * as SqliteConversationStorage from "@llm-gateway/storage/SqliteConversationStorage"
 import { Effect, Layer } from "effect"
 import * as CircuitBreaker from "effect/persistence/CircuitBreaker"
 import * as RateLimiter from "effect/persistence/RateLimiter"
@@ -35,16 +32,26 @@ export interface GatewayOptions {
   readonly discoverLocal?: boolean | DiscoveryOptions | undefined
 }
 
+/**
+ * The storage drivers (pg, redis, node:sqlite + effect/sql) are imported only when configured:
+ * together they are ~55 MB of RSS a gateway on memory stores never needs.
+ */
+const lazy = <A, E, R>(load: () => Promise<Layer.Layer<A, E, R>>): Layer.Layer<A, E, R> => Layer.unwrap(Effect.promise(load))
+
 const layerConversations = (config: GatewayConfig): Layer.Layer<ConversationStorage, ConfigurationError> => {
   const c = config.conversations
   switch (c.store) {
     case "memory":
       return ConversationStorage.layerMemory({ ttlSeconds: c.ttlSeconds })
     case "sqlite":
-      return SqliteConversationStorage.layer({ path: c.path, ttlSeconds: c.ttlSeconds })
+      return lazy(() =>
+        import("@llm-gateway/storage/SqliteConversationStorage").then((m) => m.layer({ path: c.path, ttlSeconds: c.ttlSeconds }))
+      )
     case "postgres":
       // LLMConfig's validation guarantees a url for the postgres store.
-      return PostgresConversationStorage.layer({ url: c.url!, ttlSeconds: c.ttlSeconds })
+      return lazy(() =>
+        import("@llm-gateway/storage/PostgresConversationStorage").then((m) => m.layer({ url: c.url!, ttlSeconds: c.ttlSeconds }))
+      )
   }
 }
 
@@ -53,7 +60,10 @@ export const layerFromConfig = (config: GatewayConfig): Layer.Layer<GatewayServi
   const clients = layerProviderClients(config.providers)
   // With `redis.url`, the L2 cache, rate-limit counters and breaker state live in Redis (one
   // connection, shared), so every instance sees the same; without it they are per instance.
-  const shared = config.redis === undefined ? undefined : RedisCacheStore.layerRedis({ url: config.redis.url })
+  const redisUrl = config.redis?.url
+  const shared = redisUrl === undefined
+    ? undefined
+    : lazy(() => import("@llm-gateway/storage/RedisCacheStore").then((m) => m.layerRedis({ url: redisUrl })))
   const routerStores = shared === undefined
     ? Layer.empty
     : Layer.mergeAll(
@@ -64,7 +74,9 @@ export const layerFromConfig = (config: GatewayConfig): Layer.Layer<GatewayServi
     Layer.provideMerge(clients),
     Layer.provide(routerStores)
   )
-  const cacheL2 = shared === undefined ? Layer.empty : RedisCacheStore.layerFromRedis.pipe(Layer.provide(shared))
+  const cacheL2 = shared === undefined
+    ? Layer.empty
+    : lazy(() => import("@llm-gateway/storage/RedisCacheStore").then((m) => m.layerFromRedis)).pipe(Layer.provide(shared))
   const cache = CacheService.layer(config.cache).pipe(Layer.provide(cacheL2))
   const services = Layer.mergeAll(router, cache, layerConversations(config), UsageAccounting.layerMemory, LLMConfig.layerTest(config))
   return LLMManager.layerNoDeps.pipe(Layer.provideMerge(services))

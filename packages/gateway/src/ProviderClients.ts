@@ -1,37 +1,44 @@
 /**
  * One `ModelClient` per `providers[]` entry, built by its `type`: the batteries-included wiring.
  * Each client's transport lives in the surrounding scope and closes with it.
+ *
+ * Provider packages are imported when a provider of their type is configured, not before: each
+ * SDK costs start-up time and resident memory (node-llama-cpp ~1 s and its native binding), and
+ * most gateways use one or two of them.
  */
 import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
+import type { ConfigurationError } from "@llm-gateway/core/LLMError"
 import type { ModelClientShape } from "@llm-gateway/core/ModelClient"
 import { ModelClients } from "@llm-gateway/core/ModelClients"
-import type { ConfigurationError } from "@llm-gateway/core/LLMError"
-import { makeAnthropicClient } from "@llm-gateway/anthropic/AnthropicClient"
-import { makeOllamaClient } from "@llm-gateway/ollama/OllamaClient"
-import { makeOpenAIClient } from "@llm-gateway/openai/OpenAIClient"
 import { Effect, Layer, type Scope } from "effect"
 
-export const makeProviderClient = (config: ProviderConfig): Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope> => {
-  switch (config.type) {
+type Make = (config: ProviderConfig) => Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope>
+
+const loaders: Record<"openai" | "anthropic" | "ollama" | "llamacpp", () => Promise<Make>> = {
+  openai: () => import("@llm-gateway/openai/OpenAIClient").then((m) => (config) => m.makeOpenAIClient(config)),
+  anthropic: () => import("@llm-gateway/anthropic/AnthropicClient").then((m) => (config) => m.makeAnthropicClient(config)),
+  ollama: () => import("@llm-gateway/ollama/OllamaClient").then((m) => (config) => m.makeOllamaClient(config)),
+  llamacpp: () => import("@llm-gateway/llamacpp/LlamaCppClient").then((m) => (config) => m.makeLlamaCppClient(config))
+}
+
+const packageFor = (type: ProviderConfig["type"]): keyof typeof loaders => {
+  switch (type) {
     case "anthropic":
-      return makeAnthropicClient(config)
     case "ollama":
-      return makeOllamaClient(config)
     case "llamacpp":
-      // node-llama-cpp and its native binding cost ~1 s to import: only when a GGUF is configured.
-      return Effect.flatMap(
-        Effect.promise(() => import("@llm-gateway/llamacpp/LlamaCppClient")),
-        (m) => m.makeLlamaCppClient(config)
-      )
+      return type
     case "openai":
     case "azure-openai":
     case "openai-compatible":
     case "vllm":
     case "lmstudio":
     case "gemini":
-      return makeOpenAIClient(config)
+      return "openai"
   }
 }
+
+export const makeProviderClient = (config: ProviderConfig): Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope> =>
+  Effect.flatMap(Effect.promise(loaders[packageFor(config.type)]), (make) => make(config))
 
 /** Every configured provider's client; fails at start when one cannot work (ConfigurationError). */
 export const layerProviderClients = (providers: ReadonlyArray<ProviderConfig>): Layer.Layer<ModelClients, ConfigurationError> =>
