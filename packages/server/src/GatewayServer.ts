@@ -22,7 +22,7 @@ import { LLMConfig } from "@llm-gateway/core/LLMConfig"
 import { LLMManager } from "@llm-gateway/core/LLMManager"
 import { ModelClients } from "@llm-gateway/core/ModelClients"
 import { ModelRouter } from "@llm-gateway/core/ModelRouter"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, References } from "effect"
 import { HttpRouter, type HttpServer } from "effect/http"
 import type { ServeError } from "effect/http/HttpServerError"
 import { makeAuthenticator } from "./internal/auth.ts"
@@ -42,6 +42,8 @@ export interface ServeOptions {
   readonly port?: number | undefined
   /** How long in-flight requests and streams may take to finish on shutdown (default 10 s). */
   readonly shutdownTimeoutMs?: number | undefined
+  /** Record Effect spans for requests (default false: nothing exports them yet). */
+  readonly tracing?: boolean | undefined
 }
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
@@ -102,7 +104,11 @@ export const layer = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpSe
         port: options.port ?? config.server.port,
         gracefulShutdownTimeout: options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
       })),
-      Layer.provide(NodeHttpServer.layerHttpServices)
+      Layer.provide(NodeHttpServer.layerHttpServices),
+      // No tracer exports spans from the server yet: spans (two per request, with a stack
+      // capture each) would be pure cost on the hot path. A deployment that adds an OTLP
+      // exporter turns this back on.
+      Layer.provide(Layer.succeed(References.TracerEnabled, options.tracing ?? false))
     )))
 
 /** Same as `layer`: the server over the gateway's services. */
