@@ -143,6 +143,11 @@ export interface ProviderRequest {
   readonly topP?: number | undefined
   readonly stop?: ReadonlyArray<string> | undefined
   readonly responseFormat?: ResponseFormat | undefined
+  /**
+   * The attempt's time budget, set by the router for clients that enforce it themselves
+   * (`ModelClientShape.enforcesTimeout`): past it the call fails with TimeoutError.
+   */
+  readonly timeoutMs?: number | undefined
 }
 
 /** What a provider client answers for a non-streamed request. */

@@ -23,6 +23,12 @@ export interface ModelClientShape {
   readonly provider: string
   /** The provider type (`openai`, `anthropic`, `ollama`, `llamacpp`, …). */
   readonly type: string
+  /**
+   * `generate` honours `req.timeoutMs` itself, precisely, failing with TimeoutError (`model` =
+   * `provider/model`). The router then skips its own attempt timeout, a race of two fibers that
+   * costs ~40 µs of CPU per call; clients without it are timed by the router.
+   */
+  readonly enforcesTimeout?: boolean | undefined
   readonly generate: (req: ProviderRequest) => Effect.Effect<ProviderResponse, LLMError>
   readonly stream: (req: ProviderRequest) => Stream.Stream<StreamChunk, LLMError>
   /** Fails with ConfigurationError when the provider has no embeddings. */

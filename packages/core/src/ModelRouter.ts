@@ -269,7 +269,12 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       candidates: p.candidates.map((c) => c.deployment),
       startedAt,
       tokens: p.promptTokens,
-      call: (d) => Effect.flatMap(clientFor(d), (client) => client.generate(providerRequest(req, messages, d)))
+      call: (d, timeoutMs) =>
+        Effect.flatMap(clientFor(d), (client) =>
+          client.generate(
+            client.enforcesTimeout === true ? { ...providerRequest(req, messages, d), timeoutMs } : providerRequest(req, messages, d)
+          )),
+      selfTimed: (d) => clients.get(d.provider)?.enforcesTimeout === true
     }).pipe(Effect.tapError((e) => finished(startedAt, e)))
     const d = result.deployment
     const response = result.value

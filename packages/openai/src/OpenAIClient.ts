@@ -186,7 +186,16 @@ export const makeOpenAIClient: (
     )
   })
 
-  return ModelClient.of({ provider: config.name, type: config.type, generate, stream, embed, health })
+  return ModelClient.of({
+    provider: config.name,
+    type: config.type,
+    // the direct path times its own requests; the SDK path is timed by the router
+    enforcesTimeout: direct !== undefined,
+    generate,
+    stream,
+    embed,
+    health
+  })
 })
 
 /** Path and query of an absolute URL, for a request on the origin's Pool. */

@@ -62,6 +62,23 @@ eachTransport("cancellation", (t) => {
       yield* Effect.promise(() => fake.server.waitForClosedConnections(1, 2_000))
     }))
 
+  it.live("a client that times itself fails a hanging generate with TimeoutError and closes the connection", () =>
+    Effect.gen(function*() {
+      const { client, fake } = yield* t.setup()
+      // only the direct path enforces `timeoutMs`; the router times the SDK path itself
+      if (client.enforcesTimeout !== true) return expect(t.transport).toBe("sdk")
+      fake.enqueueFault({ kind: "hang" })
+      const started = Date.now()
+      const error = yield* Effect.flip(client.generate({ ...ask("x"), timeoutMs: 150 }))
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140)
+      expect(Date.now() - started).toBeLessThan(2_000)
+      expect(error).toMatchObject({ _tag: "TimeoutError", model: "oai/gpt-4o-mini", timeoutMs: 150 })
+      yield* Effect.promise(() => fake.server.waitForClosedConnections(1, 2_000))
+      // an answer within the budget is not affected
+      const ok = yield* client.generate({ ...ask("y"), timeoutMs: 2_000 })
+      expect(ok.content.length).toBeGreaterThan(0)
+    }))
+
   it.live("finished calls keep their connections alive for reuse", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* t.setup()

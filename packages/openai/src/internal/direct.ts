@@ -16,7 +16,7 @@
  * or its end is not aborted, so its connection goes back to the pool.
  */
 import type { ProviderRequest, ProviderResponse, StreamChunk } from "@llm-gateway/core/Domain"
-import type { LLMError } from "@llm-gateway/core/LLMError"
+import { type LLMError, TimeoutError } from "@llm-gateway/core/LLMError"
 import { Cause, Effect, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { IncomingHttpHeaders } from "node:http"
@@ -108,9 +108,25 @@ export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
     }
   }
 
+  /**
+   * With `req.timeoutMs` (the router's attempt budget) the request carries its own deadline: an
+   * `AbortSignal.timeout` next to the interruption signal, one timer instead of the router's race
+   * of two fibers. Running out is a TimeoutError, whatever the aborted request failed with.
+   */
+  const completeWithin = async (req: ProviderRequest, signal: AbortSignal, timeoutMs: number) => {
+    const deadline = AbortSignal.timeout(timeoutMs)
+    const result = await complete(req, AbortSignal.any([signal, deadline]))
+    return deadline.aborted && !signal.aborted
+      ? new TimeoutError({ model: scope.prefix + req.model, timeoutMs, message: `no answer within ${timeoutMs} ms` })
+      : result
+  }
+
   const generate = (req: ProviderRequest): Effect.Effect<ProviderResponse, LLMError> =>
     Effect.flatMap(
-      Effect.tryPromise({ try: (signal) => complete(req, signal), catch: (error) => bodyFailure(error, req, scope) }),
+      Effect.tryPromise({
+        try: (signal) => req.timeoutMs === undefined ? complete(req, signal) : completeWithin(req, signal, req.timeoutMs),
+        catch: (error) => bodyFailure(error, req, scope)
+      }),
       orFail
     )
 

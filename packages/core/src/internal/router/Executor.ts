@@ -50,7 +50,10 @@ export interface ChainOptions<A, R> {
   readonly startedAt: number
   /** Tokens to charge against tpm at admission (the prompt estimate). */
   readonly tokens: number
-  readonly call: (d: Deployment) => Effect.Effect<A, LLMError, R>
+  /** One attempt; `timeoutMs` is its budget (for a call that enforces it itself). */
+  readonly call: (d: Deployment, timeoutMs: number) => Effect.Effect<A, LLMError, R>
+  /** The call of this deployment enforces `timeoutMs` itself: no router-side timeout race. */
+  readonly selfTimed?: ((d: Deployment) => boolean) | undefined
 }
 
 const now = Effect.clockWith((c) => c.currentTimeMillis)
@@ -103,12 +106,10 @@ export const runChain = <A, R>(
           break
         }
         const timeoutMs = Math.min(routing.attemptTimeoutMs, deadline - t0)
-        const exit = yield* Effect.exit(
-          breakers.run(
-            d,
-            Effect.timeoutOrElse(options.call(d), { duration: timeoutMs, orElse: attemptTimeout(d.ref, timeoutMs) })
-          )
-        )
+        const call = options.selfTimed?.(d) === true
+          ? options.call(d, timeoutMs)
+          : Effect.timeoutOrElse(options.call(d, timeoutMs), { duration: timeoutMs, orElse: attemptTimeout(d.ref, timeoutMs) })
+        const exit = yield* Effect.exit(breakers.run(d, call))
         const t1 = yield* now
         const ms = t1 - t0
         const s = state.get(d.ref)
