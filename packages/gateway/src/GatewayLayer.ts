@@ -6,6 +6,7 @@
 import { CacheService } from "@llm-gateway/core/CacheService"
 import type { GatewayConfig } from "@llm-gateway/core/ConfigSchema"
 import { ConversationStorage } from "@llm-gateway/core/ConversationStorage"
+import { Embedder } from "@llm-gateway/core/Embedder"
 import { type GatewayConfigInput, LLMConfig, loadConfig, resolveBareModel } from "@llm-gateway/core/LLMConfig"
 import type { ConfigurationError } from "@llm-gateway/core/LLMError"
 import { LLMManager } from "@llm-gateway/core/LLMManager"
@@ -55,6 +56,19 @@ const layerConversations = (config: GatewayConfig): Layer.Layer<ConversationStor
   }
 }
 
+/**
+ * The semantic cache's embedder: the router's `embed` on `cache.semantic.model` (or the first
+ * embedding model), so embeddings get the same retries, fallbacks and accounting as chat.
+ */
+const layerEmbedder = (config: GatewayConfig): Layer.Layer<Embedder, never, ModelRouter> =>
+  Layer.effect(
+    Embedder,
+    Effect.map(ModelRouter, (router) =>
+      Embedder.of({
+        embed: (texts) => Effect.map(router.embed({ model: config.cache.semantic.model, input: texts }), (r) => r.embeddings)
+      }))
+  )
+
 /** The gateway from an already validated config. */
 export const layerFromConfig = (config: GatewayConfig): Layer.Layer<GatewayServices, ConfigurationError> => {
   const clients = layerProviderClients(config.providers)
@@ -77,8 +91,18 @@ export const layerFromConfig = (config: GatewayConfig): Layer.Layer<GatewayServi
   const cacheL2 = shared === undefined
     ? Layer.empty
     : lazy(() => import("@llm-gateway/storage/RedisCacheStore").then((m) => m.layerFromRedis)).pipe(Layer.provide(shared))
-  const cache = CacheService.layer(config.cache).pipe(Layer.provide(cacheL2))
-  const services = Layer.mergeAll(router, cache, layerConversations(config), UsageAccounting.layerMemory, LLMConfig.layerTest(config))
+  const semantic = config.cache.enabled && config.cache.semantic.enabled
+  const cache = CacheService.layer(config.cache).pipe(
+    Layer.provide(cacheL2),
+    Layer.provide(semantic ? layerEmbedder(config) : Layer.empty)
+  )
+  const services = Layer.mergeAll(
+    router,
+    cache.pipe(Layer.provide(router)),
+    layerConversations(config),
+    UsageAccounting.layerMemory,
+    LLMConfig.layerTest(config)
+  )
   return LLMManager.layerNoDeps.pipe(Layer.provideMerge(services))
 }
 
