@@ -74,7 +74,12 @@ export const ServerConfig = Schema.Struct({
   host: Schema.String,
   port: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })),
   apiKeys: Schema.Array(Secret),
-  maxBodyBytes: PositiveInt
+  maxBodyBytes: PositiveInt,
+  /**
+   * Browser origins allowed to call the API (CORS), e.g. `["https://app.example.com"]` or
+   * `["*"]`. Absent: no CORS headers, so only same-origin pages and non-browser clients.
+   */
+  corsOrigins: Schema.optional(Schema.Array(Schema.String.check(Schema.isNonEmpty())))
 })
 export type ServerConfig = typeof ServerConfig.Type
 

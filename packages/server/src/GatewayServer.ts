@@ -74,6 +74,23 @@ export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | ServerSer
 )
 
 /**
+ * CORS only when `server.corsOrigins` names origins: a gateway on localhost that answered every
+ * origin would let any web page the user visits spend the configured provider keys.
+ */
+const withCors = <E, R>(layer: Layer.Layer<never, E, R>, origins: ReadonlyArray<string> | undefined) =>
+  origins === undefined || origins.length === 0
+    ? layer
+    : Layer.merge(
+      layer,
+      HttpRouter.cors({
+        allowedOrigins: origins.includes("*") ? undefined : origins,
+        allowedHeaders: ["authorization", "content-type", "x-llm-task", "x-llm-strategy", "x-llm-cache"],
+        exposedHeaders: ["x-llm-provider", "x-llm-model", "x-llm-cache", "x-llm-attempts", "x-llm-overhead-ms"],
+        maxAge: 600
+      })
+    )
+
+/**
  * Node's `server.close()` closes the connections idle at that moment, but one whose response
  * finishes later stays open until the client's keep-alive timer drops it. While closing, idle
  * connections are closed as soon as they appear, so shutdown ends when the last response does.
@@ -98,7 +115,7 @@ const makeNodeServer = (): Server => {
  */
 export const layer = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpServer, ServeError, ServerServices> =>
   Layer.unwrap(Effect.map(LLMConfig, (config) =>
-    HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
+    HttpRouter.serve(withCors(routes, config.server.corsOrigins), { disableLogger: true, disableListenLog: true }).pipe(
       Layer.provideMerge(NodeHttpServer.layerServer(makeNodeServer, {
         host: options.host ?? config.server.host,
         port: options.port ?? config.server.port,
