@@ -153,34 +153,39 @@ export const make = Effect.gen(function*() {
             return CacheService.replayAsStream(hit.value)
           }
         }
-        // Collect what streams past so a complete answer can be cached and accounted afterwards.
+        // Collect what streams past so a complete answer can be cached and accounted afterwards
+        // (the text only when it will be cached: accounting needs no content).
+        const keep = key !== undefined
         let content = ""
         let provider = ""
         let model = ""
         const started = Date.now()
-        return router.stream(valid).pipe(
-          Stream.tap((chunk) =>
-            Effect.suspend(() => {
-              content += chunk.delta
-              if (chunk.provider !== undefined) provider = chunk.provider
-              if (chunk.model !== undefined) model = chunk.model
-              if (chunk.usage === undefined || chunk.finishReason === undefined) return Effect.void
-              const response: LLMResponse = {
-                content,
-                provider,
-                model,
-                usage: chunk.usage,
-                costUsd: chunk.costUsd ?? 0,
-                latencyMs: Date.now() - started,
-                cached: false,
-                finishReason: chunk.finishReason,
-                attempts: []
-              }
-              const save = key !== undefined ? cache.set(key, response) : Effect.void
-              return Effect.andThen(save, record(valid, scope, response))
-            })
-          )
-        )
+        // Per batch, not per chunk: the bookkeeping is synchronous, and only the batch that
+        // carries the last chunk runs an effect (cache write, accounting).
+        return Stream.mapArrayEffect(router.stream(valid), (batch) => {
+          let last: StreamChunk | undefined
+          for (let i = 0; i < batch.length; i++) {
+            const chunk = batch[i]
+            if (keep) content += chunk.delta
+            if (chunk.provider !== undefined) provider = chunk.provider
+            if (chunk.model !== undefined) model = chunk.model
+            if (chunk.usage !== undefined && chunk.finishReason !== undefined) last = chunk
+          }
+          if (last === undefined) return Effect.succeed(batch)
+          const response: LLMResponse = {
+            content,
+            provider,
+            model,
+            usage: last.usage!,
+            costUsd: last.costUsd ?? 0,
+            latencyMs: Date.now() - started,
+            cached: false,
+            finishReason: last.finishReason!,
+            attempts: []
+          }
+          const save = key !== undefined ? cache.set(key, response) : Effect.void
+          return Effect.as(Effect.andThen(save, record(valid, scope, response)), batch)
+        })
       })
     )
 

@@ -7,7 +7,8 @@
  */
 import type { LLMResponse, StreamChunk } from "@llm-gateway/core/Domain"
 import type { LLMError } from "@llm-gateway/core/LLMError"
-import { Cause, Effect, Pull, type Scope, Stream } from "effect"
+import { Cause, Channel, Effect, Pull, type Scope, Stream } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { envelope, fromLLMError, internalError } from "./HttpError.ts"
 import {
@@ -88,15 +89,25 @@ const errorEvent = (ctx: ServerContext, cause: Cause.Cause<LLMError>): Effect.Ef
   return Effect.as(log, line)
 }
 
+/** One `Uint8Array` per batch: platform-node writes each emitted array as one socket write. */
+const utf8 = (text: string): NonEmptyReadonlyArray<Uint8Array> => [Buffer.from(text, "utf8")]
+
 /**
  * A streamed answer. The first chunk is awaited before the status line: a failure up to then
  * (every candidate failed) is an ordinary error answer with its status code; after it the
  * stream is committed, and a failure ends it with an SSE error event instead of `[DONE]`.
  * The upstream stream lives in the request's scope: a client that disconnects aborts it.
+ *
+ * The body is one hand-written pull over the manager's pull (not map / concat / catchCause /
+ * filter / encodeText, an Effect step each per pull): each batch of chunks becomes one SSE
+ * string and one buffer.
  */
 const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt: number) =>
   Effect.gen(function*() {
-    const pull = yield* Stream.toPull(ctx.manager.generateStream(call.request, { scope, validated: true }))
+    const pull = yield* Channel.toPullScoped(
+      Stream.toChannel(ctx.manager.generateStream(call.request, { scope, validated: true })),
+      yield* Effect.scope
+    )
     const first: ReadonlyArray<StreamChunk> = yield* Pull.catchDone(pull, () => Effect.succeed([]))
     const head = first[0]
     const provider = head?.provider ?? ""
@@ -106,19 +117,34 @@ const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt
       ...sseHeaders,
       ...llmHeaders(ctx, call, { provider, model, cached: head?.cached === true, attempts: head?.attempts }, startedAt)
     }
-    const chunks = first.length === 0
-      ? Stream.empty
-      : Stream.concat(Stream.fromIterable(first), Stream.fromPull(Effect.succeed(pull)))
-    const body = chunks.pipe(
-      Stream.map((c) => encoder.chunk(c)),
-      Stream.concat(Stream.suspend(() => Stream.succeed(encoder.end()))),
-      Stream.catchCause((cause) =>
-        Cause.hasInterruptsOnly(cause) ? Stream.failCause(cause) : Stream.fromEffect(errorEvent(ctx, cause))
-      ),
-      Stream.filter((s) => s.length > 0),
-      Stream.encodeText
-    )
-    return HttpServerResponse.stream(body, { contentType: "text/event-stream; charset=utf-8", headers })
+    // an upstream that ended without a chunk still gets the closing frames
+    let state: "first" | "streaming" | "end" | "done" = first.length > 0 ? "first" : "end"
+    // A batch may encode to nothing (the usage-only last chunk): pull on rather than emit "".
+    const onPulled = {
+      onSuccess: (text: string): Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError> => (text.length === 0 ? body : Effect.succeed(utf8(text))),
+      onFailure: (cause: Cause.Cause<LLMError | Cause.Done>): Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError> => {
+        state = "done"
+        if (Pull.isDoneCause(cause)) return Effect.sync(() => utf8(encoder.end()))
+        const failure = cause as Cause.Cause<LLMError>
+        return Cause.hasInterruptsOnly(failure) ? Effect.failCause(failure) : Effect.map(errorEvent(ctx, failure), utf8)
+      }
+    }
+    const body: Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError> = Effect.suspend(() => {
+      switch (state) {
+        case "first":
+          state = "streaming"
+          return Effect.matchCauseEffect(Effect.sync(() => encoder.chunks(first)), onPulled)
+        case "streaming":
+          // the encoder runs inside the match: a defect there still ends with an error event
+          return Effect.matchCauseEffect(Effect.map(pull, (batch) => encoder.chunks(batch)), onPulled)
+        case "end":
+          state = "done"
+          return Effect.sync(() => utf8(encoder.end()))
+        case "done":
+          return Cause.done()
+      }
+    })
+    return HttpServerResponse.stream(Stream.fromPull(Effect.succeed(body)), { contentType: "text/event-stream; charset=utf-8", headers })
   })
 
 const chatCompletions = (ctx: ServerContext) => (request: Request) => {

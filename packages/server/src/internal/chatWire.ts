@@ -217,6 +217,14 @@ export class ChunkEncoder {
     return c.delta.length === 0 ? "" : this.frame({ content: c.delta }, null)
   }
 
+  /** Frames for a batch of gateway chunks, as one string (one socket write per batch). */
+  chunks(batch: ReadonlyArray<StreamChunk>): string {
+    if (batch.length === 1) return this.chunk(batch[0])
+    let out = ""
+    for (let i = 0; i < batch.length; i++) out += this.chunk(batch[i])
+    return out
+  }
+
   /** The closing frames: the finish reason, the usage chunk when asked for, `[DONE]`. */
   end(): string {
     let out = this.first ? this.frame({ role: "assistant", content: "" }, null) : ""
