@@ -8,7 +8,7 @@ import { Effect, Layer, Redacted } from "effect"
 import { describeConfig, LLMConfig, loadConfig, maskSecret } from "../src/LLMConfig.ts"
 import * as ModelCatalog from "../src/ModelCatalog.ts"
 
-const CANARY = "sk-proj-CANARY0123456789wxyz"
+const CANARY = "sk-proj-CANARY-0123wxyz"
 const CANARY_2 = "canary-gateway-key-42"
 const CANARY_PW = "canarypassword"
 
@@ -94,7 +94,7 @@ describe("LLMConfig secrets", () => {
     }))
 
   it("maskSecret shows at most the last four characters", () => {
-    expect(maskSecret("sk-ant-api03-abcdefghijklmnop1234")).toBe("sk-ant-…1234")
+    expect(maskSecret("sk-ant-api03-abcd1234")).toBe("sk-ant-…1234")
     expect(maskSecret(Redacted.make("short-key"))).toBe("***")
     expect(maskSecret("0123456789abcdefXYZW")).toBe("…XYZW")
   })

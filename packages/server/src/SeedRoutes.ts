@@ -17,20 +17,36 @@ import { decodeWith, isApiError } from "./internal/validate.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
 
+/** The LLMRequest of a seed-endpoint body (`provider` / `model` resolved to a configured model). */
+const seedRequest = (
+  ctx: ServerContext,
+  call: {
+    readonly target: Parameters<typeof resolveTarget>[0]
+    readonly messages: LLMRequest["messages"]
+    readonly taskType: LLMRequest["taskType"]
+    readonly preferences: LLMRequest["preferences"]
+    readonly cache: boolean
+  }
+) => {
+  const model = resolveTarget(call.target, ctx.router.models)
+  if (isApiError(model)) return model
+  const req: LLMRequest = {
+    messages: call.messages,
+    model,
+    taskType: call.taskType,
+    preferences: call.preferences,
+    cache: call.cache ? undefined : false
+  }
+  return req
+}
+
 const generate = (ctx: ServerContext) => (request: Request) =>
   authenticated(ctx, request, (scope) =>
     Effect.flatMap(ctx.readJson(request), (body): Handled => {
       const call = decodeWith(readGenerate, body)
       if (isApiError(call)) return Effect.fail(call)
-      const model = resolveTarget(call.target, ctx.router.models)
-      if (isApiError(model)) return Effect.fail(model)
-      const req: LLMRequest = {
-        messages: call.messages,
-        model,
-        taskType: call.taskType,
-        preferences: call.preferences,
-        cache: call.cache ? undefined : false
-      }
+      const req = seedRequest(ctx, call)
+      if (isApiError(req)) return Effect.fail(req)
       return Effect.map(ctx.manager.generate(req, { scope }), (r) => jsonText(generateJson(r)))
     }))
 
@@ -39,16 +55,9 @@ const chat = (ctx: ServerContext) => (request: Request) =>
     Effect.flatMap(ctx.readJson(request), (body): Handled => {
       const call = decodeWith(readChat, body)
       if (isApiError(call)) return Effect.fail(call)
-      const model = resolveTarget(call.target, ctx.router.models)
-      if (isApiError(model)) return Effect.fail(model)
+      const req = seedRequest(ctx, call)
+      if (isApiError(req)) return Effect.fail(req)
       if (call.conversationId === undefined) {
-        const req: LLMRequest = {
-          messages: call.messages,
-          model,
-          taskType: call.taskType,
-          preferences: call.preferences,
-          cache: call.cache ? undefined : false
-        }
         return Effect.map(ctx.manager.generate(req, { scope }), (r) =>
           jsonText(generateJson(r, { conversation_id: null, message: { role: "assistant", content: r.content } })))
       }
@@ -61,7 +70,7 @@ const chat = (ctx: ServerContext) => (request: Request) =>
       return Effect.map(
         ctx.manager.chat(conversationId, turn, {
           scope,
-          model,
+          model: req.model,
           taskType: call.taskType,
           preferences: call.preferences,
           system

@@ -12,7 +12,7 @@ import { HttpServer } from "effect/http"
 import OpenAI from "openai"
 import * as GatewayServer from "../../src/GatewayServer.ts"
 
-export const CANARY_KEY = "sk-canary-0123456789abcdefSECRET"
+export const CANARY_KEY = "sk-canary-0123SECRET"
 
 export interface Gateway {
   readonly url: string
