@@ -5,11 +5,8 @@ import { fileURLToPath } from "node:url"
 import { type LlamaCppClientOptions, makeLlamaCppClient } from "../src/LlamaCppClient.ts"
 import { loadModel } from "../src/internal/loadModel.ts"
 
-/**
- * The real 1.1 MB TinyStories model, read from shared/ beside the repository (never copied in):
- * /work/shared in development, <clone>/../shared in CI.
- */
-export const MODEL_PATH = fileURLToPath(new URL("../../../../shared/models/stories260K.gguf", import.meta.url))
+/** The real 1.1 MB TinyStories model the repository carries (models/README.md: licence, source). */
+export const MODEL_PATH = fileURLToPath(new URL("../../../models/stories260K.gguf", import.meta.url))
 export const MODEL = "stories260K"
 export const PROMPT = "Once upon a time"
 
