@@ -29,6 +29,7 @@ import { makeAuthenticator } from "./internal/auth.ts"
 import type { ServerContext } from "./internal/context.ts"
 import { makeJsonReader } from "./internal/http.ts"
 import { makeScrubber, secretsOf } from "./internal/secrets.ts"
+import { CurrentDrain, type Drain, makeDrain } from "./internal/shutdown.ts"
 import * as OpenAIRoutes from "./OpenAIRoutes.ts"
 import * as OpsRoutes from "./OpsRoutes.ts"
 import * as SeedRoutes from "./SeedRoutes.ts"
@@ -95,10 +96,11 @@ const withCors = <E, R>(layer: Layer.Layer<never, E, R>, origins: ReadonlyArray<
  * finishes later stays open until the client's keep-alive timer drops it. While closing, idle
  * connections are closed as soon as they appear, so shutdown ends when the last response does.
  */
-const makeNodeServer = (): Server => {
+const makeNodeServer = (drain: Drain, graceMs: number) => (): Server => {
   const server = createServer()
   const close = server.close.bind(server)
   server.close = (callback?: (error?: Error) => void) => {
+    drain.begin(graceMs)
     const sweep = setInterval(() => server.closeIdleConnections(), 20)
     sweep.unref()
     return close((error?: Error) => {
@@ -114,19 +116,24 @@ const makeNodeServer = (): Server => {
  * `HttpServer` (its `address` tells the bound port).
  */
 export const layer = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpServer, ServeError, ServerServices> =>
-  Layer.unwrap(Effect.map(LLMConfig, (config) =>
-    HttpRouter.serve(withCors(routes, config.server.corsOrigins), { disableLogger: true, disableListenLog: true }).pipe(
-      Layer.provideMerge(NodeHttpServer.layerServer(makeNodeServer, {
+  Layer.unwrap(Effect.map(LLMConfig, (config) => {
+    const graceMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
+    // streams still open shortly before the grace ends are cut with an error event
+    const drain = makeDrain()
+    return HttpRouter.serve(withCors(routes, config.server.corsOrigins), { disableLogger: true, disableListenLog: true }).pipe(
+      Layer.provideMerge(NodeHttpServer.layerServer(makeNodeServer(drain, graceMs), {
         host: options.host ?? config.server.host,
         port: options.port ?? config.server.port,
-        gracefulShutdownTimeout: options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
+        gracefulShutdownTimeout: graceMs
       })),
+      Layer.provide(Layer.succeed(CurrentDrain, drain)),
       Layer.provide(NodeHttpServer.layerHttpServices),
       // No tracer exports spans from the server yet: spans (two per request, with a stack
       // capture each) would be pure cost on the hot path. A deployment that adds an OTLP
       // exporter turns this back on.
       Layer.provide(Layer.succeed(References.TracerEnabled, options.tracing ?? false))
-    )))
+    )
+  }))
 
 /** Same as `layer`: the server over the gateway's services. */
 export const makeServer = layer

@@ -18,6 +18,7 @@
  * | ModelUnavailable                            | 503    | ModelUnavailable     | model_unavailable       |
  * | TimeoutError                                | 504    | TimeoutError         | timeout                 |
  * | ConfigurationError                          | 500    | ConfigurationError   | configuration_error     |
+ * | stream cut by shutdown (SSE error event)    | 503    | ServiceUnavailable   | server_shutting_down    |
  */
 import type { LLMError } from "@llm-gateway/core/LLMError"
 import { describe } from "@llm-gateway/core/LLMError"
@@ -118,6 +119,14 @@ export const methodNotAllowed = (method: string, path: string, allowed: string):
     code: "method_not_allowed",
     message: `${method} is not allowed on ${path} (use ${allowed})`
   })
+
+/** The SSE error event of a stream still open when the shutdown grace ran out. */
+export const serverShuttingDown: ApiError = make({
+  status: 503,
+  type: "ServiceUnavailable",
+  code: "server_shutting_down",
+  message: "the gateway is shutting down and cut this stream before it finished; retry the request"
+})
 
 export const internalError: ApiError = make({
   status: 500,

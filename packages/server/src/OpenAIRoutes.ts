@@ -10,7 +10,7 @@ import type { LLMError } from "@llm-gateway/core/LLMError"
 import { Cause, Channel, Effect, Pull, type Scope, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
-import { envelope, fromLLMError, internalError } from "./HttpError.ts"
+import { envelope, fromLLMError, internalError, serverShuttingDown } from "./HttpError.ts"
 import {
   ChunkEncoder,
   chatCompletionJson,
@@ -23,6 +23,7 @@ import {
 import { authenticated, type Handled, type ServerContext } from "./internal/context.ts"
 import { embeddingsJson, readEmbeddingsRequest } from "./internal/embeddingsWire.ts"
 import { jsonText } from "./internal/http.ts"
+import { CurrentDrain, ShuttingDown } from "./internal/shutdown.ts"
 import { decodeWith, isApiError } from "./internal/validate.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
@@ -79,9 +80,13 @@ const completeChat = (ctx: ServerContext, call: ChatCall, scope: string, started
 const sseHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
 
 /** The error event that ends a stream which failed after its first chunk (no `[DONE]`). */
-const errorEvent = (ctx: ServerContext, cause: Cause.Cause<LLMError>): Effect.Effect<string> => {
+const errorEvent = (ctx: ServerContext, cause: Cause.Cause<LLMError | ShuttingDown>): Effect.Effect<string> => {
   const failure = Cause.findErrorOption(cause)
-  const e = failure._tag === "Some" ? fromLLMError(failure.value) : internalError
+  const e = failure._tag === "None"
+    ? internalError
+    : failure.value instanceof ShuttingDown
+    ? serverShuttingDown
+    : fromLLMError(failure.value)
   const line = `data: ${ctx.scrubber.scrub(JSON.stringify(envelope(e)))}\n\n`
   const log = failure._tag === "Some"
     ? Effect.logWarning(ctx.scrubber.scrub(`stream failed after its first chunk: ${e.status} ${e.code}: ${e.message}`))
@@ -108,6 +113,8 @@ const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt
       Stream.toChannel(ctx.manager.generateStream(call.request, { scope, validated: true })),
       yield* Effect.scope
     )
+    // past the shutdown grace the stream ends with a `server_shutting_down` error event
+    const drain = yield* CurrentDrain
     const first: ReadonlyArray<StreamChunk> = yield* Pull.catchDone(pull, () => Effect.succeed([]))
     const head = first[0]
     const provider = head?.provider ?? ""
@@ -121,22 +128,25 @@ const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt
     let state: "first" | "streaming" | "end" | "done" = first.length > 0 ? "first" : "end"
     // A batch may encode to nothing (the usage-only last chunk): pull on rather than emit "".
     const onPulled = {
-      onSuccess: (text: string): Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError> => (text.length === 0 ? body : Effect.succeed(utf8(text))),
-      onFailure: (cause: Cause.Cause<LLMError | Cause.Done>): Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError> => {
+      onSuccess: (text: string): Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError | ShuttingDown> =>
+        text.length === 0 ? body : Effect.succeed(utf8(text)),
+      onFailure: (
+        cause: Cause.Cause<LLMError | ShuttingDown | Cause.Done>
+      ): Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError | ShuttingDown> => {
         state = "done"
         if (Pull.isDoneCause(cause)) return Effect.sync(() => utf8(encoder.end()))
-        const failure = cause as Cause.Cause<LLMError>
+        const failure = cause as Cause.Cause<LLMError | ShuttingDown>
         return Cause.hasInterruptsOnly(failure) ? Effect.failCause(failure) : Effect.map(errorEvent(ctx, failure), utf8)
       }
     }
-    const body: Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError> = Effect.suspend(() => {
+    const body: Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError | ShuttingDown> = Effect.suspend(() => {
       switch (state) {
         case "first":
           state = "streaming"
           return Effect.matchCauseEffect(Effect.sync(() => encoder.chunks(first)), onPulled)
         case "streaming":
           // the encoder runs inside the match: a defect there still ends with an error event
-          return Effect.matchCauseEffect(Effect.map(pull, (batch) => encoder.chunks(batch)), onPulled)
+          return Effect.matchCauseEffect(Effect.map(drain.cuttable(pull), (batch) => encoder.chunks(batch)), onPulled)
         case "end":
           state = "done"
           return Effect.sync(() => utf8(encoder.end()))

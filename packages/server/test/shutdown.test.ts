@@ -91,14 +91,20 @@ describe("graceful shutdown", () => {
     })
   })
 
-  it("cuts a stream that outlives the shutdown bound", async () => {
+  it("cuts a stream that outlives the shutdown bound with a server_shutting_down error event", async () => {
     await withSlowUpstream(1000, 300, async (gw) => {
       const stream = await openStream(gw)
       const startedClosing = performance.now()
       await gw.close()
       expect(performance.now() - startedClosing).toBeLessThan(2500)
-      const { text } = await stream.rest
+      const { text, error } = await stream.rest
+      // the body ends cleanly with the error event as its last frame, never a bare cut
+      expect(error).toBeUndefined()
       expect(text).not.toContain("[DONE]")
+      const frames = text.trim().split("\n\n")
+      const last = JSON.parse(frames[frames.length - 1].replace(/^data: /, ""))
+      expect(last.error).toMatchObject({ code: "server_shutting_down", type: "ServiceUnavailable" })
+      expect(gw.logs.some((l) => l.includes("server_shutting_down"))).toBe(true)
     })
   })
 })
