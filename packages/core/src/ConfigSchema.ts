@@ -100,7 +100,13 @@ export const RoutingConfig = Schema.Struct({
   timeoutMs: PositiveInt,
   attemptTimeoutMs: PositiveInt,
   loadBalancing: LoadBalancing,
-  circuitBreaker: CircuitBreakerConfig
+  circuitBreaker: CircuitBreakerConfig,
+  /**
+   * How long a request may wait for a rate-limit permit on one candidate before it is skipped
+   * (or, on the last candidate, answered 429 with the wait as retry-after). Unset: 0 for every
+   * candidate but the last, 1000 ms for the last.
+   */
+  queueMs: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 })
 export type RoutingConfig = typeof RoutingConfig.Type
 

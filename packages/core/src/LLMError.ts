@@ -208,6 +208,10 @@ export const isLLMError = (u: unknown): u is LLMError =>
 
 /** A one-line human description, safe to log (errors never carry secrets). */
 export const describe = (error: LLMError): string => {
+  // the router's verdict on a whole chain (it carries the attempts) already says it all
+  if (error.attempts !== undefined && error.attempts.length > 0 && error.message) {
+    return "model" in error && error.model ? `${error.model}: ${error.message}` : error.message
+  }
   switch (error._tag) {
     case "RateLimitExceeded":
       return `${error.model}: rate limit exceeded${error.retryAfter > 0 ? ` (retry after ${error.retryAfter} ms)` : ""}`

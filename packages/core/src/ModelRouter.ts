@@ -33,6 +33,8 @@ import { makeLimits } from "./internal/router/Limits.ts"
 import { computePlan, type RoutePlan } from "./internal/router/Planner.ts"
 import { type BackoffOptions, defaultBackoff } from "./internal/router/RetryPolicy.ts"
 import { RouterState } from "./internal/router/State.ts"
+import * as StoreFallback from "./internal/router/StoreFallback.ts"
+import { StoreHealth, type StoreHealthOptions } from "./internal/router/StoreFallback.ts"
 import { routeStream } from "./internal/router/Streaming.ts"
 import { makeStats, type RouterStats } from "./internal/router/Stats.ts"
 import * as Telemetry from "./internal/router/Telemetry.ts"
@@ -74,6 +76,8 @@ export interface ModelRouterOptions {
   /** Seeds random / weighted balancing and retry jitter (default: Effect's `Random`). */
   readonly seed?: string | number | undefined
   readonly backoff?: Partial<BackoffOptions> | undefined
+  /** How a shared (Redis) breaker / limiter store is watched while it is down (StoreFallback). */
+  readonly storeHealth?: StoreHealthOptions | undefined
   /** Bare model id → provider (default: `LLMConfig`'s `resolveBareModel`). */
   readonly resolveBareModel?: ((config: GatewayConfig, id: string) => {
     readonly provider: string
@@ -94,6 +98,16 @@ export interface ModelRouterShape {
   readonly stats: Effect.Effect<RouterStats>
   readonly models: ReadonlyArray<ModelInfo>
 }
+
+/** A model asked for the other kind of work: the caller's mistake, a 400 naming the model. */
+const wrongKind = (name: string, kind: string, use: string) =>
+  new InvalidRequest({ model: name, param: "model", message: `"${name}" is ${kind}; use ${use} for it` })
+
+/** What the caller asked for, as the final error names it. */
+const requestedOf = (req: LLMRequest) =>
+  req.model !== undefined && req.model !== "" && req.model !== "auto"
+    ? { model: req.model }
+    : { model: "auto", task: req.taskType ?? "general" }
 
 const unknownModel = (name: string) =>
   new ModelUnavailable({
@@ -129,23 +143,22 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     ? yield* Random.Random
     : yield* Random.withSeed(Effect.service(Random.Random), options.seed)
 
-  const breakerStore = yield* Effect.serviceOption(CircuitBreaker.CircuitBreakerStore).pipe(
-    Effect.flatMap(Option.match({
-      onSome: Effect.succeed,
-      onNone: () =>
-        Effect.map(
-          Layer.build(CircuitBreaker.layerStoreMemory()),
-          (ctx) => Context.get(ctx, CircuitBreaker.CircuitBreakerStore)
-        )
-    }))
+  // This instance's memory stores: the only ones without a shared store, the fallback while a
+  // shared one is down (StoreFallback: breakers keep opening, limits keep holding, one log line).
+  const memoryBreakers = Context.get(
+    yield* Layer.build(CircuitBreaker.layerStoreMemory()),
+    CircuitBreaker.CircuitBreakerStore
   )
-  const limiterStore = yield* Effect.serviceOption(RateLimiter.RateLimiterStore).pipe(
-    Effect.flatMap(Option.match({
-      onSome: Effect.succeed,
-      onNone: () =>
-        Effect.map(Layer.build(RateLimiter.layerStoreMemory), (ctx) => Context.get(ctx, RateLimiter.RateLimiterStore))
-    }))
-  )
+  const memoryLimits = Context.get(yield* Layer.build(RateLimiter.layerStoreMemory), RateLimiter.RateLimiterStore)
+  const storeHealth = new StoreHealth(options.storeHealth)
+  const breakerStore = Option.match(yield* Effect.serviceOption(CircuitBreaker.CircuitBreakerStore), {
+    onSome: (shared) => StoreFallback.breakerStore(shared, memoryBreakers, storeHealth),
+    onNone: () => memoryBreakers
+  })
+  const limiterStore = Option.match(yield* Effect.serviceOption(RateLimiter.RateLimiterStore), {
+    onSome: (shared) => StoreFallback.limiterStore(shared, memoryLimits, storeHealth),
+    onNone: () => memoryLimits
+  })
   const breakers = yield* makeBreakers({
     config: config.routing.circuitBreaker,
     state,
@@ -201,6 +214,7 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     if (pinnedFirst) {
       const pinned = catalog.resolve(req.model)
       if (pinned === undefined) return unknownModel(req.model)
+      if (pinned.members[0].embedding) return wrongKind(req.model, "an embedding model", "POST /v1/embeddings")
       groups = [pinned, ...groups.filter((g) => g.key !== pinned.key)]
     }
     if (groups.length === 0) {
@@ -269,6 +283,7 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       candidates: p.candidates.map((c) => c.deployment),
       startedAt,
       tokens: p.promptTokens,
+      requested: requestedOf(req),
       call: (d, timeoutMs) =>
         Effect.flatMap(clientFor(d), (client) =>
           client.generate(
@@ -304,6 +319,7 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
         candidates: p.candidates.map((c) => c.deployment),
         startedAt,
         promptTokens: p.promptTokens,
+        requested: requestedOf(req),
         request: (d) => providerRequest(req, messages, d),
         client: clientFor,
         onSettled: (d, usage, costUsd) =>
@@ -322,6 +338,11 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     if (pinnedFirst) {
       const pinned = catalog.resolve(req.model)
       if (pinned === undefined) return yield* unknownModel(req.model)
+      // a listed chat model; a provider's ad-hoc model (its kind unknown) may embed
+      const first = pinned.members[0]
+      if (!first.embedding && catalog.byRef.has(first.ref)) {
+        return yield* wrongKind(req.model, "a chat model", "POST /v1/chat/completions")
+      }
       groups = [pinned, ...groups.filter((g) => g.key !== pinned.key)]
     }
     if (groups.length === 0) {
@@ -337,6 +358,7 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       candidates: p.candidates.map((c) => c.deployment),
       startedAt,
       tokens,
+      requested: pinnedFirst ? { model: req.model! } : { model: "auto", task: "embedding" },
       call: (d) => Effect.flatMap(clientFor(d), (client) => client.embed({ model: d.model, input: req.input }))
     }).pipe(Effect.tapError((e) => finished(startedAt, e)))
     const d = result.deployment

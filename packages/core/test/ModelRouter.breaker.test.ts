@@ -152,10 +152,10 @@ describe("ModelRouter rate limits", () => {
       expect((yield* router.generate({ prompt })).ref).toBe("b/m")
     }).pipe(Effect.scoped))
 
-  it.effect("the last candidate waits for room, within the deadline", () =>
+  it.effect("the last candidate waits for room within routing.queueMs (and the deadline)", () =>
     Effect.gen(function*() {
       const { layer, clients } = scripted([{ provider: "a" }])
-      const config = gatewayConfig([provider("a", "openai", ["m"], { rpm: 1 })], { timeoutMs: 90_000 })
+      const config = gatewayConfig([provider("a", "openai", ["m"], { rpm: 1 })], { timeoutMs: 90_000, queueMs: 60_000 })
       const router = yield* makeRouter(config, layer)
       yield* router.generate({ prompt: "hi" })
       const fiber = yield* Effect.forkChild(router.generate({ prompt: "hi" }))

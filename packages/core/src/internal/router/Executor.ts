@@ -4,11 +4,17 @@
  * the call, so generate, embed and the opening of a stream share one set of rules.
  *
  * Time: `routing.timeoutMs` is a deadline for the whole chain — an attempt gets at most the
- * time left, and a backoff or a rate-limit wait that would pass the deadline is not taken
- * (the next candidate is tried instead); `routing.attemptTimeoutMs` bounds one attempt, so a
- * hung first candidate leaves time for the next.
+ * time left, and a backoff that would pass the deadline is not taken (the next candidate is
+ * tried instead); `routing.attemptTimeoutMs` bounds one attempt, so a hung first candidate
+ * leaves time for the next. A rate-limit permit is waited for at most `routing.queueMs` (unset:
+ * 0 on every candidate but the last, 1 s on the last): holding an over-limit request for
+ * seconds only to refuse it later helps nobody, so it is refused at once with the real wait as
+ * retry-after.
+ *
+ * When every candidate failed, the error names what the caller asked for (the model, or `auto`
+ * and the task) and why each candidate fell out: `openai/gpt-4o-mini: circuit open; …`.
  */
-import { Cause, Effect, Exit, Option } from "effect"
+import { Cause, Duration, Effect, Exit, Option } from "effect"
 import { CircuitBreaker } from "effect/persistence"
 import type { RoutingConfig } from "../../ConfigSchema.ts"
 import type { Attempt } from "../../Domain.ts"
@@ -23,6 +29,8 @@ import {
   locallyLimited,
   makeBackoff,
   mostInformative,
+  reasonOf,
+  summarize,
   withAttempts
 } from "./RetryPolicy.ts"
 import type { RouterState } from "./State.ts"
@@ -54,7 +62,19 @@ export interface ChainOptions<A, R> {
   readonly call: (d: Deployment, timeoutMs: number) => Effect.Effect<A, LLMError, R>
   /** The call of this deployment enforces `timeoutMs` itself: no router-side timeout race. */
   readonly selfTimed?: ((d: Deployment) => boolean) | undefined
+  /** What the caller asked for, named by the error when every candidate fails. */
+  readonly requested?: Requested | undefined
 }
+
+export interface Requested {
+  /** The model as the caller named it, or `auto`. */
+  readonly model: string
+  /** The task `auto` routed by. */
+  readonly task?: string | undefined
+}
+
+/** How long the last candidate waits for a rate-limit permit when `routing.queueMs` is unset. */
+export const DEFAULT_LAST_QUEUE_MS = 1_000
 
 const now = Effect.clockWith((c) => c.currentTimeMillis)
 
@@ -77,6 +97,8 @@ export const runChain = <A, R>(
     const deadline = options.startedAt + routing.timeoutMs
     const attempts: Array<Attempt> = []
     const errors: Array<LLMError> = []
+    /** `ref: why it fell out`, one per candidate, for the final error. */
+    const reasons: Array<string> = []
     let floor: number | undefined
 
     for (let i = 0; i < candidates.length; i++) {
@@ -84,10 +106,14 @@ export const runChain = <A, R>(
       const isLast = i === candidates.length - 1
       if (floor !== undefined && d.contextWindow !== undefined && d.contextWindow <= floor) {
         attempts.push({ model: d.ref, outcome: "skipped:ContextTooLarge", ms: 0 })
+        reasons.push(`${d.ref}: context window too small`)
         continue
       }
       let retriesLeft = routing.maxRetries
       let backoff: ((now: number, e: LLMError) => Effect.Effect<number>) | undefined
+      const queueMs = routing.queueMs ?? (isLast ? DEFAULT_LAST_QUEUE_MS : 0)
+      /** Until when this candidate may wait for a permit (set at its first refusal). */
+      let queueUntil: number | undefined
       while (true) {
         const t0 = yield* now
         // jittered backoffs make times fractional: under a millisecond left is no time left
@@ -96,13 +122,17 @@ export const runChain = <A, R>(
         }
         const waitMs = yield* limits.acquire(d, options.tokens)
         if (waitMs > 0) {
-          // the last candidate waits for room (within the deadline); the others are skipped
-          if (isLast && t0 + waitMs < deadline) {
+          // a permit within the queue budget (and the deadline) is waited for; otherwise the
+          // candidate is skipped now, and if it was the last the caller hears so now
+          queueUntil ??= Math.min(t0 + queueMs, deadline)
+          if (t0 + waitMs <= queueUntil && t0 + waitMs < deadline) {
             yield* Effect.sleep(waitMs)
             continue
           }
           attempts.push({ model: d.ref, outcome: "skipped:RateLimited", ms: 0 })
-          errors.push(locallyLimited(d.ref, waitMs))
+          const limited = locallyLimited(d.ref, waitMs)
+          errors.push(limited)
+          reasons.push(`${d.ref}: ${reasonOf(limited)}`)
           break
         }
         const timeoutMs = Math.min(routing.attemptTimeoutMs, deadline - t0)
@@ -128,6 +158,11 @@ export const runChain = <A, R>(
         if (e instanceof CircuitBreaker.CircuitBreakerError) {
           attempts.push({ model: d.ref, outcome: "skipped:CircuitOpen", ms: 0 })
           errors.push(new ModelUnavailable({ model: d.ref, message: "circuit open after repeated failures" }))
+          reasons.push(
+            e.reason._tag === "CircuitOpen"
+              ? `${d.ref}: circuit open (retry in ${Math.ceil(Duration.toMillis(e.reason.retryAfter) / 1000)} s)`
+              : `${d.ref}: circuit half-open (a probe is in flight)`
+          )
           break
         }
         if (!isLLMError(e)) return yield* Effect.die(e)
@@ -152,6 +187,7 @@ export const runChain = <A, R>(
         }
         const f = windowFloor(e, d)
         if (f !== undefined) floor = floor === undefined ? f : Math.max(floor, f)
+        reasons.push(`${d.ref}: ${reasonOf(e)}`)
         break
       }
       if (!isLast) {
@@ -170,5 +206,7 @@ export const runChain = <A, R>(
         message: "no candidate could take the request",
         shouldRetry: false
       })
-    return yield* Effect.fail(withAttempts(best, attempts))
+    return yield* Effect.fail(
+      options.requested === undefined ? withAttempts(best, attempts) : summarize(best, options.requested, reasons, attempts)
+    )
   })

@@ -1,12 +1,13 @@
 /**
- * Requests- and tokens-per-minute per model deployment, on Effect's `persistence/RateLimiter`
- * (token bucket: a full minute's budget may be spent as a burst, then it refills evenly). With
- * the Redis store the budget is global across instances.
+ * Requests- and tokens-per-minute per provider, on Effect's `persistence/RateLimiter` (token
+ * bucket: a full minute's budget may be spent as a burst, then it refills evenly). With the
+ * Redis store the budget is global across instances.
  *
- * A provider's `rpm` / `tpm` apply to each of its models (upstreams such as OpenAI meter
- * per model), keyed `rpm:<provider>/<model>` and `tpm:<provider>/<model>`. Admission charges
- * the estimated prompt tokens; once the upstream reports usage the rest is charged as debt
- * (the bucket may go negative), so the next requests see the real spend.
+ * `rpm` / `tpm` are set on the provider, so they are one budget its models share, keyed
+ * `rpm:<provider>` and `tpm:<provider>`: two models of a provider with `rpm: 60` get 60 requests
+ * a minute between them, not 120 (the budget a user writes is the one the upstream account
+ * has). Admission charges the estimated prompt tokens; once the upstream reports usage the rest
+ * is charged as debt (the bucket may go negative), so the next requests see the real spend.
  *
  * The limiter never waits here: a refused deployment reports how long until it has room, and
  * the executor decides to skip it or, on the last candidate, to wait.
@@ -31,6 +32,10 @@ export interface Limits {
 
 const WINDOW = Duration.minutes(1)
 
+// the provider's budget, shared by its models
+const rpmKey = (d: Deployment) => `rpm:${d.provider}`
+const tpmKey = (d: Deployment) => `tpm:${d.provider}`
+
 export const makeLimits = (limiter: RateLimiter.RateLimiter, state: RouterState): Limits => {
   const take = (
     key: string,
@@ -42,11 +47,9 @@ export const makeLimits = (limiter: RateLimiter.RateLimiter, state: RouterState)
       Effect.catch((e) =>
         e.reason._tag === "RateLimitExceeded"
           ? Effect.succeed({ waitMs: Math.max(1, Duration.toMillis(e.reason.retryAfter)), remaining: 0 })
-          // a broken store must not take the gateway down: admit, and say so
-          : Effect.as(Effect.logWarning("rate limiter store failed; admitting", e.reason.message), {
-            waitMs: 0,
-            remaining: undefined as number | undefined
-          })
+          // a broken store must not take the gateway down: admit. No log line per request: the
+          // router's stores fall back to memory and log the outage once (StoreFallback)
+          : Effect.succeed({ waitMs: 0, remaining: undefined as number | undefined })
       )
     )
 
@@ -57,12 +60,12 @@ export const makeLimits = (limiter: RateLimiter.RateLimiter, state: RouterState)
       let waitMs = 0
       if (d.tpm !== undefined) {
         // a prompt bigger than the whole budget still goes once the bucket is full
-        const r = yield* take(`tpm:${d.ref}`, d.tpm, Math.min(Math.max(1, tokens), d.tpm))
+        const r = yield* take(tpmKey(d), d.tpm, Math.min(Math.max(1, tokens), d.tpm))
         waitMs = r.waitMs
         s.availableTokens = r.remaining
       }
       if (waitMs === 0 && d.rpm !== undefined) {
-        const r = yield* take(`rpm:${d.ref}`, d.rpm, 1)
+        const r = yield* take(rpmKey(d), d.rpm, 1)
         waitMs = r.waitMs
         s.availableRequests = r.remaining
       }
@@ -83,7 +86,7 @@ export const makeLimits = (limiter: RateLimiter.RateLimiter, state: RouterState)
         onExceeded: "delay",
         window: WINDOW,
         limit: d.tpm,
-        key: `tpm:${d.ref}`,
+        key: tpmKey(d),
         tokens
       }).pipe(
         Effect.tap((r) =>
@@ -102,8 +105,8 @@ export const makeLimits = (limiter: RateLimiter.RateLimiter, state: RouterState)
 
   const headroom = (d: Deployment) =>
     Effect.all({
-      availableRequests: d.rpm === undefined ? Effect.succeed(undefined) : peek(`rpm:${d.ref}`, d.rpm),
-      availableTokens: d.tpm === undefined ? Effect.succeed(undefined) : peek(`tpm:${d.ref}`, d.tpm)
+      availableRequests: d.rpm === undefined ? Effect.succeed(undefined) : peek(rpmKey(d), d.rpm),
+      availableTokens: d.tpm === undefined ? Effect.succeed(undefined) : peek(tpmKey(d), d.tpm)
     })
 
   return { acquire, settle, headroom }

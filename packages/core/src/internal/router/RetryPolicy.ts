@@ -99,3 +99,55 @@ export const chainTimeout = (model: string, timeoutMs: number) =>
 
 export const locallyLimited = (model: string, waitMs: number) =>
   new RateLimitExceeded({ model, retryAfter: waitMs, message: "configured rpm/tpm exhausted" })
+
+const seconds = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))} s`
+
+/** Why one candidate fell out, in a few words (the ref is said by the caller). */
+export const reasonOf = (e: LLMError): string => {
+  switch (e._tag) {
+    case "RateLimitExceeded":
+      return `rate limited${e.retryAfter > 0 ? ` (retry after ${seconds(e.retryAfter)})` : ""}`
+    case "TimeoutError":
+      return `timed out after ${e.timeoutMs} ms`
+    case "ContextTooLarge":
+      return `context too large (~${e.tokenCount} tokens)`
+    case "NetworkError":
+      return `unreachable (${e.message})`
+    case "ModelUnavailable":
+      return `unavailable (${e.message})`
+    case "AuthenticationFailed":
+      return `authentication failed (${e.message})`
+    case "ConfigurationError":
+      return `misconfigured (${e.message})`
+    case "InvalidRequest":
+      return `refused the request (${e.message})`
+  }
+}
+
+/**
+ * The error a request fails with when every candidate failed: `best`'s kind (so its status and
+ * retry-after stand), but naming what the caller asked for — not whichever candidate happened
+ * to be tried last — and why each candidate fell out.
+ */
+export const summarize = (
+  best: LLMError,
+  requested: { readonly model: string; readonly task?: string | undefined },
+  reasons: ReadonlyArray<string>,
+  attempts: ReadonlyArray<Attempt>
+): LLMError => {
+  const Ctor = best.constructor as new(props: object) => LLMError
+  const props: Record<string, unknown> = {}
+  for (const key of Object.getOwnPropertyNames(best)) {
+    if (key !== "_tag" && key !== "stack") props[key] = (best as any)[key]
+  }
+  const forTask = requested.task !== undefined ? ` for task ${requested.task}` : ""
+  const message = `no candidate answered${forTask}: ${reasons.join("; ")}`
+  // ConfigurationError has no model field: the message names it instead
+  if (best._tag === "ConfigurationError") props.message = `${requested.model}: ${message}`
+  else {
+    props.model = requested.model
+    props.message = message
+  }
+  props.attempts = attempts
+  return new Ctor(props)
+}

@@ -49,8 +49,12 @@ export interface RouterStats {
   readonly failovers: number
 }
 
-const sumDefined = (xs: ReadonlyArray<number | undefined>): number | undefined =>
-  xs.some((x) => x !== undefined) ? xs.reduce<number>((a, x) => a + (x ?? 0), 0) : undefined
+// a provider's rpm/tpm is one budget its models share (Limits): every model reads the same
+// bucket, so the provider's headroom is that bucket, never a sum over its models
+const sharedBudget = (xs: ReadonlyArray<number | undefined>): number | undefined => {
+  const known = xs.filter((x): x is number => x !== undefined)
+  return known.length > 0 ? Math.min(...known) : undefined
+}
 
 export const makeStats = (options: {
   readonly deployments: ReadonlyArray<Deployment>
@@ -100,8 +104,8 @@ export const makeStats = (options: {
         errors,
         successRate: requests === 0 ? 1 : (requests - errors) / requests,
         avgLatencyMs: latCount > 0 ? latSum / latCount : undefined,
-        availableRequests: sumDefined(mine.map((d) => d.rateLimit?.availableRequests)),
-        availableTokens: sumDefined(mine.map((d) => d.rateLimit?.availableTokens))
+        availableRequests: sharedBudget(mine.map((d) => d.rateLimit?.availableRequests)),
+        availableTokens: sharedBudget(mine.map((d) => d.rateLimit?.availableTokens))
       }
     })
     return { deployments, providers, failovers: state.failovers }

@@ -20,7 +20,7 @@ import { type LLMError, TimeoutError } from "../../LLMError.ts"
 import type { ModelClientShape } from "../../ModelClient.ts"
 import { costOfUsage } from "../../Pricing.ts"
 import type { Deployment } from "./Catalog.ts"
-import { type ChainContext, runChain } from "./Executor.ts"
+import { type ChainContext, type Requested, runChain } from "./Executor.ts"
 import { withAttempts } from "./RetryPolicy.ts"
 import * as Telemetry from "./Telemetry.ts"
 
@@ -51,6 +51,8 @@ export interface StreamPlan {
   readonly candidates: ReadonlyArray<Deployment>
   readonly startedAt: number
   readonly promptTokens: number
+  /** What the caller asked for (named by the error when every candidate fails). */
+  readonly requested?: Requested | undefined
   readonly request: (d: Deployment) => ProviderRequest
   readonly client: (d: Deployment) => Effect.Effect<ModelClientShape, LLMError>
   readonly onSettled: (d: Deployment, usage: Usage, costUsd: number) => Effect.Effect<void>
@@ -64,6 +66,7 @@ export const routeStream = (p: StreamPlan): Stream.Stream<StreamChunk, LLMError>
       candidates: p.candidates,
       startedAt: p.startedAt,
       tokens: p.promptTokens,
+      requested: p.requested,
       call: (d) => Effect.flatMap(p.client(d), (client) => openStream(client, p.request(d), parent))
     }).pipe(Effect.tapError((e) => p.onFailed(e, p.startedAt)))
 
