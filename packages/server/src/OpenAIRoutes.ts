@@ -1,16 +1,17 @@
 /**
  * The OpenAI-compatible surface: `POST /v1/chat/completions` (JSON or SSE), `POST
- * /v1/embeddings`, `GET /v1/models`. Point any OpenAI client at the gateway's `/v1`.
+ * /v1/embeddings`, `GET /v1/models`, `GET /v1/models/{provider/model}`. Point any OpenAI client at the gateway's `/v1`.
  *
  * The hot path: headers read once, the body parsed once, one hand-written validation pass,
  * one `JSON.stringify` for the answer; no per-request logging or service lookups.
  */
 import type { LLMResponse, StreamChunk } from "@llm-gateway/core/Domain"
 import type { LLMError } from "@llm-gateway/core/LLMError"
+import type { ModelInfo } from "@llm-gateway/core/ModelRouter"
 import { Cause, Channel, Effect, Pull, type Scope, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
-import { envelope, fromLLMError, internalError, serverShuttingDown } from "./HttpError.ts"
+import { envelope, fromLLMError, internalError, modelNotFound, serverShuttingDown } from "./HttpError.ts"
 import {
   ChunkEncoder,
   chatCompletionJson,
@@ -179,26 +180,51 @@ const embeddings = (ctx: ServerContext) => (request: Request) =>
         }))
     }))
 
-/** The model list never changes while the server runs: rendered once. */
-const modelsJson = (ctx: ServerContext): string => {
-  const created = Math.floor(Date.now() / 1000)
-  return JSON.stringify({
-    object: "list",
-    data: ctx.router.models.map((m) => ({
-      id: m.ref,
-      object: "model",
-      created,
-      owned_by: m.provider,
-      provider_type: m.type,
-      context_window: m.contextWindow ?? null,
-      embedding: m.embedding
-    }))
-  })
-}
+/** OpenAI's Model object, plus what the gateway knows about the deployment. */
+const modelObject = (m: ModelInfo, created: number) => ({
+  id: m.ref,
+  object: "model",
+  created,
+  owned_by: m.provider,
+  provider_type: m.type,
+  context_window: m.contextWindow ?? null,
+  embedding: m.embedding
+})
 
-const models = (ctx: ServerContext) => {
-  const body = modelsJson(ctx)
-  return (request: Request) => authenticated(ctx, request, () => Effect.succeed(jsonText(body)))
+/** The model list never changes while the server runs: rendered once. */
+const modelsJson = (ctx: ServerContext, created: number): string =>
+  JSON.stringify({ object: "list", data: ctx.router.models.map((m) => modelObject(m, created)) })
+
+/**
+ * `GET /v1/models` and `GET /v1/models/{model}` (one wildcard route: the router declares both
+ * paths for it). Refs hold a slash (`openai/gpt-4o-mini`), which clients send URL-encoded
+ * (`openai%2Fgpt-4o-mini`, as the official SDKs do) or as is: the handler takes the rest of the
+ * path and decodes it. A bare id is found when exactly one provider lists it.
+ */
+const models = (ctx: ServerContext, created: number) => {
+  const list = modelsJson(ctx, created)
+  const byName = new Map<string, string>()
+  const bare = new Map<string, string | null>()
+  for (const m of ctx.router.models) {
+    const body = JSON.stringify(modelObject(m, created))
+    byName.set(m.ref, body)
+    bare.set(m.model, bare.has(m.model) ? null : body)
+  }
+  return (request: Request) =>
+    authenticated(ctx, request, () => {
+      const path = request.url.split("?")[0]
+      const at = path.indexOf("/models/")
+      const encoded = at < 0 ? "" : path.slice(at + "/models/".length)
+      if (encoded === "") return Effect.succeed(jsonText(list))
+      let name: string
+      try {
+        name = decodeURIComponent(encoded)
+      } catch {
+        name = encoded
+      }
+      const body = byName.get(name) ?? bare.get(name)
+      return body === undefined || body === null ? Effect.fail(modelNotFound(name)) : Effect.succeed(jsonText(body))
+    })
 }
 
 /**
@@ -208,10 +234,12 @@ const models = (ctx: ServerContext) => {
 export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never, never>> => {
   const chat = chatCompletions(ctx)
   const embed = embeddings(ctx)
-  const list = models(ctx)
+  // One `created` for every model: the time this server learnt of them.
+  const created = Math.floor(Date.now() / 1000)
+  const list = models(ctx, created)
   return (["/v1", ""] as const).flatMap((prefix) => [
     HttpRouter.route("POST", `${prefix}/chat/completions` as const, chat),
     HttpRouter.route("POST", `${prefix}/embeddings` as const, embed),
-    HttpRouter.route("GET", `${prefix}/models` as const, list)
+    HttpRouter.route("GET", `${prefix}/models/*` as const, list)
   ])
 }

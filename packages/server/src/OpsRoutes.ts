@@ -60,9 +60,13 @@ const known: Record<string, string> = {
   "/health/ready": "GET"
 }
 
+/** The OpenAI routes also answer without `/v1`; `/v1/models/{model}` takes any model name. */
+const allowedOn = (path: string): string | undefined =>
+  known[path] ?? known[`/v1${path}`] ?? (/^(\/v1)?\/models\/./.test(path) ? "GET" : undefined)
+
 const notFound = (ctx: ServerContext) => (request: Request) => {
   const path = request.url.split("?")[0]
-  const allowed = known[path]
+  const allowed = allowedOn(path)
   return guard(ctx, request, Effect.fail(allowed !== undefined ? methodNotAllowed(request.method, path, allowed) : routeNotFound(request.method, path)))
 }
 

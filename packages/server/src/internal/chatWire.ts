@@ -161,6 +161,10 @@ export const openAIUsage = (u: Usage) => ({
 /** The `model` a client sees: the ref it can send back to pin the same model. */
 export const modelRef = (provider: string, model: string): string => `${provider}/${model}`
 
+/**
+ * No `system_fingerprint` in the answer or its chunks: OpenAI's schema types it as a string (a
+ * `null` breaks strict clients) and the gateway has no backend fingerprint of its own to give.
+ */
 export const chatCompletionJson = (r: LLMResponse, id: string, created: number): string =>
   JSON.stringify({
     id,
@@ -173,8 +177,7 @@ export const chatCompletionJson = (r: LLMResponse, id: string, created: number):
       logprobs: null,
       finish_reason: openAIFinish(r.finishReason)
     }],
-    usage: openAIUsage(r.usage),
-    system_fingerprint: null
+    usage: openAIUsage(r.usage)
   })
 
 /** Writes the SSE frames of one streamed completion, keeping what OpenAI's framing needs. */
@@ -200,7 +203,6 @@ export class ChunkEncoder {
         object: "chat.completion.chunk",
         created: this.created,
         model: this.model,
-        system_fingerprint: null,
         choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }]
       })
     }\n\n`
@@ -237,7 +239,6 @@ export class ChunkEncoder {
           object: "chat.completion.chunk",
           created: this.created,
           model: this.model,
-          system_fingerprint: null,
           choices: [],
           usage: openAIUsage(this.usage)
         })
