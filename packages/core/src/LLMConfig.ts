@@ -24,7 +24,10 @@ export { describeConfig, type DescribeOptions, maskSecret } from "./internal/con
 export { type ModelsView, resolveBareModel, type ResolvedModel } from "./internal/configResolve.ts"
 export { normalizeBaseUrl } from "./internal/configUrls.ts"
 
+// String literal unions (`type`, `strategy`, `store`) widen to `string`: a config object
+// literal typechecks without `as const`, and the Schema validation names a bad value at run time.
 type DeepPartial<T> = T extends Redacted.Redacted<any> ? T
+  : T extends string ? string
   : T extends ReadonlyArray<infer A> ? ReadonlyArray<DeepPartial<A>>
   : T extends object ? { readonly [K in keyof T]?: DeepPartial<T[K]> }
   : T

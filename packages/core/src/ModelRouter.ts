@@ -117,6 +117,11 @@ const unknownModel = (name: string) =>
     shouldRetry: false
   })
 
+/** What a gateway with no chat model says: which settings add one. */
+export const noChatModelMessage = "no chat model is configured: add a provider (set OPENAI_API_KEY, ANTHROPIC_API_KEY, " +
+  "GEMINI_API_KEY, OLLAMA_BASE_URL, or LLM_LOCAL_MODEL_PATH=<a .gguf file>; or list `providers` in the config file " +
+  "named by --config / LLM_GATEWAY_CONFIG), or leave LLM_EMBEDDED_DEFAULT unset to serve the embedded models/stories260K.gguf"
+
 const providerRequest = (req: LLMRequest, messages: ProviderRequest["messages"], d: Deployment): ProviderRequest => {
   const prefs = req.preferences
   const cap = d.entry.maxOutputTokens
@@ -218,7 +223,14 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       groups = [pinned, ...groups.filter((g) => g.key !== pinned.key)]
     }
     if (groups.length === 0) {
-      return new ConfigurationError({ message: "no chat model is configured", path: "providers" })
+      // Not a ConfigurationError (HTTP 500, which SDKs retry): nothing can answer until the
+      // operator adds a provider, so it is a 503 that says what to set and must not be retried.
+      return new ModelUnavailable({
+        model: req.model ?? "auto",
+        status: 503,
+        shouldRetry: false,
+        message: noChatModelMessage
+      })
     }
     const promptTokens = estimatePromptTokens(messages)
     const plan = planGroups(

@@ -16,8 +16,10 @@ import { UsageAccounting } from "@llm-gateway/core/UsageAccounting"
 import { Effect, Layer } from "effect"
 import * as CircuitBreaker from "effect/persistence/CircuitBreaker"
 import * as RateLimiter from "effect/persistence/RateLimiter"
+import { withEmbeddedDefault } from "./EmbeddedDefault.ts"
+import { layerLazy } from "./LazyConversationStorage.ts"
 import { type DiscoveryOptions, discoverLocalProviders } from "./LocalDiscovery.ts"
-import { layerProviderClients } from "./ProviderClients.ts"
+import { type ClientOverrides, layerProviderClients } from "./ProviderClients.ts"
 
 /** What the gateway Layer provides. */
 export type GatewayServices = LLMManager | ModelRouter | LLMConfig | CacheService | UsageAccounting | ModelClients | ConversationStorage
@@ -31,6 +33,14 @@ export interface GatewayOptions {
   readonly env?: Record<string, string | undefined> | undefined
   /** Add a local Ollama / LM Studio that answers on its usual port (`pnpm start`'s defaults). */
   readonly discoverLocal?: boolean | DiscoveryOptions | undefined
+  /**
+   * With no provider configured, serve the repository's `models/stories260K.gguf` as provider
+   * `local` (EmbeddedDefault.ts). Default: on, unless `config` is given (an explicit config is
+   * taken as written) or `LLM_EMBEDDED_DEFAULT=false`.
+   */
+  readonly embeddedDefault?: boolean | undefined
+  /** Clients that replace the configured providers' clients, by provider name (tests). */
+  readonly clients?: ClientOverrides | undefined
 }
 
 /**
@@ -45,9 +55,13 @@ const layerConversations = (config: GatewayConfig): Layer.Layer<ConversationStor
     case "memory":
       return ConversationStorage.layerMemory({ ttlSeconds: c.ttlSeconds })
     case "sqlite":
-      return lazy(() =>
-        import("@llm-gateway/storage/SqliteConversationStorage").then((m) => m.layer({ path: c.path, ttlSeconds: c.ttlSeconds }))
-      )
+      // Opened on first use: a manager that never stores a conversation creates no file.
+      return layerLazy({
+        file: c.path ?? ".data/conversations.db",
+        open: lazy(() =>
+          import("@llm-gateway/storage/SqliteConversationStorage").then((m) => m.layer({ path: c.path, ttlSeconds: c.ttlSeconds }))
+        )
+      })
     case "postgres":
       // LLMConfig's validation guarantees a url for the postgres store.
       return lazy(() =>
@@ -69,9 +83,12 @@ const layerEmbedder = (config: GatewayConfig): Layer.Layer<Embedder, never, Mode
       }))
   )
 
-/** The gateway from an already validated config. */
-export const layerFromConfig = (config: GatewayConfig): Layer.Layer<GatewayServices, ConfigurationError> => {
-  const clients = layerProviderClients(config.providers)
+/** The gateway from an already validated config; `clients` replace providers' clients by name. */
+export const layerFromConfig = (
+  config: GatewayConfig,
+  options: { readonly clients?: ClientOverrides | undefined } = {}
+): Layer.Layer<GatewayServices, ConfigurationError> => {
+  const clients = layerProviderClients(config.providers, options.clients)
   // With `redis.url`, the L2 cache, rate-limit counters and breaker state live in Redis (one
   // connection, shared), so every instance sees the same; without it they are per instance.
   const redisUrl = config.redis?.url
@@ -108,13 +125,25 @@ export const layerFromConfig = (config: GatewayConfig): Layer.Layer<GatewayServi
 
 /** Loads and validates the config (file, env, defaults), then builds the gateway. */
 export const gatewayLayer = (options: GatewayOptions = {}): Layer.Layer<GatewayServices, ConfigurationError> =>
-  Layer.unwrap(Effect.map(
-    Effect.flatMap(loadGatewayConfig(options), (config) =>
+  Layer.unwrap(Effect.map(resolveGatewayConfig(options), (config) => layerFromConfig(config, { clients: options.clients })))
+
+/**
+ * The config the gateway runs: loaded (`loadGatewayConfig`), plus local servers that answer
+ * (`discoverLocal`), plus the embedded default model when still no provider is configured.
+ */
+export const resolveGatewayConfig = (options: GatewayOptions = {}): Effect.Effect<GatewayConfig, ConfigurationError> =>
+  loadGatewayConfig(options).pipe(
+    Effect.flatMap((config) =>
       options.discoverLocal === undefined || options.discoverLocal === false
         ? Effect.succeed(config)
-        : discoverLocalProviders(config, options.discoverLocal === true ? {} : options.discoverLocal)),
-    layerFromConfig
-  ))
+        : discoverLocalProviders(config, options.discoverLocal === true ? {} : options.discoverLocal)
+    ),
+    Effect.flatMap((config) =>
+      (options.embeddedDefault ?? options.config === undefined)
+        ? withEmbeddedDefault(config, { env: options.env })
+        : Effect.succeed(config)
+    )
+  )
 
 export const loadGatewayConfig = (options: GatewayOptions = {}): Effect.Effect<GatewayConfig, ConfigurationError> =>
   // An explicit config object is taken as written (env only fills its `${VAR}` references), so a

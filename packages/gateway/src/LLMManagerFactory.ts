@@ -9,11 +9,26 @@ import type { ConfigurationError } from "@llm-gateway/core/LLMError"
 import { LLMManager, type LLMManagerShape } from "@llm-gateway/core/LLMManager"
 import { Context, Effect, Layer, ManagedRuntime, type Scope, Stream } from "effect"
 import { gatewayLayer, type GatewayOptions } from "./GatewayLayer.ts"
+import type { ClientOverrides } from "./ProviderClients.ts"
 
+export interface MakeLLMManagerOptions {
+  /**
+   * Clients that replace the configured providers' clients, by provider name: a test swaps
+   * `openai` for a scripted client (`@llm-gateway/testing`) and keeps everything else real.
+   */
+  readonly clients?: ClientOverrides | undefined
+}
+
+/**
+ * The manager from a config in the YAML file's shape (string fields such as `type` or
+ * `strategy` are checked at run time: a bad value is a ConfigurationError naming its path).
+ * Scoped: provider connections and stores close with the scope (`Effect.scoped`).
+ */
 export const makeLLMManager = (
-  config: GatewayConfigInput
+  config: GatewayConfigInput,
+  options: MakeLLMManagerOptions = {}
 ): Effect.Effect<LLMManagerShape, ConfigurationError, Scope.Scope> =>
-  Effect.map(Layer.build(gatewayLayer({ config })), (context) => Context.get(context, LLMManager))
+  Effect.map(Layer.build(gatewayLayer({ config, clients: options.clients })), (context) => Context.get(context, LLMManager))
 
 export interface DefaultLLMManager extends Omit<LLMManagerShape, "usage"> {
   /** Fails with ConfigurationError only when the env config is invalid (the lazy start failed). */

@@ -40,9 +40,24 @@ const packageFor = (type: ProviderConfig["type"]): keyof typeof loaders => {
 export const makeProviderClient = (config: ProviderConfig): Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope> =>
   Effect.flatMap(Effect.promise(loaders[packageFor(config.type)]), (make) => make(config))
 
+/**
+ * Clients that replace the built ones, by provider name (a test's scripted or fake client).
+ * Each is registered under that name, whatever its own `provider` field says.
+ */
+export type ClientOverrides = Readonly<Record<string, ModelClientShape>>
+
 /** Every configured provider's client; fails at start when one cannot work (ConfigurationError). */
-export const layerProviderClients = (providers: ReadonlyArray<ProviderConfig>): Layer.Layer<ModelClients, ConfigurationError> =>
+export const layerProviderClients = (
+  providers: ReadonlyArray<ProviderConfig>,
+  overrides: ClientOverrides = {}
+): Layer.Layer<ModelClients, ConfigurationError> =>
   Layer.effect(
     ModelClients,
-    Effect.map(Effect.forEach(providers, makeProviderClient), (clients) => ModelClients.of(ModelClients.fromClients(clients)))
+    Effect.map(
+      Effect.forEach(providers, (p) => {
+        const given = Object.hasOwn(overrides, p.name) ? overrides[p.name] : undefined
+        return given === undefined ? makeProviderClient(p) : Effect.succeed({ ...given, provider: p.name })
+      }),
+      (clients) => ModelClients.of(ModelClients.fromClients(clients))
+    )
   )

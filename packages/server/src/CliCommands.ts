@@ -10,12 +10,13 @@ import { LLMManager } from "@llm-gateway/core/LLMManager"
 import type { LLMRequest, StreamChunk } from "@llm-gateway/core/Domain"
 import { ModelClients } from "@llm-gateway/core/ModelClients"
 import { ModelRouter } from "@llm-gateway/core/ModelRouter"
+import { isEmbeddedDefault } from "llm-gateway/EmbeddedDefault"
 import { gatewayLayer } from "llm-gateway/GatewayLayer"
 import { Context, Effect, Layer, Option, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { HttpServer } from "effect/http"
 import * as GatewayServer from "./GatewayServer.ts"
-import { formatModels, formatStats, Spinner } from "./internal/cliOutput.ts"
+import { formatModels, formatProviderNotice, formatStats, Spinner } from "./internal/cliOutput.ts"
 import { makeScrubber, secretsOf } from "./internal/secrets.ts"
 import { isReady, probeProviders } from "./ProviderHealth.ts"
 
@@ -52,7 +53,7 @@ const serve = Command.make("serve", {
   reportFailure(Effect.scoped(Effect.gen(function*() {
     const services = yield* gateway(flags.config)
     const cfg = Context.get(services, LLMConfig)
-    yield* err(`llm-gateway\n${describeConfig(cfg)}\n`)
+    yield* err(`llm-gateway\n${describeConfig(cfg)}\n${formatProviderNotice(cfg, isEmbeddedDefault(cfg))}`)
     const server = yield* Layer.build(
       GatewayServer.layer({ port: Option.getOrUndefined(flags.port), host: Option.getOrUndefined(flags.host) }).pipe(
         Layer.provide(Layer.succeedContext(services))
@@ -83,6 +84,9 @@ const ask = Command.make("ask", {
   reportFailure(Effect.scoped(Effect.gen(function*() {
     const services = yield* gateway(flags.config)
     const manager = Context.get(services, LLMManager)
+    // Say so when the answer comes from the embedded tiny model, not a real one.
+    const cfg = Context.get(services, LLMConfig)
+    if (isEmbeddedDefault(cfg)) yield* err(formatProviderNotice(cfg, true))
     const req: LLMRequest = {
       prompt: flags.prompt,
       taskType: Option.getOrUndefined(flags.task),

@@ -16,6 +16,7 @@
  * | upstream AuthenticationFailed               | 502    | AuthenticationFailed | upstream_auth_failed    |
  * | NetworkError                                | 502    | NetworkError         | upstream_unreachable    |
  * | ModelUnavailable                            | 503    | ModelUnavailable     | model_unavailable       |
+ * |   (no chat model configured: + `x-should-retry: false`, the message says what to set)  |
  * | TimeoutError                                | 504    | TimeoutError         | timeout                 |
  * | ConfigurationError                          | 500    | ConfigurationError   | configuration_error     |
  * | stream cut by shutdown (SSE error event)    | 503    | ServiceUnavailable   | server_shutting_down    |
@@ -32,6 +33,8 @@ export interface ApiErrorFields {
   readonly param?: string | undefined
   /** Seconds, for the `retry-after` header of a 429. */
   readonly retryAfterSeconds?: number | undefined
+  /** `false` sends `x-should-retry: false`, which the OpenAI and Anthropic SDKs obey over the status. */
+  readonly shouldRetry?: boolean | undefined
 }
 
 /** An answer in OpenAI's error envelope (built on error paths only). */
@@ -42,6 +45,7 @@ export class ApiError implements ApiErrorFields {
   readonly message: string
   readonly param: string | undefined
   readonly retryAfterSeconds: number | undefined
+  readonly shouldRetry: boolean | undefined
   constructor(fields: ApiErrorFields) {
     this.status = fields.status
     this.type = fields.type
@@ -49,6 +53,7 @@ export class ApiError implements ApiErrorFields {
     this.message = fields.message
     this.param = fields.param
     this.retryAfterSeconds = fields.retryAfterSeconds
+    this.shouldRetry = fields.shouldRetry
   }
 }
 
@@ -154,7 +159,7 @@ export const fromLLMError = (e: LLMError): ApiError => {
       // caller's mistake (404); a known model that cannot answer now is a 503.
       return e.status === 404 && (e.attempts === undefined || e.attempts.length === 0)
         ? modelNotFound(e.model, e.message)
-        : make({ status: 503, type: e._tag, code: "model_unavailable", message })
+        : make({ status: 503, type: e._tag, code: "model_unavailable", message, shouldRetry: e.shouldRetry })
     case "RateLimitExceeded":
       return make({
         status: 429,

@@ -70,3 +70,23 @@ export const formatModels = (models: ReadonlyArray<ModelInfo>, config: GatewayCo
   }
   return rows.join("\n") + "\n"
 }
+
+const addProviders = "add providers with OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, OLLAMA_BASE_URL, … " +
+  "or a config file (--config FILE / LLM_GATEWAY_CONFIG); LLM_LOCAL_MODEL_PATH=<file.gguf> serves your own GGUF"
+
+/**
+ * A line for the banner when the gateway runs on the embedded default model, or on nothing at
+ * all: what it is serving and how to add real providers. Empty when providers are configured.
+ */
+export const formatProviderNotice = (config: GatewayConfig, embeddedDefault: boolean): string => {
+  if (embeddedDefault) {
+    const m = config.providers[0]
+    return `no provider configured: serving the embedded tiny model ${m.name}/${m.models[0]?.id ?? "?"} ` +
+      `(models/stories260K.gguf, offline; it only tells children's stories) as model "auto".\n` +
+      `  To use real models, ${addProviders}. LLM_EMBEDDED_DEFAULT=false turns the embedded model off.\n`
+  }
+  if (config.providers.length === 0) {
+    return `no provider configured: chat requests answer 503 model_unavailable until you ${addProviders}.\n`
+  }
+  return ""
+}

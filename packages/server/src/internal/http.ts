@@ -16,6 +16,7 @@ export const errorResponse = (e: ApiError, scrubber: Scrubber): HttpServerRespon
   const body = JSON.stringify(envelope(e))
   const headers: Record<string, string> = {}
   if (e.retryAfterSeconds !== undefined) headers["retry-after"] = String(e.retryAfterSeconds)
+  if (e.shouldRetry === false) headers["x-should-retry"] = "false"
   if (e.status === 401) headers["www-authenticate"] = "Bearer"
   return HttpServerResponse.text(scrubber.scrub(body), { status: e.status, contentType: JSON_TYPE, headers })
 }
