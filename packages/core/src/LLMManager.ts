@@ -2,7 +2,7 @@
  * What other packages call: `Effect.runPromise(manager.generate(req))`. Ties the router (which
  * model, retries, fallbacks), the cache, conversation storage and usage accounting together.
  */
-import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Option, Schema, Stream } from "effect"
 import { CacheService } from "./CacheService.ts"
 import { ConversationStorage } from "./ConversationStorage.ts"
 import {
@@ -125,9 +125,14 @@ export const make = Effect.gen(function*() {
       return response
     }
     const key = yield* cacheKey(req, scope)
-    const { response } = yield* cache.getOrCompute(key, fromRouter(req), {
+    const startedNs = yield* Clock.currentTimeNanos
+    const { response: found, cache: outcome } = yield* cache.getOrCompute(key, fromRouter(req), {
       semantic: { text: lastUserText(req), scope, task: req.taskType ?? DEFAULT_TASK }
     })
+    // A hit carries the latency of the request that computed it: report this request's own.
+    const response = outcome === "hit"
+      ? { ...found, latencyMs: Number((yield* Clock.currentTimeNanos) - startedNs) / 1e6 }
+      : found
     yield* record(req, scope, response)
     return response
   })
