@@ -28,6 +28,10 @@ export const ModelEntry = Schema.Struct({
   contextWindow: Schema.optional(PositiveInt),
   inputCostPer1M: Schema.optional(NonNegative),
   outputCostPer1M: Schema.optional(NonNegative),
+  /** Prompt tokens read from the provider's prompt cache, USD per 1M (default: the input price). */
+  cachedInputCostPer1M: Schema.optional(NonNegative),
+  /** Prompt tokens written to the provider's prompt cache, USD per 1M (default: the input price). */
+  cacheWriteCostPer1M: Schema.optional(NonNegative),
   /** Output tokens this model accepts at most (Anthropic needs a max_tokens). */
   maxOutputTokens: Schema.optional(PositiveInt),
   embedding: Schema.optional(Schema.Boolean),

@@ -79,18 +79,47 @@ export type LLMRequest = typeof LLMRequest.Type
 export const requestMessages = (req: LLMRequest): ReadonlyArray<ChatMessage> =>
   req.messages ?? (req.prompt !== undefined ? [{ role: "user", content: req.prompt }] : [])
 
+/**
+ * Tokens of one request, in one convention for every provider (OpenAI's): `promptTokens` counts
+ * every input token, including those read from or written to the provider's prompt cache;
+ * `cachedPromptTokens` and `cacheWriteTokens` say how many of them were, and are billed at the
+ * model's cached / cache-write rates. `reasoningTokens` are part of `completionTokens`. The
+ * optional counts are present only when the provider reported a non-zero number.
+ */
 export const Usage = Schema.Struct({
   promptTokens: Schema.Int,
   completionTokens: Schema.Int,
-  totalTokens: Schema.Int
+  totalTokens: Schema.Int,
+  /** Of `promptTokens`: read from the provider's prompt cache. */
+  cachedPromptTokens: Schema.optional(Schema.Int),
+  /** Of `promptTokens`: written to the provider's prompt cache (Anthropic's cache creation). */
+  cacheWriteTokens: Schema.optional(Schema.Int),
+  /** Of `completionTokens`: hidden reasoning (OpenAI's o-series, gpt-5). */
+  reasoningTokens: Schema.optional(Schema.Int)
 })
 export type Usage = typeof Usage.Type
 
-export const makeUsage = (promptTokens: number, completionTokens: number): Usage => ({
-  promptTokens,
-  completionTokens,
-  totalTokens: promptTokens + completionTokens
-})
+/** What a provider reports beyond the two totals (any may be missing, null or 0). */
+export interface UsageDetails {
+  readonly cachedPromptTokens?: number | null | undefined
+  readonly cacheWriteTokens?: number | null | undefined
+  readonly reasoningTokens?: number | null | undefined
+}
+
+/** `promptTokens` includes cached and cache-write tokens (see {@link Usage}). */
+export const makeUsage = (promptTokens: number, completionTokens: number, details?: UsageDetails): Usage => {
+  const usage: { -readonly [K in keyof Usage]: Usage[K] } = {
+    promptTokens,
+    completionTokens,
+    totalTokens: promptTokens + completionTokens
+  }
+  if (details !== undefined) {
+    if (details.cachedPromptTokens != null && details.cachedPromptTokens > 0) usage.cachedPromptTokens = details.cachedPromptTokens
+    if (details.cacheWriteTokens != null && details.cacheWriteTokens > 0) usage.cacheWriteTokens = details.cacheWriteTokens
+    if (details.reasoningTokens != null && details.reasoningTokens > 0) usage.reasoningTokens = details.reasoningTokens
+  }
+  return usage
+}
 
 export const FinishReason = Schema.Literals(["stop", "length", "content_filter", "tool_calls", "error", "unknown"])
 export type FinishReason = typeof FinishReason.Type

@@ -3,6 +3,7 @@
  * metrics report. In memory per instance; Prometheus aggregates across instances.
  */
 import { Context, Effect, Layer } from "effect"
+import { roundUsd } from "./Pricing.ts"
 
 export interface UsageKey {
   readonly provider: string
@@ -61,7 +62,7 @@ export class UsageAccounting extends Context.Service<UsageAccounting, {
           }
           row.promptTokens += u.promptTokens
           row.completionTokens += u.completionTokens
-          row.costUsd += u.costUsd
+          row.costUsd = roundUsd(row.costUsd + u.costUsd) // rounded per step: a long sum must not drift
         }),
       report: Effect.sync(() => Array.from(rows.values(), (r) => ({ ...r })))
     })

@@ -79,7 +79,7 @@ describe("canonicalJson", () => {
       return `{${keys.map((k) => `${JSON.stringify(k)}:${recursive(o[k])}`).join(",")}}`
     }
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.object({ withUndefinedValue: true })), (v) => {
+      fc.property(fc.oneof(fc.jsonValue(), fc.object({ values: [fc.constant(undefined), fc.constant(null), fc.integer(), fc.string()] })), (v) => {
         expect(canonicalJson(v)).toBe(recursive(v))
         expect(JSON.parse(canonicalJson(v))).toEqual(JSON.parse(JSON.stringify(v) ?? "null"))
       })

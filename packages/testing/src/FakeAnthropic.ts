@@ -64,6 +64,12 @@ export interface FakeAnthropicOptions {
   /** Override the deterministic counts. */
   readonly inputTokens?: number
   readonly outputTokens?: number
+  /**
+   * Prompt-cache counts to report. As the real API does, `input_tokens` then EXCLUDES them: it
+   * is the prompt's count minus the cache reads and writes (never below 0).
+   */
+  readonly cacheReadInputTokens?: number
+  readonly cacheCreationInputTokens?: number
   /** When set, requests presenting another key (`x-api-key` or `Authorization: Bearer`) get a 401. */
   readonly apiKey?: string
   /** Listed by `GET /v1/models`. */
@@ -146,6 +152,19 @@ interface Answer {
   readonly stopSequence: string | null
   readonly inputTokens: number
   readonly outputTokens: number
+  /** `input_tokens` and the cache counts, as the API reports them. */
+  readonly inputUsage: Record<string, number>
+}
+
+const inputUsageOf = (inputTokens: number, options: FakeAnthropicOptions): Record<string, number> => {
+  const read = options.cacheReadInputTokens
+  const write = options.cacheCreationInputTokens
+  if (read === undefined && write === undefined) return { input_tokens: inputTokens }
+  return {
+    input_tokens: Math.max(inputTokens - (read ?? 0) - (write ?? 0), 0),
+    cache_creation_input_tokens: write ?? 0,
+    cache_read_input_tokens: read ?? 0
+  }
 }
 
 /** What the fake model says: the reply, cut at a stop sequence or at `max_tokens`. */
@@ -166,12 +185,14 @@ const answer = (body: AnthropicMessagesBody, options: FakeAnthropicOptions): Ans
     stopReason = "max_tokens"
     stopSequence = null
   }
+  const inputTokens = options.inputTokens ?? fakeInputTokens(body)
   return {
     text,
     stopReason,
     stopSequence,
-    inputTokens: options.inputTokens ?? fakeInputTokens(body),
-    outputTokens: options.outputTokens ?? fakeTokenCount(text)
+    inputTokens,
+    outputTokens: options.outputTokens ?? fakeTokenCount(text),
+    inputUsage: inputUsageOf(inputTokens, options)
   }
 }
 
@@ -223,7 +244,7 @@ const streamAnswer = async (
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: { input_tokens: ans.inputTokens, output_tokens: 1 }
+      usage: { ...ans.inputUsage, output_tokens: 1 }
     }
   })
   sse(res, "content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } })
@@ -294,7 +315,7 @@ export const startFakeAnthropic = async (initial: FakeAnthropicOptions = {}): Pr
       content: [{ type: "text", text: ans.text }],
       stop_reason: ans.stopReason,
       stop_sequence: ans.stopSequence,
-      usage: { input_tokens: ans.inputTokens, output_tokens: ans.outputTokens }
+      usage: { ...ans.inputUsage, output_tokens: ans.outputTokens }
     }
     if (fault?.kind === "cutAfter") {
       // A JSON answer cut half-way: the promised content-length never arrives.

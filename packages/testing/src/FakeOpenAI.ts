@@ -42,6 +42,18 @@ export interface FakeOpenAIOptions {
   readonly embeddingDimensions?: number
   /** When set, requests must carry it (`Authorization: Bearer …`, or `api-key` on Azure paths): 401 otherwise. */
   readonly apiKey?: string
+  /** Usage details to report, as OpenAI does (default: none, the plain three counts). */
+  readonly usageDetails?: FakeUsageDetails
+}
+
+/**
+ * OpenAI's usage details: `prompt_tokens_details.cached_tokens` (at most the prompt's tokens,
+ * which include them) and `completion_tokens_details.reasoning_tokens` (added to the answer's
+ * tokens, which include them).
+ */
+export interface FakeUsageDetails {
+  readonly cachedTokens?: number
+  readonly reasoningTokens?: number
 }
 
 export interface FakeAzureRequest {
@@ -62,6 +74,7 @@ export interface FakeOpenAI {
   readonly enqueueFault: (fault: Fault, times?: number) => void
   readonly pendingFaults: () => number
   readonly setReply: (reply: string | ((req: FakeChatRequest) => string)) => void
+  readonly setUsageDetails: (details: FakeUsageDetails | undefined) => void
   readonly close: () => Promise<void>
 }
 
@@ -133,6 +146,7 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
   const faults: Array<Fault> = []
   const azureRequests: Array<FakeAzureRequest> = []
   let reply = options.reply ?? "Hello from the fake upstream."
+  let details = options.usageDetails
   let seq = 0
   const models = options.models ?? ["gpt-4o-mini", "text-embedding-3-small"]
   const dims = options.embeddingDimensions ?? 8
@@ -157,8 +171,22 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
       finish = "length"
     }
     const promptTokens = fakePromptTokens(body.messages ?? [])
-    const completionTokens = fakeTokenCount(text)
-    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens }
+    const reasoningTokens = details?.reasoningTokens ?? 0
+    const completionTokens = fakeTokenCount(text) + reasoningTokens
+    const usage: Record<string, unknown> = {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens
+    }
+    if (details !== undefined) {
+      usage.prompt_tokens_details = { cached_tokens: Math.min(details.cachedTokens ?? 0, promptTokens), audio_tokens: 0 }
+      usage.completion_tokens_details = {
+        reasoning_tokens: reasoningTokens,
+        audio_tokens: 0,
+        accepted_prediction_tokens: 0,
+        rejected_prediction_tokens: 0
+      }
+    }
 
     if (body.stream !== true) {
       const payload = {
@@ -287,6 +315,9 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
     pendingFaults: () => faults.length,
     setReply: (r) => {
       reply = r
+    },
+    setUsageDetails: (d) => {
+      details = d
     },
     close: () => server.close()
   }

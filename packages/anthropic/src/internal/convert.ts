@@ -84,21 +84,26 @@ export const toFinishReason = (reason: string | null | undefined): FinishReason 
   }
 }
 
-interface InputUsage {
+export interface InputUsage {
   readonly input_tokens?: number | null
   readonly cache_creation_input_tokens?: number | null
   readonly cache_read_input_tokens?: number | null
 }
 
 /**
- * Prompt tokens as billed: Anthropic reports cache writes and reads apart from `input_tokens`,
- * but all three are tokens of the prompt.
+ * Prompt tokens in the gateway's convention (OpenAI's: every input token). Anthropic's
+ * `input_tokens` EXCLUDES cache reads and writes, which it reports apart; all three are tokens
+ * of the prompt, so they are added here and named again in the usage's details.
  */
 export const promptTokens = (u: InputUsage): number =>
   (u.input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0)
 
+/** Anthropic's usage → the gateway's: cache reads and writes are billed at their own rates. */
 export const toUsage = (u: InputUsage & { readonly output_tokens: number }): Usage =>
-  makeUsage(promptTokens(u), u.output_tokens)
+  makeUsage(promptTokens(u), u.output_tokens, {
+    cachedPromptTokens: u.cache_read_input_tokens,
+    cacheWriteTokens: u.cache_creation_input_tokens
+  })
 
 /** The text of a response: its text blocks, in order (thinking and tool blocks are not the answer). */
 export const textOf = (content: ReadonlyArray<Anthropic.Messages.ContentBlock>): string => {

@@ -8,8 +8,7 @@
  */
 import type Anthropic from "@anthropic-ai/sdk"
 import type { StreamChunk } from "@llm-gateway/core/Domain"
-import { makeUsage } from "@llm-gateway/core/Domain"
-import { promptTokens, toFinishReason } from "./convert.ts"
+import { type InputUsage, toFinishReason, toUsage } from "./convert.ts"
 
 /** Thrown when the event stream ends before `message_stop`. */
 export class StreamTruncated extends Error {
@@ -19,14 +18,15 @@ export class StreamTruncated extends Error {
 export async function* toChunks(
   events: AsyncIterable<Anthropic.Messages.RawMessageStreamEvent>
 ): AsyncGenerator<StreamChunk> {
-  let input = 0
+  // input_tokens and the cache read/write counts, as last reported
+  let input: InputUsage = {}
   let output = 0
   let stopReason: string | null = null
   let stopped = false
   for await (const event of events) {
     switch (event.type) {
       case "message_start":
-        input = promptTokens(event.message.usage)
+        input = event.message.usage
         output = event.message.usage.output_tokens
         break
       case "content_block_delta":
@@ -36,11 +36,11 @@ export async function* toChunks(
         stopReason = event.delta.stop_reason ?? stopReason
         output = event.usage.output_tokens
         // Newer API versions repeat the (final) input counts here; prefer them when present.
-        if (event.usage.input_tokens != null) input = promptTokens(event.usage)
+        if (event.usage.input_tokens != null) input = event.usage
         break
       case "message_stop":
         stopped = true
-        yield { delta: "", usage: makeUsage(input, output), finishReason: toFinishReason(stopReason) }
+        yield { delta: "", usage: toUsage({ ...input, output_tokens: output }), finishReason: toFinishReason(stopReason) }
         // Keep reading to the end of the body (right after this event) instead of returning:
         // leaving it unread would make the SDK abort the request and lose the keep-alive socket.
         break

@@ -60,7 +60,7 @@ const finishProvider = (p: unknown, env: EnvConfig): unknown => {
     out.models = out.models.map((m) => {
       if (!isRecord(m)) return m
       const known = catalog.find((c) => c.id === m.id)
-      return known === undefined ? m : { ...known, ...m }
+      return known === undefined ? m : { ...known, ...ModelCatalog.scaledCacheRates(m, known), ...m }
     })
   }
   const url = defaultBaseUrl(type)

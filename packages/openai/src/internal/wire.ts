@@ -78,14 +78,25 @@ export const finishReason = (reason: string | null | undefined): FinishReason =>
   }
 }
 
-/** Exact usage when the upstream reports it; an estimate when a compatible server leaves it out. */
-const usageOf = (
-  usage: { prompt_tokens?: number; completion_tokens?: number } | null | undefined,
-  req: ProviderRequest,
-  completionChars: number
-): Usage =>
+/** OpenAI's usage object, with the details that change the bill. */
+interface WireUsage {
+  readonly prompt_tokens?: number
+  readonly completion_tokens?: number
+  readonly prompt_tokens_details?: { readonly cached_tokens?: number | null } | null
+  readonly completion_tokens_details?: { readonly reasoning_tokens?: number | null } | null
+}
+
+/**
+ * Exact usage when the upstream reports it; an estimate when a compatible server leaves it out.
+ * OpenAI's `prompt_tokens` already includes `cached_tokens` (the gateway's convention too), and
+ * `completion_tokens` includes `reasoning_tokens`: the details only say how many were.
+ */
+const usageOf = (usage: WireUsage | null | undefined, req: ProviderRequest, completionChars: number): Usage =>
   usage !== null && usage !== undefined && typeof usage.prompt_tokens === "number"
-    ? makeUsage(usage.prompt_tokens, usage.completion_tokens ?? 0)
+    ? makeUsage(usage.prompt_tokens, usage.completion_tokens ?? 0, {
+      cachedPromptTokens: usage.prompt_tokens_details?.cached_tokens,
+      reasoningTokens: usage.completion_tokens_details?.reasoning_tokens
+    })
     : makeUsage(estimateTokens(req), Math.ceil(completionChars / 4))
 
 export const toResponse = (completion: ChatCompletion, req: ProviderRequest, errorModel: string): ProviderResponse | NetworkError => {

@@ -152,11 +152,28 @@ export const completionId = (): string => `chatcmpl-${idPrefix}${(++idSeq).toStr
 export const openAIFinish = (f: FinishReason | undefined): string =>
   f === "length" || f === "content_filter" || f === "tool_calls" ? f : "stop"
 
-export const openAIUsage = (u: Usage) => ({
-  prompt_tokens: u.promptTokens,
-  completion_tokens: u.completionTokens,
-  total_tokens: u.totalTokens
-})
+/**
+ * OpenAI's usage object. `prompt_tokens` includes cached and cache-write tokens (OpenAI's
+ * convention, the gateway's too); the details appear when the upstream reported any:
+ * `prompt_tokens_details.cached_tokens` (OpenAI's field), `cache_write_tokens` beside it (no
+ * OpenAI equivalent: Anthropic's cache creation), `completion_tokens_details.reasoning_tokens`.
+ */
+export const openAIUsage = (u: Usage) => {
+  const out: {
+    prompt_tokens: number
+    completion_tokens: number
+    total_tokens: number
+    prompt_tokens_details?: { cached_tokens: number; cache_write_tokens?: number }
+    completion_tokens_details?: { reasoning_tokens: number }
+  } = { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.totalTokens }
+  if (u.cachedPromptTokens !== undefined || u.cacheWriteTokens !== undefined) {
+    out.prompt_tokens_details = u.cacheWriteTokens === undefined
+      ? { cached_tokens: u.cachedPromptTokens ?? 0 }
+      : { cached_tokens: u.cachedPromptTokens ?? 0, cache_write_tokens: u.cacheWriteTokens }
+  }
+  if (u.reasoningTokens !== undefined) out.completion_tokens_details = { reasoning_tokens: u.reasoningTokens }
+  return out
+}
 
 /** The `model` a client sees: the ref it can send back to pin the same model. */
 export const modelRef = (provider: string, model: string): string => `${provider}/${model}`

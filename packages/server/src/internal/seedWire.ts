@@ -6,6 +6,7 @@
 import type { CacheStats } from "@llm-gateway/core/CacheService"
 import type { ChatMessage, LLMRequest, LLMResponse } from "@llm-gateway/core/Domain"
 import type { ModelInfo, RouterStats } from "@llm-gateway/core/ModelRouter"
+import { roundUsd } from "@llm-gateway/core/Pricing"
 import type { UsageRow } from "@llm-gateway/core/UsageAccounting"
 import { type ApiError, modelNotFound } from "../HttpError.ts"
 import { openAIFinish, openAIUsage } from "./chatWire.ts"
@@ -118,7 +119,8 @@ export const generateJson = (r: LLMResponse, extra?: Record<string, unknown>): s
   })
 
 /** Dollars summed from many small floats: cut the binary noise, keep sub-cent precision. */
-const dollars = (n: number) => Math.round(n * 1e10) / 1e10
+/** The gateway's one cost rounding (1e-10 USD, at most 12 significant digits). */
+const dollars = roundUsd
 
 const circuitName = (c: string) => (c === "half-open" ? "half_open" : c)
 
