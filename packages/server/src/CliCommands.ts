@@ -15,6 +15,7 @@ import { gatewayLayer } from "llm-gateway/GatewayLayer"
 import { Context, Effect, Layer, Option, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { HttpServer } from "effect/http"
+import type { ServeError } from "effect/http/HttpServerError"
 import * as GatewayServer from "./GatewayServer.ts"
 import { formatModels, formatProviderNotice, formatStats, Spinner } from "./internal/cliOutput.ts"
 import { makeScrubber, secretsOf } from "./internal/secrets.ts"
@@ -45,6 +46,21 @@ const reportFailure = <A, R>(effect: Effect.Effect<A, unknown, R>) =>
       Effect.sync(() => void (process.exitCode = 1))
     ))
 
+/** Why the listener could not start, in words: Node's listen errors carry only a code. */
+const listenFailure = (e: ServeError, host: string, port: number): Error => {
+  const cause = e.cause as NodeJS.ErrnoException | undefined
+  switch (cause?.code) {
+    case "EADDRINUSE":
+      return new Error(`port ${port} is in use on ${host}: stop the other server or pick another port (--port N, server.port)`)
+    case "EACCES":
+      return new Error(`not allowed to listen on port ${port}: ports below 1024 need privileges; pick another (--port N, server.port)`)
+    case "EADDRNOTAVAIL":
+      return new Error(`cannot listen on ${host}: no interface of this machine has that address (--host, server.host)`)
+    default:
+      return new Error(`cannot listen on ${host}:${port}: ${cause?.message ?? String(e.cause)}`)
+  }
+}
+
 const serve = Command.make("serve", {
   config,
   port: Flag.Int("port").pipe(Flag.withAlias("p"), Flag.withDescription("Port (default: server.port, 8080)"), Flag.optional),
@@ -54,11 +70,11 @@ const serve = Command.make("serve", {
     const services = yield* gateway(flags.config)
     const cfg = Context.get(services, LLMConfig)
     yield* err(`llm-gateway\n${describeConfig(cfg)}\n${formatProviderNotice(cfg, isEmbeddedDefault(cfg))}`)
+    const host = Option.getOrElse(flags.host, () => cfg.server.host)
+    const port = Option.getOrElse(flags.port, () => cfg.server.port)
     const server = yield* Layer.build(
-      GatewayServer.layer({ port: Option.getOrUndefined(flags.port), host: Option.getOrUndefined(flags.host) }).pipe(
-        Layer.provide(Layer.succeedContext(services))
-      )
-    )
+      GatewayServer.layer({ port, host }).pipe(Layer.provide(Layer.succeedContext(services)))
+    ).pipe(Effect.mapError((e) => listenFailure(e, host, port)))
     const address = Context.get(server, HttpServer.HttpServer).address
     const where = address._tag === "UnixPathAddress"
       ? address.path
