@@ -21,7 +21,7 @@ import {
 import { ConfigurationError, describe, InvalidRequest, type LLMError, TimeoutError } from "@llm-gateway/core/LLMError"
 import { embeddingsUnsupported, ModelClient, type ModelClientShape } from "@llm-gateway/core/ModelClient"
 import { Clock, Effect, Layer, Redacted, type Scope, Stream } from "effect"
-import { textOf, toFinishReason, toMessagesParams, toUsage } from "./internal/convert.ts"
+import { fieldPolicy, textOf, toFinishReason, toMessagesParams, toUsage } from "./internal/convert.ts"
 import { type ErrorContext, toLLMError } from "./internal/errors.ts"
 import { scopedFetch } from "./internal/fetch.ts"
 import { toChunks } from "./internal/stream.ts"
@@ -178,6 +178,7 @@ export const makeAnthropicClient = (
     return {
       provider: config.name,
       type: "anthropic",
+      fields: fieldPolicy,
       generate,
       stream,
       embed: embeddingsUnsupported(config.name),

@@ -57,7 +57,10 @@ export const ResponseFormat = Schema.Union([
   Schema.Struct({
     type: Schema.Literal("json_schema"),
     name: Schema.String,
-    schema: Schema.Record(Schema.String, Schema.Unknown)
+    schema: Schema.Record(Schema.String, Schema.Unknown),
+    /** OpenAI's strict schema adherence; passed through to OpenAI-wire upstreams. */
+    strict: Schema.optional(Schema.Boolean),
+    description: Schema.optional(Schema.String)
   })
 ])
 export type ResponseFormat = typeof ResponseFormat.Type
@@ -71,7 +74,17 @@ export const LLMRequest = Schema.Struct({
   conversationId: Schema.optional(Schema.String),
   /** `false` bypasses the response cache for this request. */
   cache: Schema.optional(Schema.Boolean),
-  responseFormat: Schema.optional(ResponseFormat)
+  responseFormat: Schema.optional(ResponseFormat),
+  /** How many choices to generate (default 1); see `LLMResponse.choices`. */
+  n: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
+  /**
+   * OpenAI chat-completions fields the gateway does not interpret (`seed`, `user`, `logprobs`,
+   * …), by their wire names: passed through to OpenAI-wire upstreams, mapped or refused for the
+   * others (see `RequestFields`). Part of the cache key.
+   */
+  extra: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
+  /** The name the caller gave `maxTokens` on OpenAI's wire; OpenAI-wire upstreams get the same. */
+  maxTokensField: Schema.optional(Schema.Literals(["max_tokens", "max_completion_tokens"]))
 })
 export type LLMRequest = typeof LLMRequest.Type
 
@@ -142,7 +155,11 @@ export const LLMResponse = Schema.Struct({
   latencyMs: Schema.Finite,
   cached: Schema.Boolean,
   finishReason: FinishReason,
-  attempts: Schema.Array(Attempt)
+  attempts: Schema.Array(Attempt),
+  /** Every choice, in order, when the request asked for `n` > 1 (the first is `content`). */
+  choices: Schema.optional(Schema.Array(Choice)),
+  /** `extra` fields the answering provider could not use and that do not change the answer. */
+  ignoredFields: Schema.optional(Schema.Array(Schema.String))
 })
 export type LLMResponse = typeof LLMResponse.Type
 
@@ -156,7 +173,11 @@ export const StreamChunk = Schema.Struct({
   costUsd: Schema.optional(Schema.Finite),
   cached: Schema.optional(Schema.Boolean),
   /** Set by the router on the first chunk: the tries it took to get a stream going. */
-  attempts: Schema.optional(Schema.Array(Attempt))
+  attempts: Schema.optional(Schema.Array(Attempt)),
+  /** Which choice this chunk belongs to when `n` > 1 (absent: choice 0). */
+  choiceIndex: Schema.optional(Schema.Int),
+  /** On the first chunk: `extra` fields the answering provider ignored (see `LLMResponse`). */
+  ignoredFields: Schema.optional(Schema.Array(Schema.String))
 })
 export type StreamChunk = typeof StreamChunk.Type
 
@@ -173,7 +194,15 @@ export interface ProviderRequest {
   readonly stop?: ReadonlyArray<string> | undefined
   readonly responseFormat?: ResponseFormat | undefined
   /**
+/** One of several answers to a request with `n` > 1. */
+export const Choice = Schema.Struct({
+  content: Schema.String,
+  finishReason: FinishReason
+})
+export type Choice = typeof Choice.Type
+
    * The attempt's time budget, set by the router for clients that enforce it themselves
+  /** The first choice (with `n` > 1, `choices` holds them all). */
    * (`ModelClientShape.enforcesTimeout`): past it the call fails with TimeoutError.
    */
   readonly timeoutMs?: number | undefined
@@ -189,7 +218,9 @@ export interface ProviderResponse {
 
 export interface EmbeddingRequest {
   readonly model: string
-  readonly input: ReadonlyArray<string>
+  readonly input: EmbeddingInput
+  /** Output vector length, for models that can shorten theirs (OpenAI's text-embedding-3-*). */
+  readonly dimensions?: number | undefined
 }
 
 export interface EmbeddingResponse {
@@ -206,3 +237,18 @@ export interface HealthStatus {
   /** Why it is unhealthy; never contains a secret. */
   readonly error?: string | undefined
 }
+  /** Choices to generate; only sent to clients whose `fields` policy passes `n` natively. */
+  readonly n?: number | undefined
+  /** The request's `extra` fields this provider passes through or maps (refused/ignored removed). */
+  readonly extra?: Readonly<Record<string, unknown>> | undefined
+  /** The wire name the caller used for `maxTokens` (OpenAI-wire upstreams send the same). */
+  readonly maxTokensField?: "max_tokens" | "max_completion_tokens" | undefined
+  /** Every choice when the upstream generated several (`n` > 1); the first is `content`. */
+  readonly choices?: ReadonlyArray<Choice> | undefined
+/** Texts, or (OpenAI-wire upstreams only) pre-tokenized inputs: token ids per input. */
+export type EmbeddingInput = ReadonlyArray<string> | ReadonlyArray<ReadonlyArray<number>>
+
+/** True when the inputs are token arrays rather than texts. */
+export const isTokenInput = (input: EmbeddingInput): input is ReadonlyArray<ReadonlyArray<number>> =>
+  input.length > 0 && typeof input[0] !== "string"
+

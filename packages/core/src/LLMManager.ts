@@ -7,6 +7,7 @@ import { CacheService } from "./CacheService.ts"
 import { ConversationStorage } from "./ConversationStorage.ts"
 import {
   type ChatMessage,
+  type EmbeddingInput,
   type EmbeddingResponse,
   LLMRequest,
   type LLMResponse,
@@ -18,6 +19,7 @@ import { InvalidRequest, type LLMError } from "./LLMError.ts"
 import { ModelRouter } from "./ModelRouter.ts"
 import { tokenEstimator } from "./TokenEstimator.ts"
 import { UsageAccounting, type UsageRow } from "./UsageAccounting.ts"
+import { generateChoices, streamChoices } from "./internal/choices.ts"
 import { decodeObject, objectRequest, repairRequest, StructuredOutputError } from "./internal/structuredOutput.ts"
 
 export { StructuredOutputError } from "./internal/structuredOutput.ts"
@@ -44,6 +46,11 @@ export interface ChatResponse extends LLMResponse {
   readonly conversationId: string
 }
 
+export interface EmbedOptions {
+  readonly model?: string | undefined
+  readonly dimensions?: number | undefined
+}
+
 export interface EmbedResult extends EmbeddingResponse {
   readonly provider: string
 }
@@ -57,7 +64,8 @@ export interface LLMManagerShape {
     message: string | ChatMessage,
     options?: ChatOptions
   ) => Effect.Effect<ChatResponse, LLMError>
-  readonly embed: (texts: ReadonlyArray<string>, options?: { readonly model?: string }) => Effect.Effect<EmbedResult, LLMError>
+  /** Texts, or token arrays (OpenAI-wire providers only); `dimensions` for models that can shorten vectors. */
+  readonly embed: (texts: EmbeddingInput, options?: EmbedOptions) => Effect.Effect<EmbedResult, LLMError>
   readonly generateObject: <A, I>(
     req: LLMRequest,
     schema: Schema.Codec<A, I>,
@@ -99,8 +107,11 @@ export const make = Effect.gen(function*() {
       cached: r.cached
     })
 
+  const routed = (req: LLMRequest) =>
+    req.n !== undefined && req.n > 1 ? generateChoices(req, req.n, router.generate) : router.generate(req)
+
   const fromRouter = (req: LLMRequest): Effect.Effect<LLMResponse, LLMError> =>
-    Effect.map(router.generate(req), (r) => ({
+    Effect.map(routed(req), (r): LLMResponse => ({
       content: r.content,
       provider: r.provider,
       model: r.model,
@@ -109,7 +120,9 @@ export const make = Effect.gen(function*() {
       latencyMs: r.latencyMs,
       cached: false,
       finishReason: r.finishReason,
-      attempts: r.attempts
+      attempts: r.attempts,
+      ...(r.choices !== undefined && r.choices.length > 1 ? { choices: r.choices } : {}),
+      ...(r.ignoredFields !== undefined ? { ignoredFields: r.ignoredFields } : {})
     }))
 
   const cacheKey = Effect.fnUntraced(function*(req: LLMRequest, scope: string) {
@@ -126,9 +139,11 @@ export const make = Effect.gen(function*() {
     }
     const key = yield* cacheKey(req, scope)
     const startedNs = yield* Clock.currentTimeNanos
-    const { response: found, cache: outcome } = yield* cache.getOrCompute(key, fromRouter(req), {
-      semantic: { text: lastUserText(req), scope, task: req.taskType ?? DEFAULT_TASK }
-    })
+    // a look-alike prompt's answer has one choice and none of this request's extra fields
+    const semantic = (req.n ?? 1) > 1 || req.extra !== undefined
+      ? undefined
+      : { text: lastUserText(req), scope, task: req.taskType ?? DEFAULT_TASK }
+    const { response: found, cache: outcome } = yield* cache.getOrCompute(key, fromRouter(req), { semantic })
     // A hit carries the latency of the request that computed it: report this request's own.
     const response = outcome === "hit"
       ? { ...found, latencyMs: Number((yield* Clock.currentTimeNanos) - startedNs) / 1e6 }
@@ -149,7 +164,9 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const valid = ctx?.validated === true ? req : yield* validate(req)
         const scope = ctx?.scope ?? DEFAULT_SCOPE
-        const useCache = valid.cache !== false && cache.enabled
+        const n = valid.n ?? 1
+        // several streamed choices are not cached: a replay has one choice
+        const useCache = valid.cache !== false && cache.enabled && n === 1
         const key = useCache ? yield* cacheKey(valid, scope) : undefined
         if (key !== undefined) {
           const hit = yield* cache.get(key)
@@ -164,16 +181,19 @@ export const make = Effect.gen(function*() {
         let content = ""
         let provider = ""
         let model = ""
+        let ignoredFields: ReadonlyArray<string> | undefined
         const started = Date.now()
         // Per batch, not per chunk: the bookkeeping is synchronous, and only the batch that
         // carries the last chunk runs an effect (cache write, accounting).
-        return Stream.mapArrayEffect(router.stream(valid), (batch) => {
+        const upstream = n > 1 ? streamChoices(valid, n, router.stream) : router.stream(valid)
+        return Stream.mapArrayEffect(upstream, (batch) => {
           let last: StreamChunk | undefined
           for (let i = 0; i < batch.length; i++) {
             const chunk = batch[i]
-            if (keep) content += chunk.delta
+            if (keep && chunk.choiceIndex === undefined) content += chunk.delta
             if (chunk.provider !== undefined) provider = chunk.provider
             if (chunk.model !== undefined) model = chunk.model
+            if (chunk.ignoredFields !== undefined) ignoredFields = chunk.ignoredFields
             if (chunk.usage !== undefined && chunk.finishReason !== undefined) last = chunk
           }
           if (last === undefined) return Effect.succeed(batch)
@@ -186,7 +206,8 @@ export const make = Effect.gen(function*() {
             latencyMs: Date.now() - started,
             cached: false,
             finishReason: last.finishReason!,
-            attempts: []
+            attempts: [],
+            ...(ignoredFields !== undefined ? { ignoredFields } : {})
           }
           const save = key !== undefined ? cache.set(key, response) : Effect.void
           return Effect.as(Effect.andThen(save, record(valid, scope, response)), batch)
@@ -226,9 +247,9 @@ export const make = Effect.gen(function*() {
     return { ...response, conversationId }
   }, (effect) => Effect.catchTag(effect, "ConversationNotFound", (e) => Effect.fail(new InvalidRequest({ message: e.message }))))
 
-  const embed = Effect.fn("LLMManager.embed")(function*(texts: ReadonlyArray<string>, options?: { readonly model?: string }) {
+  const embed = Effect.fn("LLMManager.embed")(function*(texts: EmbeddingInput, options?: EmbedOptions) {
     if (texts.length === 0) return yield* new InvalidRequest({ message: "embed needs at least one text", param: "input" })
-    return yield* router.embed({ model: options?.model, input: texts })
+    return yield* router.embed({ model: options?.model, input: texts, dimensions: options?.dimensions })
   })
 
   const generateObject = <A, I>(req: LLMRequest, schema: Schema.Codec<A, I>, ctx?: CallContext) =>

@@ -17,6 +17,7 @@ import type {
   StreamChunk
 } from "./Domain.ts"
 import { ConfigurationError, type LLMError } from "./LLMError.ts"
+import type { FieldPolicy } from "./RequestFields.ts"
 
 export interface ModelClientShape {
   /** The provider's configured name (the `provider` in `provider/model`). */
@@ -29,6 +30,11 @@ export interface ModelClientShape {
    * costs ~40 µs of CPU per call; clients without it are timed by the router.
    */
   readonly enforcesTimeout?: boolean | undefined
+  /**
+   * What the client does with `LLMRequest.extra` fields and `n` (RequestFields): pass them
+   * through, map some, or neither. Undeclared: `defaultPolicy` (maps nothing, passes nothing).
+   */
+  readonly fields?: FieldPolicy | undefined
   readonly generate: (req: ProviderRequest) => Effect.Effect<ProviderResponse, LLMError>
   readonly stream: (req: ProviderRequest) => Stream.Stream<StreamChunk, LLMError>
   /** Fails with ConfigurationError when the provider has no embeddings. */

@@ -13,6 +13,7 @@ import { CircuitBreaker, RateLimiter } from "effect/persistence"
 import type { GatewayConfig } from "./ConfigSchema.ts"
 import type {
   Attempt,
+  EmbeddingInput,
   EmbeddingResponse,
   LLMRequest,
   ProviderRequest,
@@ -20,7 +21,7 @@ import type {
   StreamChunk,
   Usage
 } from "./Domain.ts"
-import { requestMessages } from "./Domain.ts"
+import { isTokenInput, requestMessages } from "./Domain.ts"
 import { ConfigurationError, ContextTooLarge, InvalidRequest, type LLMError, ModelUnavailable } from "./LLMError.ts"
 import { LLMConfig } from "./LLMConfig.ts"
 import type { ModelClientShape } from "./ModelClient.ts"
@@ -29,6 +30,7 @@ import { costOfUsage, estimatePromptTokens } from "./Pricing.ts"
 import { makeBreakers } from "./internal/router/Breakers.ts"
 import { type Catalog, type Deployment, type Group, makeCatalog } from "./internal/router/Catalog.ts"
 import { type ChainContext, runChain } from "./internal/router/Executor.ts"
+import { type Admitted, admitFields, fieldsFor, ignoredOf } from "./internal/router/Fields.ts"
 import { makeLimits } from "./internal/router/Limits.ts"
 import { computePlan, type RoutePlan } from "./internal/router/Planner.ts"
 import { type BackoffOptions, defaultBackoff } from "./internal/router/RetryPolicy.ts"
@@ -56,6 +58,8 @@ export interface RoutedResponse extends ProviderResponse {
   /** Time inside the winning client call (`latencyMs − upstreamMs` is the gateway's overhead). */
   readonly upstreamMs: number
   readonly costUsd: number
+  /** `extra` fields the answering provider ignored (the field rule, RequestFields). */
+  readonly ignoredFields?: ReadonlyArray<string> | undefined
 }
 
 export interface RoutedEmbedding extends EmbeddingResponse {
@@ -93,7 +97,8 @@ export interface ModelRouterShape {
   readonly stream: (req: LLMRequest) => Stream.Stream<StreamChunk, LLMError>
   readonly embed: (req: {
     readonly model?: string | undefined
-    readonly input: ReadonlyArray<string>
+    readonly input: EmbeddingInput
+    readonly dimensions?: number | undefined
   }) => Effect.Effect<RoutedEmbedding, LLMError>
   readonly stats: Effect.Effect<RouterStats>
   readonly models: ReadonlyArray<ModelInfo>
@@ -122,10 +127,16 @@ export const noChatModelMessage = "no chat model is configured: add a provider (
   "GEMINI_API_KEY, OLLAMA_BASE_URL, or LLM_LOCAL_MODEL_PATH=<a .gguf file>; or list `providers` in the config file " +
   "named by --config / LLM_GATEWAY_CONFIG), or leave LLM_EMBEDDED_DEFAULT unset to serve the embedded models/stories260K.gguf"
 
-const providerRequest = (req: LLMRequest, messages: ProviderRequest["messages"], d: Deployment): ProviderRequest => {
+const providerRequest = (
+  req: LLMRequest,
+  messages: ProviderRequest["messages"],
+  d: Deployment,
+  fields?: Pick<ProviderRequest, "extra" | "n" | "maxTokensField">
+): ProviderRequest => {
   const prefs = req.preferences
   const cap = d.entry.maxOutputTokens
   return {
+    ...fields,
     model: d.model,
     messages,
     // a deployment's own output cap wins: a fallback to a smaller model must not 400 on it
@@ -272,6 +283,14 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
 
   const now = Effect.clockWith((c) => c.currentTimeMillis)
 
+  /** The field rule per candidate: who can take the request's `extra` fields (internal/router/Fields). */
+  const admit = (req: LLMRequest, p: RoutePlan): Effect.Effect<Admitted, InvalidRequest> => {
+    const candidates = p.candidates.map((c) => c.deployment)
+    const pinnedFirst = req.model !== undefined && req.model !== "" && req.model !== "auto"
+    const admitted = admitFields(req, candidates, (d) => clients.get(d.provider), pinnedFirst)
+    return "candidates" in admitted ? Effect.succeed(admitted) : Effect.fail(admitted)
+  }
+
   const finished = (startedAt: number, error?: LLMError) =>
     Effect.flatMap(now, (t) => {
       const seconds = (t - startedAt) / 1000
@@ -290,17 +309,18 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
   const generate = Effect.fn("ModelRouter.generate")(function*(req: LLMRequest) {
     const startedAt = yield* now
     const p = yield* planToRun(req).pipe(Effect.tapError((e) => finished(startedAt, e)))
+    const admitted = yield* admit(req, p).pipe(Effect.tapError((e) => finished(startedAt, e)))
     const messages = requestMessages(req)
+    const request = (d: Deployment, client: ModelClientShape) =>
+      providerRequest(req, messages, d, fieldsFor(req, admitted.decisions?.get(d.ref), client))
     const result = yield* runChain(ctx, {
-      candidates: p.candidates.map((c) => c.deployment),
+      candidates: admitted.candidates,
       startedAt,
       tokens: p.promptTokens,
       requested: requestedOf(req),
       call: (d, timeoutMs) =>
         Effect.flatMap(clientFor(d), (client) =>
-          client.generate(
-            client.enforcesTimeout === true ? { ...providerRequest(req, messages, d), timeoutMs } : providerRequest(req, messages, d)
-          )),
+          client.generate(client.enforcesTimeout === true ? { ...request(d, client), timeoutMs } : request(d, client))),
       selfTimed: (d) => clients.get(d.provider)?.enforcesTimeout === true
     }).pipe(Effect.tapError((e) => finished(startedAt, e)))
     const d = result.deployment
@@ -317,7 +337,8 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       attempts: result.attempts,
       latencyMs: end - startedAt,
       upstreamMs: result.upstreamMs,
-      costUsd
+      costUsd,
+      ignoredFields: ignoredOf(admitted.decisions?.get(d.ref))
     } satisfies RoutedResponse
   }, Effect.provideService(Random.Random, random))
 
@@ -325,14 +346,16 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     Stream.unwrap(Effect.gen(function*() {
       const startedAt = yield* now
       const p = yield* planToRun(req).pipe(Effect.tapError((e) => finished(startedAt, e)))
+      const admitted = yield* admit(req, p).pipe(Effect.tapError((e) => finished(startedAt, e)))
       const messages = requestMessages(req)
       return routeStream({
         ctx,
-        candidates: p.candidates.map((c) => c.deployment),
+        candidates: admitted.candidates,
         startedAt,
         promptTokens: p.promptTokens,
         requested: requestedOf(req),
-        request: (d) => providerRequest(req, messages, d),
+        request: (d) => providerRequest(req, messages, d, fieldsFor(req, admitted.decisions?.get(d.ref), clients.get(d.provider))),
+        ignored: (d) => ignoredOf(admitted.decisions?.get(d.ref)),
         client: clientFor,
         onSettled: (d, usage, costUsd) =>
           Effect.andThen(settle(d, usage, p.promptTokens, costUsd), finished(startedAt)),
@@ -342,7 +365,8 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
 
   const embed = Effect.fn("ModelRouter.embed")(function*(req: {
     readonly model?: string | undefined
-    readonly input: ReadonlyArray<string>
+    readonly input: EmbeddingInput
+    readonly dimensions?: number | undefined
   }) {
     const startedAt = yield* now
     let groups = catalog.embeddingGroups
@@ -363,7 +387,9 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
         path: "providers"
       })
     }
-    const tokens = estimatePromptTokens(req.input.map((content) => ({ role: "user" as const, content })))
+    const tokens = isTokenInput(req.input)
+      ? req.input.reduce((n, ids) => n + ids.length, 0)
+      : estimatePromptTokens(req.input.map((content) => ({ role: "user" as const, content })))
     // windows bound each input, not their sum: no context-window exclusion, configured order
     const p = planGroups("embedding", groups, "performance", 0, 0, startedAt, true, pinnedFirst)
     const result = yield* runChain(ctx, {
@@ -371,7 +397,8 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       startedAt,
       tokens,
       requested: pinnedFirst ? { model: req.model! } : { model: "auto", task: "embedding" },
-      call: (d) => Effect.flatMap(clientFor(d), (client) => client.embed({ model: d.model, input: req.input }))
+      call: (d) =>
+        Effect.flatMap(clientFor(d), (client) => client.embed({ model: d.model, input: req.input, dimensions: req.dimensions }))
     }).pipe(Effect.tapError((e) => finished(startedAt, e)))
     const d = result.deployment
     yield* settle(d, result.value.usage, tokens, costOfUsage(d.entry, result.value.usage))

@@ -22,6 +22,7 @@ import {
   type EmbeddingResponse,
   type FinishReason,
   type HealthStatus,
+  isTokenInput,
   makeUsage,
   type ProviderRequest,
   type ProviderResponse,
@@ -36,9 +37,16 @@ import {
   ModelUnavailable
 } from "@llm-gateway/core/LLMError"
 import { ModelClient, type ModelClientShape } from "@llm-gateway/core/ModelClient"
+import type { FieldPolicy } from "@llm-gateway/core/RequestFields"
 import { grammarFor } from "./internal/grammar.ts"
 import { type LlamaCppSettings, type LoadedModel, loadModel } from "./internal/loadModel.ts"
 import { renderPrompt } from "./internal/prompt.ts"
+
+/**
+ * The field rule (core RequestFields): OpenAI's `seed` is node-llama-cpp's; the rest is
+ * ignored, or refused when it changes the answer (logprobs, logit_bias, penalties).
+ */
+export const fieldPolicy: FieldPolicy = { otherwise: "drop", mapped: ["seed"] }
 
 /** Output tokens when the request does not say: small models ramble until the window is full. */
 export const DEFAULT_MAX_TOKENS = 256
@@ -108,6 +116,7 @@ const complete = (
         maxTokens: req.maxTokens ?? DEFAULT_MAX_TOKENS,
         ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
         ...(req.topP !== undefined ? { topP: req.topP } : {}),
+        ...(typeof req.extra?.seed === "number" ? { seed: req.extra.seed } : {}),
         customStopTriggers: [...prompt.stopTriggers, ...(req.stop ?? [])],
         ...(grammar !== undefined ? { grammar } : {}),
         // A full window ends the answer (finish reason "length") instead of silently dropping
@@ -225,7 +234,15 @@ export const makeLlamaCppClient = Effect.fn("LlamaCppClient.make")(function*(
   /** The GGUF's own embeddings (meaningful for embedding models); inputs run one at a time. */
   const embed = Effect.fn("LlamaCppClient.embed")(function*(req: EmbeddingRequest) {
     yield* checkModel(req.model)
-    const index = req.input.findIndex((text) => text.length === 0)
+    // both change the answer and llama.cpp has neither: a 400 naming the field
+    if (isTokenInput(req.input)) {
+      return yield* new InvalidRequest({ message: "'input' as token arrays is not supported by llama.cpp; send strings", model: req.model, param: "input" })
+    }
+    if (req.dimensions !== undefined) {
+      return yield* new InvalidRequest({ message: "'dimensions' is not supported by llama.cpp (the model's vector length is fixed)", model: req.model, param: "dimensions" })
+    }
+    const texts = req.input as ReadonlyArray<string>
+    const index = texts.findIndex((text) => text.length === 0)
     if (index >= 0) {
       return yield* new InvalidRequest({ message: "input must not be empty", model: req.model, param: `input[${index}]` })
     }
@@ -233,7 +250,7 @@ export const makeLlamaCppClient = Effect.fn("LlamaCppClient.make")(function*(
     const context = yield* loaded.embeddings
     const embeddings: Array<ReadonlyArray<number>> = []
     let promptTokens = 0
-    for (const text of req.input) {
+    for (const text of texts) {
       const tokens = context.calculateInputLength(text)
       if (tokens >= loaded.contextSize) {
         return yield* new ContextTooLarge({ model: req.model, tokenCount: tokens, contextWindow: loaded.contextSize })
@@ -263,6 +280,7 @@ export const makeLlamaCppClient = Effect.fn("LlamaCppClient.make")(function*(
   return {
     provider: settings.provider,
     type: "llamacpp",
+    fields: fieldPolicy,
     generate,
     stream,
     embed,

@@ -10,11 +10,12 @@
  *   keeps the SDK from logging to the console.
  * The SDK never retries; the router owns retries and fallbacks.
  */
-import type { EmbeddingRequest, ProviderRequest, StreamChunk } from "@llm-gateway/core/Domain"
+import { type EmbeddingRequest, isTokenInput, type ProviderRequest, type StreamChunk } from "@llm-gateway/core/Domain"
 import { type FinishReason, makeUsage, type ProviderResponse } from "@llm-gateway/core/Domain"
 import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
-import { ConfigurationError, describe, type LLMError, TimeoutError } from "@llm-gateway/core/LLMError"
+import { ConfigurationError, describe, InvalidRequest, type LLMError, TimeoutError } from "@llm-gateway/core/LLMError"
 import { ModelClient, type ModelClientShape } from "@llm-gateway/core/ModelClient"
+import type { FieldPolicy } from "@llm-gateway/core/RequestFields"
 import { Clock, Duration, Effect, Layer, Redacted, type Scope, Stream } from "effect"
 import { type ChatRequest, type ChatResponse, Ollama, type Options } from "ollama"
 import { toLLMError } from "./internal/errors.ts"
@@ -68,8 +69,22 @@ const mapFinishReason = (reason: string | undefined): FinishReason => {
   }
 }
 
+/**
+ * The field rule (core RequestFields): OpenAI's `seed` and penalties are Ollama options of the
+ * same name; the rest is ignored, or refused when it changes the answer.
+ */
+export const fieldPolicy: FieldPolicy = { otherwise: "drop", mapped: ["seed", "frequency_penalty", "presence_penalty"] }
+
+const mappedOptions = ["seed", "frequency_penalty", "presence_penalty"] as const
+
 const toChatRequest = (req: ProviderRequest): ChatRequest => {
   const options: Partial<Options> = {}
+  if (req.extra !== undefined) {
+    for (const name of mappedOptions) {
+      const value = req.extra[name]
+      if (typeof value === "number") options[name] = value
+    }
+  }
   if (req.maxTokens !== undefined) options.num_predict = req.maxTokens
   if (req.temperature !== undefined) options.temperature = req.temperature
   if (req.topP !== undefined) options.top_p = req.topP
@@ -86,6 +101,10 @@ const toChatRequest = (req: ProviderRequest): ChatRequest => {
     ...(format !== undefined ? { format } : {})
   }
 }
+
+/** Ollama embeds texts only: token-id inputs are OpenAI's. */
+const tokenInputRefused = (model: string) =>
+  new InvalidRequest({ model, param: "input", message: `'input' as token arrays is not supported by ${model}; send strings` })
 
 /** Roughly 4 characters a token: used only when a context error carries no count. */
 const estimateTokens = (texts: ReadonlyArray<string>) => Math.ceil(texts.reduce((n, t) => n + t.length, 0) / 4)
@@ -226,7 +245,15 @@ export const makeOllamaClient = Effect.fn("makeOllamaClient")(function*(
     ).pipe(Stream.withSpan("OllamaClient.stream"))
 
   const embed = Effect.fn("OllamaClient.embed")(function*(req: EmbeddingRequest) {
-    const res = yield* request(req.model, timeoutMs, estimateTokens(req.input), (o) => o.embed({ model: req.model, input: [...req.input] }))
+    if (isTokenInput(req.input)) return yield* tokenInputRefused(modelRef(req.model))
+    const texts = req.input as ReadonlyArray<string>
+    const res = yield* request(req.model, timeoutMs, estimateTokens(texts), (o) =>
+      o.embed({
+        model: req.model,
+        input: [...texts],
+        // Ollama (0.11+) truncates the vector itself, as OpenAI's `dimensions` does
+        ...(req.dimensions !== undefined ? { dimensions: req.dimensions } : {})
+      }))
     return {
       model: res.model || req.model,
       embeddings: res.embeddings,
@@ -243,7 +270,7 @@ export const makeOllamaClient = Effect.fn("makeOllamaClient")(function*(
       : { healthy: false, latencyMs, error: describe(result.failure) }
   }).pipe(Effect.withSpan("OllamaClient.health"))
 
-  return { provider: config.name, type: "ollama", generate, stream, embed, health }
+  return { provider: config.name, type: "ollama", fields: fieldPolicy, generate, stream, embed, health }
 })
 
 /** A `ModelClient` layer for one configured Ollama provider. */

@@ -23,6 +23,7 @@ import type { EmbeddingRequest, HealthStatus, ProviderRequest } from "@llm-gatew
 import { makeUsage } from "@llm-gateway/core/Domain"
 import { ConfigurationError, describe } from "@llm-gateway/core/LLMError"
 import { ModelClient, type ModelClientShape } from "@llm-gateway/core/ModelClient"
+import { openAIWirePolicy } from "@llm-gateway/core/RequestFields"
 import { Effect, Layer, type Scope, Stream } from "effect"
 import OpenAI, { AzureOpenAI, type ClientOptions } from "openai"
 import { directHeaders, makeDirectChat } from "./internal/direct.ts"
@@ -149,9 +150,7 @@ export const makeOpenAIClient: (
       try: (signal) =>
         sdk.embeddings.create(
           // The SDK asks for base64 by default (smaller, faster); many compatible servers only do floats.
-          settings.base64Embeddings
-            ? { model: req.model, input: req.input as Array<string> }
-            : { model: req.model, input: req.input as Array<string>, encoding_format: "float" },
+          embeddingParams(req, settings.base64Embeddings),
           { signal }
         ),
       catch: (error) => toLLMError(error, req, scope)
@@ -191,11 +190,23 @@ export const makeOpenAIClient: (
     type: config.type,
     // the direct path times its own requests; the SDK path is timed by the router
     enforcesTimeout: direct !== undefined,
+    // OpenAI's wire: unknown fields pass; `n` only where the upstream is known to honour it
+    // (compatible servers often ignore it: the manager fans out instead)
+    fields: openAIWirePolicy(config.type === "openai" || config.type === "azure-openai"),
     generate,
     stream,
     embed,
     health
   })
+})
+
+/** Texts or token arrays and `dimensions` go upstream as given: OpenAI's wire takes them all. */
+const embeddingParams = (req: EmbeddingRequest, base64: boolean): OpenAI.Embeddings.EmbeddingCreateParams => ({
+  model: req.model,
+  input: req.input as Array<string> | Array<Array<number>>,
+  ...(req.dimensions !== undefined ? { dimensions: req.dimensions } : {}),
+  // The SDK asks for base64 by default (smaller, faster); many compatible servers only do floats.
+  ...(base64 ? {} : { encoding_format: "float" as const })
 })
 
 /** Path and query of an absolute URL, for a request on the origin's Pool. */

@@ -43,6 +43,7 @@ interface Outcome {
   readonly model: string
   readonly cached: boolean
   readonly attempts: LLMResponse["attempts"] | undefined
+  readonly ignoredFields?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -61,13 +62,18 @@ const llmHeaders = (ctx: ServerContext, call: ChatCall | undefined, o: Outcome, 
     }
   }
   const bypass = call?.request.cache === false || !ctx.config.cache.enabled
-  return {
+  const headers: Record<string, string> = {
     "x-llm-provider": headerSafe(o.provider),
     "x-llm-model": headerSafe(o.model),
     "x-llm-cache": o.cached ? "hit" : bypass ? "bypass" : "miss",
     "x-llm-attempts": String(tries),
     "x-llm-overhead-ms": Math.max(0, performance.now() - startedAt - upstreamMs).toFixed(1)
   }
+  // request fields the answering provider could not use (and that do not change the answer)
+  if (o.ignoredFields !== undefined && o.ignoredFields.length > 0) {
+    headers["x-llm-ignored-fields"] = headerSafe(o.ignoredFields.join(","))
+  }
+  return headers
 }
 
 const completeChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt: number) =>
@@ -120,10 +126,21 @@ const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt
     const head = first[0]
     const provider = head?.provider ?? ""
     const model = head?.model ?? ""
-    const encoder = new ChunkEncoder(completionId(), Math.floor(Date.now() / 1000), modelRef(provider, model), call.includeUsage)
+    const encoder = new ChunkEncoder(
+      completionId(),
+      Math.floor(Date.now() / 1000),
+      modelRef(provider, model),
+      call.includeUsage,
+      call.request.n ?? 1
+    )
     const headers = {
       ...sseHeaders,
-      ...llmHeaders(ctx, call, { provider, model, cached: head?.cached === true, attempts: head?.attempts }, startedAt)
+      ...llmHeaders(
+        ctx,
+        call,
+        { provider, model, cached: head?.cached === true, attempts: head?.attempts, ignoredFields: head?.ignoredFields },
+        startedAt
+      )
     }
     // an upstream that ended without a chunk still gets the closing frames
     let state: "first" | "streaming" | "end" | "done" = first.length > 0 ? "first" : "end"
@@ -173,7 +190,7 @@ const embeddings = (ctx: ServerContext) => (request: Request) =>
     Effect.flatMap(ctx.readJson(request), (body): Handled => {
       const call = decodeWith(readEmbeddingsRequest, body)
       if (isApiError(call)) return Effect.fail(call)
-      return Effect.map(ctx.manager.embed(call.input, { model: call.model }), (r) =>
+      return Effect.map(ctx.manager.embed(call.input, { model: call.model, dimensions: call.dimensions }), (r) =>
         jsonText(embeddingsJson(r, call.base64), 200, {
           "x-llm-provider": headerSafe(r.provider),
           "x-llm-model": headerSafe(r.model)

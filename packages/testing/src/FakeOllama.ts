@@ -213,7 +213,8 @@ export const startFakeOllama = async (initial: FakeOllamaOptions = {}): Promise<
     if (method === "POST" && path === "/api/embed") {
       if (unknownModel(model)) return sendError(res, 404, ollamaModelNotFound(model))
       const input = typeof b.input === "string" ? [b.input] : Array.isArray(b.input) ? (b.input as Array<string>) : []
-      const dims = state.options.embeddingDimensions ?? 8
+      // `dimensions` truncates the vector, as Ollama 0.11+ does
+      const dims = typeof b.dimensions === "number" ? b.dimensions : state.options.embeddingDimensions ?? 8
       return sendJson(res, 200, {
         model,
         embeddings: input.map((t) => fakeOllamaEmbedding(String(t), dims)),

@@ -70,6 +70,8 @@ export interface FakeOpenAI {
   readonly server: LoopbackServer
   /** Azure-path calls with their deployment and `api-version` (the loopback log drops the query). */
   readonly azureRequests: Array<FakeAzureRequest>
+  /** The body of the last request the fake received (what the gateway sent upstream). */
+  readonly lastBody: () => Record<string, unknown> | undefined
   /** The next request (of any kind) gets this fault instead of a normal answer; faults queue up. */
   readonly enqueueFault: (fault: Fault, times?: number) => void
   readonly pendingFaults: () => number
@@ -194,7 +196,13 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
         object: "chat.completion",
         created,
         model,
-        choices: [{ index: 0, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason: finish }],
+        // `n` choices, as OpenAI answers (each the same reply: the fake is deterministic)
+        choices: Array.from({ length: typeof body.n === "number" && body.n > 1 ? body.n : 1 }, (_, index) => ({
+          index,
+          message: { role: "assistant", content: text, refusal: null },
+          logprobs: null,
+          finish_reason: finish
+        })),
         usage,
         system_fingerprint: null
       }
@@ -253,12 +261,20 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
 
   const embeddings = ({ res }: LoopbackHandlerContext, body: Record<string, unknown>) => {
     const raw = body.input
-    const inputs: Array<string> = Array.isArray(raw) ? raw.map(String) : [String(raw ?? "")]
+    // token arrays (number[] or number[][]) embed as the text of their ids, one token per id
+    const tokenIds = Array.isArray(raw) && raw.length > 0 && typeof raw[0] !== "string"
+    const inputs: Array<string> = !tokenIds
+      ? Array.isArray(raw) ? raw.map(String) : [String(raw ?? "")]
+      : typeof raw[0] === "number"
+      ? [(raw as Array<number>).join(" ")]
+      : (raw as Array<Array<number>>).map((ids) => ids.join(" "))
+    // `dimensions` shortens the vector, as OpenAI's text-embedding-3 models do
+    const size = typeof body.dimensions === "number" ? body.dimensions : dims
     const base64 = body.encoding_format === "base64"
     let tokens = 0
     const data = inputs.map((input, index) => {
       tokens += fakeTokenCount(input)
-      const vector = fakeEmbedding(input, dims)
+      const vector = fakeEmbedding(input, size)
       return {
         object: "embedding",
         index,
@@ -313,6 +329,7 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
       for (let i = 0; i < times; i++) faults.push(fault)
     },
     pendingFaults: () => faults.length,
+    lastBody: () => server.requests.at(-1)?.body as Record<string, unknown> | undefined,
     setReply: (r) => {
       reply = r
     },

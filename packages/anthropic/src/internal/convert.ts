@@ -6,13 +6,19 @@
  * - the API wants alternating user/assistant turns: consecutive same-role turns are merged;
  * - `max_tokens` is mandatory: the caller's, else the model entry's `maxOutputTokens`, else 4096;
  * - `temperature` is 0..1 (OpenAI's 0..2 is clamped, so a request valid elsewhere stays valid);
- * - there is no JSON mode: `responseFormat` becomes an instruction in the system prompt.
+ * - there is no JSON mode: `responseFormat` becomes an instruction in the system prompt;
+ * - OpenAI's `user` (an end-user id for abuse monitoring) is Anthropic's `metadata.user_id`;
+ *   no other pass-through field has an equivalent (`fieldPolicy`).
  */
 import type Anthropic from "@anthropic-ai/sdk"
 import type { FinishReason, ProviderRequest, ResponseFormat, Usage } from "@llm-gateway/core/Domain"
 import { makeUsage } from "@llm-gateway/core/Domain"
+import type { FieldPolicy } from "@llm-gateway/core/RequestFields"
 
 export const DEFAULT_MAX_TOKENS = 4096
+
+/** The field rule (core RequestFields): `user` is mapped; the rest is ignored, or refused when it changes the answer. */
+export const fieldPolicy: FieldPolicy = { otherwise: "drop", mapped: ["user"] }
 
 /**
  * The SDK (1.x) no longer types the sampling parameters (the API deprecates them for new
@@ -64,6 +70,8 @@ export const toMessagesParams = (
   // advises tuning only one of them.
   else if (req.topP !== undefined) params.top_p = req.topP
   if (req.stop !== undefined && req.stop.length > 0) params.stop_sequences = [...req.stop]
+  const user = req.extra?.user
+  if (typeof user === "string" && user.length > 0) params.metadata = { user_id: user }
   return params
 }
 

@@ -58,7 +58,7 @@ export interface ErrorScope {
 /** What the failed call asked for: used to estimate a token count the upstream did not give. */
 export type ErrorInput =
   | { readonly model: string; readonly messages: ReadonlyArray<ChatMessage> }
-  | { readonly model: string; readonly input: ReadonlyArray<string> }
+  | { readonly model: string; readonly input: ReadonlyArray<string> | ReadonlyArray<ReadonlyArray<number>> }
 
 const MAX_MESSAGE = 500
 
@@ -72,7 +72,7 @@ const scrub = (scope: ErrorScope, text: string): string => {
 export const estimateTokens = (input: ErrorInput): number => {
   let chars = 0
   if ("messages" in input) for (const m of input.messages) chars += m.content.length
-  else for (const s of input.input) chars += s.length
+  else for (const s of input.input) chars += typeof s === "string" ? s.length : s.length * 4
   return Math.ceil(chars / 4)
 }
 

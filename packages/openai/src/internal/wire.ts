@@ -28,7 +28,9 @@ export type MaxTokensField = "max_tokens" | "max_completion_tokens"
 const STREAM_OPTIONS = { include_usage: true } as const
 
 const fill = (body: ChatParams | ChatStreamParams, req: ProviderRequest, maxField: MaxTokensField) => {
-  if (req.maxTokens !== undefined) body[maxField] = req.maxTokens
+  // the caller's own name for the cap when it gave one (reasoning models reject `max_tokens`)
+  if (req.maxTokens !== undefined) body[req.maxTokensField ?? maxField] = req.maxTokens
+  if (req.n !== undefined && req.n > 1) body.n = req.n
   if (req.temperature !== undefined) body.temperature = req.temperature
   if (req.topP !== undefined) body.top_p = req.topP
   if (req.stop !== undefined && req.stop.length > 0) body.stop = req.stop as Array<string>
@@ -36,24 +38,37 @@ const fill = (body: ChatParams | ChatStreamParams, req: ProviderRequest, maxFiel
   if (format !== undefined) {
     body.response_format = format.type === "json_object"
       ? { type: "json_object" }
-      : { type: "json_schema", json_schema: { name: format.name, schema: format.schema as Record<string, unknown> } }
+      : {
+        type: "json_schema",
+        json_schema: {
+          name: format.name,
+          schema: format.schema as Record<string, unknown>,
+          ...(format.strict !== undefined ? { strict: format.strict } : {}),
+          ...(format.description !== undefined ? { description: format.description } : {})
+        }
+      }
   }
 }
 
+/**
+ * The field rule for OpenAI's wire: fields the gateway does not interpret (`seed`, `user`,
+ * `logprobs`, vendor extensions such as vLLM's `top_k`, …) go upstream unchanged. They are laid
+ * down first, so the gateway's own fields (model, messages, stream) always win.
+ */
+const base = (req: ProviderRequest): Record<string, unknown> =>
+  req.extra === undefined ? { model: req.model, messages: req.messages } : { ...req.extra, model: req.model, messages: req.messages }
+
 export const chatParams = (req: ProviderRequest, maxField: MaxTokensField): ChatParams => {
-  const body: ChatParams = { model: req.model, messages: req.messages as ChatParams["messages"] }
+  const body = base(req) as unknown as ChatParams
   fill(body, req, maxField)
   return body
 }
 
 export const chatStreamParams = (req: ProviderRequest, maxField: MaxTokensField): ChatStreamParams => {
   // include_usage: the only way to get exact token counts for a streamed answer.
-  const body: ChatStreamParams = {
-    model: req.model,
-    messages: req.messages as ChatParams["messages"],
-    stream: true,
-    stream_options: STREAM_OPTIONS
-  }
+  const body = base(req) as unknown as ChatStreamParams
+  body.stream = true
+  body.stream_options = STREAM_OPTIONS
   fill(body, req, maxField)
   return body
 }
@@ -103,13 +118,19 @@ export const toResponse = (completion: ChatCompletion, req: ProviderRequest, err
   const choice = completion?.choices?.[0]
   if (choice === undefined) return new NetworkError({ model: errorModel, message: "upstream answered without choices" })
   const content = choice.message?.content ?? ""
-  return {
+  const response: ProviderResponse = {
     // The configured id, not the upstream's dated variant: pricing and routing key on it.
     model: req.model,
     content,
     usage: usageOf(completion.usage, req, content.length),
     finishReason: finishReason(choice.finish_reason)
   }
+  if (completion.choices.length < 2) return response
+  // n > 1: every choice, in index order (the usage above already covers them all)
+  const choices = [...completion.choices]
+    .sort((a, b) => a.index - b.index)
+    .map((c) => ({ content: c.message?.content ?? "", finishReason: finishReason(c.finish_reason) }))
+  return { ...response, content: choices[0].content, finishReason: choices[0].finishReason, choices }
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * OpenAI's chat-completions wire format ↔ the gateway's `LLMRequest` / `LLMResponse` /
- * `StreamChunk`. Reading is strict where the gateway cannot honour a field (tools, n > 1,
- * images: a 400 naming it, never silently dropped) and lenient about fields that do not change
- * the answer (`user`, `seed`, `metadata`, …: ignored).
+ * `StreamChunk`. The fields the gateway interprets are read here (strictly: tools, tool
+ * messages and images are a 400 naming the field, never silently dropped); every other field
+ * is carried unchanged in `LLMRequest.extra`, and the router applies the field rule once the
+ * provider is known (core RequestFields; the table is in notes/http-api.md).
  */
 import type { ChatMessage, FinishReason, LLMRequest, LLMResponse, ResponseFormat, StreamChunk, Usage } from "@llm-gateway/core/Domain"
 import * as V from "./validate.ts"
@@ -36,13 +37,16 @@ const readContent = (raw: unknown, param: string, role: string): string => {
     return V.fail(param, `'${param}' is required`)
   }
   if (!Array.isArray(raw)) return V.fail(param, `'${param}' must be a string or an array of content parts`)
+  // Parts stay apart: until messages carry parts, a newline between two keeps "Say hello" and
+  // "politely" from running together as "Say hellopolitely".
   let text = ""
   for (let i = 0; i < raw.length; i++) {
     const part = V.object(raw[i], `${param}[${i}]`)
     if (part.type !== "text") {
       V.fail(`${param}[${i}].type`, `content part type ${JSON.stringify(part.type)} is not supported (only "text")`)
     }
-    text += V.string(part, "text", `${param}[${i}].text`)
+    const t = V.string(part, "text", `${param}[${i}].text`)
+    text = i === 0 ? t : `${text}\n${t}`
   }
   return text
 }
@@ -87,7 +91,15 @@ const readResponseFormat = (body: V.Body): ResponseFormat | undefined => {
       const js = V.object(rf.json_schema, "response_format.json_schema")
       const name = V.string(js, "name", "response_format.json_schema.name")
       const schema = js.schema === undefined ? {} : V.object(js.schema, "response_format.json_schema.schema")
-      return { type: "json_schema", name, schema }
+      const strict = V.optBoolean(js, "strict", "response_format.json_schema.strict")
+      const description = V.optString(js, "description", "response_format.json_schema.description")
+      return {
+        type: "json_schema",
+        name,
+        schema,
+        ...(strict !== undefined ? { strict } : {}),
+        ...(description !== undefined ? { description } : {})
+      }
     }
     default:
       return V.fail("response_format.type", "'response_format.type' must be one of text, json_object, json_schema")
@@ -100,8 +112,40 @@ const unsupported = (body: V.Body, key: string, what: string) => {
   V.fail(key, `${what} are not supported by this gateway`)
 }
 
+/** Fields this reader interprets; every other one goes to `LLMRequest.extra` as sent. */
+const interpreted = new Set([
+  "model",
+  "messages",
+  "max_tokens",
+  "max_completion_tokens",
+  "temperature",
+  "top_p",
+  "stop",
+  "stream",
+  "stream_options",
+  "response_format",
+  "n",
+  "tools",
+  "functions"
+])
+
+/** The fields the gateway does not interpret, unchanged (`null` means "not given", as OpenAI reads it). */
+const readExtra = (body: V.Body): Record<string, unknown> | undefined => {
+  let extra: Record<string, unknown> | undefined
+  for (const key in body) {
+    if (interpreted.has(key)) continue
+    const v = body[key]
+    if (v === null || v === undefined) continue
+    ;(extra ??= {})[key] = v
+  }
+  return extra
+}
+
 /** `auto` (or nothing) lets the router pick by task; anything else pins a model. */
 export const pinnedModel = (model: string): string | undefined => (model === "auto" || model === "" ? undefined : model)
+
+/** OpenAI's own bound on `n`. */
+const MAX_N = 128
 
 export const readChatRequest = (raw: unknown, hints: GatewayHints): ChatCall => {
   const body = V.object(raw)
@@ -109,9 +153,9 @@ export const readChatRequest = (raw: unknown, hints: GatewayHints): ChatCall => 
   const messages = readMessages(body)
   unsupported(body, "tools", "tools")
   unsupported(body, "functions", "functions")
-  const n = V.optNumber(body, "n", { min: 1, int: true })
-  if (n !== undefined && n > 1) V.fail("n", "'n' > 1 is not supported by this gateway")
-  const maxTokens = V.optPositiveInt(body, "max_completion_tokens") ?? V.optPositiveInt(body, "max_tokens")
+  const n = V.optNumber(body, "n", { min: 1, max: MAX_N, int: true })
+  const completionCap = V.optPositiveInt(body, "max_completion_tokens")
+  const maxTokens = completionCap ?? V.optPositiveInt(body, "max_tokens")
   const temperature = V.optNumber(body, "temperature", { min: 0, max: 2 })
   const topP = V.optNumber(body, "top_p", { min: 0, max: 1 })
   const stop = V.optStop(body)
@@ -134,7 +178,10 @@ export const readChatRequest = (raw: unknown, hints: GatewayHints): ChatCall => 
       taskType: hints.task === undefined || hints.task === "" ? undefined : hints.task,
       preferences,
       cache: hints.noCache ? false : undefined,
-      responseFormat
+      responseFormat,
+      n: n !== undefined && n > 1 ? n : undefined,
+      extra: readExtra(body),
+      maxTokensField: maxTokens === undefined ? undefined : completionCap !== undefined ? "max_completion_tokens" : "max_tokens"
     },
     stream,
     includeUsage
@@ -188,16 +235,27 @@ export const chatCompletionJson = (r: LLMResponse, id: string, created: number):
     object: "chat.completion",
     created,
     model: modelRef(r.provider, r.model),
-    choices: [{
-      index: 0,
-      message: { role: "assistant", content: r.content, refusal: null },
-      logprobs: null,
-      finish_reason: openAIFinish(r.finishReason)
-    }],
+    choices: r.choices === undefined
+      ? [{
+        index: 0,
+        message: { role: "assistant", content: r.content, refusal: null },
+        logprobs: null,
+        finish_reason: openAIFinish(r.finishReason)
+      }]
+      : r.choices.map((c, index) => ({
+        index,
+        message: { role: "assistant", content: c.content, refusal: null },
+        logprobs: null,
+        finish_reason: openAIFinish(c.finishReason)
+      })),
     usage: openAIUsage(r.usage)
   })
 
-/** Writes the SSE frames of one streamed completion, keeping what OpenAI's framing needs. */
+/**
+ * Writes the SSE frames of one streamed completion, keeping what OpenAI's framing needs. With
+ * `n` > 1 every choice keeps its `index`: its first frame carries the role, and `end` closes
+ * each choice with its own finish reason.
+ */
 export class ChunkEncoder {
   private first = true
   private usage: Usage | undefined
@@ -206,27 +264,33 @@ export class ChunkEncoder {
   private readonly created: number
   private readonly model: string
   private readonly includeUsage: boolean
-  constructor(id: string, created: number, model: string, includeUsage: boolean) {
+  private readonly n: number
+  /** n > 1 only: which choices have sent their first frame, and how each finished. */
+  private readonly started: Array<boolean> = []
+  private readonly finishes: Array<FinishReason | undefined> = []
+  constructor(id: string, created: number, model: string, includeUsage: boolean, n = 1) {
     this.id = id
     this.created = created
     this.model = model
     this.includeUsage = includeUsage
+    this.n = n
   }
 
-  private frame(delta: object, finishReason: string | null): string {
+  private frame(delta: object, finishReason: string | null, index = 0): string {
     return `data: ${
       JSON.stringify({
         id: this.id,
         object: "chat.completion.chunk",
         created: this.created,
         model: this.model,
-        choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }]
+        choices: [{ index, delta, logprobs: null, finish_reason: finishReason }]
       })
     }\n\n`
   }
 
   /** Frames for one gateway chunk ("" when it carries nothing to send yet). */
   chunk(c: StreamChunk): string {
+    if (this.n > 1) return this.choiceChunk(c)
     if (c.usage !== undefined) this.usage = c.usage
     if (c.finishReason !== undefined) this.finish = c.finishReason
     if (this.first) {
@@ -234,6 +298,18 @@ export class ChunkEncoder {
       return this.frame({ role: "assistant", content: c.delta }, null)
     }
     return c.delta.length === 0 ? "" : this.frame({ content: c.delta }, null)
+  }
+
+  private choiceChunk(c: StreamChunk): string {
+    const index = c.choiceIndex ?? 0
+    if (c.usage !== undefined) this.usage = c.usage
+    if (c.finishReason !== undefined) this.finishes[index] = c.finishReason
+    if (this.started[index] !== true) {
+      this.started[index] = true
+      this.first = false
+      return this.frame({ role: "assistant", content: c.delta }, null, index)
+    }
+    return c.delta.length === 0 ? "" : this.frame({ content: c.delta }, null, index)
   }
 
   /** Frames for a batch of gateway chunks, as one string (one socket write per batch). */
@@ -246,9 +322,17 @@ export class ChunkEncoder {
 
   /** The closing frames: the finish reason, the usage chunk when asked for, `[DONE]`. */
   end(): string {
-    let out = this.first ? this.frame({ role: "assistant", content: "" }, null) : ""
+    let out = ""
+    if (this.n > 1) {
+      for (let i = 0; i < this.n; i++) {
+        if (this.started[i] !== true) out += this.frame({ role: "assistant", content: "" }, null, i)
+        out += this.frame({}, openAIFinish(this.finishes[i]), i)
+      }
+    } else {
+      out = this.first ? this.frame({ role: "assistant", content: "" }, null) : ""
+      out += this.frame({}, openAIFinish(this.finish))
+    }
     this.first = false
-    out += this.frame({}, openAIFinish(this.finish))
     if (this.includeUsage && this.usage !== undefined) {
       out += `data: ${
         JSON.stringify({

@@ -1,15 +1,20 @@
 /**
  * OpenAI's embeddings wire format. The official SDK asks for `encoding_format: "base64"` by
- * default (little-endian float32, decoded client-side), so both encodings are served.
+ * default (little-endian float32, decoded client-side), so both encodings are served. `input`
+ * may be token arrays (`number[]` or `number[][]`, as OpenAI's spec allows) and `dimensions`
+ * shortens the vectors: both go to OpenAI-wire upstreams as sent; a provider that cannot take
+ * them answers 400 naming the field.
  */
+import type { EmbeddingInput } from "@llm-gateway/core/Domain"
 import type { EmbedResult } from "@llm-gateway/core/LLMManager"
 import { modelRef, pinnedModel } from "./chatWire.ts"
 import * as V from "./validate.ts"
 
 export interface EmbeddingsCall {
   readonly model: string | undefined
-  readonly input: ReadonlyArray<string>
+  readonly input: EmbeddingInput
   readonly base64: boolean
+  readonly dimensions: number | undefined
 }
 
 /** OpenAI's own cap on inputs per request. */
@@ -19,30 +24,48 @@ export const readEmbeddingsRequest = (raw: unknown): EmbeddingsCall => {
   const body = V.object(raw)
   const model = V.string(body, "model")
   const input = body.input
-  let texts: ReadonlyArray<string>
+  let texts: EmbeddingInput
   if (typeof input === "string") texts = [input]
   else if (Array.isArray(input)) {
     if (input.length === 0) return V.fail("input", "'input' must not be empty")
     if (input.length > MAX_INPUTS) return V.fail("input", `'input' takes at most ${MAX_INPUTS} items`)
-    for (let i = 0; i < input.length; i++) {
-      if (typeof input[i] !== "string") {
-        V.fail(
-          `input[${i}]`,
-          typeof input[i] === "number" || Array.isArray(input[i])
-            ? "token-array inputs are not supported by this gateway; send strings"
-            : `'input[${i}]' must be a string`
-        )
-      }
-    }
-    texts = input as ReadonlyArray<string>
+    texts = typeof input[0] === "number"
+      ? [tokens(input, "input")]
+      : Array.isArray(input[0])
+      ? input.map((ids, i) => tokens(ids, `input[${i}]`))
+      : strings(input)
   } else {
-    return V.fail("input", input === undefined || input === null ? "'input' is required" : "'input' must be a string or an array of strings")
+    return V.fail(
+      "input",
+      input === undefined || input === null
+        ? "'input' is required"
+        : "'input' must be a string, an array of strings, or token arrays"
+    )
   }
   const format = V.optString(body, "encoding_format")
   if (format !== undefined && format !== "float" && format !== "base64") {
     V.fail("encoding_format", "'encoding_format' must be float or base64")
   }
-  return { model: pinnedModel(model), input: texts, base64: format === "base64" }
+  const dimensions = V.optPositiveInt(body, "dimensions")
+  return { model: pinnedModel(model), input: texts, base64: format === "base64", dimensions }
+}
+
+const strings = (input: ReadonlyArray<unknown>): ReadonlyArray<string> => {
+  for (let i = 0; i < input.length; i++) {
+    if (typeof input[i] !== "string") V.fail(`input[${i}]`, `'input[${i}]' must be a string (inputs are all texts or all token arrays)`)
+  }
+  return input as ReadonlyArray<string>
+}
+
+/** One token array: non-empty, integer token ids. */
+const tokens = (raw: unknown, param: string): ReadonlyArray<number> => {
+  if (!Array.isArray(raw)) return V.fail(param, `'${param}' must be an array of token ids (inputs are all texts or all token arrays)`)
+  if (raw.length === 0) return V.fail(param, `'${param}' must not be empty`)
+  for (let i = 0; i < raw.length; i++) {
+    const t = raw[i]
+    if (typeof t !== "number" || !Number.isInteger(t) || t < 0) V.fail(`${param}[${i}]`, `'${param}[${i}]' must be a token id (an integer ≥ 0)`)
+  }
+  return raw as ReadonlyArray<number>
 }
 
 const toBase64 = (vector: ReadonlyArray<number>): string =>

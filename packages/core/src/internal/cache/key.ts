@@ -53,7 +53,7 @@ export const cacheKey = (req: LLMRequest, scope: string, candidates: ReadonlyArr
     p?.maxTokens ?? null,
     p?.temperature ?? null,
     p?.topP ?? null,
-    p?.stop ?? null
+    p?.stop ?? null, req.n ?? 1, req.extra === undefined ? null : canonicalJson(req.extra) // n and pass-through fields change the answer
   ])
   const format = req.responseFormat === undefined ? "" : canonicalJson(req.responseFormat)
   // One-shot `crypto.hash` is about twice as fast as `createHash(...).update(...).digest()` for

@@ -54,6 +54,8 @@ export interface StreamPlan {
   /** What the caller asked for (named by the error when every candidate fails). */
   readonly requested?: Requested | undefined
   readonly request: (d: Deployment) => ProviderRequest
+  /** `extra` fields the deployment ignores: named on the first chunk. */
+  readonly ignored?: ((d: Deployment) => ReadonlyArray<string> | undefined) | undefined
   readonly client: (d: Deployment) => Effect.Effect<ModelClientShape, LLMError>
   readonly onSettled: (d: Deployment, usage: Usage, costUsd: number) => Effect.Effect<void>
   readonly onFailed: (error: LLMError, startedAt: number) => Effect.Effect<void>
@@ -73,7 +75,10 @@ export const routeStream = (p: StreamPlan): Stream.Stream<StreamChunk, LLMError>
     const d = result.deployment
     const openedAt = yield* Effect.clockWith((c) => c.currentTimeMillis)
     const stallMs = p.ctx.routing.attemptTimeoutMs
+    const ignoredFields = p.ignored?.(d)
+    // the first chunk tells the caller how the stream came about: attempts, ignored fields
     const attempts: ReadonlyArray<Attempt> = result.attempts
+    const opening = ignoredFields === undefined ? { attempts } : { attempts, ignoredFields }
     let first = true
     let usage: Usage | undefined
     let completionChars = 0
@@ -88,8 +93,8 @@ export const routeStream = (p: StreamPlan): Stream.Stream<StreamChunk, LLMError>
       if (first) {
         first = false
         return costUsd === undefined
-          ? { ...c, provider: d.provider, model: d.model, attempts }
-          : { ...c, provider: d.provider, model: d.model, attempts, costUsd }
+          ? { ...c, provider: d.provider, model: d.model, ...opening }
+          : { ...c, provider: d.provider, model: d.model, ...opening, costUsd }
       }
       return costUsd === undefined
         ? { ...c, provider: d.provider, model: d.model }
@@ -121,7 +126,7 @@ export const routeStream = (p: StreamPlan): Stream.Stream<StreamChunk, LLMError>
           usage: final,
           finishReason: finishReason ?? "unknown",
           costUsd,
-          ...(first ? { attempts } : {})
+          ...(first ? opening : {})
         }
         first = false
         return Effect.succeed([chunk])
