@@ -80,6 +80,37 @@ describe("LLMConfig secrets", () => {
       expect(`${parseError.message} ${String(parseError)} ${inspect(parseError)}`).not.toContain(CANARY)
     }))
 
+  it.effect("errors name the path and the problem, never a value that may be a secret", () =>
+    Effect.gen(function*() {
+      const flipped = (input: Record<string, unknown>, env: Record<string, string> = {}) =>
+        Effect.map(Effect.flip(loadConfig({ env, input: input as never })), (e) => `${e.path}: ${e.message} | ${String(e)} | ${inspect(e)}`)
+      // a misspelled key: the secret under it is not quoted back
+      const misspelled = yield* flipped({
+        providers: [{ name: "openai", type: "openai", api_key: CANARY, models: [{ id: "gpt-4o-mini" }] }]
+      })
+      expect(misspelled).toContain("providers[0].api_key: unknown key")
+      expect(misspelled).toContain("did you mean apiKey?")
+      expect(misspelled).not.toContain(CANARY)
+      // an unknown top-level key, a token in a bad baseUrl, a key pasted as the strategy
+      const scattered = yield* flipped({ openai_key: CANARY, routing: { strategy: CANARY } })
+      expect(scattered).toContain("openai_key: unknown key")
+      expect(scattered).toMatch(/routing\.strategy: Expected "cost" \| "performance" \| "balanced"/)
+      const baseUrl = yield* flipped({
+        providers: [{ name: "p", type: "openai-compatible", baseUrl: `${CANARY}@proxy`, models: [{ id: "m" }] }]
+      })
+      expect(baseUrl).toContain("providers[0].baseUrl: expected an http(s) URL")
+      for (const e of [scattered, baseUrl]) expect(e).not.toContain("CANARY")
+      // the same through env variables
+      const strategyEnv = yield* flipped({}, { LLM_ROUTING_STRATEGY: CANARY })
+      expect(strategyEnv).toContain("LLM_ROUTING_STRATEGY")
+      const rpmEnv = yield* flipped({}, { LLM_RPM: CANARY_2 })
+      expect(rpmEnv).toContain("LLM_RPM: expected an integer")
+      for (const e of [strategyEnv, rpmEnv]) expect(e).not.toMatch(/CANARY|canary/)
+      // a plain setting is still quoted, so the user sees what was wrong
+      const setting = yield* flipped({ routing: { strategy: "cheapest" } })
+      expect(setting).toContain('got "cheapest"')
+    }))
+
   it.effect("a decoded config (with Redacted values) can be passed back in as input", () =>
     Effect.gen(function*() {
       const first = yield* loadConfig({ env: { CLAUDE_API_KEY: CANARY } })

@@ -92,7 +92,8 @@ export const fromEnv = (env: EnvSnapshot): EnvConfig => {
     return v === undefined || v === "" ? undefined : v
   }
   const invalid = (name: EnvName, expected: string) => {
-    issues.push({ path: name, message: `expected ${expected}, got ${showValue(str(name))}` })
+    const shown = showValue(str(name))
+    issues.push({ path: name, message: shown === undefined ? `expected ${expected}` : `expected ${expected}, got ${shown}` })
     return undefined
   }
   const int = (name: EnvName): number | undefined => {

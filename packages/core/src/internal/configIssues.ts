@@ -66,9 +66,52 @@ export const toConfigurationError = (issues: ReadonlyArray<ConfigIssue>): Config
   })
 }
 
-/** A short, safe rendering of a scalar for "got …" in messages (secrets are never passed here). */
+/**
+ * Leaf keys holding settings, never credentials: only their values may be quoted in an error
+ * ("got …"). A value under any other key — a misspelled `api_key`, a `baseUrl` with a token in
+ * it, an unknown top-level key — may be a secret, so an error names the path and the problem.
+ */
+const safeKeys: ReadonlySet<string> = new Set([
+  "name", "type", "strategy", "loadBalancing", "unknownTasks", "store", "host", "port", "maxBodyBytes",
+  "metricsAuth", "rpm", "tpm", "maxRetries", "timeoutMs", "attemptTimeoutMs", "queueMs", "enabled",
+  "ttlSeconds", "maxSize", "threshold", "contextWindow", "inputCostPer1M", "outputCostPer1M",
+  "cachedInputCostPer1M", "cacheWriteCostPer1M", "maxOutputTokens", "embedding", "weight",
+  "failureThreshold", "successThreshold", "openMs", "contextLength", "threads", "gpu", "contexts",
+  "maxTokens", "temperature"
+])
+
+/** True when `segments` ends in a settings key (see `safeKeys`) and nothing on the way is secret. */
+export const isSafePath = (segments: ReadonlyArray<PropertyKey>): boolean => {
+  const last = segments.at(-1)
+  return typeof last === "string" && safeKeys.has(last) && !isSecretPath(segments)
+}
+
+/**
+ * A value that could be a credential even under a settings key (`strategy: ${OPENAI_API_KEY}`
+ * by mistake): a well-known key prefix, a URL with credentials, or a long token of letters
+ * and digits.
+ */
+export const looksSecret = (s: string): boolean =>
+  /^(sk|pk|rk|ak|key|xox[abpr]|gh[pousr]|glpat|AKIA|AIza|hf|eyJ)[-_]?/i.test(s) && s.length >= 12 ||
+  /:\/\/[^/\s]*@/.test(s) ||
+  s.length > 40 ||
+  (s.length >= 16 && !/\s/.test(s) && /[A-Za-z]/.test(s) && /[0-9]/.test(s))
+
+/** A short rendering of a scalar for "got …" in messages, or `undefined` when it might be a secret. */
 export const showValue = (u: unknown): string | undefined => {
-  if (typeof u === "string") return JSON.stringify(u.length > 60 ? `${u.slice(0, 57)}...` : u)
+  if (typeof u === "string") return looksSecret(u) ? undefined : JSON.stringify(u)
   if (typeof u === "number" || typeof u === "boolean" || u === null) return String(u)
   return undefined
+}
+
+/**
+ * Schema's messages quote the input (`Expected "cost" | …, got "sk-…"`, `Invalid data …`):
+ * keep the expectation only; `showValue` adds the value back where it is safe.
+ */
+export const withoutInput = (message: string): string => {
+  const got = message.indexOf(", got ")
+  if (got >= 0) return message.slice(0, got)
+  if (message.startsWith("Invalid data ")) return "invalid value"
+  if (message.startsWith("Expected exactly one member to match the input")) return "Expected exactly one member to match"
+  return message
 }

@@ -11,10 +11,11 @@ import {
   type ConfigIssue,
   formatPath,
   isRecord,
-  isSecretPath,
+  isSafePath,
   showValue,
   toConfigurationError,
-  valueAt
+  valueAt,
+  withoutInput
 } from "./configIssues.ts"
 import type { Merged } from "./configMerge.ts"
 import { resolveRoutes } from "./configResolve.ts"
@@ -37,7 +38,7 @@ const decodeOnce = (raw: unknown) => {
   if (result._tag === "Success") return { ok: true as const, config: result.success }
   const issues: Array<Located> = formatter(result.failure.issue).issues.map((i) => ({
     segments: (i.path ?? []).map((s) => (typeof s === "object" && s !== null && "key" in s ? s.key : s) as PropertyKey),
-    message: i.message
+    message: withoutInput(i.message)
   }))
   return { ok: false as const, issues }
 }
@@ -48,8 +49,9 @@ const locate = (raw: Record<string, unknown>, env: EnvConfig, issue: Located): C
   const path = formatPath(segments)
   let message = issue.message
   const value = valueAt(raw, segments)
-  const shown = isSecretPath(segments) ? undefined : showValue(value)
-  if (shown !== undefined && !message.includes(", got ")) message += `, got ${shown}`
+  // the value only for settings keys, and only when it does not look like a credential
+  const shown = isSafePath(segments) ? showValue(value) : undefined
+  if (shown !== undefined) message += `, got ${shown}`
   const last = segments.at(-1)
   if (issue.message === "unknown key" && typeof last === "string" && last.includes("_")) {
     message += ` (keys are camelCase: did you mean ${last.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())}?)`
