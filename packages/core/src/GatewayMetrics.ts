@@ -107,9 +107,17 @@ export const clientErrorsTotal = counter("llm_client_errors_total", {
 })
 
 // ---- cache (seed 004; updated by the cache service) ----
-export const cacheHitsTotal = counter("llm_cache_hits_total", { incremental: true })
-export const cacheMissesTotal = counter("llm_cache_misses_total", { incremental: true })
-export const cacheHitRate = gauge("llm_cache_hit_rate")
+export const cacheHitsTotal = counter("llm_cache_hits_total", {
+  description: "Requests answered from the response cache (L1, L2 or semantic), by the provider of the cached answer",
+  incremental: true
+})
+export const cacheMissesTotal = counter("llm_cache_misses_total", {
+  description: "Cacheable requests that went upstream, by the provider that answered",
+  incremental: true
+})
+export const cacheHitRate = gauge("llm_cache_hit_rate", {
+  description: "Cache hits / (hits + misses) since start, per provider (0 to 1)"
+})
 
 /**
  * One metric per label set, memoised (the label sets are bounded by config), each built with its

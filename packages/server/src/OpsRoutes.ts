@@ -1,6 +1,6 @@
 /**
  * Operations: `GET /metrics` (Prometheus text of every Effect metric — the seeds' names, see
- * core/GatewayMetrics), `GET /health` (liveness: the process answers), `GET /health/ready`
+ * core/GatewayMetrics — and the standard process metrics), `GET /health` (liveness: the process answers), `GET /health/ready`
  * (providers probed), and the catch-all that answers unknown paths in the error envelope.
  * These are open: a load balancer and a Prometheus scraper carry no gateway key, and none of
  * them reveals a secret.
@@ -11,6 +11,7 @@ import { PrometheusMetrics } from "effect/observability"
 import { methodNotAllowed, routeNotFound } from "./HttpError.ts"
 import { guard, type ServerContext } from "./internal/context.ts"
 import { jsonText } from "./internal/http.ts"
+import { processMetricsText } from "./internal/processMetrics.ts"
 import { isReady, probeProviders } from "./ProviderHealth.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
@@ -19,8 +20,8 @@ const metrics = (ctx: ServerContext) => (request: Request) =>
   guard(
     ctx,
     request,
-    Effect.map(PrometheusMetrics.format(), (text) =>
-      HttpServerResponse.text(ctx.scrubber.scrub(text), { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
+    Effect.map(Effect.all([PrometheusMetrics.format(), processMetricsText]), ([gateway, process]) =>
+      HttpServerResponse.text(ctx.scrubber.scrub(gateway + process), { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
   )
 
 const health = (ctx: ServerContext) => (request: Request) =>

@@ -65,6 +65,7 @@ export const makeBreakers = Effect.fnUntraced(function*(options: {
   const strict = yield* CircuitBreaker.make({ tripPolicy: CircuitBreaker.consecutive(1), openDuration })
   let open = 0
   const total = options.deployments.length
+  yield* Telemetry.initial(options.deployments)
 
   const setCircuit = (d: Deployment, next: CircuitView, openUntil = 0) => {
     const s = state.get(d.ref)

@@ -4,6 +4,7 @@
 import { type Context, Effect } from "effect"
 import * as M from "../../GatewayMetrics.ts"
 import type { Usage } from "../../Domain.ts"
+import type { LLMErrorTag } from "../../LLMError.ts"
 import type { CircuitView } from "./State.ts"
 
 const requests = M.labelled(M.providerRequestsTotal)
@@ -98,6 +99,42 @@ export const circuitTransition = (d: Labels, from: CircuitView, to: CircuitView)
     for (const s of ["closed", "open", "half-open"] as const) {
       cbState({ ...labelsOf(d), state: promLabel(s) }).updateUnsafe(s === to ? 1 : 0, ctx)
     }
+  })
+
+const errorTags: ReadonlyArray<LLMErrorTag> = [
+  "ModelUnavailable",
+  "RateLimitExceeded",
+  "InvalidRequest",
+  "AuthenticationFailed",
+  "TimeoutError",
+  "ContextTooLarge",
+  "ConfigurationError",
+  "NetworkError"
+]
+
+/**
+ * Every series of the configured deployments, present from start: an alert on
+ * `llm_circuit_breaker_state` or `rate(llm_client_errors_total[5m])` must not read "no data"
+ * until the first transition or error. Reading a series registers it at its zero value; the
+ * circuits start closed and every deployment active. Label sets that only exist once something
+ * happened (transitions `from`/`to`) stay lazy.
+ */
+export const initial = (deployments: ReadonlyArray<Labels>) =>
+  record((ctx) => {
+    for (const d of deployments) {
+      const l = labelsOf(d)
+      const b = bundle(d)
+      for (const m of [b.requests, b.latency, b.prompt, b.completion, b.cost, b.cbSuccesses]) m.valueUnsafe(ctx)
+      for (const m of [cbFailures(l), failovers(l), rlRequests(l), rlLimited(l), rlBackoff(l)]) m.valueUnsafe(ctx)
+      for (const tag of errorTags) errors({ ...l, error_type: tag }).valueUnsafe(ctx)
+      for (const s of ["closed", "open", "half-open"] as const) {
+        cbState({ ...l, state: promLabel(s) }).updateUnsafe(s === "closed" ? 1 : 0, ctx)
+      }
+    }
+    M.gatewayActiveProviders.updateUnsafe(deployments.length, ctx)
+    for (const status of ["success", "error", "circuit_open"]) clientRequests({ status }).valueUnsafe(ctx)
+    for (const tag of errorTags) clientErrors({ error_type: tag }).valueUnsafe(ctx)
+    M.clientRequestDurationSeconds.valueUnsafe(ctx)
   })
 
 export const activeDeployments = (n: number) => record((ctx) => M.gatewayActiveProviders.updateUnsafe(n, ctx))
