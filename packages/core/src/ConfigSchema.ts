@@ -96,6 +96,9 @@ export const CircuitBreakerConfig = Schema.Struct({
 export const LoadBalancing = Schema.Literals(["round-robin", "least-latency", "random", "weighted"])
 export type LoadBalancing = typeof LoadBalancing.Type
 
+export const UnknownTasks = Schema.Literals(["general", "reject"])
+export type UnknownTasks = typeof UnknownTasks.Type
+
 export const RoutingConfig = Schema.Struct({
   strategy: RoutingStrategy,
   fallbackOrder: Schema.Array(Schema.String),
@@ -110,7 +113,12 @@ export const RoutingConfig = Schema.Struct({
    * (or, on the last candidate, answered 429 with the wait as retry-after). Unset: 0 for every
    * candidate but the last, 1000 ms for the last.
    */
-  queueMs: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
+  queueMs: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+  /**
+   * A task name that is neither built in nor in `tasks`: `general` (default) routes it as
+   * `general`; `reject` answers 400. Either way the raw name is never a key, label or cache dimension.
+   */
+  unknownTasks: Schema.optional(UnknownTasks)
 })
 export type RoutingConfig = typeof RoutingConfig.Type
 

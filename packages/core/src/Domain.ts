@@ -5,8 +5,19 @@
  */
 import { Schema } from "effect"
 
-/** The built-in task types of seed 003; any name defined in config is accepted too. */
-export const BuiltinTaskTypes = ["analysis", "ui-generation", "config-management", "general", "sql"] as const
+/**
+ * The built-in task types (seed 003's, plus `alert-classification` for the ops use case); a name
+ * defined in `routing.tasks` is known too. Any other name maps to `general` or is refused, as
+ * `routing.unknownTasks` says: a caller-chosen string never becomes a map key or a label.
+ */
+export const BuiltinTaskTypes = [
+  "analysis",
+  "ui-generation",
+  "config-management",
+  "general",
+  "sql",
+  "alert-classification"
+] as const
 export type BuiltinTaskType = typeof BuiltinTaskTypes[number]
 
 export const TaskType = Schema.String.check(Schema.isNonEmpty())

@@ -2,7 +2,8 @@
  * The gateway's Prometheus metrics, named as in the seeds (002: `llm_client_*`,
  * `llm_circuit_breaker_*`; 004: `llm_provider_*`, `llm_rate_limit_*`, `llm_gateway_*`,
  * `llm_cache_*`). Series carry `provider` and `model` labels (the configured provider name and
- * the provider's model id), so the number of series is bounded by the config.
+ * the provider's model id), so the number of series is bounded by the config — and capped by
+ * `labelled` in any case (an `other` series past `MAX_SERIES`).
  *
  * The router updates the provider, rate-limit, breaker, failover and cost metrics; the cache
  * updates the cache ones; `GET /metrics` renders them all with `PrometheusMetrics`.
@@ -119,19 +120,35 @@ export const cacheHitRate = gauge("llm_cache_hit_rate", {
   description: "Cache hits / (hits + misses) since start, per provider (0 to 1)"
 })
 
+/** Series per labelled metric before new label sets share the `other` series. */
+export const MAX_SERIES = 1000
+
 /**
- * One metric per label set, memoised (the label sets are bounded by config), each built with its
- * attributes so its series key is computed once, not on every update.
+ * One metric per label set, memoised, each built with its attributes so its series key is
+ * computed once, not on every update. The label sets come from config and error tags, but a
+ * label must never grow a process's memory (or a Prometheus server's) without bound, so past
+ * `maxSeries` a new label set is counted in one series whose every label is `other`.
  */
-export const labelled = <I, S>(metric: Metric.Metric<I, S>) => {
+export const labelled = <I, S>(metric: Metric.Metric<I, S>, maxSeries: number = MAX_SERIES) => {
   const series = new Map<string, Metric.Metric<I, S>>()
   const make = rebuild.get(metric) as ((attributes: Readonly<Record<string, string>>) => Metric.Metric<I, S>) | undefined
+  const build = (attributes: Readonly<Record<string, string>>) =>
+    make !== undefined ? make(attributes) : Metric.withAttributes(metric, attributes)
+  let other: Metric.Metric<I, S> | undefined
   return (attributes: Readonly<Record<string, string>>): Metric.Metric<I, S> => {
     let key = ""
     for (const k in attributes) key += `${k}\u0000${attributes[k]}\u0001`
     let m = series.get(key)
     if (m === undefined) {
-      m = make !== undefined ? make(attributes) : Metric.withAttributes(metric, attributes)
+      if (series.size >= maxSeries) {
+        if (other === undefined) {
+          const labels: Record<string, string> = {}
+          for (const k in attributes) labels[k] = "other"
+          other = build(labels)
+        }
+        return other
+      }
+      m = build(attributes)
       series.set(key, m)
     }
     return m

@@ -4,7 +4,7 @@
  */
 import { Clock, Context, Effect, Layer, Option, Schema, Stream } from "effect"
 import { CacheService } from "./CacheService.ts"
-import { ConversationStorage } from "./ConversationStorage.ts"
+import { type Conversation, type ConversationNotFound, ConversationStorage } from "./ConversationStorage.ts"
 import {
   type ChatMessage,
   type EmbeddingInput,
@@ -15,12 +15,15 @@ import {
   type StreamChunk,
   type Usage
 } from "./Domain.ts"
+import { LLMConfig } from "./LLMConfig.ts"
+import { findTooDeep, tooDeepError } from "./JsonDepth.ts"
 import { InvalidRequest, type LLMError } from "./LLMError.ts"
 import { ModelRouter } from "./ModelRouter.ts"
-import { tokenEstimator } from "./TokenEstimator.ts"
+import { windowTokenEstimator } from "./TokenEstimator.ts"
 import { UsageAccounting, type UsageRow } from "./UsageAccounting.ts"
 import { generateChoices, streamChoices } from "./internal/choices.ts"
 import { decodeObject, objectRequest, repairRequest, StructuredOutputError } from "./internal/structuredOutput.ts"
+import { DEFAULT_TASK, makeTaskResolver } from "./internal/tasks.ts"
 
 export { StructuredOutputError } from "./internal/structuredOutput.ts"
 
@@ -64,6 +67,10 @@ export interface LLMManagerShape {
     message: string | ChatMessage,
     options?: ChatOptions
   ) => Effect.Effect<ChatResponse, LLMError>
+  /** A conversation `chat` keeps (history in order), within the caller's scope. */
+  readonly getConversation: (conversationId: string, ctx?: CallContext) => Effect.Effect<Conversation, ConversationNotFound>
+  /** Forgets a conversation: the next `chat` with its id starts a new one. */
+  readonly deleteConversation: (conversationId: string, ctx?: CallContext) => Effect.Effect<void, ConversationNotFound>
   /** Texts, or token arrays (OpenAI-wire providers only); `dimensions` for models that can shorten vectors. */
   readonly embed: (texts: EmbeddingInput, options?: EmbedOptions) => Effect.Effect<EmbedResult, LLMError>
   readonly generateObject: <A, I>(
@@ -75,12 +82,14 @@ export interface LLMManagerShape {
 }
 
 const DEFAULT_SCOPE = "default"
-const DEFAULT_TASK = "general"
 const decodeRequest = Schema.decodeUnknownEffect(LLMRequest)
 
 /** Validates a caller's request: a typed InvalidRequest naming the field, never a defect. */
-const validate = (req: LLMRequest): Effect.Effect<LLMRequest, InvalidRequest> =>
-  decodeRequest(req).pipe(
+const validate = (req: LLMRequest): Effect.Effect<LLMRequest, InvalidRequest> => {
+  // Caller JSON (responseFormat.schema, …) is walked recursively downstream: bound its depth first.
+  const deep = findTooDeep(req)
+  if (deep !== undefined) return Effect.fail(new InvalidRequest(tooDeepError(deep)))
+  return decodeRequest(req).pipe(
     Effect.mapError((error) => new InvalidRequest({ message: error.message })),
     Effect.flatMap((decoded) =>
       requestMessages(decoded).length === 0
@@ -88,12 +97,22 @@ const validate = (req: LLMRequest): Effect.Effect<LLMRequest, InvalidRequest> =>
         : Effect.succeed(decoded)
     )
   )
+}
 
 export const make = Effect.gen(function*() {
   const router = yield* ModelRouter
   const cache = yield* CacheService
   const storage = yield* ConversationStorage
   const accounting = yield* UsageAccounting
+  // Without a config (a test composing the services by hand) only the built-in tasks are known.
+  const config = yield* Effect.serviceOption(LLMConfig)
+  const resolveTask = makeTaskResolver(Option.isSome(config) ? config.value.routing : undefined)
+  /** The request with its task resolved: unknown names become `general` or fail. */
+  const withKnownTask = (req: LLMRequest): Effect.Effect<LLMRequest, InvalidRequest> => {
+    const task = resolveTask(req.taskType)
+    if (task === req.taskType) return Effect.succeed(req)
+    return typeof task === "object" ? Effect.fail(task) : Effect.succeed({ ...req, taskType: task })
+  }
 
   const record = (req: LLMRequest, scope: string, r: { provider: string; model: string; usage: Usage; costUsd: number; cached: boolean }) =>
     accounting.record({
@@ -155,14 +174,14 @@ export const make = Effect.gen(function*() {
   // Effect.fn captures its call-site once, at definition; a per-call `withSpan` would build an
   // Error (for the span's stack) on every request — measured at ~2% of the server's CPU.
   const generate = Effect.fn("LLMManager.generate")(function*(req: LLMRequest, ctx?: CallContext) {
-    const valid = ctx?.validated === true ? req : yield* validate(req)
+    const valid = yield* withKnownTask(ctx?.validated === true ? req : yield* validate(req))
     return yield* generateValidated(valid, ctx?.scope ?? DEFAULT_SCOPE)
   })
 
   const generateStream = (req: LLMRequest, ctx?: CallContext): Stream.Stream<StreamChunk, LLMError> =>
     Stream.unwrap(
       Effect.gen(function*() {
-        const valid = ctx?.validated === true ? req : yield* validate(req)
+        const valid = yield* withKnownTask(ctx?.validated === true ? req : yield* validate(req))
         const scope = ctx?.scope ?? DEFAULT_SCOPE
         const n = valid.n ?? 1
         // several streamed choices are not cached: a replay has one choice
@@ -218,6 +237,8 @@ export const make = Effect.gen(function*() {
   const chat = Effect.fn("LLMManager.chat")(function*(conversationId: string, message: string | ChatMessage, options?: ChatOptions) {
     const turn: ChatMessage = typeof message === "string" ? { role: "user", content: message } : message
     const scope = options?.scope ?? DEFAULT_SCOPE
+    const taskType = resolveTask(options?.taskType)
+    if (typeof taskType === "object") return yield* taskType
     // Create-if-missing is race-free: a concurrent creator makes ours fail with AlreadyExists.
     yield* storage.create({
       id: conversationId,
@@ -227,25 +248,35 @@ export const make = Effect.gen(function*() {
     const history = (yield* storage.get(conversationId, { scope })).messages
     const base: LLMRequest = {
       messages: [...history, turn],
-      taskType: options?.taskType,
+      taskType,
       model: options?.model,
       preferences: options?.preferences,
       conversationId
     }
     // Plan on the system prompt and the new turn only: the full history may not fit any window
-    // yet; trimming it to the first candidate's window is exactly what happens next.
+    // yet; trimming it to the first candidate's window is exactly what happens next. The count
+    // is `windowTokenEstimator`'s, which is never below the router's own estimate, so a trimmed
+    // history passes the router's window check as well as the upstream's tokenizer.
     const plan = yield* router.plan({ ...base, messages: [...history.filter((m) => m.role === "system"), turn] })
     const window = plan.candidates[0]?.contextWindow
     const reserve = options?.preferences?.maxTokens ?? 1024
     let messages = base.messages!
     if (window !== undefined) {
-      const tokens = yield* tokenEstimator
-      if (tokens.countMessages(messages) + reserve > window) messages = tokens.trimToBudget(messages, Math.max(window - reserve, 1))
+      const tokens = yield* windowTokenEstimator
+      const budget = Math.max(window - reserve, 1)
+      if (tokens.countMessages(messages) > budget) messages = tokens.trimToBudget(messages, budget)
     }
     const response = yield* generateValidated({ ...base, messages, cache: false }, scope)
     yield* storage.append(conversationId, [turn, { role: "assistant", content: response.content }], { scope })
     return { ...response, conversationId }
   }, (effect) => Effect.catchTag(effect, "ConversationNotFound", (e) => Effect.fail(new InvalidRequest({ message: e.message }))))
+
+  // The conversations `chat` keeps, seen through the caller's scope: another tenant's id is
+  // reported as not found, exactly like one that never existed.
+  const getConversation = (conversationId: string, ctx?: CallContext) =>
+    storage.get(conversationId, { scope: ctx?.scope ?? DEFAULT_SCOPE })
+  const deleteConversation = (conversationId: string, ctx?: CallContext) =>
+    storage.delete(conversationId, { scope: ctx?.scope ?? DEFAULT_SCOPE })
 
   const embed = Effect.fn("LLMManager.embed")(function*(texts: EmbeddingInput, options?: EmbedOptions) {
     if (texts.length === 0) return yield* new InvalidRequest({ message: "embed needs at least one text", param: "input" })
@@ -268,6 +299,8 @@ export const make = Effect.gen(function*() {
     generate,
     generateStream,
     chat,
+    getConversation,
+    deleteConversation,
     embed,
     generateObject,
     usage: accounting.report

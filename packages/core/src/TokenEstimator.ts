@@ -8,6 +8,7 @@
  */
 import { Effect } from "effect"
 import type { ChatMessage } from "./Domain.ts"
+import { estimateTokens } from "./Pricing.ts"
 
 /** Per-message overhead of chat formatting (role markers), as OpenAI documents it. */
 const MESSAGE_OVERHEAD = 4
@@ -49,8 +50,23 @@ export const makeTokenEstimator = (countTokens: (text: string) => number): Token
 }
 
 let loaded: Promise<TokenEstimator> | undefined
+let loadedForWindow: Promise<TokenEstimator> | undefined
 
 /** The gpt-tokenizer estimator, imported once per process on first use. */
 export const tokenEstimator: Effect.Effect<TokenEstimator> = Effect.promise(() =>
   loaded ??= import("gpt-tokenizer").then((m) => makeTokenEstimator(m.countTokens))
+)
+
+/**
+ * The count conversation trimming uses: per message, the larger of the tokenizer's count and
+ * the router's chars÷4 estimate (`estimateTokens`), plus the same framing. The router checks a
+ * request against each candidate's window with the estimate (it runs on every request, the
+ * tokenizer would cost too much there); prose runs at ~5 chars/token, so a history trimmed by
+ * the tokenizer alone could pass the upstream and still fail the router's check — forever, as
+ * the history only grows. A history that fits by this count fits both.
+ */
+export const windowTokenEstimator: Effect.Effect<TokenEstimator> = Effect.promise(() =>
+  loadedForWindow ??= import("gpt-tokenizer").then((m) =>
+    makeTokenEstimator((text) => Math.max(m.countTokens(text), estimateTokens(text)))
+  )
 )

@@ -30,9 +30,15 @@ export const makeLLMManager = (
 ): Effect.Effect<LLMManagerShape, ConfigurationError, Scope.Scope> =>
   Effect.map(Layer.build(gatewayLayer({ config, clients: options.clients })), (context) => Context.get(context, LLMManager))
 
-export interface DefaultLLMManager extends Omit<LLMManagerShape, "usage"> {
+type Lazy<F extends (...args: never) => Effect.Effect<unknown, unknown>> = (
+  ...args: Parameters<F>
+) => Effect.Effect<Effect.Success<ReturnType<F>>, Effect.Error<ReturnType<F>> | ConfigurationError>
+
+export interface DefaultLLMManager extends Omit<LLMManagerShape, "usage" | "getConversation" | "deleteConversation"> {
   /** Fails with ConfigurationError only when the env config is invalid (the lazy start failed). */
   readonly usage: Effect.Effect<Effect.Success<LLMManagerShape["usage"]>, ConfigurationError>
+  readonly getConversation: Lazy<LLMManagerShape["getConversation"]>
+  readonly deleteConversation: Lazy<LLMManagerShape["deleteConversation"]>
   /** Closes provider connections, stores and timers. */
   readonly dispose: () => Promise<void>
 }
@@ -48,6 +54,8 @@ export const createDefaultLLMManager = (options: GatewayOptions = {}): DefaultLL
     generate: (req, ctx) => Effect.flatMap(manager, (m) => m.generate(req, ctx)),
     generateStream: (req, ctx) => Stream.unwrap(Effect.map(manager, (m) => m.generateStream(req, ctx))),
     chat: (id, message, options) => Effect.flatMap(manager, (m) => m.chat(id, message, options)),
+    getConversation: (id, ctx) => Effect.flatMap(manager, (m) => m.getConversation(id, ctx)),
+    deleteConversation: (id, ctx) => Effect.flatMap(manager, (m) => m.deleteConversation(id, ctx)),
     embed: (texts, options) => Effect.flatMap(manager, (m) => m.embed(texts, options)),
     generateObject: (req, schema, ctx) => Effect.flatMap(manager, (m) => m.generateObject(req, schema, ctx)),
     usage: Effect.flatMap(manager, (m) => m.usage),

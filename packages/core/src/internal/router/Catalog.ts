@@ -63,7 +63,9 @@ export const DEFAULT_TASK_FAMILIES: Readonly<Record<BuiltinTaskType, ReadonlyArr
   "config-management": ["local", "openai", "anthropic"],
   general: ["local", "openai", "anthropic"],
   // seed 003: LLM_SQL_MODEL_N only, i.e. whatever `routing.tasks.sql` says
-  sql: []
+  sql: [],
+  // routed like `general` unless `routing.tasks` names models for it
+  "alert-classification": ["local", "openai", "anthropic"]
 }
 
 export interface Catalog {
