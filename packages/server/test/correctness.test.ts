@@ -112,3 +112,35 @@ describe("usage: cached prompt tokens are reported and priced at the cached rate
     }
   })
 })
+
+describe("deep JSON in a request is a 400 naming the field, not a 500", () => {
+  // Built as text: JSON.stringify itself recurses and overflows on a value this deep (which is
+  // also why the gateway must refuse it before anything serialises it again).
+  const deepSchemaJson = (levels: number) =>
+    '{"type":"object","properties":{"a":'.repeat(levels) + '{"type":"string"}' + "}}".repeat(levels)
+  const deepArrayJson = (levels: number) => "[".repeat(levels) + '"x"' + "]".repeat(levels)
+
+  it("a schema 5,000 levels deep in response_format.json_schema.schema; the server keeps answering", async () => {
+    const body = `{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"deep"}],` +
+      `"response_format":{"type":"json_schema","json_schema":{"name":"deep","schema":${deepSchemaJson(5_000)}}}}`
+    const res = await raw(`${gw.baseURL}/chat/completions`, { body })
+    expect(res.status).toBe(400)
+    expect(res.json).toMatchObject({
+      error: { type: "InvalidRequest", code: "invalid_request", param: "response_format.json_schema.schema" }
+    })
+    expect((res.json as { error: { message: string } }).error.message).toContain("response_format.json_schema.schema")
+    const after = await gw.client().chat.completions.create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: unique("still up") }] })
+    expect(after.choices[0].message.content).toBe("Hello from the fake upstream.")
+  })
+
+  it("every route reads its body through the same bound (seed endpoint, embeddings)", async () => {
+    const seed = await raw(`${gw.url}/api/v1/llm/generate`, { body: `{"prompt":"hi","metadata":${deepArrayJson(5_000)}}` })
+    expect(seed.status).toBe(400)
+    expect(seed.json).toMatchObject({ error: { type: "InvalidRequest", param: "metadata[0][0]" } })
+    const embeddings = await raw(`${gw.baseURL}/embeddings`, {
+      body: `{"model":"openai/text-embedding-3-small","input":${deepArrayJson(5_000)}}`
+    })
+    expect(embeddings.status).toBe(400)
+    expect(embeddings.json).toMatchObject({ error: { param: "input[0][0]" } })
+  })
+})

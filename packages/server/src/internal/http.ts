@@ -4,7 +4,8 @@
 import { Effect } from "effect"
 import { HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as ByteSize from "effect/ByteSize"
-import { type ApiError, envelope, invalidJson, payloadTooLarge } from "../HttpError.ts"
+import { findTooDeep, tooDeepError } from "@llm-gateway/core/JsonDepth"
+import { type ApiError, envelope, invalidJson, invalidRequest, payloadTooLarge } from "../HttpError.ts"
 import type { Scrubber } from "./secrets.ts"
 
 export const JSON_TYPE = "application/json"
@@ -23,11 +24,20 @@ export const errorResponse = (e: ApiError, scrubber: Scrubber): HttpServerRespon
 
 const parseJson = (text: string): Effect.Effect<unknown, ApiError> => {
   if (text.length === 0) return Effect.fail(invalidJson("the body is empty"))
+  let body: unknown
   try {
-    return Effect.succeed(JSON.parse(text) as unknown)
+    body = JSON.parse(text)
   } catch (e) {
     return Effect.fail(invalidJson(e instanceof SyntaxError ? e.message : "unparseable"))
   }
+  // Every route reads its body here, so one bound covers every recursion over caller JSON
+  // downstream (cache key, SDK serialisation, grammar building): too deep is a 400, never a 500.
+  const deep = findTooDeep(body)
+  if (deep !== undefined) {
+    const { param, message } = tooDeepError(deep)
+    return Effect.fail(invalidRequest(message, param))
+  }
+  return Effect.succeed(body)
 }
 
 /**
