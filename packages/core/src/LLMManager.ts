@@ -17,7 +17,6 @@ import {
 } from "./Domain.ts"
 import { LLMConfig } from "./LLMConfig.ts"
 import { findTooDeep, tooDeepError } from "./JsonDepth.ts"
-import { findTooDeep, tooDeepError } from "./JsonDepth.ts"
 import { InvalidRequest, type LLMError } from "./LLMError.ts"
 import { ModelRouter } from "./ModelRouter.ts"
 import { windowTokenEstimator } from "./TokenEstimator.ts"
@@ -98,7 +97,6 @@ const validate = (req: LLMRequest): Effect.Effect<LLMRequest, InvalidRequest> =>
         : Effect.succeed(decoded)
     )
   )
-}
 }
 
 export const make = Effect.gen(function*() {
