@@ -109,7 +109,8 @@ describe("the field rule", () => {
     [OLLAMA, "logit_bias", { "50256": -100 }, "refused"]
   ]
 
-  it.each(mapped)("%s: %s = %j is %s", async (model, field, value, outcome, expected) => {
+  it.each(mapped.map((row) => [...row]))("%s: %s = %j is %s", async (...row) => {
+    const [model, field, value, outcome, expected] = row as unknown as (typeof mapped)[number]
     const r = await send(model, field, value)
     if (outcome === "refused") {
       expect(r.status).toBe(400)
@@ -292,6 +293,6 @@ describe("embeddings", () => {
       .create({ model: "ollama/nomic-embed-text:latest", input: [[1, 2]], encoding_format: "float" })
       .catch((error: unknown) => error)
     expect(e).toBeInstanceOf(OpenAI.BadRequestError)
-    expect((e as OpenAI.APIError).param).toBe("input")
+    expect((e as InstanceType<typeof OpenAI.APIError>).param).toBe("input")
   })
 })
