@@ -100,7 +100,9 @@ export const make = Effect.fnUntraced(function*(t: Tables, options: Conversation
   const insertMessages = (id: string, first: number, batch: ReadonlyArray<ChatMessage>, now: number) =>
     Effect.forEach(
       Array.from({ length: Math.ceil(batch.length / InsertChunk) }, (_, c) => c * InsertChunk),
-      (start) => {
+      // Annotated: against core's emitted .d.ts (the package build) TypeScript infers the
+      // statement's type alone and rejects the `Effect.void` branch.
+      (start): Effect.Effect<unknown, SqlError.SqlError> => {
         const rows = batch.slice(start, start + InsertChunk).map((m, i): Record<string, unknown> => ({
           conversation_id: id,
           seq: first + start + i,

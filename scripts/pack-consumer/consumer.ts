@@ -1,0 +1,72 @@
+/**
+ * A user's program on the packed tarballs (scripts/pack-test.sh copies it into a fresh npm
+ * project outside the checkout). Plain TypeScript that Node 24 runs as is: it imports only
+ * what a user imports, and `tsc --noEmit` checks it against the published `.d.ts`.
+ */
+import { startFakeOpenAI } from "@llm-gateway/testing"
+import { Effect, Schema, Stream } from "effect"
+import { createDefaultLLMManager, LLMManager, makeLLMManager } from "llm-gateway"
+import { layerTest } from "llm-gateway/testing"
+import assert from "node:assert/strict"
+
+const Person = Schema.Struct({ name: Schema.String, age: Schema.Number })
+
+const fake = await startFakeOpenAI({
+  reply: (req) => req["response_format"] === undefined ? "Hello from the fake upstream" : "{\"name\":\"Ada\",\"age\":36}"
+})
+
+try {
+  const config = {
+    providers: [{
+      name: "openai",
+      type: "openai-compatible",
+      baseUrl: fake.baseUrl,
+      models: [{ id: "gpt-4o-mini", contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 }]
+    }],
+    conversations: { store: "memory" }
+  }
+
+  await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const manager = yield* makeLLMManager(config)
+
+    const answer = yield* manager.generate({ prompt: "Say hello" })
+    assert.equal(answer.content, "Hello from the fake upstream")
+    assert.equal(answer.provider, "openai")
+    assert.ok(answer.usage.totalTokens > 0)
+
+    const chunks = yield* Stream.runCollect(manager.generateStream({ prompt: "Say hello again", cache: false }))
+    assert.equal(chunks.map((c) => c.delta).join(""), "Hello from the fake upstream")
+    assert.ok(chunks.at(-1)?.usage !== undefined, "the last chunk carries usage")
+
+    const person = yield* manager.generateObject({ prompt: "Who wrote the first program?", cache: false }, Person)
+    const typed: { readonly name: string; readonly age: number } = person.object
+    assert.deepEqual(typed, { name: "Ada", age: 36 })
+  })))
+
+  // Seed 003's shape: a manager from env, plain Effects with no requirements.
+  const manager = createDefaultLLMManager({
+    env: { OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: "sk-pack-test", LLM_CONVERSATIONS_STORE: "memory" }
+  })
+  try {
+    const response = await Effect.runPromise(manager.generate({ prompt: "Hi" }))
+    assert.equal(response.content, "Hello from the fake upstream")
+  } finally {
+    await manager.dispose()
+  }
+
+  // A test Layer: the real manager over scripted answers, no upstream at all.
+  const scripted = await Effect.runPromise(
+    Effect.provide(
+      Effect.gen(function*() {
+        const manager = yield* LLMManager
+        return (yield* manager.generate({ prompt: "anything" })).content
+      }),
+      layerTest({ responses: ["scripted answer"] })
+    )
+  )
+  assert.equal(scripted, "scripted answer")
+
+  console.log("consumer: generate, stream, generateObject, createDefaultLLMManager and layerTest OK")
+} finally {
+  await fake.close()
+}
