@@ -17,6 +17,7 @@ import { Effect, Layer } from "effect"
 import * as CircuitBreaker from "effect/persistence/CircuitBreaker"
 import * as RateLimiter from "effect/persistence/RateLimiter"
 import { withEmbeddedDefault } from "./EmbeddedDefault.ts"
+import { checkWritableFile } from "./internal/storagePaths.ts"
 import { layerLazy } from "./LazyConversationStorage.ts"
 import { type DiscoveryOptions, discoverLocalProviders } from "./LocalDiscovery.ts"
 import { type ClientOverrides, layerProviderClients } from "./ProviderClients.ts"
@@ -54,14 +55,20 @@ const layerConversations = (config: GatewayConfig): Layer.Layer<ConversationStor
   switch (c.store) {
     case "memory":
       return ConversationStorage.layerMemory({ ttlSeconds: c.ttlSeconds })
-    case "sqlite":
+    case "sqlite": {
       // Opened on first use: a manager that never stores a conversation creates no file.
-      return layerLazy({
-        file: c.path ?? ".data/conversations.db",
-        open: lazy(() =>
-          import("@llm-gateway/storage/SqliteConversationStorage").then((m) => m.layer({ path: c.path, ttlSeconds: c.ttlSeconds }))
-        )
-      })
+      // Whether it could is checked now, so a bad path fails start-up naming the key.
+      const file = c.path ?? ".data/conversations.db"
+      return Layer.unwrap(Effect.as(
+        checkWritableFile("conversations.path", file),
+        layerLazy({
+          file,
+          open: lazy(() =>
+            import("@llm-gateway/storage/SqliteConversationStorage").then((m) => m.layer({ path: c.path, ttlSeconds: c.ttlSeconds }))
+          )
+        })
+      ))
+    }
     case "postgres":
       // LLMConfig's validation guarantees a url for the postgres store.
       return lazy(() =>

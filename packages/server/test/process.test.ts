@@ -148,3 +148,43 @@ describe("pnpm start under a supervisor", () => {
     expect(await first.exited).toBe(0)
   }, 60_000)
 })
+
+/** `gateway serve` run directly (no pnpm): start-up checks need no supervisor. */
+const serveWith = (yaml: string): Promise<{ code: number | null; stderr: string }> =>
+  new Promise((done) => {
+    const file = join(dir, `bad-${Math.random().toString(36).slice(2)}.yaml`)
+    writeFileSync(file, yaml)
+    const child = spawn(process.execPath, [join(ROOT, "packages/server/src/cli.ts"), "serve", "--config", file], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? "", HOME: dir, NO_COLOR: "1" }
+    })
+    started.push(child)
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += d))
+    // a start-up that hangs instead of failing is what these tests catch
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      done({ code, stderr })
+    })
+  })
+
+const PROVIDER = `providers:\n  - { name: up, type: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", models: [{ id: m }] }\n`
+
+describe("start-up validation", () => {
+  it("a malformed redis.url or an unusable SQLite path fails at once with one line naming the key", async () => {
+    const [redis, sqlite] = await Promise.all([
+      serveWith(`server: { port: 0 }\n${PROVIDER}redis: { url: "redis://:canarypass@cache:notaport" }\nconversations: { store: memory }\n`),
+      serveWith(`server: { port: 0 }\n${PROVIDER}conversations: { store: sqlite, path: /proc/llm-gateway/conversations.db }\n`)
+    ])
+    expect(redis.code).toBe(1)
+    expect(redis.stderr).toContain("error: redis.url: expected a redis:// or rediss:// URL")
+    expect(redis.stderr).not.toContain("canarypass")
+    expect(sqlite.code).toBe(1)
+    expect(sqlite.stderr).toContain("error: conversations.path: cannot create files under /proc")
+    for (const r of [redis, sqlite]) {
+      expect(r.stderr).not.toMatch(/^\s+at /m)
+      expect(r.stderr).not.toContain("listening on")
+    }
+  }, 60_000)
+})

@@ -105,6 +105,21 @@ const isHttpUrl = (s: string): boolean => {
   }
 }
 
+/**
+ * A connection URL the driver will accept. Checked here because the drivers throw a bare
+ * `TypeError: Invalid URL` (with a stack) at start-up; the message never quotes the URL,
+ * which may carry a password.
+ */
+const urlIssue = (url: Redacted.Redacted<string>, protocols: ReadonlyArray<string>): string | undefined => {
+  const expected = `expected a ${protocols.map((p) => `${p}//`).join(" or ")} URL`
+  try {
+    const u = new URL(Redacted.value(url))
+    return protocols.includes(u.protocol) ? undefined : expected
+  } catch {
+    return `${expected} (it does not parse; a password with @ / : # must be percent-encoded)`
+  }
+}
+
 const semanticIssues = (config: GatewayConfig): Array<Located> => {
   const issues: Array<Located> = []
   const seen = new Map<string, number>()
@@ -131,6 +146,12 @@ const semanticIssues = (config: GatewayConfig): Array<Located> => {
   if (config.conversations.store === "postgres" && config.conversations.url === undefined) {
     issues.push({ segments: ["conversations", "url"], message: "store postgres needs a url (or set DATABASE_URL)" })
   }
+  const redisUrl = config.redis === undefined ? undefined : urlIssue(config.redis.url, ["redis:", "rediss:"])
+  if (redisUrl !== undefined) issues.push({ segments: ["redis", "url"], message: redisUrl })
+  const pgUrl = config.conversations.store === "postgres" && config.conversations.url !== undefined
+    ? urlIssue(config.conversations.url, ["postgres:", "postgresql:"])
+    : undefined
+  if (pgUrl !== undefined) issues.push({ segments: ["conversations", "url"], message: pgUrl })
   return issues
 }
 
