@@ -185,6 +185,10 @@ export const conversationStorageContract = (name: string, make: MakeStore, optio
           yield* storage.append("b1", user("mine"), b)
           expect((yield* storage.get("b1", b)).messages).toEqual([user("mine")])
           expect((yield* storage.list()).items.map((c) => c.id).sort()).toEqual(["a1", "b1", "none"])
+          // the owner deletes within its scope (what DELETE /api/v1/llm/conversations/{id} does)
+          yield* storage.delete("b1", b)
+          expect((yield* Effect.flip(storage.get("b1", b)))._tag).toBe("ConversationNotFound")
+          expect((yield* storage.list()).items.map((c) => c.id).sort()).toEqual(["a1", "none"])
         })))
 
     it.effect("lists newest first in pages that neither skip nor repeat", () =>

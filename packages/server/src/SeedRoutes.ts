@@ -6,10 +6,15 @@
  * store), the request carries only the new turn (`message`, or the last of `messages`; a
  * leading system message is the conversation's system prompt when it is created). Without a
  * `conversation_id`, `messages` is the whole history, as in the seed.
+ *
+ * `GET` / `DELETE /api/v1/llm/conversations/{id}` read and forget such a conversation, within
+ * the caller's tenant (another tenant's id is a 404, like an unknown one).
  */
 import type { LLMRequest } from "@llm-gateway/core/Domain"
+import type { Conversation } from "@llm-gateway/core/ConversationStorage"
 import { Effect } from "effect"
 import { HttpRouter, type HttpServerRequest } from "effect/http"
+import { ApiError } from "./HttpError.ts"
 import { authenticated, type Handled, type ServerContext } from "./internal/context.ts"
 import { jsonText } from "./internal/http.ts"
 import { generateJson, readChat, readGenerate, resolveTarget, statusJson } from "./internal/seedWire.ts"
@@ -61,9 +66,7 @@ const chat = (ctx: ServerContext) => (request: Request) =>
         return Effect.map(ctx.manager.generate(req, { scope }), (r) =>
           jsonText(generateJson(r, { conversation_id: null, message: { role: "assistant", content: r.content } })))
       }
-      // With gateway keys, each tenant has its own conversation namespace: the same id sent
-      // with another key is another conversation, never a window into someone else's.
-      const conversationId = ctx.auth.required ? `${scope}:${call.conversationId}` : call.conversationId
+      const conversationId = storedId(ctx, scope, call.conversationId)
       const clientId = call.conversationId
       const turn = call.messages[call.messages.length - 1]
       const system = call.messages[0].role === "system" && call.messages.length > 1 ? call.messages[0].content : undefined
@@ -83,6 +86,41 @@ const chat = (ctx: ServerContext) => (request: Request) =>
       )
     }))
 
+/**
+ * With gateway keys, each tenant has its own conversation namespace: the same id sent with
+ * another key is another conversation, never a window into someone else's.
+ */
+const storedId = (ctx: ServerContext, scope: string, id: string) => (ctx.auth.required ? `${scope}:${id}` : id)
+
+const conversationNotFound = (id: string) =>
+  new ApiError({
+    status: 404,
+    type: "InvalidRequest",
+    code: "conversation_not_found",
+    message: `conversation ${JSON.stringify(id)} not found`,
+    param: "conversation_id"
+  })
+
+const conversationJson = (id: string, c: Conversation) =>
+  JSON.stringify({
+    conversation_id: id,
+    created_at: Math.floor(c.createdAt / 1000),
+    updated_at: Math.floor(c.updatedAt / 1000),
+    message_count: c.messages.length,
+    messages: c.messages.map((m) => ({ role: m.role, content: m.content }))
+  })
+
+const conversation = (ctx: ServerContext, remove: boolean) => (request: Request) =>
+  authenticated(ctx, request, (scope) =>
+    Effect.flatMap(HttpRouter.params, (params): Handled => {
+      const id = params.id ?? ""
+      const stored = storedId(ctx, scope, id)
+      const found = remove
+        ? Effect.as(ctx.manager.deleteConversation(stored, { scope }), jsonText(JSON.stringify({ conversation_id: id, deleted: true })))
+        : Effect.map(ctx.manager.getConversation(stored, { scope }), (c) => jsonText(conversationJson(id, c)))
+      return Effect.catchTag(found, "ConversationNotFound", () => Effect.fail(conversationNotFound(id)))
+    }))
+
 const status = (ctx: ServerContext) => (request: Request) =>
   authenticated(ctx, request, () =>
     Effect.map(
@@ -94,5 +132,7 @@ const status = (ctx: ServerContext) => (request: Request) =>
 export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never, never>> => [
   HttpRouter.route("POST", "/api/v1/llm/generate", generate(ctx)),
   HttpRouter.route("POST", "/api/v1/llm/chat", chat(ctx)),
-  HttpRouter.route("GET", "/api/v1/llm/status", status(ctx))
+  HttpRouter.route("GET", "/api/v1/llm/status", status(ctx)),
+  HttpRouter.route("GET", "/api/v1/llm/conversations/:id", conversation(ctx, false)),
+  HttpRouter.route("DELETE", "/api/v1/llm/conversations/:id", conversation(ctx, true))
 ]
