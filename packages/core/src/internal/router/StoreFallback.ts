@@ -11,8 +11,9 @@
  * shared store is authoritative again (it holds the fleet's state; what this instance learned
  * alone stays in its local health mirror until the next outcome refreshes it).
  *
- * The log says "lost" once and "back" once per outage — never a line per request — and those
- * lines themselves are rate-limited, so a flapping Redis cannot flood it either.
+ * The log says "lost" once and "back" once per outage — never a line per request — and at most
+ * three outages a minute are logged (the next logged one counts those skipped), so a flapping
+ * Redis cannot flood it either.
  */
 import { Effect } from "effect"
 import { CircuitBreaker, RateLimiter } from "effect/persistence"
@@ -20,8 +21,8 @@ import { CircuitBreaker, RateLimiter } from "effect/persistence"
 export interface StoreHealthOptions {
   /** While down, how often one call retries the shared store (default 1000 ms). */
   readonly probeEveryMs?: number | undefined
-  /** At most one state-change line per this many ms (default 10 000 ms). */
-  readonly logEveryMs?: number | undefined
+  /** At most this many outages are logged per minute (default 3); a logged outage's end always is. */
+  readonly outagesLoggedPerMinute?: number | undefined
   /** A shared-store call slower than this counts as a failure (default 500 ms). */
   readonly timeoutMs?: number | undefined
 }
@@ -30,15 +31,20 @@ export interface StoreHealthOptions {
 export class StoreHealth {
   down = false
   private nextProbeAt = 0
-  private lastLogAt = Number.NEGATIVE_INFINITY
+  /** Start of the current minute of the log budget, and outages logged in it. */
+  private windowStart = Number.NEGATIVE_INFINITY
+  private loggedInWindow = 0
+  /** Whether this outage's "lost" line was written (then its "back" line is, too). */
+  private lostLogged = false
+  /** Outages not logged since the last line (a flapping store). */
   private unlogged = 0
   readonly probeEveryMs: number
-  readonly logEveryMs: number
+  readonly maxPerMinute: number
   readonly timeoutMs: number
 
   constructor(options: StoreHealthOptions = {}) {
     this.probeEveryMs = options.probeEveryMs ?? 1_000
-    this.logEveryMs = options.logEveryMs ?? 10_000
+    this.maxPerMinute = options.outagesLoggedPerMinute ?? 3
     this.timeoutMs = options.timeoutMs ?? 500
   }
 
@@ -54,29 +60,30 @@ export class StoreHealth {
     this.nextProbeAt = now + this.probeEveryMs
     if (this.down) return Effect.void
     this.down = true
-    return this.log(
-      now,
-      Effect.logWarning(
-        `shared router store unavailable (${what}: ${detail}): circuit breakers and rate limits use this instance's memory until it is back`
-      )
-    )
-  }
-
-  succeeded(now: number): Effect.Effect<void> {
-    if (!this.down) return Effect.void
-    this.down = false
-    return this.log(now, Effect.logInfo("shared router store back: circuit breakers and rate limits are shared again"))
-  }
-
-  private log(now: number, line: Effect.Effect<void>): Effect.Effect<void> {
-    if (now - this.lastLogAt < this.logEveryMs) {
+    if (now - this.windowStart >= 60_000) {
+      this.windowStart = now
+      this.loggedInWindow = 0
+    }
+    this.lostLogged = this.loggedInWindow < this.maxPerMinute
+    if (!this.lostLogged) {
       this.unlogged++
       return Effect.void
     }
-    this.lastLogAt = now
+    this.loggedInWindow++
     const unlogged = this.unlogged
     this.unlogged = 0
-    return unlogged === 0 ? line : Effect.andThen(line, Effect.logInfo(`(${unlogged} earlier store state changes not logged)`))
+    return Effect.logWarning(
+      `shared router store unavailable (${what}: ${detail}): circuit breakers and rate limits use this instance's memory until it is back` +
+        (unlogged > 0 ? ` (${unlogged} shorter outages before this one were not logged)` : "")
+    )
+  }
+
+  succeeded(_now: number): Effect.Effect<void> {
+    if (!this.down) return Effect.void
+    this.down = false
+    if (!this.lostLogged) return Effect.void
+    this.lostLogged = false
+    return Effect.logInfo("shared router store back: circuit breakers and rate limits are shared again")
   }
 }
 
