@@ -7,7 +7,7 @@
 import { describeConfig, LLMConfig } from "@llm-gateway/core/LLMConfig"
 import { describe as describeError, isLLMError } from "@llm-gateway/core/LLMError"
 import { LLMManager } from "@llm-gateway/core/LLMManager"
-import type { LLMRequest, StreamChunk } from "@llm-gateway/core/Domain"
+import { BuiltinTaskTypes, type LLMRequest, type StreamChunk } from "@llm-gateway/core/Domain"
 import { ModelClients } from "@llm-gateway/core/ModelClients"
 import { ModelRouter } from "@llm-gateway/core/ModelRouter"
 import { isEmbeddedDefault } from "llm-gateway/EmbeddedDefault"
@@ -17,7 +17,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import { HttpServer } from "effect/http"
 import type { ServeError } from "effect/http/HttpServerError"
 import * as GatewayServer from "./GatewayServer.ts"
-import { formatModels, formatProviderNotice, formatStats, Spinner } from "./internal/cliOutput.ts"
+import { formatModels, formatRoutes, formatProviderNotice, formatStats, Spinner } from "./internal/cliOutput.ts"
 import { makeScrubber, secretsOf } from "./internal/secrets.ts"
 import { isReady, probeProviders } from "./ProviderHealth.ts"
 
@@ -147,8 +147,18 @@ const ask = Command.make("ask", {
 const models = Command.make("models", { config }, (flags) =>
   reportFailure(Effect.scoped(Effect.gen(function*() {
     const services = yield* gateway(flags.config)
-    yield* out(formatModels(Context.get(services, ModelRouter).models, Context.get(services, LLMConfig)))
-  })))).pipe(Command.withDescription("List the configured models"))
+    const router = Context.get(services, ModelRouter)
+    const cfg = Context.get(services, LLMConfig)
+    yield* out(formatModels(router.models, cfg))
+    // the built-in tasks and the configured ones, each as `auto` would route it now
+    const tasks = [...new Set([...BuiltinTaskTypes, ...Object.keys(cfg.routing.tasks)])]
+    const routes = yield* Effect.forEach(tasks, (task) =>
+      router.plan({ prompt: "hello", taskType: task }).pipe(
+        Effect.map((p) => ({ task, order: p.candidates.map((c) => c.ref) })),
+        Effect.catch((e) => Effect.succeed({ task, order: `(none: ${describeError(e)})` }))
+      ))
+    if (router.models.some((m) => !m.embedding)) yield* out(formatRoutes(routes, cfg.routing.strategy))
+  })))).pipe(Command.withDescription("List the configured models and the order model \"auto\" tries for each task"))
 
 const health = Command.make("health", {
   config,

@@ -3,7 +3,7 @@
  * at loopback fakes and a clean environment.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { type FakeOllama, startFakeOllama } from "@llm-gateway/testing/FakeOllama"
@@ -15,13 +15,36 @@ const CLI = resolve(import.meta.dirname, "../src/cli.ts")
 
 let openai: FakeOpenAI
 let ollama: FakeOllama
+let compat: FakeOpenAI
 let dir: string
 let configFile: string
+let readmeFile: string
+
+/**
+ * README.md's example config as printed, pointed at the fakes, plus an unpriced
+ * openai-compatible provider the routing never names: `auto` must go where the README's
+ * fallbackOrder says, not to the "local" model (issue 11).
+ */
+const readmeConfig = (): string => {
+  const readme = readFileSync(resolve(import.meta.dirname, "../../../README.md"), "utf8")
+  const block = /```yaml\n(server:[\s\S]*?)```/.exec(readme)?.[1]
+  if (block === undefined) throw new Error("README.md has no example config block")
+  const edited = block
+    .replace("    type: openai\n", `    type: openai\n    baseUrl: ${openai.baseUrl}\n`)
+    .replace(/^(  - \{ name: anthropic.*)$/m, `$1\n  - { name: compat, type: openai-compatible, baseUrl: ${compat.baseUrl}, models: [{ id: local-model }] }`)
+    .replace(/^redis:.*$/m, "")
+    .replace(/^conversations:.*$/m, "conversations: { store: memory }")
+  if (!edited.includes("compat") || !edited.includes(openai.baseUrl)) throw new Error(`README example changed shape:\n${block}`)
+  return edited
+}
 
 beforeAll(async () => {
   openai = await startFakeOpenAI({ reply: "Paris is the capital of France.", apiKey: CANARY_KEY })
   ollama = await startFakeOllama({ reply: "local answer" })
+  compat = await startFakeOpenAI({ reply: "an answer from the compat model" })
   dir = mkdtempSync(join(tmpdir(), "gateway-cli-"))
+  readmeFile = join(dir, "readme.yaml")
+  writeFileSync(readmeFile, readmeConfig())
   configFile = join(dir, "gateway.yaml")
   writeFileSync(configFile, `
 server: { host: 127.0.0.1, port: 0 }
@@ -44,10 +67,20 @@ afterAll(async () => {
   if (serving !== undefined && serving.child.exitCode === null) serving.child.kill("SIGKILL")
   await openai?.close()
   await ollama?.close()
+  await compat?.close()
   rmSync(dir, { recursive: true, force: true })
 })
 
-const env = () => ({ PATH: process.env.PATH ?? "", HOME: dir, CANARY: CANARY_KEY, NO_COLOR: "1" })
+const env = () => ({
+  PATH: process.env.PATH ?? "",
+  HOME: dir,
+  CANARY: CANARY_KEY,
+  NO_COLOR: "1",
+  // the README example's references
+  OPENAI_API_KEY: CANARY_KEY,
+  ANTHROPIC_API_KEY: "sk-ant-unused",
+  GATEWAY_API_KEY: "gw-key"
+})
 
 const run = (args: ReadonlyArray<string>): Promise<Ran> =>
   new Promise((done) => {
@@ -70,6 +103,8 @@ let ask: Ran
 let askNoStream: Ran
 let models: Ran
 let health: Ran
+let readmeAsk: Ran
+let readmeModels: Ran
 let serving: Serving
 
 interface Serving {
@@ -101,7 +136,12 @@ beforeAll(async () => {
     run(["health", "--config", configFile, "--timeout", "2000"]),
     startServe()
   ])
-}, 60_000)
+  // after the others: seven Node start-ups at once on a loaded 2-core machine starve `serve`
+  ;[readmeAsk, readmeModels] = await Promise.all([
+    run(["ask", "Hello?", "--no-stream", "--config", readmeFile]),
+    run(["models", "--config", readmeFile])
+  ])
+}, 120_000)
 
 describe("gateway CLI", () => {
   it("ask streams the answer to stdout and provider/model/tokens/cost to stderr", () => {
@@ -124,6 +164,18 @@ describe("gateway CLI", () => {
       expect(r.stdout).not.toContain(CANARY_KEY)
       expect(r.stderr).not.toContain(CANARY_KEY)
     }
+  })
+
+  it("the README's example config routes auto as its fallbackOrder reads, and models shows the order per task", () => {
+    expect(readmeAsk.stderr).toContain("openai/gpt-4o-mini")
+    expect(readmeAsk.stdout).toBe("Paris is the capital of France.\n")
+    expect(compat.server.requests.filter((r) => r.path.endsWith("/chat/completions"))).toHaveLength(0)
+    expect(readmeModels.code).toBe(0)
+    expect(readmeModels.stdout).toContain("compat/local-model")
+    expect(readmeModels.stdout).toMatch(/^general\s+openai\/gpt-4o-mini → anthropic\/claude-3-haiku-20240307$/m)
+    expect(readmeModels.stdout).toMatch(/^analysis\s+anthropic\/claude-3-haiku-20240307 → openai\/gpt-4o-mini$/m)
+    // the first config: its only fallback is openai; the broken compat model is never in a route
+    expect(models.stdout).toMatch(/^general\s+openai\/gpt-4o-mini$/m)
   })
 
   it("serve prints a masked banner, serves, and exits cleanly on SIGTERM", async () => {

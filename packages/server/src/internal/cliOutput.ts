@@ -50,6 +50,21 @@ export const formatStats = (r: {
 
 const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s + " ".repeat(n - s.length))
 
+/**
+ * The order `model: auto` tries per task (the router's plan for a short prompt: task list, then
+ * fallbackOrder, ordered by the strategy), so a user sees where a request goes before sending it.
+ */
+export const formatRoutes = (
+  routes: ReadonlyArray<{ readonly task: string; readonly order: ReadonlyArray<string> | string }>,
+  strategy: string
+): string => {
+  if (routes.length === 0) return ""
+  const width = Math.max(4, ...routes.map((r) => r.task.length)) + 2
+  const rows = [`\nROUTES for model "auto" (strategy ${strategy}; a short prompt, all circuits closed)`, pad("TASK", width) + "ORDER"]
+  for (const r of routes) rows.push(pad(r.task, width) + (typeof r.order === "string" ? r.order : r.order.join(" → ")))
+  return rows.join("\n") + "\n"
+}
+
 export const formatModels = (models: ReadonlyArray<ModelInfo>, config: GatewayConfig): string => {
   if (models.length === 0) return "no models configured (set OPENAI_API_KEY, OLLAMA_BASE_URL, … or use --config FILE)\n"
   const prices = new Map<string, string>()

@@ -200,8 +200,13 @@ export const makeCatalog = (
   const taskNames = new Set<string>([...Object.keys(DEFAULT_TASK_FAMILIES), ...Object.keys(config.routing.tasks)])
   for (const task of taskNames) {
     const configured = config.routing.tasks[task]
+    // A configured fallbackOrder is the order the user asked for: the seed's per-task family
+    // defaults (which put any local / openai-compatible model first for `general`) apply only
+    // where the config says nothing, else `auto` goes to a model the user never ordered.
     const head = configured !== undefined
       ? resolveList(configured)
+      : fallback.length > 0
+      ? []
       : familyGroups(DEFAULT_TASK_FAMILIES[task as BuiltinTaskType] ?? DEFAULT_TASK_FAMILIES.general)
     const list = dedupe([head, fallback])
     taskLists.set(task, list.length > 0 ? list : chatGroups)
