@@ -66,7 +66,15 @@ try {
   )
   assert.equal(scripted, "scripted answer")
 
-  console.log("consumer: generate, stream, generateObject, createDefaultLLMManager and layerTest OK")
+  // The embedded llama.cpp provider is an optional peer, not installed here: asking for it is a
+  // ConfigurationError that names the package to install, not a crash.
+  const missing = await Effect.runPromise(Effect.flip(Effect.scoped(makeLLMManager({
+    providers: [{ name: "local", type: "llamacpp", modelPath: "model.gguf", models: [{ id: "tiny" }] }]
+  }))))
+  assert.equal(missing._tag, "ConfigurationError")
+  assert.match(missing.message, /npm install @llm-gateway\/llamacpp/)
+
+  console.log("consumer: generate, stream, generateObject, createDefaultLLMManager, layerTest and the missing-llamacpp error OK")
 } finally {
   await fake.close()
 }

@@ -7,7 +7,7 @@
  * most gateways use one or two of them.
  */
 import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
-import type { ConfigurationError } from "@llm-gateway/core/LLMError"
+import { ConfigurationError } from "@llm-gateway/core/LLMError"
 import type { ModelClientShape } from "@llm-gateway/core/ModelClient"
 import { ModelClients } from "@llm-gateway/core/ModelClients"
 import { Effect, Layer, type Scope } from "effect"
@@ -37,8 +37,38 @@ const packageFor = (type: ProviderConfig["type"]): keyof typeof loaders => {
   }
 }
 
+/** What each loader imports: `@llm-gateway/llamacpp` is an optional peer of llm-gateway, so it may be absent. */
+const packageNames: Record<keyof typeof loaders, string> = {
+  openai: "@llm-gateway/openai",
+  anthropic: "@llm-gateway/anthropic",
+  ollama: "@llm-gateway/ollama",
+  llamacpp: "@llm-gateway/llamacpp"
+}
+
+const isNotInstalled = (cause: unknown, name: string): boolean =>
+  cause instanceof Error && (cause as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND" &&
+  cause.message.includes(`'${name}'`)
+
+/** The provider package's constructor; a package that is not installed is a ConfigurationError saying which. */
+const load = (config: ProviderConfig): Effect.Effect<Make, ConfigurationError> => {
+  const key = packageFor(config.type)
+  return Effect.tryPromise({ try: loaders[key], catch: (cause) => cause }).pipe(
+    Effect.catch((cause) =>
+      isNotInstalled(cause, packageNames[key])
+        ? Effect.fail(
+          new ConfigurationError({
+            message: `provider "${config.name}" (type ${config.type}) needs the package ${packageNames[key]}: npm install ${
+              packageNames[key]
+            }`
+          })
+        )
+        : Effect.die(cause)
+    )
+  )
+}
+
 export const makeProviderClient = (config: ProviderConfig): Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope> =>
-  Effect.flatMap(Effect.promise(loaders[packageFor(config.type)]), (make) => make(config))
+  Effect.flatMap(load(config), (make) => make(config))
 
 /**
  * Clients that replace the built ones, by provider name (a test's scripted or fake client).
