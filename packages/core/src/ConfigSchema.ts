@@ -83,7 +83,13 @@ export const ServerConfig = Schema.Struct({
    * Browser origins allowed to call the API (CORS), e.g. `["https://app.example.com"]` or
    * `["*"]`. Absent: no CORS headers, so only same-origin pages and non-browser clients.
    */
-  corsOrigins: Schema.optional(Schema.Array(Schema.String.check(Schema.isNonEmpty())))
+  corsOrigins: Schema.optional(Schema.Array(Schema.String.check(Schema.isNonEmpty()))),
+  /**
+   * `true`: `GET /metrics` needs a gateway key (`Authorization: Bearer <key>`; Prometheus's
+   * `authorization` / `bearer_token`), since it shows spend and traffic per model. Default
+   * `false` (open, like `/health`).
+   */
+  metricsAuth: Schema.optional(Schema.Boolean)
 })
 export type ServerConfig = typeof ServerConfig.Type
 

@@ -70,7 +70,10 @@ export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | ServerSer
   Effect.gen(function*() {
     const ctx = yield* makeContext
     const ops = yield* OpsRoutes.routes(ctx)
-    yield* router.addAll([...OpenAIRoutes.routes(ctx), ...SeedRoutes.routes(ctx), ...ops])
+    const all = [...OpenAIRoutes.routes(ctx), ...SeedRoutes.routes(ctx), ...ops]
+    // HEAD answers every GET route with its status and headers (Node sends no body for HEAD)
+    const heads = all.filter((r) => r.method === "GET").map((r) => HttpRouter.route("HEAD", r.path, r.handler))
+    yield* router.addAll([...all, ...heads])
   })
 )
 

@@ -138,6 +138,9 @@ const semanticIssues = (config: GatewayConfig): Array<Located> => {
       issues.push({ segments: ["providers", i, "modelPath"], message: `provider ${JSON.stringify(p.name)} of type llamacpp needs a modelPath (a GGUF file)` })
     }
   })
+  if (config.server.metricsAuth === true && config.server.apiKeys.length === 0) {
+    issues.push({ segments: ["server", "metricsAuth"], message: "needs server.apiKeys: a scraper must have a key to present" })
+  }
   config.server.apiKeys.forEach((k, i) => {
     if (Redacted.value(k).trim() === "") {
       issues.push({ segments: ["server", "apiKeys", i], message: "is empty (an unset variable with an empty default?)" })
