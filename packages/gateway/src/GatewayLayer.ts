@@ -114,7 +114,10 @@ export const layerFromConfig = (
   )
   const cacheL2 = shared === undefined
     ? Layer.empty
-    : lazy(() => import("@llm-gateway/storage/RedisCacheStore").then((m) => m.layerFromRedis)).pipe(Layer.provide(shared))
+    : lazy(() =>
+      // the shared tier keeps at most cache.maxSize entries too (notes/caching.md)
+      import("@llm-gateway/storage/RedisCacheStore").then((m) => m.layerFromRedisWith({ maxEntries: config.cache.maxSize }))
+    ).pipe(Layer.provide(shared))
   const semantic = config.cache.enabled && config.cache.semantic.enabled
   const cache = CacheService.layer(config.cache).pipe(
     Layer.provide(cacheL2),
