@@ -56,7 +56,7 @@ describe("ModelRouter: the error names the request and every candidate's reason"
       const e = yield* Effect.flip(router.generate({ prompt: "hi", model: "auto", taskType: "analysis" }))
       // the 429 is the most telling: its status and retry-after stand
       expect(e._tag === "RateLimitExceeded" && e.retryAfter).toBe(20_000)
-      expect(e.model).toBe("auto")
+      expect("model" in e && e.model).toBe("auto")
       expect(describeError(e)).toBe(
         "auto: no candidate answered for task analysis: openai/gpt-4o-mini: unreachable (ECONNREFUSED); " +
           "anthropic/claude-3-haiku-20240307: rate limited (retry after 20 s)"
