@@ -13,8 +13,8 @@ pnpm=(npx -y pnpm@10)
 
 # The packages a library user installs. @llm-gateway/llamacpp is an optional peer of
 # llm-gateway (node-llama-cpp's native builds are large) and is not installed here.
-packages=(core openai anthropic ollama storage testing gateway)
-# The newest effect the peer range (^4.1.0) allows; bump it with the range.
+packages=(core openai anthropic ollama storage testing gateway server)
+# The newest effect (and @effect/platform-node) the peer range (^4.1.0) allows; bump it with the range.
 effect_version="${PACK_TEST_EFFECT_VERSION:-4.1.5}"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/llm-gateway-pack.XXXXXX")"
@@ -48,7 +48,7 @@ printf '{ "name": "llm-gateway-consumer", "private": true, "type": "module" }\n'
 # typescript and @types/node at the versions this repository uses.
 ts_version="$("$node" -p 'require(process.argv[1]).version' "$root/node_modules/typescript/package.json")"
 npm install --no-audit --no-fund --loglevel=error \
-  "$work"/tarballs/*.tgz "effect@$effect_version" "typescript@$ts_version" "@types/node@^24"
+  "$work"/tarballs/*.tgz "effect@$effect_version" "@effect/platform-node@$effect_version" "typescript@$ts_version" "@types/node@^24"
 
 phase "installed"
 

@@ -3,9 +3,11 @@
  * project outside the checkout). Plain TypeScript that Node 24 runs as is: it imports only
  * what a user imports, and `tsc --noEmit` checks it against the published `.d.ts`.
  */
+import * as GatewayServer from "@llm-gateway/server/GatewayServer"
 import { startFakeOpenAI } from "@llm-gateway/testing"
-import { Effect, Schema, Stream } from "effect"
-import { createDefaultLLMManager, LLMManager, makeLLMManager } from "llm-gateway"
+import { Context, Effect, Layer, Schema, Stream } from "effect"
+import { HttpServer } from "effect/http"
+import { createDefaultLLMManager, gatewayLayer, LLMManager, makeLLMManager } from "llm-gateway"
 import { layerTest } from "llm-gateway/testing"
 import assert from "node:assert/strict"
 
@@ -66,6 +68,24 @@ try {
   )
   assert.equal(scripted, "scripted answer")
 
+  // The server package: the OpenAI-compatible API over the same config, on a free port.
+  await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const services = yield* Layer.build(
+      GatewayServer.layer({ host: "127.0.0.1", port: 0, shutdownTimeoutMs: 1000 }).pipe(Layer.provide(gatewayLayer({ config })))
+    )
+    const url = HttpServer.formatAddress(Context.get(services, HttpServer.HttpServer).address)
+    const body = yield* Effect.promise(async () => {
+      const res = await fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "Hi" }] })
+      })
+      assert.equal(res.status, 200)
+      return await res.json() as { choices: Array<{ message: { content: string } }> }
+    })
+    assert.equal(body.choices[0]?.message.content, "Hello from the fake upstream")
+  })))
+
   // The embedded llama.cpp provider is an optional peer, not installed here: asking for it is a
   // ConfigurationError that names the package to install, not a crash.
   const missing = await Effect.runPromise(Effect.flip(Effect.scoped(makeLLMManager({
@@ -74,7 +94,7 @@ try {
   assert.equal(missing._tag, "ConfigurationError")
   assert.match(missing.message, /npm install @llm-gateway\/llamacpp/)
 
-  console.log("consumer: generate, stream, generateObject, createDefaultLLMManager, layerTest and the missing-llamacpp error OK")
+  console.log("consumer: generate, stream, generateObject, createDefaultLLMManager, layerTest, the server and the missing-llamacpp error OK")
 } finally {
   await fake.close()
 }
