@@ -157,7 +157,15 @@ export const Attempt = Schema.Struct({
 })
 export type Attempt = typeof Attempt.Type
 
+/** One of several answers to a request with `n` > 1. */
+export const Choice = Schema.Struct({
+  content: Schema.String,
+  finishReason: FinishReason
+})
+export type Choice = typeof Choice.Type
+
 export const LLMResponse = Schema.Struct({
+  /** The first choice (with `n` > 1, `choices` holds them all). */
   content: Schema.String,
   provider: Schema.String,
   model: Schema.String,
@@ -204,16 +212,14 @@ export interface ProviderRequest {
   readonly topP?: number | undefined
   readonly stop?: ReadonlyArray<string> | undefined
   readonly responseFormat?: ResponseFormat | undefined
+  /** Choices to generate; only sent to clients whose `fields` policy passes `n` natively. */
+  readonly n?: number | undefined
+  /** The request's `extra` fields this provider passes through or maps (refused/ignored removed). */
+  readonly extra?: Readonly<Record<string, unknown>> | undefined
+  /** The wire name the caller used for `maxTokens` (OpenAI-wire upstreams send the same). */
+  readonly maxTokensField?: "max_tokens" | "max_completion_tokens" | undefined
   /**
-/** One of several answers to a request with `n` > 1. */
-export const Choice = Schema.Struct({
-  content: Schema.String,
-  finishReason: FinishReason
-})
-export type Choice = typeof Choice.Type
-
    * The attempt's time budget, set by the router for clients that enforce it themselves
-  /** The first choice (with `n` > 1, `choices` holds them all). */
    * (`ModelClientShape.enforcesTimeout`): past it the call fails with TimeoutError.
    */
   readonly timeoutMs?: number | undefined
@@ -225,7 +231,16 @@ export interface ProviderResponse {
   readonly model: string
   readonly usage: Usage
   readonly finishReason: FinishReason
+  /** Every choice when the upstream generated several (`n` > 1); the first is `content`. */
+  readonly choices?: ReadonlyArray<Choice> | undefined
 }
+
+/** Texts, or (OpenAI-wire upstreams only) pre-tokenized inputs: token ids per input. */
+export type EmbeddingInput = ReadonlyArray<string> | ReadonlyArray<ReadonlyArray<number>>
+
+/** True when the inputs are token arrays rather than texts. */
+export const isTokenInput = (input: EmbeddingInput): input is ReadonlyArray<ReadonlyArray<number>> =>
+  input.length > 0 && typeof input[0] !== "string"
 
 export interface EmbeddingRequest {
   readonly model: string
@@ -248,18 +263,3 @@ export interface HealthStatus {
   /** Why it is unhealthy; never contains a secret. */
   readonly error?: string | undefined
 }
-  /** Choices to generate; only sent to clients whose `fields` policy passes `n` natively. */
-  readonly n?: number | undefined
-  /** The request's `extra` fields this provider passes through or maps (refused/ignored removed). */
-  readonly extra?: Readonly<Record<string, unknown>> | undefined
-  /** The wire name the caller used for `maxTokens` (OpenAI-wire upstreams send the same). */
-  readonly maxTokensField?: "max_tokens" | "max_completion_tokens" | undefined
-  /** Every choice when the upstream generated several (`n` > 1); the first is `content`. */
-  readonly choices?: ReadonlyArray<Choice> | undefined
-/** Texts, or (OpenAI-wire upstreams only) pre-tokenized inputs: token ids per input. */
-export type EmbeddingInput = ReadonlyArray<string> | ReadonlyArray<ReadonlyArray<number>>
-
-/** True when the inputs are token arrays rather than texts. */
-export const isTokenInput = (input: EmbeddingInput): input is ReadonlyArray<ReadonlyArray<number>> =>
-  input.length > 0 && typeof input[0] !== "string"
-
