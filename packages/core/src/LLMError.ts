@@ -192,7 +192,8 @@ export const LLMError = Schema.Union([
 
 export type LLMErrorTag = LLMError["_tag"]
 
-const tags: ReadonlySet<string> = new Set<LLMErrorTag>([
+/** Every tag of the union, in declaration order (metrics pre-create one series per tag). */
+export const LLMErrorTags: ReadonlyArray<LLMErrorTag> = [
   "ModelUnavailable",
   "RateLimitExceeded",
   "InvalidRequest",
@@ -201,7 +202,9 @@ const tags: ReadonlySet<string> = new Set<LLMErrorTag>([
   "ContextTooLarge",
   "ConfigurationError",
   "NetworkError"
-])
+]
+
+const tags: ReadonlySet<string> = new Set<string>(LLMErrorTags)
 
 export const isLLMError = (u: unknown): u is LLMError =>
   Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag)

@@ -4,7 +4,7 @@
 import { type Context, Effect } from "effect"
 import * as M from "../../GatewayMetrics.ts"
 import type { Usage } from "../../Domain.ts"
-import type { LLMErrorTag } from "../../LLMError.ts"
+import { LLMErrorTags } from "../../LLMError.ts"
 import type { CircuitView } from "./State.ts"
 
 const requests = M.labelled(M.providerRequestsTotal)
@@ -101,16 +101,6 @@ export const circuitTransition = (d: Labels, from: CircuitView, to: CircuitView)
     }
   })
 
-const errorTags: ReadonlyArray<LLMErrorTag> = [
-  "ModelUnavailable",
-  "RateLimitExceeded",
-  "InvalidRequest",
-  "AuthenticationFailed",
-  "TimeoutError",
-  "ContextTooLarge",
-  "ConfigurationError",
-  "NetworkError"
-]
 
 /**
  * Every series of the configured deployments, present from start: an alert on
@@ -126,14 +116,14 @@ export const initial = (deployments: ReadonlyArray<Labels>) =>
       const b = bundle(d)
       for (const m of [b.requests, b.latency, b.prompt, b.completion, b.cost, b.cbSuccesses]) m.valueUnsafe(ctx)
       for (const m of [cbFailures(l), failovers(l), rlRequests(l), rlLimited(l), rlBackoff(l)]) m.valueUnsafe(ctx)
-      for (const tag of errorTags) errors({ ...l, error_type: tag }).valueUnsafe(ctx)
+      for (const tag of LLMErrorTags) errors({ ...l, error_type: tag }).valueUnsafe(ctx)
       for (const s of ["closed", "open", "half-open"] as const) {
         cbState({ ...l, state: promLabel(s) }).updateUnsafe(s === "closed" ? 1 : 0, ctx)
       }
     }
     M.gatewayActiveProviders.updateUnsafe(deployments.length, ctx)
     for (const status of ["success", "error", "circuit_open"]) clientRequests({ status }).valueUnsafe(ctx)
-    for (const tag of errorTags) clientErrors({ error_type: tag }).valueUnsafe(ctx)
+    for (const tag of LLMErrorTags) clientErrors({ error_type: tag }).valueUnsafe(ctx)
     M.clientRequestDurationSeconds.valueUnsafe(ctx)
   })
 
