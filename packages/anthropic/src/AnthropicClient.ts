@@ -10,16 +10,16 @@
  * - No embeddings endpoint: `embed` fails with `ConfigurationError`.
  */
 import Anthropic from "@anthropic-ai/sdk"
-import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
+import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import {
   formatModelRef,
   type HealthStatus,
   type ProviderRequest,
   type ProviderResponse,
   type StreamChunk
-} from "@llm-gateway/core/Domain"
-import { ConfigurationError, describe, InvalidRequest, type LLMError, TimeoutError } from "@llm-gateway/core/LLMError"
-import { embeddingsUnsupported, ModelClient, type ModelClientShape } from "@llm-gateway/core/ModelClient"
+} from "@llm-gateway/core/domain/Domain"
+import { ConfigurationError, describe, InvalidRequest, type LLMError, TimeoutError } from "@llm-gateway/core/domain/LLMError"
+import { embeddingsUnsupported, ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
 import { Clock, Effect, Layer, Redacted, type Scope, Stream } from "effect"
 import { fieldPolicy, textOf, toFinishReason, toMessagesParams, toUsage } from "./internal/convert.ts"
 import { type ErrorContext, toLLMError } from "./internal/errors.ts"

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Redacted, Stream } from "effect"
-import { ModelClient } from "@llm-gateway/core/ModelClient"
+import { ModelClient } from "@llm-gateway/core/providers/ModelClient"
 import { layer, makeAnthropicClient } from "../src/AnthropicClient.ts"
 import { fakeInputTokens, fakeTokenCount, startFakeAnthropic } from "@llm-gateway/testing/FakeAnthropic"
 import { CANARY, eventually, expectNoSecret, MODEL, providerConfig, request, setup } from "./fixtures.ts"

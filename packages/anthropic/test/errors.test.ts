@@ -3,7 +3,7 @@
  * real wire-format failures. Every error is also checked for the canary API key.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { LLMError } from "@llm-gateway/core/LLMError"
+import type { LLMError } from "@llm-gateway/core/domain/LLMError"
 import { type AnthropicFault, anthropicErrorBody, promptTooLongFault, startFakeAnthropic } from "@llm-gateway/testing/FakeAnthropic"
 import { Effect, Stream } from "effect"
 import { makeAnthropicClient } from "../src/AnthropicClient.ts"

@@ -1,6 +1,6 @@
 /** The field rule for Anthropic (issue 11): `user` is `metadata.user_id`, through the real SDK. */
 import { expect, it } from "@effect/vitest"
-import { decideFields } from "@llm-gateway/core/RequestFields"
+import { decideFields } from "@llm-gateway/core/providers/RequestFields"
 import { Effect, Stream } from "effect"
 import { request, setup } from "./fixtures.ts"
 

@@ -1,7 +1,7 @@
 /** Shared setup: the real SDK client pointed at the loopback fake. */
 import { type AnthropicClientOptions, makeAnthropicClient } from "../src/AnthropicClient.ts"
-import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
-import type { ProviderRequest } from "@llm-gateway/core/Domain"
+import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
+import type { ProviderRequest } from "@llm-gateway/core/domain/Domain"
 import { type FakeAnthropicOptions, fakeAnthropic } from "@llm-gateway/testing/FakeAnthropic"
 import { expect } from "@effect/vitest"
 import { Effect, Redacted } from "effect"

@@ -1,17 +1,17 @@
-export { CacheService } from "./CacheService.ts"
-export type { CacheOptions, CacheResult, CacheServiceShape, CacheStats, CacheStatus } from "./CacheService.ts"
-export * from "./ConfigSchema.ts"
-export * from "./ConversationStorage.ts"
-export * from "./Domain.ts"
-export * from "./LLMConfig.ts"
-export * as LLMError from "./LLMError.ts"
-export { LLMManager, StructuredOutputError } from "./LLMManager.ts"
-export type { CallContext, ChatOptions, ChatResponse, EmbedResult, LLMManagerShape } from "./LLMManager.ts"
-export * from "./LocalModelHealth.ts"
-export * as ModelCatalog from "./ModelCatalog.ts"
-export * from "./ModelClient.ts"
-export * from "./ModelClients.ts"
-export { ModelRouter } from "./ModelRouter.ts"
+export { CacheService } from "./cache/CacheService.ts"
+export type { CacheOptions, CacheResult, CacheServiceShape, CacheStats, CacheStatus } from "./cache/CacheService.ts"
+export * from "./config/ConfigSchema.ts"
+export * from "./conversations/ConversationStorage.ts"
+export * from "./domain/Domain.ts"
+export * from "./config/LLMConfig.ts"
+export * as LLMError from "./domain/LLMError.ts"
+export { LLMManager, StructuredOutputError } from "./manager/LLMManager.ts"
+export type { CallContext, ChatOptions, ChatResponse, EmbedResult, LLMManagerShape } from "./manager/LLMManager.ts"
+export * from "../../gateway/src/LocalModelHealth.ts"
+export * as ModelCatalog from "./config/ModelCatalog.ts"
+export * from "./providers/ModelClient.ts"
+export * from "./providers/ModelClients.ts"
+export { ModelRouter } from "./routing/ModelRouter.ts"
 export type {
   DeploymentStats,
   ModelInfo,
@@ -23,5 +23,5 @@ export type {
   RoutedResponse,
   RoutePlan,
   RouterStats
-} from "./ModelRouter.ts"
-export * from "./UsageAccounting.ts"
+} from "./routing/ModelRouter.ts"
+export * from "./accounting/UsageAccounting.ts"

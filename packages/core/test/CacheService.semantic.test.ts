@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { CacheService, defaultConfig, makeWith } from "../src/CacheService.ts"
-import type { CacheConfig } from "../src/ConfigSchema.ts"
-import { type LLMResponse, makeUsage } from "../src/Domain.ts"
-import { Embedder, type EmbedderShape } from "../src/Embedder.ts"
-import { ModelUnavailable } from "../src/LLMError.ts"
+import { CacheService, defaultConfig, makeWith } from "../src/cache/CacheService.ts"
+import type { CacheConfig } from "../src/config/ConfigSchema.ts"
+import { type LLMResponse, makeUsage } from "../src/domain/Domain.ts"
+import { Embedder, type EmbedderShape } from "../src/cache/Embedder.ts"
+import { ModelUnavailable } from "../src/domain/LLMError.ts"
 
 const response = (content: string): LLMResponse => ({
   content,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Logger, Metric, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { CacheL2, CacheL2Error, type CacheL2Shape, makeMemory } from "../src/CacheL2.ts"
-import { CacheService, cacheL2ErrorsTotal, defaultConfig, makeWith } from "../src/CacheService.ts"
-import type { CacheConfig } from "../src/ConfigSchema.ts"
-import * as GatewayMetrics from "../src/GatewayMetrics.ts"
-import { type LLMRequest, type LLMResponse, makeUsage } from "../src/Domain.ts"
-import { NetworkError } from "../src/LLMError.ts"
+import { CacheL2, CacheL2Error, type CacheL2Shape, makeMemory } from "../src/cache/CacheL2.ts"
+import { CacheService, cacheL2ErrorsTotal, defaultConfig, makeWith } from "../src/cache/CacheService.ts"
+import type { CacheConfig } from "../src/config/ConfigSchema.ts"
+import * as GatewayMetrics from "../src/metrics/GatewayMetrics.ts"
+import { type LLMRequest, type LLMResponse, makeUsage } from "../src/domain/Domain.ts"
+import { NetworkError } from "../src/domain/LLMError.ts"
 
 const response = (content: string): LLMResponse => ({
   content,

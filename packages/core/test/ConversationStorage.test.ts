@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { ConversationStorage, decodeCursor, encodeCursor, listLimit } from "../src/ConversationStorage.ts"
+import { ConversationStorage, decodeCursor, encodeCursor, listLimit } from "../src/conversations/ConversationStorage.ts"
 import { conversationStorageContract } from "./ConversationStorageContract.ts"
 
 conversationStorageContract("memory", (options) => ConversationStorage.layerMemory(options))

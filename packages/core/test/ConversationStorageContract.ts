@@ -8,12 +8,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
-import type { ChatMessage } from "../src/Domain.ts"
+import type { ChatMessage } from "../src/domain/Domain.ts"
 import {
   ConversationStorage,
   type ConversationStorageOptions,
   type ConversationSummary
-} from "../src/ConversationStorage.ts"
+} from "../src/conversations/ConversationStorage.ts"
 
 /**
  * Lets a test see rows the store itself no longer shows (expired but not yet purged).

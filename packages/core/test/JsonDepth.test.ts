@@ -6,12 +6,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Scripted } from "@llm-gateway/testing/ScriptedModelClient"
 import { Effect, Layer } from "effect"
-import { CacheService } from "../src/CacheService.ts"
-import { ConversationStorage } from "../src/ConversationStorage.ts"
-import { findTooDeep, MAX_JSON_DEPTH, tooDeepError } from "../src/JsonDepth.ts"
-import { LLMManager, make } from "../src/LLMManager.ts"
-import { ModelRouter } from "../src/ModelRouter.ts"
-import { UsageAccounting } from "../src/UsageAccounting.ts"
+import { CacheService } from "../src/cache/CacheService.ts"
+import { ConversationStorage } from "../src/conversations/ConversationStorage.ts"
+import { findTooDeep, MAX_JSON_DEPTH, tooDeepError } from "../src/domain/JsonDepth.ts"
+import { LLMManager, make } from "../src/manager/LLMManager.ts"
+import { ModelRouter } from "../src/routing/ModelRouter.ts"
+import { UsageAccounting } from "../src/accounting/UsageAccounting.ts"
 import { gatewayConfig, makeRouter, provider, scripted } from "./router/fixtures.ts"
 
 /** `{"type":"object","properties":{"a":{…}}}`, `levels` schemas deep. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Redacted } from "effect"
-import type { GatewayConfig, ProviderConfig } from "../src/ConfigSchema.ts"
-import { LLMConfig, loadConfig, resolveBareModel } from "../src/LLMConfig.ts"
+import type { GatewayConfig, ProviderConfig } from "../src/config/ConfigSchema.ts"
+import { LLMConfig, loadConfig, resolveBareModel } from "../src/config/LLMConfig.ts"
 
 const fromEnv = (env: Record<string, string>) => loadConfig({ env })
 const failsWith = (env: Record<string, string>) => Effect.flip(loadConfig({ env }))

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll } from "vitest"
 import { ConfigProvider, Effect, Layer, Redacted } from "effect"
-import { LLMConfig, loadConfig } from "../src/LLMConfig.ts"
+import { LLMConfig, loadConfig } from "../src/config/LLMConfig.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "llm-config-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

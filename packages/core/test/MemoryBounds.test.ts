@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Metric } from "effect"
-import { labelled } from "../src/GatewayMetrics.ts"
-import { UsageAccounting } from "../src/UsageAccounting.ts"
+import { labelled } from "../src/metrics/GatewayMetrics.ts"
+import { UsageAccounting } from "../src/accounting/UsageAccounting.ts"
 
 const record = (scope: string, promptTokens = 10) =>
   Effect.flatMap(UsageAccounting, (u) =>

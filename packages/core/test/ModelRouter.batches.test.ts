@@ -7,9 +7,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { makeScriptedClient } from "@llm-gateway/testing/ScriptedModelClient"
-import type { StreamChunk } from "../src/Domain.ts"
-import { NetworkError } from "../src/LLMError.ts"
-import { ModelClients } from "../src/ModelClients.ts"
+import type { StreamChunk } from "../src/domain/Domain.ts"
+import { NetworkError } from "../src/domain/LLMError.ts"
+import { ModelClients } from "../src/providers/ModelClients.ts"
 import { gatewayConfig, makeRouter, provider } from "./router/fixtures.ts"
 
 const usage = { promptTokens: 100, completionTokens: 20, totalTokens: 120 }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Metric } from "effect"
 import { TestClock } from "effect/testing"
-import { InvalidRequest, NetworkError } from "../src/LLMError.ts"
+import { InvalidRequest, NetworkError } from "../src/domain/LLMError.ts"
 import { Scripted } from "@llm-gateway/testing/ScriptedModelClient"
 import { gatewayConfig, makeRouter, provider, scripted } from "./router/fixtures.ts"
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Metric } from "effect"
 import { TestClock } from "effect/testing"
-import { ModelUnavailable, NetworkError, RateLimitExceeded, TimeoutError } from "../src/LLMError.ts"
+import { ModelUnavailable, NetworkError, RateLimitExceeded, TimeoutError } from "../src/domain/LLMError.ts"
 import { Scripted } from "@llm-gateway/testing/ScriptedModelClient"
 import { gatewayConfig, makeRouter, provider, scripted, seedProviders } from "./router/fixtures.ts"
 

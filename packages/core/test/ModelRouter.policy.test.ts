@@ -13,7 +13,7 @@ import {
   ModelUnavailable,
   NetworkError,
   RateLimitExceeded
-} from "../src/LLMError.ts"
+} from "../src/domain/LLMError.ts"
 import { Scripted } from "@llm-gateway/testing/ScriptedModelClient"
 import { gatewayConfig, makeRouter, provider, scripted } from "./router/fixtures.ts"
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { describe as describeError, NetworkError, RateLimitExceeded } from "../src/LLMError.ts"
+import { describe as describeError, NetworkError, RateLimitExceeded } from "../src/domain/LLMError.ts"
 import { Scripted } from "@llm-gateway/testing/ScriptedModelClient"
 import { gatewayConfig, makeRouter, provider, scripted } from "./router/fixtures.ts"
 

@@ -6,8 +6,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted, Stream } from "effect"
 import { fakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
-import type { ProviderConfig } from "../src/ConfigSchema.ts"
-import { ModelClients } from "../src/ModelClients.ts"
+import type { ProviderConfig } from "../src/config/ConfigSchema.ts"
+import { ModelClients } from "../src/providers/ModelClients.ts"
 // core does not depend on the provider packages; the test reaches the sibling's source directly
 import { makeOpenAIClient } from "../../openai/src/OpenAIClient.ts"
 import { gatewayConfig, makeRouter } from "./router/fixtures.ts"

@@ -5,8 +5,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import type { StreamChunk } from "../src/Domain.ts"
-import { NetworkError } from "../src/LLMError.ts"
+import type { StreamChunk } from "../src/domain/Domain.ts"
+import { NetworkError } from "../src/domain/LLMError.ts"
 import { Scripted } from "@llm-gateway/testing/ScriptedModelClient"
 import { gatewayConfig, makeRouter, provider, scripted } from "./router/fixtures.ts"
 

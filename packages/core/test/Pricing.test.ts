@@ -4,9 +4,9 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { makeUsage } from "@llm-gateway/core/Domain"
-import * as ModelCatalog from "@llm-gateway/core/ModelCatalog"
-import { costOfTokens, costOfUsage, roundUsd } from "@llm-gateway/core/Pricing"
+import { makeUsage } from "@llm-gateway/core/domain/Domain"
+import * as ModelCatalog from "@llm-gateway/core/config/ModelCatalog"
+import { costOfTokens, costOfUsage, roundUsd } from "@llm-gateway/core/accounting/Pricing"
 
 const haiku = ModelCatalog.lookup("claude-3-haiku-20240307")!
 const gpt4o = ModelCatalog.lookup("gpt-4o")!

@@ -1,6 +1,6 @@
 /** The field rule (RequestFields): what a provider does with fields the gateway does not interpret. */
 import { describe, expect, it } from "@effect/vitest"
-import { decideFields, defaultPolicy, openAIWirePolicy } from "../src/RequestFields.ts"
+import { decideFields, defaultPolicy, openAIWirePolicy } from "../src/providers/RequestFields.ts"
 
 describe("decideFields", () => {
   it("OpenAI's wire passes every field unchanged, known or not", () => {

@@ -5,8 +5,8 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import type { LLMRequest } from "@llm-gateway/core/Domain"
-import { cacheKey, canonicalJson } from "../src/internal/cache/key.ts"
+import type { LLMRequest } from "@llm-gateway/core/domain/Domain"
+import { cacheKey, canonicalJson } from "../src/cache/internal/key.ts"
 
 const POOL = [
   "anthropic/claude-3-haiku-20240307",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { LLMRequest, parseModelRef } from "../src/Domain.ts"
-import { RateLimitExceeded, InvalidRequest } from "../src/LLMError.ts"
+import { LLMRequest, parseModelRef } from "../src/domain/Domain.ts"
+import { RateLimitExceeded, InvalidRequest } from "../src/domain/LLMError.ts"
 
 describe("domain", () => {
   it("parses model refs at the first slash", () => {

@@ -5,8 +5,8 @@
  * config file's `providers`, `OPENAI_API_KEY`, `LLM_LOCAL_MODEL_PATH`, a local Ollama that
  * answers, …) replaces it; `LLM_EMBEDDED_DEFAULT=false` turns it off.
  */
-import type { GatewayConfig, ProviderConfig } from "@llm-gateway/core/ConfigSchema"
-import { ConfigurationError } from "@llm-gateway/core/LLMError"
+import type { GatewayConfig, ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
+import { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { Config, ConfigProvider, Effect, Option } from "effect"
 import { stat } from "node:fs/promises"
 import { fileURLToPath } from "node:url"

@@ -4,9 +4,9 @@
  * - `createDefaultLLMManager()`: one directly, configured from env, whose methods are plain
  *   Effects with no requirements, so `await Effect.runPromise(manager.generate(req))` just works.
  */
-import type { GatewayConfigInput } from "@llm-gateway/core/LLMConfig"
-import type { ConfigurationError } from "@llm-gateway/core/LLMError"
-import { LLMManager, type LLMManagerShape } from "@llm-gateway/core/LLMManager"
+import type { GatewayConfigInput } from "@llm-gateway/core/config/LLMConfig"
+import type { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
+import { LLMManager, type LLMManagerShape } from "@llm-gateway/core/manager/LLMManager"
 import { Context, Effect, Layer, ManagedRuntime, type Scope, Stream } from "effect"
 import { gatewayLayer, type GatewayOptions } from "./GatewayLayer.ts"
 import type { ClientOverrides } from "./ProviderClients.ts"

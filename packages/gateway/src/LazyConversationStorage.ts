@@ -14,8 +14,8 @@ import {
   type ConversationPage,
   ConversationStorage,
   type ConversationStorageShape
-} from "@llm-gateway/core/ConversationStorage"
-import type { ConfigurationError } from "@llm-gateway/core/LLMError"
+} from "@llm-gateway/core/conversations/ConversationStorage"
+import type { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { Context, Effect, Layer } from "effect"
 import { stat } from "node:fs/promises"
 

@@ -3,8 +3,8 @@
  * as a provider, with the models it reports. Probes are short (a closed port answers at once; a
  * hung one costs at most `timeoutMs`) and run in parallel at start-up only.
  */
-import type { GatewayConfig, ProviderConfig } from "@llm-gateway/core/ConfigSchema"
-import { checkLocalModelHealth } from "@llm-gateway/core/LocalModelHealth"
+import type { GatewayConfig, ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
+import { checkLocalModelHealth } from "./LocalModelHealth.ts"
 import { Effect } from "effect"
 
 export interface LocalEndpoint {

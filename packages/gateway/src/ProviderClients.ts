@@ -6,10 +6,10 @@
  * SDK costs start-up time and resident memory (node-llama-cpp ~1 s and its native binding), and
  * most gateways use one or two of them.
  */
-import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
-import { ConfigurationError } from "@llm-gateway/core/LLMError"
-import type { ModelClientShape } from "@llm-gateway/core/ModelClient"
-import { ModelClients } from "@llm-gateway/core/ModelClients"
+import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
+import { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
+import type { ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
+import { ModelClients } from "@llm-gateway/core/providers/ModelClients"
 import { Effect, Layer, type Scope } from "effect"
 
 type Make = (config: ProviderConfig) => Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope>

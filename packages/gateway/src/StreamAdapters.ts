@@ -3,8 +3,8 @@
  * `ReadableStream` (a `Response` body, a fetch handler). Cancelling either (breaking out of the
  * loop, `reader.cancel()`) interrupts the stream, which aborts the upstream request.
  */
-import type { StreamChunk } from "@llm-gateway/core/Domain"
-import type { LLMError } from "@llm-gateway/core/LLMError"
+import type { StreamChunk } from "@llm-gateway/core/domain/Domain"
+import type { LLMError } from "@llm-gateway/core/domain/LLMError"
 import { Stream } from "effect"
 
 /** `for await (const chunk of toAsyncIterable(manager.generateStream(req)))`; a failure is thrown. */

@@ -3,7 +3,7 @@
  * conversations. Start here: `createDefaultLLMManager()` or `makeLLMManager(config)`.
  */
 export * from "@llm-gateway/core"
-export { checkLocalModelHealth } from "@llm-gateway/core/LocalModelHealth"
+export { checkLocalModelHealth } from "./LocalModelHealth.ts"
 export * from "./GatewayLayer.ts"
 export * from "./LLMManagerFactory.ts"
 export { type ClientOverrides, layerProviderClients, makeProviderClient } from "./ProviderClients.ts"

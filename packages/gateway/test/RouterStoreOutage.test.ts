@@ -5,7 +5,7 @@
  * healthy one, both loopback fakes spoken to by the real OpenAI client.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ModelRouter } from "@llm-gateway/core/ModelRouter"
+import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
 import { type FakeOpenAI, startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
 import { startPrivateRedis } from "@llm-gateway/testing/services/PrivateRedis"
 import { Context, Effect, Layer, Logger } from "effect"

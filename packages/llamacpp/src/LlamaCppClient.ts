@@ -16,7 +16,7 @@ import * as Os from "node:os"
 import { stat } from "node:fs/promises"
 import type { ChatWrapper, LlamaGrammar } from "node-llama-cpp"
 import { Config, Duration, Effect, Layer, Queue, Scope, Stream } from "effect"
-import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
+import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import {
   type EmbeddingRequest,
   type EmbeddingResponse,
@@ -28,16 +28,16 @@ import {
   type ProviderResponse,
   type StreamChunk,
   type Usage
-} from "@llm-gateway/core/Domain"
+} from "@llm-gateway/core/domain/Domain"
 import {
   ConfigurationError,
   ContextTooLarge,
   InvalidRequest,
   type LLMError,
   ModelUnavailable
-} from "@llm-gateway/core/LLMError"
-import { ModelClient, type ModelClientShape } from "@llm-gateway/core/ModelClient"
-import type { FieldPolicy } from "@llm-gateway/core/RequestFields"
+} from "@llm-gateway/core/domain/LLMError"
+import { ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
+import type { FieldPolicy } from "@llm-gateway/core/providers/RequestFields"
 import { grammarFor } from "./internal/grammar.ts"
 import { type LlamaCppSettings, type LoadedModel, loadModel } from "./internal/loadModel.ts"
 import { renderPrompt } from "./internal/prompt.ts"

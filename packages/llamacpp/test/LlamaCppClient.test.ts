@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ChatMLChatWrapper } from "node-llama-cpp"
 import { ConfigProvider, Deferred, Effect, Fiber, Layer, Stream } from "effect"
-import { ModelClient } from "@llm-gateway/core/ModelClient"
+import { ModelClient } from "@llm-gateway/core/providers/ModelClient"
 import { layer, layerConfig } from "../src/LlamaCppClient.ts"
 import { elapsed, MODEL, MODEL_PATH, PROMPT, providerConfig, referenceModel, request, setup } from "./fixtures.ts"
 

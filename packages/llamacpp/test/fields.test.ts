@@ -1,6 +1,6 @@
 /** The field rule for llama.cpp (issue 11): OpenAI's `seed` is node-llama-cpp's sampling seed. */
 import { expect, it } from "@effect/vitest"
-import { decideFields } from "@llm-gateway/core/RequestFields"
+import { decideFields } from "@llm-gateway/core/providers/RequestFields"
 import { Effect } from "effect"
 import { request, setup } from "./fixtures.ts"
 

@@ -1,5 +1,5 @@
-import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
-import type { ProviderRequest } from "@llm-gateway/core/Domain"
+import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
+import type { ProviderRequest } from "@llm-gateway/core/domain/Domain"
 import { Effect } from "effect"
 import { fileURLToPath } from "node:url"
 import { type LlamaCppClientOptions, makeLlamaCppClient } from "../src/LlamaCppClient.ts"

@@ -10,12 +10,12 @@
  *   keeps the SDK from logging to the console.
  * The SDK never retries; the router owns retries and fallbacks.
  */
-import { type EmbeddingRequest, isTokenInput, type ProviderRequest, type StreamChunk } from "@llm-gateway/core/Domain"
-import { type FinishReason, makeUsage, type ProviderResponse } from "@llm-gateway/core/Domain"
-import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
-import { ConfigurationError, describe, InvalidRequest, type LLMError, TimeoutError } from "@llm-gateway/core/LLMError"
-import { ModelClient, type ModelClientShape } from "@llm-gateway/core/ModelClient"
-import type { FieldPolicy } from "@llm-gateway/core/RequestFields"
+import { type EmbeddingRequest, isTokenInput, type ProviderRequest, type StreamChunk } from "@llm-gateway/core/domain/Domain"
+import { type FinishReason, makeUsage, type ProviderResponse } from "@llm-gateway/core/domain/Domain"
+import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
+import { ConfigurationError, describe, InvalidRequest, type LLMError, TimeoutError } from "@llm-gateway/core/domain/LLMError"
+import { ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
+import type { FieldPolicy } from "@llm-gateway/core/providers/RequestFields"
 import { Clock, Duration, Effect, Layer, Redacted, type Scope, Stream } from "effect"
 import { type ChatRequest, type ChatResponse, Ollama, type Options } from "ollama"
 import { toLLMError } from "./internal/errors.ts"

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { fakeOllamaEmbedding } from "@llm-gateway/testing/FakeOllama"
-import { ModelClient } from "@llm-gateway/core/ModelClient"
+import { ModelClient } from "@llm-gateway/core/providers/ModelClient"
 import { Effect, Exit, Fiber, Redacted, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { layer, makeOllamaClient, ollamaHost } from "../src/OllamaClient.ts"

@@ -2,7 +2,7 @@
  * Every row of the error table, through the real SDK against the fake Ollama on loopback.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { LLMError } from "@llm-gateway/core/LLMError"
+import type { LLMError } from "@llm-gateway/core/domain/LLMError"
 import { type OllamaFault, ollamaModelNotFound } from "@llm-gateway/testing/FakeOllama"
 import { startLoopbackServer } from "@llm-gateway/testing/LoopbackServer"
 import { Effect, Stream } from "effect"

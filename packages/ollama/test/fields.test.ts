@@ -1,6 +1,6 @@
 /** The field rule for Ollama (issue 11): `seed` and the penalties are options of the same name. */
 import { expect, it } from "@effect/vitest"
-import { decideFields } from "@llm-gateway/core/RequestFields"
+import { decideFields } from "@llm-gateway/core/providers/RequestFields"
 import { Effect, Stream } from "effect"
 import { request, setup } from "./helpers.ts"
 

@@ -1,5 +1,5 @@
-import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
-import type { ProviderRequest } from "@llm-gateway/core/Domain"
+import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
+import type { ProviderRequest } from "@llm-gateway/core/domain/Domain"
 import { fakeOllama, type FakeOllamaOptions } from "@llm-gateway/testing/FakeOllama"
 import { Effect } from "effect"
 import * as Net from "node:net"

@@ -18,12 +18,12 @@
  * const layer = OpenAIClient.layer(providerConfig)   // provides ModelClient
  * ```
  */
-import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
-import type { EmbeddingRequest, HealthStatus, ProviderRequest } from "@llm-gateway/core/Domain"
-import { makeUsage } from "@llm-gateway/core/Domain"
-import { ConfigurationError, describe } from "@llm-gateway/core/LLMError"
-import { ModelClient, type ModelClientShape } from "@llm-gateway/core/ModelClient"
-import { openAIWirePolicy } from "@llm-gateway/core/RequestFields"
+import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
+import type { EmbeddingRequest, HealthStatus, ProviderRequest } from "@llm-gateway/core/domain/Domain"
+import { makeUsage } from "@llm-gateway/core/domain/Domain"
+import { ConfigurationError, describe } from "@llm-gateway/core/domain/LLMError"
+import { ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
+import { openAIWirePolicy } from "@llm-gateway/core/providers/RequestFields"
 import { Effect, Layer, type Scope, Stream } from "effect"
 import OpenAI, { AzureOpenAI, type ClientOptions } from "openai"
 import { directHeaders, makeDirectChat } from "./internal/direct.ts"

@@ -6,7 +6,7 @@
  * land on the same row.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { LLMError } from "@llm-gateway/core/LLMError"
+import type { LLMError } from "@llm-gateway/core/domain/LLMError"
 import { openAIErrorBody } from "@llm-gateway/testing/FakeOpenAI"
 import { type Fault, loopbackServer } from "@llm-gateway/testing/LoopbackServer"
 import { Effect, Stream } from "effect"

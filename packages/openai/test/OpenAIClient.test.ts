@@ -4,7 +4,7 @@ import { Effect, Redacted, Stream } from "effect"
 import * as OpenAIClient from "../src/OpenAIClient.ts"
 import { makeOpenAIClient } from "../src/OpenAIClient.ts"
 import { resolveSettings } from "../src/internal/settings.ts"
-import { ModelClient } from "@llm-gateway/core/ModelClient"
+import { ModelClient } from "@llm-gateway/core/providers/ModelClient"
 import { ask, CANARY, eachTransport, providerConfig, setup } from "./fixtures.ts"
 
 const REPLY = "The quick brown fox jumps over the lazy dog."

@@ -5,8 +5,8 @@
  * bytes split mid-character) behaves.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { LLMError } from "@llm-gateway/core/LLMError"
-import type { ModelClientShape } from "@llm-gateway/core/ModelClient"
+import type { LLMError } from "@llm-gateway/core/domain/LLMError"
+import type { ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
 import { fakeTokenCount } from "@llm-gateway/testing/FakeOpenAI"
 import { loopbackServer } from "@llm-gateway/testing/LoopbackServer"
 import { Effect, Redacted, Stream } from "effect"

@@ -3,7 +3,7 @@
  * points at it, both closed with the test's scope. The key is a canary: no error may show it.
  */
 import { describe } from "@effect/vitest"
-import type { ProviderConfig } from "@llm-gateway/core/ConfigSchema"
+import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import { fakeOpenAI, type FakeOpenAIOptions } from "@llm-gateway/testing/FakeOpenAI"
 import { Effect, Redacted } from "effect"
 import { makeOpenAIClient, type OpenAIClientOptions } from "../src/OpenAIClient.ts"

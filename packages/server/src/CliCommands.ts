@@ -4,12 +4,12 @@
  * stdout; progress, banners, statistics and logs go to stderr, so `gateway ask … > out.txt`
  * captures only the answer.
  */
-import { describeConfig, LLMConfig } from "@llm-gateway/core/LLMConfig"
-import { describe as describeError, isLLMError } from "@llm-gateway/core/LLMError"
-import { LLMManager } from "@llm-gateway/core/LLMManager"
-import { BuiltinTaskTypes, type LLMRequest, type StreamChunk } from "@llm-gateway/core/Domain"
-import { ModelClients } from "@llm-gateway/core/ModelClients"
-import { ModelRouter } from "@llm-gateway/core/ModelRouter"
+import { describeConfig, LLMConfig } from "@llm-gateway/core/config/LLMConfig"
+import { describe as describeError, isLLMError } from "@llm-gateway/core/domain/LLMError"
+import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
+import { BuiltinTaskTypes, type LLMRequest, type StreamChunk } from "@llm-gateway/core/domain/Domain"
+import { ModelClients } from "@llm-gateway/core/providers/ModelClients"
+import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
 import { isEmbeddedDefault } from "llm-gateway/EmbeddedDefault"
 import { gatewayLayer } from "llm-gateway/GatewayLayer"
 import { Context, Effect, Layer, Option, Stream } from "effect"

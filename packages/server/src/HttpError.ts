@@ -21,8 +21,8 @@
  * | ConfigurationError                          | 500    | ConfigurationError   | configuration_error     |
  * | stream cut by shutdown (SSE error event)    | 503    | ServiceUnavailable   | server_shutting_down    |
  */
-import type { LLMError } from "@llm-gateway/core/LLMError"
-import { describe } from "@llm-gateway/core/LLMError"
+import type { LLMError } from "@llm-gateway/core/domain/LLMError"
+import { describe } from "@llm-gateway/core/domain/LLMError"
 
 export interface ApiErrorFields {
   readonly status: number

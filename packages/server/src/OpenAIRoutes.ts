@@ -5,9 +5,9 @@
  * The hot path: headers read once, the body parsed once, one hand-written validation pass,
  * one `JSON.stringify` for the answer; no per-request logging or service lookups.
  */
-import type { LLMResponse, StreamChunk } from "@llm-gateway/core/Domain"
-import type { LLMError } from "@llm-gateway/core/LLMError"
-import type { ModelInfo } from "@llm-gateway/core/ModelRouter"
+import type { LLMResponse, StreamChunk } from "@llm-gateway/core/domain/Domain"
+import type { LLMError } from "@llm-gateway/core/domain/LLMError"
+import type { ModelInfo } from "@llm-gateway/core/routing/ModelRouter"
 import { Cause, Channel, Effect, Pull, type Scope, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"

@@ -3,8 +3,8 @@
  * and `gateway health` report. A probe never fails (the client reports an unreachable upstream
  * as unhealthy with the reason); one that hangs past the bound is reported as timed out.
  */
-import type { HealthStatus } from "@llm-gateway/core/Domain"
-import type { ModelClientsShape } from "@llm-gateway/core/ModelClients"
+import type { HealthStatus } from "@llm-gateway/core/domain/Domain"
+import type { ModelClientsShape } from "@llm-gateway/core/providers/ModelClients"
 import { Effect } from "effect"
 import type { Scrubber } from "./internal/secrets.ts"
 

@@ -10,8 +10,8 @@
  * `GET` / `DELETE /api/v1/llm/conversations/{id}` read and forget such a conversation, within
  * the caller's tenant (another tenant's id is a 404, like an unknown one).
  */
-import type { LLMRequest } from "@llm-gateway/core/Domain"
-import type { Conversation } from "@llm-gateway/core/ConversationStorage"
+import type { LLMRequest } from "@llm-gateway/core/domain/Domain"
+import type { Conversation } from "@llm-gateway/core/conversations/ConversationStorage"
 import { Effect } from "effect"
 import { HttpRouter, type HttpServerRequest } from "effect/http"
 import { ApiError } from "./HttpError.ts"

@@ -12,7 +12,7 @@ import {
   NetworkError,
   RateLimitExceeded,
   TimeoutError
-} from "@llm-gateway/core/LLMError"
+} from "@llm-gateway/core/domain/LLMError"
 import { openAIErrorBody } from "@llm-gateway/testing/FakeOpenAI"
 import { startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
 import type { Fault } from "@llm-gateway/testing/LoopbackServer"

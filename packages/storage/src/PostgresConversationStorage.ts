@@ -8,8 +8,8 @@
  * ```
  */
 import { PgClient } from "@effect/sql-pg"
-import type { ConversationStorage, ConversationStorageOptions } from "@llm-gateway/core/ConversationStorage"
-import type { ConfigurationError } from "@llm-gateway/core/LLMError"
+import type { ConversationStorage, ConversationStorageOptions } from "@llm-gateway/core/conversations/ConversationStorage"
+import type { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import type { Layer, Redacted } from "effect"
 import { layerOn } from "./internal/SqlConversationStore.ts"
 

@@ -19,7 +19,7 @@
  * const cache = CacheService.layer(config.cache).pipe(Layer.provide(RedisCacheStore.layer({ url: config.redis.url })))
  * ```
  */
-import { CacheL2, CacheL2Error } from "@llm-gateway/core/CacheL2"
+import { CacheL2, CacheL2Error } from "@llm-gateway/core/cache/CacheL2"
 import { Effect, Layer } from "effect"
 import * as Redis from "effect/persistence/Redis"
 import { makeResilientRedis, type ResilientRedisOptions } from "./internal/redisClient.ts"

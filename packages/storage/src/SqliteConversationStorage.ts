@@ -10,8 +10,8 @@
  * Effect.provide(program, SqliteConversationStorage.layer({ path: ".data/conversations.db", ttlSeconds: 86400 }))
  * ```
  */
-import type { ConversationStorage, ConversationStorageOptions } from "@llm-gateway/core/ConversationStorage"
-import type { ConfigurationError } from "@llm-gateway/core/LLMError"
+import type { ConversationStorage, ConversationStorageOptions } from "@llm-gateway/core/conversations/ConversationStorage"
+import type { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import type { Layer } from "effect"
 import * as NodeSqliteClient from "./internal/NodeSqliteClient.ts"
 import { layerOn } from "./internal/SqlConversationStore.ts"

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
-import { ConversationStorage } from "@llm-gateway/core/ConversationStorage"
+import { ConversationStorage } from "@llm-gateway/core/conversations/ConversationStorage"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { conversationStorageContract } from "../../core/test/ConversationStorageContract.ts"

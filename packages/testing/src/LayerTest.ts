@@ -16,14 +16,14 @@
  * Differences from a configured gateway, so answers come back in the order scripted: the cache
  * is off unless `config.cache.enabled` says otherwise, and conversations live in memory.
  */
-import type { GatewayConfig } from "@llm-gateway/core/ConfigSchema"
-import { CacheService } from "@llm-gateway/core/CacheService"
-import { ConversationStorage } from "@llm-gateway/core/ConversationStorage"
-import { type GatewayConfigInput, LLMConfig, loadConfig, resolveBareModel } from "@llm-gateway/core/LLMConfig"
-import { LLMManager } from "@llm-gateway/core/LLMManager"
-import { ModelClients } from "@llm-gateway/core/ModelClients"
-import { ModelRouter } from "@llm-gateway/core/ModelRouter"
-import { UsageAccounting } from "@llm-gateway/core/UsageAccounting"
+import type { GatewayConfig } from "@llm-gateway/core/config/ConfigSchema"
+import { CacheService } from "@llm-gateway/core/cache/CacheService"
+import { ConversationStorage } from "@llm-gateway/core/conversations/ConversationStorage"
+import { type GatewayConfigInput, LLMConfig, loadConfig, resolveBareModel } from "@llm-gateway/core/config/LLMConfig"
+import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
+import { ModelClients } from "@llm-gateway/core/providers/ModelClients"
+import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
+import { UsageAccounting } from "@llm-gateway/core/accounting/UsageAccounting"
 import { Effect, Layer } from "effect"
 import { makeScriptedClient, Scripted, type ScriptedCall } from "./ScriptedModelClient.ts"
 

@@ -20,10 +20,10 @@ import type {
   ProviderResponse,
   StreamChunk,
   Usage
-} from "@llm-gateway/core/Domain"
-import { makeUsage } from "@llm-gateway/core/Domain"
-import type { LLMError } from "@llm-gateway/core/LLMError"
-import type { ModelClientShape } from "@llm-gateway/core/ModelClient"
+} from "@llm-gateway/core/domain/Domain"
+import { makeUsage } from "@llm-gateway/core/domain/Domain"
+import type { LLMError } from "@llm-gateway/core/domain/LLMError"
+import type { ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
 
 export type Scripted =
   | {

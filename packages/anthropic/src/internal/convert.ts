@@ -11,9 +11,9 @@
  *   no other pass-through field has an equivalent (`fieldPolicy`).
  */
 import type Anthropic from "@anthropic-ai/sdk"
-import type { FinishReason, ProviderRequest, ResponseFormat, Usage } from "@llm-gateway/core/Domain"
-import { makeUsage } from "@llm-gateway/core/Domain"
-import type { FieldPolicy } from "@llm-gateway/core/RequestFields"
+import type { FinishReason, ProviderRequest, ResponseFormat, Usage } from "@llm-gateway/core/domain/Domain"
+import { makeUsage } from "@llm-gateway/core/domain/Domain"
+import type { FieldPolicy } from "@llm-gateway/core/providers/RequestFields"
 
 export const DEFAULT_MAX_TOKENS = 4096
 

@@ -26,8 +26,8 @@ import {
   NetworkError,
   RateLimitExceeded,
   TimeoutError
-} from "@llm-gateway/core/LLMError"
-import { retryAfterMs, shouldRetryHeader } from "@llm-gateway/core/UpstreamHeaders"
+} from "@llm-gateway/core/domain/LLMError"
+import { retryAfterMs, shouldRetryHeader } from "@llm-gateway/core/providers/UpstreamHeaders"
 import { StreamTruncated } from "./stream.ts"
 
 export interface ErrorContext {
@@ -170,7 +170,7 @@ const rows: Record<Kind, (ctx: ErrorContext, f: Failure) => LLMError> = {
   overloaded_error: (ctx, f) => unavailable(ctx, f)
 }
 
-export { retryAfterMs } from "@llm-gateway/core/UpstreamHeaders"
+export { retryAfterMs } from "@llm-gateway/core/providers/UpstreamHeaders"
 
 /** The first `code` in an error's cause chain (`ECONNREFUSED`, `UND_ERR_SOCKET`): safe to show. */
 const causeCode = (error: unknown): string | undefined => {

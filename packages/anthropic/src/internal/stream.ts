@@ -7,7 +7,7 @@
  * was cut: it fails, it is never passed off as a complete answer.
  */
 import type Anthropic from "@anthropic-ai/sdk"
-import type { StreamChunk } from "@llm-gateway/core/Domain"
+import type { StreamChunk } from "@llm-gateway/core/domain/Domain"
 import { type InputUsage, toFinishReason, toUsage } from "./convert.ts"
 
 /** Thrown when the event stream ends before `message_stop`. */

@@ -8,12 +8,12 @@
  *   `CacheService.getOrCompute` alone.
  * Settings (argv JSON): `{ upstream: "http://127.0.0.1:N", quick: boolean }`. Result over IPC.
  */
-import { CacheService } from "@llm-gateway/core/CacheService"
-import type { LLMRequest } from "@llm-gateway/core/Domain"
-import { type GatewayConfigInput, loadConfig } from "@llm-gateway/core/LLMConfig"
-import { LLMManager } from "@llm-gateway/core/LLMManager"
-import { ModelClients } from "@llm-gateway/core/ModelClients"
-import { ModelRouter } from "@llm-gateway/core/ModelRouter"
+import { CacheService } from "@llm-gateway/core/cache/CacheService"
+import type { LLMRequest } from "@llm-gateway/core/domain/Domain"
+import { type GatewayConfigInput, loadConfig } from "@llm-gateway/core/config/LLMConfig"
+import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
+import { ModelClients } from "@llm-gateway/core/providers/ModelClients"
+import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { gatewayLayer } from "llm-gateway/GatewayLayer"
 import { measure } from "mitata"

@@ -2,9 +2,9 @@
  * Config and router builders for the router tests.
  */
 import { Effect, Layer } from "effect"
-import type { GatewayConfig, ModelEntry, ProviderConfig, RoutingConfig } from "../../src/ConfigSchema.ts"
-import { ModelClients } from "../../src/ModelClients.ts"
-import { ModelRouter, type ModelRouterOptions } from "../../src/ModelRouter.ts"
+import type { GatewayConfig, ModelEntry, ProviderConfig, RoutingConfig } from "../../src/config/ConfigSchema.ts"
+import { ModelClients } from "../../src/providers/ModelClients.ts"
+import { ModelRouter, type ModelRouterOptions } from "../../src/routing/ModelRouter.ts"
 import { makeScriptedClient, type ScriptedClient, type ScriptedClientOptions } from "@llm-gateway/testing/ScriptedModelClient"
 
 export const provider = (

@@ -10,7 +10,7 @@
  * of the gateway overhead).
  */
 import { Effect } from "effect"
-import type { LLMRequest } from "../../src/Domain.ts"
+import type { LLMRequest } from "../../src/domain/Domain.ts"
 import { gatewayConfig, makeRouter, provider, scripted } from "./fixtures.ts"
 
 const providers = [

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { makeCatalog } from "../../src/internal/router/Catalog.ts"
-import { computePlan, type Health, type PlanInput } from "../../src/internal/router/Planner.ts"
+import { makeCatalog } from "../../src/routing/internal/Catalog.ts"
+import { computePlan, type Health, type PlanInput } from "../../src/routing/internal/Planner.ts"
 import { gatewayConfig, provider } from "./fixtures.ts"
 
 const deploymentArb = fc.record({

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import type { LLMRequest } from "../../src/Domain.ts"
-import { LLMConfig } from "../../src/LLMConfig.ts"
-import { ModelRouter } from "../../src/ModelRouter.ts"
+import type { LLMRequest } from "../../src/domain/Domain.ts"
+import { LLMConfig } from "../../src/config/LLMConfig.ts"
+import { ModelRouter } from "../../src/routing/ModelRouter.ts"
 import { gatewayConfig, makeRouter, provider, scripted, seedProviders } from "./fixtures.ts"
 
 const refs = (req: LLMRequest, config = gatewayConfig(seedProviders)) =>

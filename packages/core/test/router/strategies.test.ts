@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { balancedScores, balanceMembers, orderByStrategy } from "../../src/internal/router/Strategies.ts"
+import { balancedScores, balanceMembers, orderByStrategy } from "../../src/routing/internal/Strategies.ts"
 import { Scripted } from "@llm-gateway/testing/ScriptedModelClient"
 import { gatewayConfig, makeRouter, provider, scripted, seedProviders } from "./fixtures.ts"
 

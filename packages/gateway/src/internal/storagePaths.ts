@@ -6,7 +6,7 @@
  */
 import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
-import { ConfigurationError } from "@llm-gateway/core/LLMError"
+import { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { Effect } from "effect"
 
 const reason = (e: unknown): string => {

@@ -4,8 +4,8 @@
  */
 import type { GbnfJsonSchema, Llama, LlamaGrammar } from "node-llama-cpp"
 import { Effect } from "effect"
-import type { ResponseFormat } from "@llm-gateway/core/Domain"
-import { InvalidRequest } from "@llm-gateway/core/LLMError"
+import type { ResponseFormat } from "@llm-gateway/core/domain/Domain"
+import { InvalidRequest } from "@llm-gateway/core/domain/LLMError"
 
 /** The generic JSON grammar, built once per binding. */
 const jsonGrammars = new WeakMap<Llama, Promise<LlamaGrammar>>()

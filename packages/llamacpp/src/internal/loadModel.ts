@@ -5,7 +5,7 @@
  */
 import type { ChatWrapper, Llama, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp"
 import { Effect, Queue, Scope } from "effect"
-import { ConfigurationError } from "@llm-gateway/core/LLMError"
+import { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 
 /** How the client was configured, with defaults applied. */
 export interface LlamaCppSettings {

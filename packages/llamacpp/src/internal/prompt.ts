@@ -4,7 +4,7 @@
  * (base and tiny story models) the contents are one plain completion prompt.
  */
 import type { ChatHistoryItem, LlamaText, Token } from "node-llama-cpp"
-import type { ChatMessage } from "@llm-gateway/core/Domain"
+import type { ChatMessage } from "@llm-gateway/core/domain/Domain"
 import type { LoadedModel } from "./loadModel.ts"
 
 export interface RenderedPrompt {

@@ -35,8 +35,8 @@ import {
   NetworkError,
   RateLimitExceeded,
   TimeoutError
-} from "@llm-gateway/core/LLMError"
-import { retryAfterMs, shouldRetryHeader } from "@llm-gateway/core/UpstreamHeaders"
+} from "@llm-gateway/core/domain/LLMError"
+import { retryAfterMs, shouldRetryHeader } from "@llm-gateway/core/providers/UpstreamHeaders"
 
 export interface ErrorContext {
   /** `provider/model`, as every LLMError names the model. */
@@ -73,7 +73,7 @@ const parseContext = (message: string, ctx: ErrorContext) => {
   }
 }
 
-export { retryAfterMs } from "@llm-gateway/core/UpstreamHeaders"
+export { retryAfterMs } from "@llm-gateway/core/providers/UpstreamHeaders"
 
 const withRetry = (shouldRetry: boolean | undefined) => (shouldRetry === undefined ? {} : { shouldRetry })
 

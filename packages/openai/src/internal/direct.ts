@@ -15,8 +15,8 @@
  * interrupted, failure), which destroys the body and the socket. A stream that reached `[DONE]`
  * or its end is not aborted, so its connection goes back to the pool.
  */
-import type { ProviderRequest, ProviderResponse, StreamChunk } from "@llm-gateway/core/Domain"
-import { type LLMError, TimeoutError } from "@llm-gateway/core/LLMError"
+import type { ProviderRequest, ProviderResponse, StreamChunk } from "@llm-gateway/core/domain/Domain"
+import { type LLMError, TimeoutError } from "@llm-gateway/core/domain/LLMError"
 import { Cause, Effect, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { IncomingHttpHeaders } from "node:http"

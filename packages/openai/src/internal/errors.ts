@@ -30,7 +30,7 @@
  * Messages carry only the status and the upstream's error message, with every configured secret
  * scrubbed; never request headers, never the key.
  */
-import type { ChatMessage } from "@llm-gateway/core/Domain"
+import type { ChatMessage } from "@llm-gateway/core/domain/Domain"
 import {
   AuthenticationFailed,
   ContextTooLarge,
@@ -41,8 +41,8 @@ import {
   NetworkError,
   RateLimitExceeded,
   TimeoutError
-} from "@llm-gateway/core/LLMError"
-import { retryAfterMs as parseRetryAfter, shouldRetryHeader as parseShouldRetry } from "@llm-gateway/core/UpstreamHeaders"
+} from "@llm-gateway/core/domain/LLMError"
+import { retryAfterMs as parseRetryAfter, shouldRetryHeader as parseShouldRetry } from "@llm-gateway/core/providers/UpstreamHeaders"
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 
 /** What the table needs to know about the client that failed; built once per client. */
@@ -76,7 +76,7 @@ export const estimateTokens = (input: ErrorInput): number => {
   return Math.ceil(chars / 4)
 }
 
-export { retryAfterMs as parseRetryAfter, shouldRetryHeader as parseShouldRetry } from "@llm-gateway/core/UpstreamHeaders"
+export { retryAfterMs as parseRetryAfter, shouldRetryHeader as parseShouldRetry } from "@llm-gateway/core/providers/UpstreamHeaders"
 
 // OpenAI's code, and the wording of vLLM, LM Studio, llama.cpp server and Gemini's compatible endpoint.
 const contextMessage =

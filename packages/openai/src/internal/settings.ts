@@ -3,8 +3,8 @@
  * parameters. Checked here, once, so a bad entry fails at startup with a ConfigurationError
  * naming the field, not on the first request.
  */
-import type { ProviderConfig, ProviderType } from "@llm-gateway/core/ConfigSchema"
-import { ConfigurationError } from "@llm-gateway/core/LLMError"
+import type { ProviderConfig, ProviderType } from "@llm-gateway/core/config/ConfigSchema"
+import { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { Effect, Redacted } from "effect"
 import type { MaxTokensField } from "./wire.ts"
 

@@ -9,8 +9,8 @@ import {
   type ProviderResponse,
   type StreamChunk,
   type Usage
-} from "@llm-gateway/core/Domain"
-import { NetworkError } from "@llm-gateway/core/LLMError"
+} from "@llm-gateway/core/domain/Domain"
+import { NetworkError } from "@llm-gateway/core/domain/LLMError"
 import type OpenAI from "openai"
 import { estimateTokens } from "./errors.ts"
 

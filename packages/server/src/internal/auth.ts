@@ -4,7 +4,7 @@
  * never the key — is the tenant scope for cache entries and usage accounting.
  */
 import { createHash } from "node:crypto"
-import type { GatewayConfig } from "@llm-gateway/core/ConfigSchema"
+import type { GatewayConfig } from "@llm-gateway/core/config/ConfigSchema"
 import { Redacted } from "effect"
 
 /** The scope of every request when no gateway keys are configured (LLMManager's default). */

@@ -5,7 +5,7 @@
  * is carried unchanged in `LLMRequest.extra`, and the router applies the field rule once the
  * provider is known (core RequestFields; the table is in notes/http-api.md).
  */
-import type { ChatMessage, FinishReason, LLMRequest, LLMResponse, ResponseFormat, StreamChunk, Usage } from "@llm-gateway/core/Domain"
+import type { ChatMessage, FinishReason, LLMRequest, LLMResponse, ResponseFormat, StreamChunk, Usage } from "@llm-gateway/core/domain/Domain"
 import * as V from "./validate.ts"
 
 /** Gateway headers of a model request (`x-llm-task`, `x-llm-strategy`, `x-llm-cache`). */

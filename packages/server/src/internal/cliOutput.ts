@@ -2,9 +2,9 @@
  * What the CLI prints: the waiting spinner, the one-line statistics after an answer, the model
  * table.
  */
-import type { GatewayConfig } from "@llm-gateway/core/ConfigSchema"
-import type { Usage } from "@llm-gateway/core/Domain"
-import type { ModelInfo } from "@llm-gateway/core/ModelRouter"
+import type { GatewayConfig } from "@llm-gateway/core/config/ConfigSchema"
+import type { Usage } from "@llm-gateway/core/domain/Domain"
+import type { ModelInfo } from "@llm-gateway/core/routing/ModelRouter"
 
 const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
 

@@ -2,12 +2,12 @@
  * What every route needs, resolved once when the server starts (services, the authenticator,
  * the body reader, the secret scrubber), so a request looks nothing up.
  */
-import type { CacheServiceShape } from "@llm-gateway/core/CacheService"
-import type { GatewayConfig } from "@llm-gateway/core/ConfigSchema"
-import { isLLMError, type LLMError } from "@llm-gateway/core/LLMError"
-import type { LLMManagerShape } from "@llm-gateway/core/LLMManager"
-import type { ModelClientsShape } from "@llm-gateway/core/ModelClients"
-import type { ModelRouterShape } from "@llm-gateway/core/ModelRouter"
+import type { CacheServiceShape } from "@llm-gateway/core/cache/CacheService"
+import type { GatewayConfig } from "@llm-gateway/core/config/ConfigSchema"
+import { isLLMError, type LLMError } from "@llm-gateway/core/domain/LLMError"
+import type { LLMManagerShape } from "@llm-gateway/core/manager/LLMManager"
+import type { ModelClientsShape } from "@llm-gateway/core/providers/ModelClients"
+import type { ModelRouterShape } from "@llm-gateway/core/routing/ModelRouter"
 import { Cause, Effect } from "effect"
 import type { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { ApiError, fromLLMError, internalError, invalidApiKey } from "../HttpError.ts"

@@ -5,8 +5,8 @@
  * shortens the vectors: both go to OpenAI-wire upstreams as sent; a provider that cannot take
  * them answers 400 naming the field.
  */
-import type { EmbeddingInput } from "@llm-gateway/core/Domain"
-import type { EmbedResult } from "@llm-gateway/core/LLMManager"
+import type { EmbeddingInput } from "@llm-gateway/core/domain/Domain"
+import type { EmbedResult } from "@llm-gateway/core/manager/LLMManager"
 import { modelRef, pinnedModel } from "./chatWire.ts"
 import * as V from "./validate.ts"
 

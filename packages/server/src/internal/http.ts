@@ -4,7 +4,7 @@
 import { Effect } from "effect"
 import { HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as ByteSize from "effect/ByteSize"
-import { findTooDeep, tooDeepError } from "@llm-gateway/core/JsonDepth"
+import { findTooDeep, tooDeepError } from "@llm-gateway/core/domain/JsonDepth"
 import { type ApiError, envelope, invalidJson, invalidRequest, payloadTooLarge } from "../HttpError.ts"
 import type { Scrubber } from "./secrets.ts"
 

@@ -4,7 +4,7 @@
  * about to send or log on an error path is scrubbed of them. Providers' error tables already
  * keep keys out of messages; this makes a slip in any of them harmless.
  */
-import type { GatewayConfig } from "@llm-gateway/core/ConfigSchema"
+import type { GatewayConfig } from "@llm-gateway/core/config/ConfigSchema"
 import { Redacted } from "effect"
 
 export interface Scrubber {

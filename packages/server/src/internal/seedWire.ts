@@ -3,11 +3,11 @@
  * the seed shows them, plus the gateway's extras (`cost_usd`, `usage`, `conversation_id`,
  * per-model circuit state).
  */
-import type { CacheStats } from "@llm-gateway/core/CacheService"
-import type { ChatMessage, LLMRequest, LLMResponse } from "@llm-gateway/core/Domain"
-import type { ModelInfo, RouterStats } from "@llm-gateway/core/ModelRouter"
-import { roundUsd } from "@llm-gateway/core/Pricing"
-import type { UsageRow } from "@llm-gateway/core/UsageAccounting"
+import type { CacheStats } from "@llm-gateway/core/cache/CacheService"
+import type { ChatMessage, LLMRequest, LLMResponse } from "@llm-gateway/core/domain/Domain"
+import type { ModelInfo, RouterStats } from "@llm-gateway/core/routing/ModelRouter"
+import { roundUsd } from "@llm-gateway/core/accounting/Pricing"
+import type { UsageRow } from "@llm-gateway/core/accounting/UsageAccounting"
 import { type ApiError, modelNotFound } from "../HttpError.ts"
 import { openAIFinish, openAIUsage } from "./chatWire.ts"
 import * as V from "./validate.ts"

@@ -5,7 +5,7 @@
 import { type FakeAnthropic, startFakeAnthropic } from "@llm-gateway/testing/FakeAnthropic"
 import { type FakeOllama, startFakeOllama } from "@llm-gateway/testing/FakeOllama"
 import { type FakeOpenAI, startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
-import type { GatewayConfigInput } from "@llm-gateway/core/LLMConfig"
+import type { GatewayConfigInput } from "@llm-gateway/core/config/LLMConfig"
 import { layerFromConfig, loadGatewayConfig } from "llm-gateway/GatewayLayer"
 import { Cause, Context, Effect, Exit, Layer, Logger, Scope } from "effect"
 import { HttpServer } from "effect/http"

@@ -31,9 +31,9 @@ import {
   type ScopeOption,
   toMessageArray,
   ttlMillis
-} from "@llm-gateway/core/ConversationStorage"
-import type { ChatMessage, Role } from "@llm-gateway/core/Domain"
-import { ConfigurationError } from "@llm-gateway/core/LLMError"
+} from "@llm-gateway/core/conversations/ConversationStorage"
+import type { ChatMessage, Role } from "@llm-gateway/core/domain/Domain"
+import { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, SqlError } from "effect/sql"
 import { migrate, type Tables, tables } from "./migrations.ts"

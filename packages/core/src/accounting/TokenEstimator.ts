@@ -1,0 +1,72 @@
+/**
+ * Token counts before a request is sent, for trimming conversations to a context window.
+ * gpt-tokenizer (o200k, the GPT-4o vocabulary) is a real BPE tokenizer; other vendors'
+ * tokenizers differ by a few percent, so callers keep a safety margin.
+ *
+ * Its tables cost ~45 MB of RSS, so it is loaded on first use (the first `chat` that needs
+ * trimming), not when the gateway starts.
+ */
+import { Effect } from "effect"
+import type { ChatMessage } from "../domain/Domain.ts"
+import { estimateTokens } from "./Pricing.ts"
+
+/** Per-message overhead of chat formatting (role markers), as OpenAI documents it. */
+const MESSAGE_OVERHEAD = 4
+
+export interface TokenEstimator {
+  readonly countText: (text: string) => number
+  readonly countMessage: (message: ChatMessage) => number
+  readonly countMessages: (messages: ReadonlyArray<ChatMessage>) => number
+  /**
+   * Keeps the system prompt(s) and the newest turns that fit in `budget` tokens; drops the
+   * oldest non-system turns first. The last message (the new user turn) is always kept.
+   */
+  readonly trimToBudget: (messages: ReadonlyArray<ChatMessage>, budget: number) => ReadonlyArray<ChatMessage>
+}
+
+export const makeTokenEstimator = (countTokens: (text: string) => number): TokenEstimator => {
+  const countText = (text: string) => (text.length === 0 ? 0 : countTokens(text))
+  const countMessage = (m: ChatMessage) => MESSAGE_OVERHEAD + countText(m.content)
+  const countMessages = (messages: ReadonlyArray<ChatMessage>) => {
+    let total = 3 // every reply is primed with the assistant role
+    for (const m of messages) total += countMessage(m)
+    return total
+  }
+  const trimToBudget = (messages: ReadonlyArray<ChatMessage>, budget: number) => {
+    const system = messages.filter((m) => m.role === "system")
+    const rest = messages.filter((m) => m.role !== "system")
+    let used = 3 + system.reduce((n, m) => n + countMessage(m), 0)
+    const kept: Array<ChatMessage> = []
+    for (let i = rest.length - 1; i >= 0; i--) {
+      const cost = countMessage(rest[i])
+      if (kept.length > 0 && used + cost > budget) break
+      used += cost
+      kept.push(rest[i])
+    }
+    kept.reverse()
+    return [...system, ...kept]
+  }
+  return { countText, countMessage, countMessages, trimToBudget }
+}
+
+let loaded: Promise<TokenEstimator> | undefined
+let loadedForWindow: Promise<TokenEstimator> | undefined
+
+/** The gpt-tokenizer estimator, imported once per process on first use. */
+export const tokenEstimator: Effect.Effect<TokenEstimator> = Effect.promise(() =>
+  loaded ??= import("gpt-tokenizer").then((m) => makeTokenEstimator(m.countTokens))
+)
+
+/**
+ * The count conversation trimming uses: per message, the larger of the tokenizer's count and
+ * the router's chars÷4 estimate (`estimateTokens`), plus the same framing. The router checks a
+ * request against each candidate's window with the estimate (it runs on every request, the
+ * tokenizer would cost too much there); prose runs at ~5 chars/token, so a history trimmed by
+ * the tokenizer alone could pass the upstream and still fail the router's check — forever, as
+ * the history only grows. A history that fits by this count fits both.
+ */
+export const windowTokenEstimator: Effect.Effect<TokenEstimator> = Effect.promise(() =>
+  loadedForWindow ??= import("gpt-tokenizer").then((m) =>
+    makeTokenEstimator((text) => Math.max(m.countTokens(text), estimateTokens(text)))
+  )
+)

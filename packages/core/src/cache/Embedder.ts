@@ -1,0 +1,15 @@
+/**
+ * Turns texts into embedding vectors. The semantic cache is its first user; the manager wires one
+ * from the configured embedding model (`cache.semantic.model`), tests use a deterministic fake.
+ */
+import { Context, Effect, Layer } from "effect"
+import type { LLMError } from "../domain/LLMError.ts"
+
+export interface EmbedderShape {
+  /** One vector per input text, in order. */
+  readonly embed: (texts: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ReadonlyArray<number>>, LLMError>
+}
+
+export class Embedder extends Context.Service<Embedder, EmbedderShape>()("@llm-gateway/core/Embedder") {
+  static readonly layerFrom = (embed: EmbedderShape["embed"]) => Layer.succeed(Embedder, Embedder.of({ embed }))
+}

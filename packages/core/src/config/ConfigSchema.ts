@@ -1,0 +1,162 @@
+/**
+ * The shape of the gateway's configuration: the YAML file of DESIGN.md, after `${VAR}`
+ * interpolation, with defaults filled in. Env variables (seeds 000-004) are folded into the same
+ * shape by `LLMConfig`, so everything downstream reads one validated value.
+ */
+import { Schema } from "effect"
+import { RoutingStrategy } from "../domain/Domain.ts"
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+const Secret = Schema.RedactedFromValue(Schema.String)
+
+export const ProviderType = Schema.Literals([
+  "openai",
+  "azure-openai",
+  "openai-compatible",
+  "vllm",
+  "lmstudio",
+  "gemini",
+  "anthropic",
+  "ollama",
+  "llamacpp"
+])
+export type ProviderType = typeof ProviderType.Type
+
+export const ModelEntry = Schema.Struct({
+  id: Schema.NonEmptyString,
+  contextWindow: Schema.optional(PositiveInt),
+  inputCostPer1M: Schema.optional(NonNegative),
+  outputCostPer1M: Schema.optional(NonNegative),
+  /** Prompt tokens read from the provider's prompt cache, USD per 1M (default: the input price). */
+  cachedInputCostPer1M: Schema.optional(NonNegative),
+  /** Prompt tokens written to the provider's prompt cache, USD per 1M (default: the input price). */
+  cacheWriteCostPer1M: Schema.optional(NonNegative),
+  /** Output tokens this model accepts at most (Anthropic needs a max_tokens). */
+  maxOutputTokens: Schema.optional(PositiveInt),
+  embedding: Schema.optional(Schema.Boolean),
+  /** Deployments sharing an alias are one logical model, balanced by `routing.loadBalancing`. */
+  alias: Schema.optional(Schema.NonEmptyString),
+  weight: Schema.optional(Schema.Finite.check(Schema.isGreaterThan(0)))
+})
+export type ModelEntry = typeof ModelEntry.Type
+
+export const ProviderDefaults = Schema.Struct({
+  maxTokens: Schema.optional(PositiveInt),
+  temperature: Schema.optional(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 2 })))
+})
+export type ProviderDefaults = typeof ProviderDefaults.Type
+
+export const ProviderConfig = Schema.Struct({
+  /** Models are addressed as `<name>/<model id>`. */
+  name: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_.-]+$/)),
+  type: ProviderType,
+  baseUrl: Schema.optional(Schema.NonEmptyString),
+  apiKey: Schema.optional(Secret),
+  /** Azure OpenAI: `api-version` query parameter. */
+  apiVersion: Schema.optional(Schema.NonEmptyString),
+  /** Azure OpenAI: the deployment name (defaults to the model id). */
+  deployment: Schema.optional(Schema.NonEmptyString),
+  /** Extra headers sent upstream (values may be secrets; they are never printed). */
+  headers: Schema.optional(Schema.Record(Schema.String, Secret)),
+  rpm: Schema.optional(PositiveInt),
+  tpm: Schema.optional(PositiveInt),
+  /** llamacpp: the GGUF file. */
+  modelPath: Schema.optional(Schema.NonEmptyString),
+  contextLength: Schema.optional(PositiveInt),
+  threads: Schema.optional(PositiveInt),
+  gpu: Schema.optional(Schema.Boolean),
+  /** llamacpp: how many contexts (parallel generations) the model serves. */
+  contexts: Schema.optional(PositiveInt),
+  /** Request defaults for this provider, used when a request does not say (OPENAI_MAX_TOKENS, OPENAI_TEMPERATURE). */
+  defaults: Schema.optional(ProviderDefaults),
+  models: Schema.Array(ModelEntry)
+})
+export type ProviderConfig = typeof ProviderConfig.Type
+
+export const ServerConfig = Schema.Struct({
+  host: Schema.String,
+  port: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })),
+  apiKeys: Schema.Array(Secret),
+  maxBodyBytes: PositiveInt,
+  /**
+   * Browser origins allowed to call the API (CORS), e.g. `["https://app.example.com"]` or
+   * `["*"]`. Absent: no CORS headers, so only same-origin pages and non-browser clients.
+   */
+  corsOrigins: Schema.optional(Schema.Array(Schema.String.check(Schema.isNonEmpty()))),
+  /**
+   * `true`: `GET /metrics` needs a gateway key (`Authorization: Bearer <key>`; Prometheus's
+   * `authorization` / `bearer_token`), since it shows spend and traffic per model. Default
+   * `false` (open, like `/health`).
+   */
+  metricsAuth: Schema.optional(Schema.Boolean)
+})
+export type ServerConfig = typeof ServerConfig.Type
+
+export const CircuitBreakerConfig = Schema.Struct({
+  failureThreshold: PositiveInt,
+  successThreshold: PositiveInt,
+  openMs: PositiveInt
+})
+
+export const LoadBalancing = Schema.Literals(["round-robin", "least-latency", "random", "weighted"])
+export type LoadBalancing = typeof LoadBalancing.Type
+
+export const UnknownTasks = Schema.Literals(["general", "reject"])
+export type UnknownTasks = typeof UnknownTasks.Type
+
+export const RoutingConfig = Schema.Struct({
+  strategy: RoutingStrategy,
+  fallbackOrder: Schema.Array(Schema.String),
+  tasks: Schema.Record(Schema.String, Schema.Array(Schema.String)),
+  maxRetries: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  timeoutMs: PositiveInt,
+  attemptTimeoutMs: PositiveInt,
+  loadBalancing: LoadBalancing,
+  circuitBreaker: CircuitBreakerConfig,
+  /**
+   * How long a request may wait for a rate-limit permit on one candidate before it is skipped
+   * (or, on the last candidate, answered 429 with the wait as retry-after). Unset: 0 for every
+   * candidate but the last, 1000 ms for the last.
+   */
+  queueMs: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+  /**
+   * A task name that is neither built in nor in `tasks`: `general` (default) routes it as
+   * `general`; `reject` answers 400. Either way the raw name is never a key, label or cache dimension.
+   */
+  unknownTasks: Schema.optional(UnknownTasks)
+})
+export type RoutingConfig = typeof RoutingConfig.Type
+
+export const CacheConfig = Schema.Struct({
+  enabled: Schema.Boolean,
+  ttlSeconds: PositiveInt,
+  maxSize: PositiveInt,
+  semantic: Schema.Struct({
+    enabled: Schema.Boolean,
+    threshold: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })),
+    /** `provider/model` of the embedding model. */
+    model: Schema.optional(Schema.String)
+  })
+})
+export type CacheConfig = typeof CacheConfig.Type
+
+export const ConversationsConfig = Schema.Struct({
+  store: Schema.Literals(["memory", "sqlite", "postgres"]),
+  path: Schema.optional(Schema.String),
+  url: Schema.optional(Secret),
+  ttlSeconds: Schema.optional(PositiveInt)
+})
+export type ConversationsConfig = typeof ConversationsConfig.Type
+
+export const GatewayConfig = Schema.Struct({
+  server: ServerConfig,
+  providers: Schema.Array(ProviderConfig),
+  routing: RoutingConfig,
+  redis: Schema.optional(Schema.Struct({ url: Secret })),
+  cache: CacheConfig,
+  conversations: ConversationsConfig
+})
+export type GatewayConfig = typeof GatewayConfig.Type
+/** The file as written: every section optional, filled from env and defaults by `LLMConfig`. */
+export type GatewayConfigEncoded = typeof GatewayConfig.Encoded

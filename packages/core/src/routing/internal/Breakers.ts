@@ -1,0 +1,151 @@
+/**
+ * One circuit per model deployment on Effect's `persistence/CircuitBreaker` (memory store, or
+ * the Redis store so every instance shares one circuit per model).
+ *
+ * Seed 002: open after `failureThreshold` consecutive failures, one half-open probe after
+ * `openMs`, closed after `successThreshold` successes. Effect's breaker closes on the first
+ * successful probe, so the rest of the seed's threshold is counted here on top of it: after a
+ * successful probe the deployment is on probation for `successThreshold − 1` more calls, run
+ * through a second breaker on the same key and store whose trip policy is one failure — a
+ * failure on probation re-opens the circuit at once, as a failed half-open probe would. The
+ * probation count is per instance (the store has no field for it); `stats` reports a
+ * deployment on probation as half-open.
+ *
+ * Only failures that say something about the model's health count: InvalidRequest,
+ * ContextTooLarge and ConfigurationError are the request's or the config's fault and are
+ * ignored; a 429's retry-after lengthens the opening.
+ */
+import { Cause, Duration, Effect, Exit, Option } from "effect"
+import { CircuitBreaker } from "effect/persistence"
+import type { CircuitBreakerConfig } from "../../config/ConfigSchema.ts"
+import { isLLMError, type LLMError } from "../../domain/LLMError.ts"
+import type { Deployment } from "./Catalog.ts"
+import type { CircuitView, RouterState } from "./State.ts"
+import * as Telemetry from "./Telemetry.ts"
+
+type Config = typeof CircuitBreakerConfig.Type
+
+export interface Breakers {
+  /** Runs one call through the deployment's circuit; rejections fail with CircuitBreakerError. */
+  readonly run: <A, R>(
+    d: Deployment,
+    call: Effect.Effect<A, LLMError, R>
+  ) => Effect.Effect<A, LLMError | CircuitBreaker.CircuitBreakerError, R>
+  /** Records a failure that happened after the call returned (a stream cut mid-way). */
+  readonly recordFailure: (d: Deployment, error: LLMError) => Effect.Effect<void>
+  /** The shared circuit state (a store read), probation shown as half-open. */
+  readonly state: (d: Deployment) => Effect.Effect<CircuitView>
+}
+
+const countsAgainstHealth = (e: LLMError): boolean =>
+  e._tag !== "InvalidRequest" && e._tag !== "ContextTooLarge" && e._tag !== "ConfigurationError"
+
+const classify = <A>(exit: Exit.Exit<A, LLMError>): CircuitBreaker.Outcome => {
+  if (Exit.isSuccess(exit)) return CircuitBreaker.success
+  const error = Cause.findErrorOption(exit.cause)
+  if (Option.isNone(error)) return CircuitBreaker.failure()
+  const e = error.value
+  if (!countsAgainstHealth(e)) return CircuitBreaker.ignored
+  return e._tag === "RateLimitExceeded" && e.retryAfter > 0
+    ? CircuitBreaker.failure({ retryAfter: Duration.millis(e.retryAfter) })
+    : CircuitBreaker.failure()
+}
+
+export const makeBreakers = Effect.fnUntraced(function*(options: {
+  readonly config: Config
+  readonly state: RouterState
+  readonly deployments: ReadonlyArray<Deployment>
+}) {
+  const { config, state } = options
+  const openDuration = Duration.millis(config.openMs)
+  const normal = yield* CircuitBreaker.make({
+    tripPolicy: CircuitBreaker.consecutive(config.failureThreshold),
+    openDuration
+  })
+  const strict = yield* CircuitBreaker.make({ tripPolicy: CircuitBreaker.consecutive(1), openDuration })
+  let open = 0
+  const total = options.deployments.length
+  yield* Telemetry.initial(options.deployments)
+
+  const setCircuit = (d: Deployment, next: CircuitView, openUntil = 0) => {
+    const s = state.get(d.ref)
+    const prev = s.circuit
+    s.openUntil = openUntil
+    if (prev === next) return Effect.void
+    s.circuit = next
+    if (next === "open") open++
+    if (prev === "open") open--
+    if (next !== "half-open") s.probation = 0
+    return Effect.andThen(
+      Telemetry.circuitTransition(d, prev, next),
+      Telemetry.activeDeployments(Math.max(0, total - open))
+    )
+  }
+
+  const observeOpen = (d: Deployment, now: number) =>
+    Effect.flatMap(
+      Effect.orElseSucceed(normal.state(d.ref), () => undefined),
+      (st) =>
+        st?._tag === "Open" ? setCircuit(d, "open", now + Duration.toMillis(st.retryAfter)) : Effect.void
+    )
+
+  const run = <A, R>(d: Deployment, call: Effect.Effect<A, LLMError, R>) =>
+    Effect.gen(function*() {
+      const s = state.get(d.ref)
+      const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      // the store moves an expired open circuit to half-open on this admission
+      if (s.circuit === "open" && s.openUntil <= now) yield* setCircuit(d, "half-open")
+      const onProbation = s.probation > 0
+      const breaker = onProbation ? strict : normal
+      const exit = yield* Effect.exit(breaker.execute(call, { key: d.ref, classify }))
+      if (Exit.isSuccess(exit)) {
+        yield* Telemetry.circuitOutcome(d, false)
+        if (onProbation) {
+          s.probation--
+          if (s.probation === 0) yield* setCircuit(d, "closed")
+        } else if (s.circuit !== "closed") {
+          // this call was the probe and closed the store's circuit
+          if (config.successThreshold > 1) {
+            yield* setCircuit(d, "half-open")
+            s.probation = config.successThreshold - 1
+          } else yield* setCircuit(d, "closed")
+        }
+        return exit.value
+      }
+      const error = Cause.findErrorOption(exit.cause)
+      if (Option.isSome(error)) {
+        const e = error.value
+        if (e instanceof CircuitBreaker.CircuitBreakerError) {
+          const reason = e.reason
+          if (reason._tag === "CircuitOpen") {
+            yield* setCircuit(d, "open", now + Duration.toMillis(reason.retryAfter))
+          } else if (reason._tag === "CircuitHalfOpen") {
+            // another call holds the probe slot: keep routing elsewhere for a moment
+            yield* setCircuit(d, "open", now + Math.min(config.openMs, 1000))
+          }
+        } else if (isLLMError(e) && countsAgainstHealth(e)) {
+          yield* Telemetry.circuitOutcome(d, true)
+          yield* observeOpen(d, yield* Effect.clockWith((c) => c.currentTimeMillis))
+        }
+      }
+      return yield* exit
+    })
+
+  const recordFailure = (d: Deployment, error: LLMError) =>
+    countsAgainstHealth(error)
+      ? run(d, Effect.fail(error)).pipe(Effect.ignore)
+      : Effect.void
+
+  const stateOf = (d: Deployment) =>
+    Effect.map(
+      Effect.orElseSucceed(normal.state(d.ref), () => undefined),
+      (st): CircuitView => {
+        if (st === undefined) return state.get(d.ref).circuit
+        if (st._tag === "Open") return "open"
+        if (st._tag === "HalfOpen") return "half-open"
+        return state.get(d.ref).probation > 0 ? "half-open" : "closed"
+      }
+    )
+
+  return { run, recordFailure, state: stateOf } satisfies Breakers
+})

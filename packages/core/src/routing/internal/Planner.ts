@@ -1,0 +1,129 @@
+/**
+ * The route plan: the order in which a request will try deployments, computed before any
+ * attempt from a snapshot of health, prices and latencies. Pure: same inputs, same plan.
+ *
+ * Steps: strategy orders the candidate groups → load balancing orders each group's members →
+ * deployments whose context window is too small for the prompt are dropped → a stable
+ * partition puts healthy deployments first, then rate-limited ones, then open circuits.
+ */
+import type { LoadBalancing } from "../../config/ConfigSchema.ts"
+import type { RoutingStrategy } from "../../domain/Domain.ts"
+import { estimateRequestCost } from "../../accounting/Pricing.ts"
+import type { Deployment, Group } from "./Catalog.ts"
+import { balanceMembers, orderByStrategy } from "./Strategies.ts"
+
+/** Health of a deployment as the planner sees it. */
+export type Health = "healthy" | "rate-limited" | "open"
+
+export interface PlannedCandidate {
+  readonly ref: string
+  readonly provider: string
+  readonly model: string
+  readonly providerType: string
+  readonly contextWindow: number | undefined
+  readonly estimatedCostUsd: number
+  readonly latencyMs: number | undefined
+  readonly health: Health
+  /** @internal the deployment the executor runs */
+  readonly deployment: Deployment
+}
+
+export interface RoutePlan {
+  readonly taskType: string
+  readonly strategy: RoutingStrategy
+  /** Estimated prompt tokens (characters / 4). */
+  readonly promptTokens: number
+  readonly candidates: ReadonlyArray<PlannedCandidate>
+  /** Deployments left out before any attempt, with the reason. */
+  readonly excluded: ReadonlyArray<{ readonly ref: string; readonly reason: "context-window" }>
+}
+
+export interface PlanInput {
+  readonly taskType: string
+  readonly groups: ReadonlyArray<Group>
+  readonly strategy: RoutingStrategy
+  readonly loadBalancing: LoadBalancing
+  readonly promptTokens: number
+  readonly maxTokens: number | undefined
+  readonly latency: (ref: string) => number | undefined
+  readonly health: (ref: string) => Health
+  /** Round-robin counter of a group (the caller advances it per request). */
+  readonly counter: (groupKey: string) => number
+  readonly random: () => number
+  /** The first group is the model the request named: it keeps first place whatever the strategy. */
+  readonly pinnedFirst?: boolean | undefined
+}
+
+interface GroupItem {
+  readonly group: Group
+  readonly position: number
+  readonly cost: number
+  readonly latency: number | undefined
+}
+
+const healthRank = (h: Health) => (h === "healthy" ? 0 : h === "rate-limited" ? 1 : 2)
+
+export const computePlan = (input: PlanInput): RoutePlan => {
+  const { groups, promptTokens, maxTokens } = input
+  const items: Array<GroupItem> = new Array(groups.length)
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i]
+    let cost = Infinity
+    let latency: number | undefined
+    for (const m of g.members) {
+      const c = estimateRequestCost(m.entry, promptTokens, maxTokens)
+      if (c < cost) cost = c
+      const l = input.latency(m.ref)
+      if (l !== undefined && (latency === undefined || l < latency)) latency = l
+    }
+    items[i] = { group: g, position: i, cost, latency }
+  }
+  const ordered = input.pinnedFirst === true && items.length > 0
+    ? [items[0], ...orderByStrategy(input.strategy, items.slice(1))]
+    : orderByStrategy(input.strategy, items)
+
+  const candidates: Array<PlannedCandidate> = []
+  const excluded: Array<{ ref: string; reason: "context-window" }> = []
+  for (const item of ordered) {
+    const members = item.group.members
+    const balanced = members.length === 1
+      ? members
+      : balanceMembers(
+        input.loadBalancing,
+        members.map((d, position) => ({ d, position, latency: input.latency(d.ref), weight: d.weight })),
+        input.counter(item.group.key),
+        input.random
+      ).map((m) => m.d)
+    for (const d of balanced) {
+      if (d.contextWindow !== undefined && promptTokens > d.contextWindow) {
+        excluded.push({ ref: d.ref, reason: "context-window" })
+        continue
+      }
+      candidates.push({
+        ref: d.ref,
+        provider: d.provider,
+        model: d.model,
+        providerType: d.providerType,
+        contextWindow: d.contextWindow,
+        estimatedCostUsd: estimateRequestCost(d.entry, promptTokens, maxTokens),
+        latencyMs: input.latency(d.ref),
+        health: input.health(d.ref),
+        deployment: d
+      })
+    }
+  }
+  // stable partition: healthy, then rate-limited, then open circuits
+  const partitioned = candidates.every((c) => c.health === "healthy")
+    ? candidates
+    : candidates
+      .map((c, i) => [c, i] as const)
+      .sort((a, b) => healthRank(a[0].health) - healthRank(b[0].health) || a[1] - b[1])
+      .map(([c]) => c)
+  return {
+    taskType: input.taskType,
+    strategy: input.strategy,
+    promptTokens,
+    candidates: partitioned,
+    excluded
+  }
+}
