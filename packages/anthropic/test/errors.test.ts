@@ -204,7 +204,7 @@ describe("error table: transport failures", () => {
   it.live("the API key is scrubbed even when an upstream echoes it", () =>
     Effect.gen(function*() {
       const error = yield* generateError(status(400, `unknown key ${CANARY} for this workspace`))
-      expect(error.message).toContain("unknown key [redacted] for this workspace")
+      expect(error.message).toContain("unknown key [REDACTED] for this workspace")
     }))
 })
 

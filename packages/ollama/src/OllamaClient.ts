@@ -14,11 +14,13 @@ import { type EmbeddingRequest, isTokenInput, type ProviderRequest, type StreamC
 import { type FinishReason, makeUsage, type ProviderResponse } from "@llm-gateway/core/domain/Domain"
 import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import { ConfigurationError, describe, InvalidRequest, type LLMError, TimeoutError } from "@llm-gateway/core/domain/LLMError"
+import { traceparentOf } from "@llm-gateway/core/metrics/GenAiSpans"
 import { ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
 import type { FieldPolicy } from "@llm-gateway/core/providers/RequestFields"
 import { Clock, Duration, Effect, Layer, Redacted, type Scope, Stream } from "effect"
 import { type ChatRequest, type ChatResponse, Ollama, type Options } from "ollama"
 import { toLLMError } from "./internal/errors.ts"
+import { tokensOfChars } from "@llm-gateway/core/accounting/TokenEstimator"
 
 export interface OllamaClientOptions {
   /** The fetch every request goes through (e.g. one on an undici Pool); global fetch by default. */
@@ -107,7 +109,7 @@ const tokenInputRefused = (model: string) =>
   new InvalidRequest({ model, param: "input", message: `'input' as token arrays is not supported by ${model}; send strings` })
 
 /** Roughly 4 characters a token: used only when a context error carries no count. */
-const estimateTokens = (texts: ReadonlyArray<string>) => Math.ceil(texts.reduce((n, t) => n + t.length, 0) / 4)
+const estimateTokens = (texts: ReadonlyArray<string>) => tokensOfChars(texts.reduce((n, t) => n + t.length, 0))
 const promptTexts = (req: ProviderRequest) => req.messages.map((m) => m.content)
 
 const usageOf = (res: Pick<ChatResponse, "prompt_eval_count" | "eval_count">) =>
@@ -144,6 +146,8 @@ export const makeOllamaClient = Effect.fn("makeOllamaClient")(function*(
   for (const [k, v] of Object.entries(config.headers ?? {})) headers[k] = Redacted.value(v)
   // Ollama itself has no keys, but it often sits behind an authenticating proxy (or is ollama.com).
   if (config.apiKey !== undefined) headers["Authorization"] = `Bearer ${Redacted.value(config.apiKey)}`
+  // a proxy in front of Ollama may echo them back in an error body
+  const secrets = [...Object.values(config.headers ?? {}).map(Redacted.value), ...(config.apiKey ? [Redacted.value(config.apiKey)] : [])]
 
   const inflight = new Set<AbortController>()
   yield* Effect.addFinalizer(() =>
@@ -167,16 +171,22 @@ export const makeOllamaClient = Effect.fn("makeOllamaClient")(function*(
   }
 
   const openCall = Effect.acquireRelease(
-    Effect.sync(() => {
+    Effect.withFiber((fiber) => {
       const controller = new AbortController()
       inflight.add(controller)
+      // the gateway's upstream span, when tracing is on (W3C trace context)
+      const tp = traceparentOf(fiber)
       const call: Call = {
         controller,
         failedHeaders: undefined,
         done: false,
-        ollama: new Ollama({ host, headers, fetch: (input, init) => fetchFor(call)(input, init) })
+        ollama: new Ollama({
+          host,
+          headers: tp === undefined ? headers : { ...headers, traceparent: tp },
+          fetch: (input, init) => fetchFor(call)(input, init)
+        })
       }
-      return call
+      return Effect.succeed(call)
     }),
     (call) =>
       Effect.sync(() => {
@@ -190,7 +200,7 @@ export const makeOllamaClient = Effect.fn("makeOllamaClient")(function*(
   const timeoutError = (model: string, ms: number) =>
     new TimeoutError({ model: modelRef(model), timeoutMs: ms, message: `no answer within ${ms} ms` })
   const mapError = (call: Call, model: string, ms: number, estimatedTokens?: number) => (error: unknown): LLMError =>
-    toLLMError(error, { model: modelRef(model), timeoutMs: ms, headers: call.failedHeaders, estimatedTokens })
+    toLLMError(error, { model: modelRef(model), timeoutMs: ms, headers: call.failedHeaders, estimatedTokens, secrets })
 
   /** One non-streamed SDK call, aborted on interruption or timeout. */
   const request = <A>(model: string, ms: number, estimatedTokens: number | undefined, f: (o: Ollama) => Promise<A>) =>

@@ -15,6 +15,9 @@
  * upstream's own usage.
  */
 import type { ChatMessage, Usage } from "../domain/Domain.ts"
+import { estimateTokens, tokensOfChars } from "./TokenEstimator.ts"
+
+export { estimateTokens }
 
 export interface Prices {
   readonly inputCostPer1M?: number | undefined
@@ -40,14 +43,11 @@ export const roundUsd = (usd: number): number => {
 /** Output tokens assumed when the request sets no `maxTokens` (only for estimates). */
 export const DEFAULT_OUTPUT_TOKENS = 512
 
-/** Roughly 4 characters per token for English text and code (OpenAI's rule of thumb). */
-export const estimateTokens = (text: string): number => Math.ceil(text.length / 4)
-
 /** Prompt tokens of a conversation: the text plus a few tokens of framing per message. */
 export const estimatePromptTokens = (messages: ReadonlyArray<ChatMessage>): number => {
   let chars = 0
   for (let i = 0; i < messages.length; i++) chars += messages[i].content.length
-  return Math.ceil(chars / 4) + 4 * messages.length
+  return tokensOfChars(chars) + 4 * messages.length
 }
 
 export const isPriced = (prices: Prices): boolean =>

@@ -8,7 +8,16 @@
  */
 import { Effect } from "effect"
 import type { ChatMessage } from "../domain/Domain.ts"
-import { estimateTokens } from "./Pricing.ts"
+
+/**
+ * The one cheap estimate, for when nothing has counted yet (the router's window check, the
+ * tokens-per-minute limiter, a provider's usage when the upstream reports none): roughly 4
+ * characters a token for English text and code (OpenAI's rule of thumb).
+ */
+export const tokensOfChars = (chars: number): number => Math.ceil(chars / 4)
+
+/** `tokensOfChars` of one text. */
+export const estimateTokens = (text: string): number => tokensOfChars(text.length)
 
 /** Per-message overhead of chat formatting (role markers), as OpenAI documents it. */
 const MESSAGE_OVERHEAD = 4

@@ -15,106 +15,85 @@ import { Predicate, Schema } from "effect"
 import { Attempt } from "./Domain.ts"
 
 const ShouldRetry = Schema.optional(Schema.Boolean)
+
+/** What a tag answers by default; `shouldRetry` (the upstream's verdict) overrides `retry`. */
+interface Policy {
+  readonly retry: boolean
+  /** The request itself is wrong (`InvalidRequest`): it would fail on every candidate. */
+  readonly fallback?: false
+}
+
+/**
+ * The router's three questions, answered once for every class from its `Policy` (the getters
+ * were eight copies of the same code). `retryAfterMs` is 0 unless the class overrides it.
+ */
+const withPolicy = <B extends abstract new(...args: Array<any>) => object>(Base: B, policy: Policy) => {
+  abstract class WithPolicy extends Base {
+    get isRetryable(): boolean {
+      return (this as { readonly shouldRetry?: boolean | undefined }).shouldRetry ?? policy.retry
+    }
+    get shouldFallback(): boolean {
+      return policy.fallback ?? true
+    }
+    get retryAfterMs(): number {
+      return 0
+    }
+  }
+  return WithPolicy
+}
 /**
  * Set by the router on the error a request finally fails with: every try of every candidate
  * (model, outcome, ms), so a caller sees what was attempted. Absent on errors from one client.
  */
 const Attempts = Schema.optional(Schema.Array(Attempt))
 
-export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()("ModelUnavailable", {
+export class ModelUnavailable extends withPolicy(Schema.TaggedError<ModelUnavailable>()("ModelUnavailable", {
   model: Schema.String,
   message: Schema.String,
   status: Schema.optional(Schema.Number),
   shouldRetry: ShouldRetry,
   attempts: Attempts
-}) {
-  get isRetryable(): boolean {
-    return this.shouldRetry ?? true
-  }
-  get shouldFallback(): boolean {
-    return true
-  }
-  get retryAfterMs(): number {
-    return 0
-  }
-}
+}), { retry: true }) {}
 
-export class RateLimitExceeded extends Schema.TaggedError<RateLimitExceeded>()("RateLimitExceeded", {
+export class RateLimitExceeded extends withPolicy(Schema.TaggedError<RateLimitExceeded>()("RateLimitExceeded", {
   model: Schema.String,
   /** Milliseconds the upstream asked us to wait (0 when it did not say). */
   retryAfter: Schema.Number,
   message: Schema.optional(Schema.String),
   shouldRetry: ShouldRetry,
   attempts: Attempts
-}) {
-  get isRetryable(): boolean {
-    return this.shouldRetry ?? true
-  }
-  get shouldFallback(): boolean {
-    return true
-  }
-  get retryAfterMs(): number {
+}), { retry: true }) {
+  override get retryAfterMs(): number {
     return this.retryAfter
   }
 }
 
-export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
+export class InvalidRequest extends withPolicy(Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
   message: Schema.String,
   model: Schema.optional(Schema.String),
   /** The offending field, when known (`messages[0].role`). */
   param: Schema.optional(Schema.String),
   shouldRetry: ShouldRetry,
   attempts: Attempts
-}) {
-  get isRetryable(): boolean {
-    return this.shouldRetry ?? false
-  }
-  /** The request itself is wrong: it would fail on every candidate. */
-  get shouldFallback(): boolean {
-    return false
-  }
-  get retryAfterMs(): number {
-    return 0
-  }
-}
+}), { retry: false, fallback: false }) {}
 
-export class AuthenticationFailed extends Schema.TaggedError<AuthenticationFailed>()("AuthenticationFailed", {
+export class AuthenticationFailed extends withPolicy(Schema.TaggedError<AuthenticationFailed>()("AuthenticationFailed", {
   model: Schema.String,
   message: Schema.String,
   status: Schema.optional(Schema.Number),
   shouldRetry: ShouldRetry,
   attempts: Attempts
-}) {
-  get isRetryable(): boolean {
-    return this.shouldRetry ?? false
-  }
-  get shouldFallback(): boolean {
-    return true
-  }
-  get retryAfterMs(): number {
-    return 0
-  }
-}
+}), { retry: false }) {}
 
-export class TimeoutError extends Schema.TaggedError<TimeoutError>()("TimeoutError", {
+export class TimeoutError extends withPolicy(Schema.TaggedError<TimeoutError>()("TimeoutError", {
   model: Schema.String,
   timeoutMs: Schema.Number,
   message: Schema.optional(Schema.String),
   shouldRetry: ShouldRetry,
   attempts: Attempts
-}) {
-  get isRetryable(): boolean {
-    return this.shouldRetry ?? true
-  }
-  get shouldFallback(): boolean {
-    return true
-  }
-  get retryAfterMs(): number {
-    return 0
-  }
-}
+}), { retry: true }) {}
 
-export class ContextTooLarge extends Schema.TaggedError<ContextTooLarge>()("ContextTooLarge", {
+export class ContextTooLarge extends withPolicy(Schema.TaggedError<ContextTooLarge>()("ContextTooLarge", {
   model: Schema.String,
   /** Tokens the request needs (estimated when the upstream did not say). */
   tokenCount: Schema.Number,
@@ -122,52 +101,21 @@ export class ContextTooLarge extends Schema.TaggedError<ContextTooLarge>()("Cont
   contextWindow: Schema.optional(Schema.Number),
   message: Schema.optional(Schema.String),
   attempts: Attempts
-}) {
-  get isRetryable(): boolean {
-    return false
-  }
-  /** Only to a candidate with a larger context window; the router checks the window. */
-  get shouldFallback(): boolean {
-    return true
-  }
-  get retryAfterMs(): number {
-    return 0
-  }
-}
+}), { retry: false }) {}
 
-export class ConfigurationError extends Schema.TaggedError<ConfigurationError>()("ConfigurationError", {
+export class ConfigurationError extends withPolicy(Schema.TaggedError<ConfigurationError>()("ConfigurationError", {
   message: Schema.String,
   /** Where the problem is: a config path (`providers[0].baseUrl`) or a file path. */
   path: Schema.optional(Schema.String),
   attempts: Attempts
-}) {
-  get isRetryable(): boolean {
-    return false
-  }
-  get shouldFallback(): boolean {
-    return true
-  }
-  get retryAfterMs(): number {
-    return 0
-  }
-}
+}), { retry: false }) {}
 
-export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", {
+export class NetworkError extends withPolicy(Schema.TaggedError<NetworkError>()("NetworkError", {
   model: Schema.String,
   message: Schema.String,
   shouldRetry: ShouldRetry,
   attempts: Attempts
-}) {
-  get isRetryable(): boolean {
-    return this.shouldRetry ?? true
-  }
-  get shouldFallback(): boolean {
-    return true
-  }
-  get retryAfterMs(): number {
-    return 0
-  }
-}
+}), { retry: true }) {}
 
 export type LLMError =
   | ModelUnavailable

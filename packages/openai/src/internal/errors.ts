@@ -1,9 +1,11 @@
 /**
- * The one table mapping an upstream's failure to the gateway's `LLMError` union, shared by both
- * transports: the `openai` SDK (`toLLMError`, an adapter over its `APIError` classes) and the
- * direct undici path (`fromErrorBody`, `connectionFailure`, `bodyFailure`). Both reduce a failure
- * to the same inputs — status, response headers, the `error` object of OpenAI's envelope (read
- * the way the SDK reads it) — and `fromStatus` decides. Every row has a test in
+ * OpenAI's wire format over core's upstream-error kit (`@llm-gateway/core/providers/UpstreamErrors`),
+ * shared by both transports: the `openai` SDK (`toLLMError`, an adapter over its `APIError`
+ * classes) and the direct undici path (`fromErrorBody`, `connectionFailure`, `bodyFailure`). Both
+ * reduce a failure to the same inputs — status, response headers, the `error` object of OpenAI's
+ * envelope (read the way the SDK reads it). What is OpenAI's own: that envelope, the
+ * context-length wording of OpenAI / vLLM / LM Studio / llama.cpp server / Gemini,
+ * `insufficient_quota`, and a malformed body as NetworkError. Every row has a test in
  * `test/OpenAIClient.errors.test.ts`, run against both transports.
  *
  * | upstream failure                                | LLMError                                            |
@@ -31,19 +33,12 @@
  * scrubbed; never request headers, never the key.
  */
 import type { ChatMessage } from "@llm-gateway/core/domain/Domain"
-import {
-  AuthenticationFailed,
-  ContextTooLarge,
-  InvalidRequest,
-  isLLMError,
-  type LLMError,
-  ModelUnavailable,
-  NetworkError,
-  RateLimitExceeded,
-  TimeoutError
-} from "@llm-gateway/core/domain/LLMError"
-import { retryAfterMs as parseRetryAfter, shouldRetryHeader as parseShouldRetry } from "@llm-gateway/core/providers/UpstreamHeaders"
+import { ContextTooLarge, isLLMError, type LLMError, ModelUnavailable, NetworkError, RateLimitExceeded } from "@llm-gateway/core/domain/LLMError"
+import { tokensOfChars } from "@llm-gateway/core/accounting/TokenEstimator"
+import * as Upstream from "@llm-gateway/core/providers/UpstreamErrors"
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
+
+export type { HeaderSource } from "@llm-gateway/core/providers/UpstreamErrors"
 
 /** What the table needs to know about the client that failed; built once per client. */
 export interface ErrorScope {
@@ -60,23 +55,19 @@ export type ErrorInput =
   | { readonly model: string; readonly messages: ReadonlyArray<ChatMessage> }
   | { readonly model: string; readonly input: ReadonlyArray<string> | ReadonlyArray<ReadonlyArray<number>> }
 
-const MAX_MESSAGE = 500
+const context = (input: ErrorInput, scope: ErrorScope): Upstream.UpstreamContext => ({
+  model: scope.prefix + input.model,
+  timeoutMs: scope.timeoutMs,
+  secrets: scope.secrets
+})
 
-const scrub = (scope: ErrorScope, text: string): string => {
-  let out = text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text
-  for (const secret of scope.secrets) if (out.includes(secret)) out = out.replaceAll(secret, "[REDACTED]")
-  return out
-}
-
-/** Rough token estimate (4 characters a token) for when the upstream did not count. */
+/** Core's estimate over what the call asked for (token ids count as 4 characters each). */
 export const estimateTokens = (input: ErrorInput): number => {
   let chars = 0
   if ("messages" in input) for (const m of input.messages) chars += m.content.length
   else for (const s of input.input) chars += typeof s === "string" ? s.length : s.length * 4
-  return Math.ceil(chars / 4)
+  return tokensOfChars(chars)
 }
-
-export { retryAfterMs as parseRetryAfter, shouldRetryHeader as parseShouldRetry } from "@llm-gateway/core/providers/UpstreamHeaders"
 
 // OpenAI's code, and the wording of vLLM, LM Studio, llama.cpp server and Gemini's compatible endpoint.
 const contextMessage =
@@ -96,27 +87,16 @@ const windowPatterns = [
   /context window (?:of|is) (\d+)/i
 ]
 
-const firstNumber = (patterns: ReadonlyArray<RegExp>, text: string): number | undefined => {
-  for (const p of patterns) {
-    const m = p.exec(text)
-    if (m !== null) return Number(m[1])
-  }
-  return undefined
-}
-
-const isContextLength = (code: unknown, message: string): boolean =>
-  code === "context_length_exceeded" || code === "string_above_max_length" || contextMessage.test(message)
-
-const contextTooLarge = (model: string, message: string, input: ErrorInput, scope: ErrorScope) =>
-  new ContextTooLarge({
-    model,
-    tokenCount: firstNumber(tokenCountPatterns, message) ?? estimateTokens(input),
-    contextWindow: firstNumber(windowPatterns, message),
-    message: scrub(scope, message)
-  })
-
-/** Response headers as the table reads them: a fetch `Headers`, or a view of undici's plain object. */
-export type HeaderSource = { readonly get: (name: string) => string | null | undefined } | null | undefined
+/** The context-length hook: OpenAI's codes, else the wording. */
+const contextTooLarge = (input: ErrorInput, scope: ErrorScope) => (text: string, code: unknown): ContextTooLarge | undefined =>
+  code === "context_length_exceeded" || code === "string_above_max_length" || contextMessage.test(text)
+    ? new ContextTooLarge({
+      model: scope.prefix + input.model,
+      tokenCount: Upstream.firstNumber(tokenCountPatterns, text) ?? estimateTokens(input),
+      contextWindow: Upstream.firstNumber(windowPatterns, text),
+      message: Upstream.scrub(text, scope.secrets)
+    })
+    : undefined
 
 const field = (error: unknown, name: string): unknown =>
   typeof error === "object" && error !== null ? (error as Record<string, unknown>)[name] : undefined
@@ -141,53 +121,45 @@ const upstreamText = (error: unknown, fallback: string): string => {
 }
 
 /**
- * The core of the table: an error answer with a status.
- * `error` is the `error` object of OpenAI's envelope (or the whole JSON body when it has none);
- * `fallback` is what to report when that carries no message.
+ * An error answer with a status. `error` is the `error` object of OpenAI's envelope (or the
+ * whole JSON body when it has none); `fallback` is what to report when that carries no message.
  */
 export const fromStatus = (
   status: number,
-  headers: HeaderSource,
+  headers: Upstream.HeaderSource,
   error: unknown,
   fallback: string,
   input: ErrorInput,
   scope: ErrorScope
 ): LLMError => {
-  const model = scope.prefix + input.model
   const code = field(error, "code")
-  const shouldRetry = parseShouldRetry(headers)
   const text = upstreamText(error, fallback)
-  const message = scrub(scope, `${status} ${text}`)
-  if (status === 400 && isContextLength(code, text)) return contextTooLarge(model, text, input, scope)
-  if (status === 401 || status === 403) return new AuthenticationFailed({ model, message, status, shouldRetry })
-  if (status === 404) return new ModelUnavailable({ model, message, status, shouldRetry: shouldRetry ?? false })
-  if (status === 408) return new TimeoutError({ model, timeoutMs: scope.timeoutMs, message, shouldRetry })
-  if (status === 409) return new ModelUnavailable({ model, message, status, shouldRetry })
-  if (status === 429) {
-    // Out of credit is not load: waiting will not help, another provider might.
-    const quota = code === "insufficient_quota"
-    return new RateLimitExceeded({
-      model,
-      retryAfter: parseRetryAfter(headers, Date.now()),
-      message,
-      shouldRetry: shouldRetry ?? (quota ? false : undefined)
-    })
-  }
-  if (status >= 500) return new ModelUnavailable({ model, message, status, shouldRetry })
-  if (status < 400) {
-    // Only the direct path sees these (fetch follows redirects): a POST cannot be safely replayed.
-    return new NetworkError({ model, message: `${status} redirect from upstream: point baseUrl at its final address` })
-  }
   const param = field(error, "param")
-  return new InvalidRequest({ model, message, param: typeof param === "string" ? param : undefined, shouldRetry })
+  return Upstream.fromStatus(
+    status,
+    { message: `${status} ${text}`, text, headers, code, param: typeof param === "string" ? param : undefined },
+    context(input, scope),
+    {
+      contextTooLarge: contextTooLarge(input, scope),
+      // Out of credit is not load: waiting will not help, another provider might.
+      override: (s, f, shouldRetry) =>
+        s === 429 && code === "insufficient_quota"
+          ? new RateLimitExceeded({
+            model: scope.prefix + input.model,
+            retryAfter: Upstream.retryAfterMs(headers),
+            message: Upstream.scrub(f.message, scope.secrets),
+            shouldRetry: shouldRetry ?? false
+          })
+          : undefined
+    }
+  )
 }
 
 /** An `error` event (or an `{ error }` payload) inside a 200 stream: no status, the body is all there is. */
 export const fromStreamError = (error: unknown, fallback: string, input: ErrorInput, scope: ErrorScope): LLMError => {
-  const model = scope.prefix + input.model
   const text = upstreamText(error, fallback)
-  if (isContextLength(field(error, "code"), text)) return contextTooLarge(model, text, input, scope)
-  return new ModelUnavailable({ model, message: scrub(scope, `stream error: ${text}`) })
+  return contextTooLarge(input, scope)(text, field(error, "code")) ??
+    new ModelUnavailable({ model: scope.prefix + input.model, message: Upstream.scrub(`stream error: ${text}`, scope.secrets) })
 }
 
 /** The `error` object of a stream event, read as the SDK reads it (`data.error`, or the data itself for `event: error`). */
@@ -203,7 +175,7 @@ export const fromStreamEvent = (error: unknown, input: ErrorInput, scope: ErrorS
 /** An error answer read off the wire (direct path): the raw body text, parsed as the SDK parses it. */
 export const fromErrorBody = (
   status: number,
-  headers: HeaderSource,
+  headers: Upstream.HeaderSource,
   text: string,
   input: ErrorInput,
   scope: ErrorScope
@@ -219,52 +191,29 @@ export const fromErrorBody = (
   return fromStatus(status, headers, error, sdkText(error, json ? "" : text), input, scope)
 }
 
-/** The first `code` in an error's cause chain (`ECONNREFUSED`, `UND_ERR_SOCKET`, …). */
-const causeCode = (error: unknown): string | undefined => {
-  let current: unknown = error
-  for (let depth = 0; depth < 4 && current !== null && typeof current === "object"; depth++) {
-    const code = (current as { code?: unknown }).code
-    if (typeof code === "string" && code.length > 0) return code
-    current = (current as { cause?: unknown }).cause
-  }
-  return undefined
-}
-
-const undiciTimeouts = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT", "ETIMEDOUT"])
-
 /** No response at all: refused, reset, closed socket, DNS; connect and headers timeouts. */
-export const connectionFailure = (cause: unknown, input: ErrorInput, scope: ErrorScope): LLMError => {
-  const model = scope.prefix + input.model
-  const code = causeCode(cause)
-  if (code !== undefined && undiciTimeouts.has(code)) {
-    return new TimeoutError({ model, timeoutMs: scope.timeoutMs, message: `request timed out (${code})` })
-  }
-  return new NetworkError({ model, message: `connection failed${code ? ` (${code})` : ""}` })
-}
+export const connectionFailure = (cause: unknown, input: ErrorInput, scope: ErrorScope): LLMError =>
+  Upstream.transportFailure(cause, context(input, scope))
 
-/** A failure while the body was read: malformed JSON / SSE, a connection lost mid-body, a body timeout. */
+/**
+ * A failure while the body was read: a connection lost mid-body, a body timeout, or malformed
+ * JSON / SSE — a NetworkError here (502 to HTTP callers): the bytes that arrived are not what the
+ * upstream meant to send (a truncating proxy, a half-closed socket, a wrong endpoint).
+ */
 export const bodyFailure = (error: unknown, input: ErrorInput, scope: ErrorScope): LLMError => {
   if (isLLMError(error)) return error
-  const model = scope.prefix + input.model
   if (error instanceof SyntaxError) {
-    return new NetworkError({ model, message: "malformed response body from upstream" })
-  }
-  // Raw transport failures that surface while a body is read (undici `TypeError: terminated`, `SocketError`).
-  const code = causeCode(error)
-  if (code !== undefined && undiciTimeouts.has(code)) {
-    return new TimeoutError({ model, timeoutMs: scope.timeoutMs, message: `response body timed out (${code})` })
+    return new NetworkError({ model: scope.prefix + input.model, message: "malformed response body from upstream" })
   }
   const name = error instanceof Error ? error.message : "unknown error"
-  return new NetworkError({ model, message: scrub(scope, `connection lost while reading the response: ${name}${code ? ` (${code})` : ""}`) })
+  return Upstream.transportFailure(error, context(input, scope), `connection lost while reading the response: ${name}`)
 }
 
 /** The SDK adapter: maps anything the `openai` SDK (or the stream reader) throws to an `LLMError`. */
 export const toLLMError = (error: unknown, input: ErrorInput, scope: ErrorScope): LLMError => {
   if (isLLMError(error)) return error
-  if (error instanceof APIConnectionTimeoutError) {
-    return new TimeoutError({ model: scope.prefix + input.model, timeoutMs: scope.timeoutMs, message: "request timed out" })
-  }
-  if (error instanceof APIUserAbortError) return new NetworkError({ model: scope.prefix + input.model, message: "request aborted" })
+  if (error instanceof APIConnectionTimeoutError) return Upstream.timedOut(context(input, scope))
+  if (error instanceof APIUserAbortError) return Upstream.aborted(context(input, scope))
   if (error instanceof APIConnectionError) return connectionFailure(error.cause, input, scope)
   if (error instanceof APIError) {
     // A body without OpenAI's envelope: the SDK's message is "<status> <text>" (or "… (no body)").

@@ -12,6 +12,7 @@ import {
 } from "@llm-gateway/core/domain/Domain"
 import { NetworkError } from "@llm-gateway/core/domain/LLMError"
 import type OpenAI from "openai"
+import { tokensOfChars } from "@llm-gateway/core/accounting/TokenEstimator"
 import { estimateTokens } from "./errors.ts"
 
 type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming
@@ -112,7 +113,7 @@ const usageOf = (usage: WireUsage | null | undefined, req: ProviderRequest, comp
       cachedPromptTokens: usage.prompt_tokens_details?.cached_tokens,
       reasoningTokens: usage.completion_tokens_details?.reasoning_tokens
     })
-    : makeUsage(estimateTokens(req), Math.ceil(completionChars / 4))
+    : makeUsage(estimateTokens(req), tokensOfChars(completionChars))
 
 export const toResponse = (completion: ChatCompletion, req: ProviderRequest, errorModel: string): ProviderResponse | NetworkError => {
   const choice = completion?.choices?.[0]
