@@ -23,6 +23,10 @@ export const ProviderType = Schema.Literals([
 ])
 export type ProviderType = typeof ProviderType.Type
 
+/** Seed 003's default task order is by family: Claude = anthropic, GPT = openai, Llama = local. */
+export const ProviderFamily = Schema.Literals(["anthropic", "openai", "local"])
+export type ProviderFamily = typeof ProviderFamily.Type
+
 export const ModelEntry = Schema.Struct({
   id: Schema.NonEmptyString,
   contextWindow: Schema.optional(PositiveInt),
@@ -51,6 +55,8 @@ export const ProviderConfig = Schema.Struct({
   /** Models are addressed as `<name>/<model id>`. */
   name: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_.-]+$/)),
   type: ProviderType,
+  /** The default task lists this provider joins; a plug-in definition's `family` when unset (built-ins: by type). */
+  family: Schema.optional(ProviderFamily),
   baseUrl: Schema.optional(Schema.NonEmptyString),
   apiKey: Schema.optional(Secret),
   /** Azure OpenAI: `api-version` query parameter. */
@@ -89,7 +95,14 @@ export const ServerConfig = Schema.Struct({
    * `authorization` / `bearer_token`), since it shows spend and traffic per model. Default
    * `false` (open, like `/health`).
    */
-  metricsAuth: Schema.optional(Schema.Boolean)
+  metricsAuth: Schema.optional(Schema.Boolean),
+  /** The web console at `/ui` (default `true`; the page holds no secret, its API calls need a key). */
+  ui: Schema.optional(Schema.Boolean),
+  /**
+   * Keys for the admin API (`/admin/v1/…`, `Authorization: Bearer <key>`): virtual keys, teams,
+   * usage, and every tenant's figures on `/api/v1/llm/status`. Absent: no admin API.
+   */
+  adminKeys: Schema.optional(Schema.Array(Secret))
 })
 export type ServerConfig = typeof ServerConfig.Type
 
@@ -149,14 +162,64 @@ export const ConversationsConfig = Schema.Struct({
 })
 export type ConversationsConfig = typeof ConversationsConfig.Type
 
+/** The gateway's own store (keys, usage ledger, audit log, alert outbox); see GatewayDatabase. */
+export const DatabaseConfig = Schema.Struct({
+  /** Postgres; absent (and no DATABASE_URL): a SQLite file, `path`. */
+  url: Schema.optional(Secret),
+  /** The SQLite file; `.data/gateway.db` in the working directory by default. */
+  path: Schema.optional(Schema.NonEmptyString)
+})
+export type DatabaseConfig = typeof DatabaseConfig.Type
+
+/** The usage ledger: one row per request, written in batches off the request path. */
+export const LedgerConfig = Schema.Struct({
+  /** Keep request/response bodies (redacted of secrets, capped) in the ledger; default false. */
+  storeBodies: Schema.optional(Schema.Boolean),
+  /** How often buffered rows are written; 1000 ms by default. */
+  flushMs: Schema.optional(PositiveInt),
+  /** Rows held in memory while the store is slow or down; beyond it rows are dropped (and counted). 100000 by default. */
+  maxBuffer: Schema.optional(PositiveInt)
+})
+export type LedgerConfig = typeof LedgerConfig.Type
+
+/**
+ * OpenTelemetry trace export over OTLP/HTTP (JSON). Absent, and no `OTEL_EXPORTER_OTLP_ENDPOINT`
+ * in env: tracing is off (no spans are recorded at all).
+ */
+export const TracingConfig = Schema.Struct({
+  /** The collector, e.g. `http://127.0.0.1:4318` (`/v1/traces` is appended unless the path ends in it). */
+  endpoint: Schema.optional(Schema.String),
+  /** `service.name` of the exported resource; `OTEL_SERVICE_NAME`, else `llm-gateway`. */
+  serviceName: Schema.optional(Schema.String),
+  /** Share of new traces recorded (0..1, default 1); a caller's `traceparent` decides for its own trace. */
+  sampleRatio: Schema.optional(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })))
+})
+export type TracingConfig = typeof TracingConfig.Type
+
 export const GatewayConfig = Schema.Struct({
   server: ServerConfig,
   providers: Schema.Array(ProviderConfig),
   routing: RoutingConfig,
   redis: Schema.optional(Schema.Struct({ url: Secret })),
   cache: CacheConfig,
-  conversations: ConversationsConfig
+  conversations: ConversationsConfig,
+  tracing: Schema.optional(TracingConfig),
+  database: Schema.optional(DatabaseConfig),
+  ledger: Schema.optional(LedgerConfig)
 })
 export type GatewayConfig = typeof GatewayConfig.Type
+
+/**
+ * `GatewayConfig` accepting plug-in provider types besides the built-in ones (a plug-in's
+ * config is a `ProviderConfig` with its own `type`); with none, `GatewayConfig` itself.
+ */
+export const gatewayConfigWith = (types: ReadonlyArray<string>) =>
+  types.length === 0 ? GatewayConfig : GatewayConfig.mapFields((fields) => ({
+    ...fields,
+    providers: Schema.Array(ProviderConfig.mapFields((p) => ({
+      ...p,
+      type: Schema.Literals([...ProviderType.literals, ...types.filter((t) => !ProviderType.literals.includes(t as ProviderType))])
+    })))
+  }))
 /** The file as written: every section optional, filled from env and defaults by `LLMConfig`. */
 export type GatewayConfigEncoded = typeof GatewayConfig.Encoded

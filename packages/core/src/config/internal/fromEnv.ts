@@ -275,6 +275,7 @@ export const fromEnv = (env: EnvSnapshot): EnvConfig => {
   put(conversations, "conversations.store", "store", "LLM_CONVERSATIONS_STORE", str("LLM_CONVERSATIONS_STORE")?.toLowerCase())
   put(conversations, "conversations.path", "path", "LLM_CONVERSATIONS_PATH", str("LLM_CONVERSATIONS_PATH"))
   put(conversations, "conversations.url", "url", "DATABASE_URL", str("DATABASE_URL"))
+  put(section("database"), "database.url", "url", "DATABASE_URL", str("DATABASE_URL"))
 
   const server = section("server")
   put(server, "server.host", "host", "LLM_GATEWAY_HOST", str("LLM_GATEWAY_HOST"))
