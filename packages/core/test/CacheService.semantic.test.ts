@@ -3,6 +3,7 @@ import { Effect, Layer } from "effect"
 import { CacheService, defaultConfig, makeWith } from "../src/cache/CacheService.ts"
 import type { CacheConfig } from "../src/config/ConfigSchema.ts"
 import { type LLMResponse, makeUsage } from "../src/domain/Domain.ts"
+import { CacheL2 } from "../src/cache/CacheL2.ts"
 import { Embedder, type EmbedderShape } from "../src/cache/Embedder.ts"
 import { ModelUnavailable } from "../src/domain/LLMError.ts"
 
@@ -101,7 +102,7 @@ describe("CacheService semantic cache", () => {
   it.effect("CacheService.layer wires an Embedder from context", () =>
     Effect.gen(function*() {
       const embedder = fakeEmbedder()
-      const layer = CacheService.layer(semanticConfig()).pipe(Layer.provide(Embedder.layerFrom(embedder.shape.embed)))
+      const layer = CacheService.layer(semanticConfig()).pipe(Layer.provide(Embedder.layerFrom(embedder.shape.embed)), Layer.provide(CacheL2.layerNone))
       yield* Effect.gen(function*() {
         const cache = yield* CacheService
         const semantic = (text: string) => ({ semantic: { text, scope: "s", task: "t" } })

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Logger, Metric, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { CacheL2, CacheL2Error, type CacheL2Shape, makeMemory } from "../src/cache/CacheL2.ts"
+import { Embedder } from "../src/cache/Embedder.ts"
 import { CacheService, cacheL2ErrorsTotal, defaultConfig, makeWith } from "../src/cache/CacheService.ts"
 import type { CacheConfig } from "../src/config/ConfigSchema.ts"
 import * as GatewayMetrics from "../src/metrics/GatewayMetrics.ts"
@@ -337,7 +338,7 @@ describe("CacheService L2", () => {
 
   it.effect("layer picks up a CacheL2 from context; layerMemory ignores it", () =>
     Effect.gen(function*() {
-      const withL2 = yield* Effect.provide(CacheService.use(Effect.succeed), CacheService.layer(config()).pipe(Layer.provide(CacheL2.layerMemory)))
+      const withL2 = yield* Effect.provide(CacheService.use(Effect.succeed), CacheService.layer(config()).pipe(Layer.provide(CacheL2.layerMemory), Layer.provide(Embedder.layerNone)))
       const memoryOnly = yield* Effect.provide(CacheService.use(Effect.succeed), CacheService.layerMemory(config()).pipe(Layer.provide(CacheL2.layerMemory)))
       expect((yield* withL2.stats).l2Available).toBe(true)
       expect((yield* memoryOnly.stats).l2Available).toBe(false)

@@ -63,7 +63,10 @@ const managerLayer = (client: ModelClientShape) => {
     fallbackOrder: ["openai/gpt-4o-mini"],
     maxRetries: 0
   })
-  const router = ModelRouter.layerFrom(config).pipe(Layer.provide(ModelClients.layerFrom([client])))
+  const router = ModelRouter.layerFrom(config).pipe(
+    Layer.provide(ModelClients.layerFrom([client])),
+    Layer.provide(ModelRouter.layerMemoryStores)
+  )
   return LLMManager.layerNoDeps.pipe(
     Layer.provideMerge(Layer.mergeAll(
       router,

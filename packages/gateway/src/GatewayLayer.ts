@@ -3,6 +3,7 @@
  * cache (L2 on Redis when `redis.url` is set), conversation storage (memory, SQLite, Postgres),
  * usage accounting and the manager. The server and `makeLLMManager` both stand on it.
  */
+import { CacheL2 } from "@llm-gateway/core/cache/CacheL2"
 import { CacheService } from "@llm-gateway/core/cache/CacheService"
 import type { GatewayConfig } from "@llm-gateway/core/config/ConfigSchema"
 import { ConversationStorage } from "@llm-gateway/core/conversations/ConversationStorage"
@@ -103,7 +104,7 @@ export const layerFromConfig = (
     ? undefined
     : lazy(() => import("@llm-gateway/storage/RedisCacheStore").then((m) => m.layerRedis({ url: redisUrl })))
   const routerStores = shared === undefined
-    ? Layer.empty
+    ? ModelRouter.layerMemoryStores
     : Layer.mergeAll(
       CircuitBreaker.layerStoreRedis({ prefix: "llm-gateway:breaker:" }),
       RateLimiter.layerStoreRedis({ prefix: "llm-gateway:limit:" })
@@ -113,7 +114,7 @@ export const layerFromConfig = (
     Layer.provide(routerStores)
   )
   const cacheL2 = shared === undefined
-    ? Layer.empty
+    ? CacheL2.layerNone
     : lazy(() =>
       // the shared tier keeps at most cache.maxSize entries too (notes/caching.md)
       import("@llm-gateway/storage/RedisCacheStore").then((m) => m.layerFromRedisWith({ maxEntries: config.cache.maxSize }))
@@ -121,14 +122,14 @@ export const layerFromConfig = (
   const semantic = config.cache.enabled && config.cache.semantic.enabled
   const cache = CacheService.layer(config.cache).pipe(
     Layer.provide(cacheL2),
-    Layer.provide(semantic ? layerEmbedder(config) : Layer.empty)
+    Layer.provide(semantic ? layerEmbedder(config) : Embedder.layerNone)
   )
   const services = Layer.mergeAll(
     router,
     cache.pipe(Layer.provide(router)),
     layerConversations(config),
     UsageAccounting.layerMemory,
-    LLMConfig.layerTest(config)
+    Layer.succeed(LLMConfig, config)
   )
   return LLMManager.layerNoDeps.pipe(Layer.provideMerge(services))
 }

@@ -16,7 +16,7 @@
  * and treats a failure as a miss.
  *
  * ```ts
- * const cache = CacheService.layer(config.cache).pipe(Layer.provide(RedisCacheStore.layer({ url: config.redis.url })))
+ * const cache = CacheService.layer(config.cache).pipe(Layer.provide(RedisCacheStore.layer({ url: config.redis.url })), Layer.provide(Embedder.layerNone))
  * ```
  */
 import { CacheL2, CacheL2Error } from "@llm-gateway/core/cache/CacheL2"

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { CacheService, type CacheServiceShape, defaultConfig } from "@llm-gateway/core/cache/CacheService"
 import type { LLMResponse } from "@llm-gateway/core/domain/Domain"
 import { startPrivateRedis } from "@llm-gateway/testing/services/PrivateRedis"
+import { Embedder } from "@llm-gateway/core/cache/Embedder"
 import { CacheL2 } from "@llm-gateway/core/cache/CacheL2"
 import { Clock, Context, Effect, Layer, Logger, Option } from "effect"
 import { randomUUID } from "node:crypto"
@@ -27,7 +28,8 @@ const response = (content: string): LLMResponse => ({
 const instance = (url: string, ttlSeconds = 3600) =>
   Layer.build(
     CacheService.layer({ ...defaultConfig, ttlSeconds }, { l2RetryMs: 200 }).pipe(
-      Layer.provide(RedisCacheStore.layer({ url }))
+      Layer.provide(RedisCacheStore.layer({ url })),
+      Layer.provide(Embedder.layerNone)
     )
   ).pipe(Effect.map((ctx) => Context.get(ctx, CacheService)))
 
@@ -46,7 +48,7 @@ const countedInstance = (url: string, l2RetryMs: number) =>
           set: (key, value, ttlMs) => Effect.suspend(() => (calls.n++, inner.set(key, value, ttlMs)))
         }))
     ).pipe(Layer.provide(RedisCacheStore.layer({ url })))
-    const cache = yield* Layer.build(CacheService.layer({ ...defaultConfig, ttlSeconds: 3600 }, { l2RetryMs }).pipe(Layer.provide(counted)))
+    const cache = yield* Layer.build(CacheService.layer({ ...defaultConfig, ttlSeconds: 3600 }, { l2RetryMs }).pipe(Layer.provide(counted), Layer.provide(Embedder.layerNone)))
       .pipe(Effect.map((ctx) => Context.get(ctx, CacheService)))
     const base = yield* Clock.Clock
     let offset = 0

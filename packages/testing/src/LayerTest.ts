@@ -17,7 +17,9 @@
  * is off unless `config.cache.enabled` says otherwise, and conversations live in memory.
  */
 import type { GatewayConfig } from "@llm-gateway/core/config/ConfigSchema"
+import { CacheL2 } from "@llm-gateway/core/cache/CacheL2"
 import { CacheService } from "@llm-gateway/core/cache/CacheService"
+import { Embedder } from "@llm-gateway/core/cache/Embedder"
 import { ConversationStorage } from "@llm-gateway/core/conversations/ConversationStorage"
 import { type GatewayConfigInput, LLMConfig, loadConfig, resolveBareModel } from "@llm-gateway/core/config/LLMConfig"
 import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
@@ -111,10 +113,13 @@ export const makeTestGateway = (options: LayerTestOptions = {}): TestGateway => 
         }
       }).client
     })
-    const router = ModelRouter.layerFrom(config, { resolveBareModel }).pipe(Layer.provideMerge(ModelClients.layerFrom(clients)))
+    const router = ModelRouter.layerFrom(config, { resolveBareModel }).pipe(
+      Layer.provideMerge(ModelClients.layerFrom(clients)),
+      Layer.provide(ModelRouter.layerMemoryStores)
+    )
     const services = Layer.mergeAll(
       router,
-      CacheService.layer(config.cache).pipe(Layer.provide(router)),
+      CacheService.layer(config.cache).pipe(Layer.provide(Layer.merge(CacheL2.layerNone, Embedder.layerNone))),
       ConversationStorage.layerMemory({ ttlSeconds: config.conversations.ttlSeconds }),
       UsageAccounting.layerMemory,
       LLMConfig.layerTest(config)

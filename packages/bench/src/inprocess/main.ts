@@ -158,7 +158,7 @@ const main = async (): Promise<InProcessResult> => {
 
   // Routing: plan only (no clients are called, so none are built).
   const config = await Effect.runPromise(loadConfig({ input: routingConfig, mergeEnv: false }))
-  const router = await inScope(ModelRouter.make(config).pipe(Effect.provide(ModelClients.layerFrom([]))))
+  const router = await inScope(ModelRouter.make(config).pipe(Effect.provide(Layer.merge(ModelClients.layerFrom([]), ModelRouter.layerMemoryStores))))
   const routed: LLMRequest = { messages, taskType: "analysis" }
   add("ModelRouter.plan (runSync, 5 candidates)", () => Effect.runSync(router.plan(routed)))
   const planned = Effect.runSync(router.plan(routed))

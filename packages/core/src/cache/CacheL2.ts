@@ -25,6 +25,12 @@ export class CacheL2 extends Context.Service<CacheL2, CacheL2Shape>()("@llm-gate
    * exactly as with a networked store. Time comes from `Clock`, so `TestClock` drives expiry.
    */
   static readonly layerMemory: Layer.Layer<CacheL2> = Layer.sync(CacheL2, () => makeMemory())
+  /** No second tier: the default `CacheService.layer` is wired with when no shared store is configured. */
+  static readonly none: CacheL2Shape = {
+    get: () => Effect.succeed(undefined),
+    set: () => Effect.void
+  }
+  static readonly layerNone: Layer.Layer<CacheL2> = Layer.succeed(CacheL2, CacheL2.none)
 }
 
 export const makeMemory = (): CacheL2Shape => {

@@ -79,16 +79,16 @@ export interface CacheOptions {
 export class CacheService extends Context.Service<CacheService, CacheServiceShape>()(
   "@llm-gateway/core/CacheService"
 ) {
-  /** Uses `CacheL2` and `Embedder` when they are in context; memory only otherwise. */
-  static readonly layer = (config: CacheConfig, options?: CacheOptions): Layer.Layer<CacheService> =>
+  /**
+   * From `GatewayConfig.cache`, over the `CacheL2` and `Embedder` it requires: wiring supplies
+   * the real ones or `CacheL2.layerNone` / `Embedder.layerNone`, so what the cache runs with is
+   * in the Layer's type, never in whatever happened to be in context.
+   */
+  static readonly layer = (config: CacheConfig, options?: CacheOptions): Layer.Layer<CacheService, never, CacheL2 | Embedder> =>
     Layer.effect(CacheService, make(config, options))
-  /** L1 (and semantic index) only, even when an L2 is in context. */
+  /** L1 only: no second tier, no semantic index. */
   static readonly layerMemory = (config: CacheConfig = defaultConfig, options?: CacheOptions): Layer.Layer<CacheService> =>
-    Layer.effect(
-      CacheService,
-      Effect.flatMap(Effect.serviceOption(Embedder), (embedder) =>
-        makeWith(config, { ...options, l2: undefined, embedder: Option.getOrUndefined(embedder) }))
-    )
+    Layer.effect(CacheService, makeWith(config, { ...options, l2: undefined, embedder: undefined }))
   static readonly replayAsStream: (response: LLMResponse) => Stream.Stream<StreamChunk> = replayAsStream
 }
 
@@ -101,12 +101,19 @@ export const defaultConfig: CacheConfig = {
   semantic: { enabled: false, threshold: 0.95 }
 }
 
-/** `CacheService` from `GatewayConfig.cache`, with the `CacheL2` / `Embedder` in context if any. */
-export const make = (config: CacheConfig, options?: CacheOptions): Effect.Effect<CacheServiceShape, never, Scope.Scope> =>
+/** `CacheService` from `GatewayConfig.cache` over the `CacheL2` and `Embedder` in context (`none` ones switch a tier off). */
+export const make = (
+  config: CacheConfig,
+  options?: CacheOptions
+): Effect.Effect<CacheServiceShape, never, Scope.Scope | CacheL2 | Embedder> =>
   Effect.flatMap(
-    Effect.all([Effect.serviceOption(CacheL2), Effect.serviceOption(Embedder)]),
+    Effect.all([Effect.service(CacheL2), Effect.service(Embedder)]),
     ([l2, embedder]) =>
-      makeWith(config, { ...options, l2: Option.getOrUndefined(l2), embedder: Option.getOrUndefined(embedder) })
+      makeWith(config, {
+        ...options,
+        l2: l2 === CacheL2.none ? undefined : l2,
+        embedder: embedder === Embedder.none ? undefined : embedder
+      })
   )
 
 /** What L2 holds: the answer and its absolute expiry, so an L2 hit fills L1 for the rest of the TTL only. */

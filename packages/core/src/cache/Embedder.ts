@@ -12,4 +12,7 @@ export interface EmbedderShape {
 
 export class Embedder extends Context.Service<Embedder, EmbedderShape>()("@llm-gateway/core/Embedder") {
   static readonly layerFrom = (embed: EmbedderShape["embed"]) => Layer.succeed(Embedder, Embedder.of({ embed }))
+  /** No embedder: the semantic cache stays off (the default wiring without `cache.semantic`). */
+  static readonly none: EmbedderShape = { embed: () => Effect.succeed([]) }
+  static readonly layerNone: Layer.Layer<Embedder> = Layer.succeed(Embedder, Embedder.none)
 }

@@ -18,7 +18,8 @@ import {
 import { LLMConfig } from "../config/LLMConfig.ts"
 import { findTooDeep, tooDeepError } from "../domain/JsonDepth.ts"
 import { InvalidRequest, type LLMError } from "../domain/LLMError.ts"
-import { ModelRouter } from "../routing/ModelRouter.ts"
+import { annotated, providerName } from "../metrics/GenAiSpans.ts"
+import { ModelRouter, type RoutePlan } from "../routing/ModelRouter.ts"
 import { windowTokenEstimator } from "../accounting/TokenEstimator.ts"
 import { UsageAccounting, type UsageRow } from "../accounting/UsageAccounting.ts"
 import { generateChoices, streamChoices } from "./internal/choices.ts"
@@ -126,11 +127,24 @@ export const make = Effect.gen(function*() {
       cached: r.cached
     })
 
-  const routed = (req: LLMRequest) =>
-    req.n !== undefined && req.n > 1 ? generateChoices(req, req.n, router.generate) : router.generate(req)
+  // gen_ai.provider.name is the provider's kind (`openai`, `anthropic`), not its configured name
+  const providerTypes = new Map(Option.isSome(config) ? config.value.providers.map((p) => [p.name, providerName(p.type)]) : [])
+  const genAiProvider = (r: LLMResponse) => providerTypes.get(r.provider) ?? r.provider
+  const spanRequest = (req: LLMRequest) => ({
+    model: req.model ?? "auto",
+    maxTokens: req.preferences?.maxTokens,
+    temperature: req.preferences?.temperature,
+    topP: req.preferences?.topP
+  })
 
-  const fromRouter = (req: LLMRequest): Effect.Effect<LLMResponse, LLMError> =>
-    Effect.map(routed(req), (r): LLMResponse => ({
+  /** Runs the request's plan (planned by the router itself when the manager needed none). */
+  const routed = (req: LLMRequest, plan: RoutePlan | undefined) =>
+    req.n !== undefined && req.n > 1
+      ? generateChoices(req, req.n, router.generate(req, plan), router.generate)
+      : router.generate(req, plan)
+
+  const fromRouter = (req: LLMRequest, plan?: RoutePlan): Effect.Effect<LLMResponse, LLMError> =>
+    Effect.map(routed(req, plan), (r): LLMResponse => ({
       content: r.content,
       provider: r.provider,
       model: r.model,
@@ -144,10 +158,9 @@ export const make = Effect.gen(function*() {
       ...(r.ignoredFields !== undefined ? { ignoredFields: r.ignoredFields } : {})
     }))
 
-  const cacheKey = Effect.fnUntraced(function*(req: LLMRequest, scope: string) {
-    const plan = yield* router.plan(req)
-    return cache.key(req, { scope, candidates: plan.candidates.map((c) => c.ref) })
-  })
+  /** The cache key comes from the plan the request then runs: one plan per request. */
+  const keyOf = (req: LLMRequest, scope: string, plan: RoutePlan) =>
+    cache.key(req, { scope, candidates: plan.candidates.map((c) => c.ref) })
 
   const generateValidated = Effect.fnUntraced(function*(req: LLMRequest, scope: string) {
     // No cache, no key: building one costs a plan and a SHA-256 per request.
@@ -156,13 +169,14 @@ export const make = Effect.gen(function*() {
       yield* record(req, scope, response)
       return response
     }
-    const key = yield* cacheKey(req, scope)
+    const plan = yield* router.plan(req)
+    const key = keyOf(req, scope, plan)
     const startedNs = yield* Clock.currentTimeNanos
     // a look-alike prompt's answer has one choice and none of this request's extra fields
     const semantic = (req.n ?? 1) > 1 || req.extra !== undefined
       ? undefined
       : { text: lastUserText(req), scope, task: req.taskType ?? DEFAULT_TASK }
-    const { response: found, cache: outcome } = yield* cache.getOrCompute(key, fromRouter(req), { semantic })
+    const { response: found, cache: outcome } = yield* cache.getOrCompute(key, fromRouter(req, plan), { semantic })
     // A hit carries the latency of the request that computed it: report this request's own.
     const response = outcome === "hit"
       ? { ...found, latencyMs: Number((yield* Clock.currentTimeNanos) - startedNs) / 1e6 }
@@ -175,7 +189,7 @@ export const make = Effect.gen(function*() {
   // Error (for the span's stack) on every request — measured at ~2% of the server's CPU.
   const generate = Effect.fn("LLMManager.generate")(function*(req: LLMRequest, ctx?: CallContext) {
     const valid = yield* withKnownTask(ctx?.validated === true ? req : yield* validate(req))
-    return yield* generateValidated(valid, ctx?.scope ?? DEFAULT_SCOPE)
+    return yield* annotated("chat", () => spanRequest(valid), genAiProvider, generateValidated(valid, ctx?.scope ?? DEFAULT_SCOPE))
   })
 
   const generateStream = (req: LLMRequest, ctx?: CallContext): Stream.Stream<StreamChunk, LLMError> =>
@@ -186,7 +200,8 @@ export const make = Effect.gen(function*() {
         const n = valid.n ?? 1
         // several streamed choices are not cached: a replay has one choice
         const useCache = valid.cache !== false && cache.enabled && n === 1
-        const key = useCache ? yield* cacheKey(valid, scope) : undefined
+        const plan = useCache ? yield* router.plan(valid) : undefined
+        const key = plan !== undefined ? keyOf(valid, scope, plan) : undefined
         if (key !== undefined) {
           const hit = yield* cache.get(key)
           if (Option.isSome(hit)) {
@@ -204,7 +219,7 @@ export const make = Effect.gen(function*() {
         const started = Date.now()
         // Per batch, not per chunk: the bookkeeping is synchronous, and only the batch that
         // carries the last chunk runs an effect (cache write, accounting).
-        const upstream = n > 1 ? streamChoices(valid, n, router.stream) : router.stream(valid)
+        const upstream = n > 1 ? streamChoices(valid, n, router.stream) : router.stream(valid, plan)
         return Stream.mapArrayEffect(upstream, (batch) => {
           let last: StreamChunk | undefined
           for (let i = 0; i < batch.length; i++) {

@@ -3,44 +3,53 @@
  * runs that order under the resilience rules — retries with backoff, failover, circuit breakers,
  * rate limits, deadlines — as the tagged `LLMError` union decides. See notes/routing.md.
  *
- * State that other instances need (breakers, rate limits) lives in Effect's persistence stores:
- * provide `CircuitBreaker.CircuitBreakerStore` / `RateLimiter.RateLimiterStore` (the Redis ones
- * when `redis.url` is set) and every instance shares one circuit and one budget per model;
- * without them the router keeps both in memory.
+ * A request is planned once: `plan` gives the order (no I/O, nothing moves), the caller derives
+ * its cache key from it and hands the same plan to `generate` / `stream`, which commit it
+ * (routing/internal/RequestPlan). Without a plan they plan where they run.
+ *
+ * State that other instances need (breakers, rate limits) lives in Effect's persistence stores,
+ * which the router's Layers require: the Redis ones when `redis.url` is set (every instance then
+ * shares one circuit and one budget per model), else `ModelRouter.layerMemoryStores`.
  */
-import { Context, Effect, Layer, Option, Random, Stream } from "effect"
-import { CircuitBreaker, RateLimiter } from "effect/persistence"
+import { Context, Effect, Layer, Random, Stream } from "effect"
 import type { GatewayConfig } from "../config/ConfigSchema.ts"
 import type {
   Attempt,
   EmbeddingInput,
   EmbeddingResponse,
   LLMRequest,
-  ProviderRequest,
   ProviderResponse,
   StreamChunk,
   Usage
 } from "../domain/Domain.ts"
 import { isTokenInput, requestMessages } from "../domain/Domain.ts"
-import { ConfigurationError, ContextTooLarge, InvalidRequest, type LLMError, ModelUnavailable } from "../domain/LLMError.ts"
+import { ConfigurationError, type InvalidRequest, type LLMError } from "../domain/LLMError.ts"
 import { LLMConfig } from "../config/LLMConfig.ts"
 import type { ModelClientShape } from "../providers/ModelClient.ts"
-import { ModelClients } from "../providers/ModelClients.ts"
+import { ModelClients, type ModelClientsShape } from "../providers/ModelClients.ts"
 import { costOfUsage, estimatePromptTokens } from "../accounting/Pricing.ts"
-import { makeBreakers } from "./internal/Breakers.ts"
-import { type Catalog, type Deployment, type Group, makeCatalog } from "./internal/Catalog.ts"
+import { type Catalog, type Deployment, makeCatalog } from "./internal/Catalog.ts"
 import { type ChainContext, runChain } from "./internal/Executor.ts"
 import { type Admitted, admitFields, fieldsFor, ignoredOf } from "./internal/Fields.ts"
-import { makeLimits } from "./internal/Limits.ts"
-import { computePlan, type RoutePlan } from "./internal/Planner.ts"
+import type { RoutePlan } from "./internal/Planner.ts"
+import {
+  isPinned,
+  makeRequestPlanner,
+  providerRequest,
+  type RequestPlanner,
+  requestedOf,
+  unknownModel,
+  wrongKind
+} from "./internal/RequestPlan.ts"
 import { type BackoffOptions, defaultBackoff } from "./internal/RetryPolicy.ts"
 import { RouterState } from "./internal/State.ts"
-import * as StoreFallback from "./internal/StoreFallback.ts"
-import { StoreHealth, type StoreHealthOptions } from "./internal/StoreFallback.ts"
+import type { StoreHealthOptions } from "./internal/StoreFallback.ts"
+import { layerMemoryStores, makeResilience, type RouterStores } from "./internal/Stores.ts"
 import { routeStream } from "./internal/Streaming.ts"
 import { makeStats, type RouterStats } from "./internal/Stats.ts"
 import * as Telemetry from "./internal/Telemetry.ts"
 
+export { noChatModelMessage } from "./internal/RequestPlan.ts"
 export type { PlannedCandidate, RoutePlan } from "./internal/Planner.ts"
 export type { DeploymentStats, ProviderStats, RouterStats } from "./internal/Stats.ts"
 
@@ -89,190 +98,42 @@ export interface ModelRouterOptions {
   } | undefined) | undefined
 }
 
+export interface EmbedRequest {
+  readonly model?: string | undefined
+  readonly input: EmbeddingInput
+  readonly dimensions?: number | undefined
+}
+
 export interface ModelRouterShape {
-  /** The order of candidates for a request, computed from local state: no I/O. */
+  /**
+   * The order of candidates for a request, computed from local state: no I/O, and nothing moves
+   * (round-robin advances when the plan runs).
+   */
   readonly plan: (req: LLMRequest) => Effect.Effect<RoutePlan, LLMError>
-  readonly generate: (req: LLMRequest) => Effect.Effect<RoutedResponse, LLMError>
+  /** Runs `plan` (this request's, from `plan`) or plans here when none is given. */
+  readonly generate: (req: LLMRequest, plan?: RoutePlan) => Effect.Effect<RoutedResponse, LLMError>
   /** Chunks carry provider/model; the first carries attempts, the last usage, finishReason, costUsd. */
-  readonly stream: (req: LLMRequest) => Stream.Stream<StreamChunk, LLMError>
-  readonly embed: (req: {
-    readonly model?: string | undefined
-    readonly input: EmbeddingInput
-    readonly dimensions?: number | undefined
-  }) => Effect.Effect<RoutedEmbedding, LLMError>
+  readonly stream: (req: LLMRequest, plan?: RoutePlan) => Stream.Stream<StreamChunk, LLMError>
+  readonly embed: (req: EmbedRequest) => Effect.Effect<RoutedEmbedding, LLMError>
   readonly stats: Effect.Effect<RouterStats>
   readonly models: ReadonlyArray<ModelInfo>
 }
 
-/** A model asked for the other kind of work: the caller's mistake, a 400 naming the model. */
-const wrongKind = (name: string, kind: string, use: string) =>
-  new InvalidRequest({ model: name, param: "model", message: `"${name}" is ${kind}; use ${use} for it` })
-
-/** What the caller asked for, as the final error names it. */
-const requestedOf = (req: LLMRequest) =>
-  req.model !== undefined && req.model !== "" && req.model !== "auto"
-    ? { model: req.model }
-    : { model: "auto", task: req.taskType ?? "general" }
-
-const unknownModel = (name: string) =>
-  new ModelUnavailable({
-    model: name,
-    message: `unknown model "${name}": no configured provider lists it (GET /v1/models shows the models)`,
-    status: 404,
-    shouldRetry: false
-  })
-
-/** What a gateway with no chat model says: which settings add one. */
-export const noChatModelMessage = "no chat model is configured: add a provider (set OPENAI_API_KEY, ANTHROPIC_API_KEY, " +
-  "GEMINI_API_KEY, OLLAMA_BASE_URL, or LLM_LOCAL_MODEL_PATH=<a .gguf file>; or list `providers` in the config file " +
-  "named by --config / LLM_GATEWAY_CONFIG), or leave LLM_EMBEDDED_DEFAULT unset to serve the embedded models/stories260K.gguf"
-
-const providerRequest = (
-  req: LLMRequest,
-  messages: ProviderRequest["messages"],
-  d: Deployment,
-  fields?: Pick<ProviderRequest, "extra" | "n" | "maxTokensField">
-): ProviderRequest => {
-  const prefs = req.preferences
-  const cap = d.entry.maxOutputTokens
-  return {
-    ...fields,
-    model: d.model,
-    messages,
-    // a deployment's own output cap wins: a fallback to a smaller model must not 400 on it
-    maxTokens: prefs?.maxTokens !== undefined && cap !== undefined ? Math.min(prefs.maxTokens, cap) : prefs?.maxTokens,
-    temperature: prefs?.temperature,
-    topP: prefs?.topP,
-    stop: prefs?.stop,
-    responseFormat: req.responseFormat
-  }
-}
-
-export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: ModelRouterOptions = {}) {
-  const clients = yield* ModelClients
-  const catalog: Catalog = makeCatalog(config, options.resolveBareModel)
-  if (catalog.unresolved.length > 0) {
-    yield* Effect.logWarning(`routing config names models no provider lists: ${catalog.unresolved.join(", ")}`)
-  }
-  const state = new RouterState()
-  const random = options.seed === undefined
-    ? yield* Random.Random
-    : yield* Random.withSeed(Effect.service(Random.Random), options.seed)
-
-  // This instance's memory stores: the only ones without a shared store, the fallback while a
-  // shared one is down (StoreFallback: breakers keep opening, limits keep holding, one log line).
-  const memoryBreakers = Context.get(
-    yield* Layer.build(CircuitBreaker.layerStoreMemory()),
-    CircuitBreaker.CircuitBreakerStore
-  )
-  const memoryLimits = Context.get(yield* Layer.build(RateLimiter.layerStoreMemory), RateLimiter.RateLimiterStore)
-  const storeHealth = new StoreHealth(options.storeHealth)
-  const breakerStore = Option.match(yield* Effect.serviceOption(CircuitBreaker.CircuitBreakerStore), {
-    onSome: (shared) => StoreFallback.breakerStore(shared, memoryBreakers, storeHealth),
-    onNone: () => memoryBreakers
-  })
-  const limiterStore = Option.match(yield* Effect.serviceOption(RateLimiter.RateLimiterStore), {
-    onSome: (shared) => StoreFallback.limiterStore(shared, memoryLimits, storeHealth),
-    onNone: () => memoryLimits
-  })
-  const breakers = yield* makeBreakers({
-    config: config.routing.circuitBreaker,
-    state,
-    deployments: catalog.deployments
-  }).pipe(Effect.provideService(CircuitBreaker.CircuitBreakerStore, breakerStore))
-  const limiter = yield* RateLimiter.make.pipe(Effect.provideService(RateLimiter.RateLimiterStore, limiterStore))
-  const limits = makeLimits(limiter, state)
-  const ctx: ChainContext = {
-    routing: config.routing,
-    state,
-    breakers,
-    limits,
-    backoff: { ...defaultBackoff, ...options.backoff }
-  }
-  const nextRandom = () => random.nextDoubleUnsafe()
-  const latency = (ref: string) => state.latency(ref)
-  // only a request that runs advances round-robin: `plan` alone (a cache key, a dry run) shows
-  // the order the next request would take without moving it
-  const advance = (key: string) => state.nextCounter(key)
-  const peek = (key: string) => state.peekCounter(key)
-
-  const planGroups = (
-    taskType: string,
-    groups: ReadonlyArray<Group>,
-    strategy: RoutePlan["strategy"],
-    promptTokens: number,
-    maxTokens: number | undefined,
-    now: number,
-    run: boolean,
-    pinnedFirst: boolean
-  ): RoutePlan =>
-    computePlan({
-      pinnedFirst,
-      taskType,
-      groups,
-      strategy,
-      loadBalancing: config.routing.loadBalancing,
-      promptTokens,
-      maxTokens,
-      latency,
-      health: (ref) => state.health(ref, now),
-      counter: run ? advance : peek,
-      random: nextRandom
-    })
-
-  /** Plan or the error that stops the request before any attempt. */
-  const prepare = (req: LLMRequest, now: number, run: boolean): RoutePlan | LLMError => {
-    const messages = requestMessages(req)
-    if (messages.length === 0) return new InvalidRequest({ message: "the request has neither prompt nor messages" })
-    const taskType = req.taskType ?? "general"
-    let groups = catalog.candidatesFor(taskType)
-    const pinnedFirst = req.model !== undefined && req.model !== "" && req.model !== "auto"
-    if (pinnedFirst) {
-      const pinned = catalog.resolve(req.model)
-      if (pinned === undefined) return unknownModel(req.model)
-      if (pinned.members[0].embedding) return wrongKind(req.model, "an embedding model", "POST /v1/embeddings")
-      groups = [pinned, ...groups.filter((g) => g.key !== pinned.key)]
-    }
-    if (groups.length === 0) {
-      // Not a ConfigurationError (HTTP 500, which SDKs retry): nothing can answer until the
-      // operator adds a provider, so it is a 503 that says what to set and must not be retried.
-      return new ModelUnavailable({
-        model: req.model ?? "auto",
-        status: 503,
-        shouldRetry: false,
-        message: noChatModelMessage
-      })
-    }
-    const promptTokens = estimatePromptTokens(messages)
-    const plan = planGroups(
-      taskType,
-      groups,
-      req.preferences?.strategy ?? config.routing.strategy,
-      promptTokens,
-      req.preferences?.maxTokens,
-      now,
-      run,
-      pinnedFirst
-    )
-    if (plan.candidates.length === 0) {
-      const windows = groups.flatMap((g) => g.members.map((m) => m.contextWindow ?? 0))
-      return new ContextTooLarge({
-        model: plan.excluded[0]?.ref ?? groups[0].key,
-        tokenCount: promptTokens,
-        contextWindow: Math.max(...windows),
-        message: `the prompt (~${promptTokens} tokens) exceeds every candidate's context window`
-      })
-    }
-    return plan
-  }
-
-  const planWith = (run: boolean) => (req: LLMRequest): Effect.Effect<RoutePlan, LLMError> =>
-    Effect.clockWith((clock) => {
-      const p = prepare(req, clock.currentTimeMillisUnsafe(), run)
-      return "candidates" in p ? Effect.succeed(p) : Effect.fail(p)
-    })
-  const plan = planWith(false)
-  const planToRun = planWith(true)
+/** The routing half of a router: plans and the runs of plans (named steps of `make`). */
+const makeRouting = (
+  config: GatewayConfig,
+  catalog: Catalog,
+  clients: ModelClientsShape,
+  ctx: ChainContext,
+  planner: RequestPlanner
+) => {
+  const now = Effect.clockWith((c) => c.currentTimeMillis)
+  const settledPlan = (p: RoutePlan | LLMError) => "candidates" in p ? Effect.succeed(p) : Effect.fail(p)
+  const plan = (req: LLMRequest): Effect.Effect<RoutePlan, LLMError> =>
+    Effect.clockWith((clock) => settledPlan(planner.plan(req, clock.currentTimeMillisUnsafe())))
+  /** The plan a request runs: the one it was given (committed), else one made here. */
+  const planToRun = (req: LLMRequest, given: RoutePlan | undefined, at: number) =>
+    settledPlan(given === undefined ? planner.planToRun(req, at) : planner.commit(req, given, at))
 
   const clientFor = (d: Deployment): Effect.Effect<ModelClientShape, LLMError> => {
     const c = clients.get(d.provider)
@@ -281,13 +142,9 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       : Effect.fail(new ConfigurationError({ message: `provider ${d.provider} has no client`, path: "providers" }))
   }
 
-  const now = Effect.clockWith((c) => c.currentTimeMillis)
-
   /** The field rule per candidate: who can take the request's `extra` fields (routing/internal/Fields). */
   const admit = (req: LLMRequest, p: RoutePlan): Effect.Effect<Admitted, InvalidRequest> => {
-    const candidates = p.candidates.map((c) => c.deployment)
-    const pinnedFirst = req.model !== undefined && req.model !== "" && req.model !== "auto"
-    const admitted = admitFields(req, candidates, (d) => clients.get(d.provider), pinnedFirst)
+    const admitted = admitFields(req, p.candidates.map((c) => c.deployment), (d) => clients.get(d.provider), isPinned(req.model))
     return "candidates" in admitted ? Effect.succeed(admitted) : Effect.fail(admitted)
   }
 
@@ -306,10 +163,15 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       ctx.limits.settle(d, usage.totalTokens - Math.min(promptEstimate, d.tpm ?? promptEstimate))
     )
 
-  const generate = Effect.fn("ModelRouter.generate")(function*(req: LLMRequest) {
+  /** The committed plan and its admitted candidates, or the error that ends the request. */
+  const prepared = (req: LLMRequest, given: RoutePlan | undefined, startedAt: number) =>
+    Effect.flatMap(planToRun(req, given, startedAt), (p) => Effect.map(admit(req, p), (admitted) => ({ p, admitted }))).pipe(
+      Effect.tapError((e) => finished(startedAt, e))
+    )
+
+  const generate = Effect.fn("ModelRouter.generate")(function*(req: LLMRequest, given?: RoutePlan) {
     const startedAt = yield* now
-    const p = yield* planToRun(req).pipe(Effect.tapError((e) => finished(startedAt, e)))
-    const admitted = yield* admit(req, p).pipe(Effect.tapError((e) => finished(startedAt, e)))
+    const { admitted, p } = yield* prepared(req, given, startedAt)
     const messages = requestMessages(req)
     const request = (d: Deployment, client: ModelClientShape) =>
       providerRequest(req, messages, d, fieldsFor(req, admitted.decisions?.get(d.ref), client))
@@ -340,13 +202,12 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       costUsd,
       ignoredFields: ignoredOf(admitted.decisions?.get(d.ref))
     } satisfies RoutedResponse
-  }, Effect.provideService(Random.Random, random))
+  })
 
-  const stream = (req: LLMRequest): Stream.Stream<StreamChunk, LLMError> =>
+  const stream = (req: LLMRequest, given?: RoutePlan): Stream.Stream<StreamChunk, LLMError> =>
     Stream.unwrap(Effect.gen(function*() {
       const startedAt = yield* now
-      const p = yield* planToRun(req).pipe(Effect.tapError((e) => finished(startedAt, e)))
-      const admitted = yield* admit(req, p).pipe(Effect.tapError((e) => finished(startedAt, e)))
+      const { admitted, p } = yield* prepared(req, given, startedAt)
       const messages = requestMessages(req)
       return routeStream({
         ctx,
@@ -357,17 +218,12 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
         request: (d) => providerRequest(req, messages, d, fieldsFor(req, admitted.decisions?.get(d.ref), clients.get(d.provider))),
         ignored: (d) => ignoredOf(admitted.decisions?.get(d.ref)),
         client: clientFor,
-        onSettled: (d, usage, costUsd) =>
-          Effect.andThen(settle(d, usage, p.promptTokens, costUsd), finished(startedAt)),
+        onSettled: (d, usage, costUsd) => Effect.andThen(settle(d, usage, p.promptTokens, costUsd), finished(startedAt)),
         onFailed: (e, t) => finished(t, e)
       })
-    })).pipe(Stream.provideService(Random.Random, random))
+    }))
 
-  const embed = Effect.fn("ModelRouter.embed")(function*(req: {
-    readonly model?: string | undefined
-    readonly input: EmbeddingInput
-    readonly dimensions?: number | undefined
-  }) {
+  const embed = Effect.fn("ModelRouter.embed")(function*(req: EmbedRequest) {
     const startedAt = yield* now
     let groups = catalog.embeddingGroups
     const pinnedFirst = req.model !== undefined && req.model !== ""
@@ -391,7 +247,7 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
       ? req.input.reduce((n, ids) => n + ids.length, 0)
       : estimatePromptTokens(req.input.map((content) => ({ role: "user" as const, content })))
     // windows bound each input, not their sum: no context-window exclusion, configured order
-    const p = planGroups("embedding", groups, "performance", 0, 0, startedAt, true, pinnedFirst)
+    const p = planner.planGroups("embedding", groups, startedAt, pinnedFirst)
     const result = yield* runChain(ctx, {
       candidates: p.candidates.map((c) => c.deployment),
       startedAt,
@@ -404,33 +260,73 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     yield* settle(d, result.value.usage, tokens, costOfUsage(d.entry, result.value.usage))
     yield* finished(startedAt)
     return { ...result.value, provider: d.provider, model: d.model } satisfies RoutedEmbedding
-  }, Effect.provideService(Random.Random, random))
+  })
 
-  const models: ReadonlyArray<ModelInfo> = catalog.deployments.map((d) => ({
-    ref: d.ref,
-    provider: d.provider,
-    model: d.model,
-    type: d.providerType,
-    contextWindow: d.contextWindow,
-    embedding: d.embedding
-  }))
+  return { plan, generate, stream, embed }
+}
 
+/** Steps of `make`: the catalog (warning about names no provider lists), then the random source. */
+const loadCatalog = Effect.fnUntraced(function*(config: GatewayConfig, options: ModelRouterOptions) {
+  const catalog: Catalog = makeCatalog(config, options.resolveBareModel)
+  if (catalog.unresolved.length > 0) {
+    yield* Effect.logWarning(`routing config names models no provider lists: ${catalog.unresolved.join(", ")}`)
+  }
+  return catalog
+})
+
+const randomOf = (seed: string | number | undefined) =>
+  seed === undefined ? Effect.service(Random.Random) : Random.withSeed(Effect.service(Random.Random), seed)
+
+/**
+ * Builds a router from a config value: the catalog, this instance's state, breakers and limits
+ * over the stores in context (`ModelRouter.layerMemoryStores` when nothing is shared), the
+ * request planner, then the routing itself.
+ */
+export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: ModelRouterOptions = {}) {
+  const clients = yield* ModelClients
+  const catalog = yield* loadCatalog(config, options)
+  const state = new RouterState()
+  const random = yield* randomOf(options.seed)
+  const { breakers, limits } = yield* makeResilience({
+    circuitBreaker: config.routing.circuitBreaker,
+    state,
+    deployments: catalog.deployments,
+    storeHealth: options.storeHealth
+  })
+  const ctx: ChainContext = { routing: config.routing, state, breakers, limits, backoff: { ...defaultBackoff, ...options.backoff } }
+  const planner = makeRequestPlanner(config, catalog, state, () => random.nextDoubleUnsafe())
+  const routing = makeRouting(config, catalog, clients, ctx, planner)
+  const withRandom = Effect.provideService(Random.Random, random)
   return ModelRouter.of({
-    plan,
-    generate,
-    stream,
-    embed,
+    plan: routing.plan,
+    generate: (req, plan) => withRandom(routing.generate(req, plan)),
+    stream: (req, plan) => Stream.provideService(routing.stream(req, plan), Random.Random, random),
+    embed: (req) => withRandom(routing.embed(req)),
     stats: makeStats({ deployments: catalog.deployments, state, breakers, limits, providers: config.providers }),
-    models
+    models: catalog.deployments.map((d): ModelInfo => ({
+      ref: d.ref,
+      provider: d.provider,
+      model: d.model,
+      type: d.providerType,
+      contextWindow: d.contextWindow,
+      embedding: d.embedding
+    }))
   })
 })
 
 export class ModelRouter extends Context.Service<ModelRouter, ModelRouterShape>()("@llm-gateway/core/ModelRouter") {
-  /** Builds a router from a config value; needs `ModelClients` (and optionally the stores). */
+  /** Builds a router from a config value; needs `ModelClients` and the breaker / limiter stores. */
   static readonly make = make
-  /** Wired: reads `LLMConfig`; needs `ModelClients` (and optionally the breaker / limiter stores). */
-  static readonly layer = Layer.effect(ModelRouter, Effect.flatMap(Effect.service(LLMConfig), (config) => make(config)))
-  /** From a config value (tests, or a config built in code). */
-  static readonly layerFrom = (config: GatewayConfig, options?: ModelRouterOptions) =>
-    Layer.effect(ModelRouter, make(config, options))
+  /** Wired: reads `LLMConfig`; needs `ModelClients` and the stores (`layerMemoryStores` or Redis). */
+  static readonly layer: Layer.Layer<ModelRouter, never, LLMConfig | ModelClients | RouterStores> = Layer.effect(
+    ModelRouter,
+    Effect.flatMap(Effect.service(LLMConfig), (config) => make(config))
+  )
+  /** From a config value (tests, or a config built in code); same requirements as `layer`. */
+  static readonly layerFrom = (
+    config: GatewayConfig,
+    options?: ModelRouterOptions
+  ): Layer.Layer<ModelRouter, never, ModelClients | RouterStores> => Layer.effect(ModelRouter, make(config, options))
+  /** The instance's own breaker and limiter stores: the default when nothing is shared. */
+  static readonly layerMemoryStores = layerMemoryStores
 }

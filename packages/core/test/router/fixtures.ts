@@ -2,6 +2,7 @@
  * Config and router builders for the router tests.
  */
 import { Effect, Layer } from "effect"
+import type { CircuitBreaker, RateLimiter } from "effect/persistence"
 import type { GatewayConfig, ModelEntry, ProviderConfig, RoutingConfig } from "../../src/config/ConfigSchema.ts"
 import { ModelClients } from "../../src/providers/ModelClients.ts"
 import { ModelRouter, type ModelRouterOptions } from "../../src/routing/ModelRouter.ts"
@@ -63,9 +64,10 @@ export const scripted = (
   return { clients, layer: ModelClients.layerFrom(Object.values(clients).map((c) => c.client)) }
 }
 
-/** Builds a router in the current scope. */
+/** Builds a router in the current scope, on this instance's memory stores unless `stores` are given. */
 export const makeRouter = (
   config: GatewayConfig,
   clients: Layer.Layer<ModelClients>,
-  options: ModelRouterOptions = {}
-) => ModelRouter.make(config, { seed: 1, ...options }).pipe(Effect.provide(clients))
+  options: ModelRouterOptions = {},
+  stores: Layer.Layer<CircuitBreaker.CircuitBreakerStore | RateLimiter.RateLimiterStore> = ModelRouter.layerMemoryStores
+) => ModelRouter.make(config, { seed: 1, ...options }).pipe(Effect.provide(Layer.merge(clients, stores)))

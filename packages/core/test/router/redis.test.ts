@@ -38,7 +38,7 @@ const instance = (prefix: string, rpm: number | undefined, failing: boolean) =>
       },
       { provider: "b" }
     ])
-    const router = yield* makeRouter(config(rpm), s.layer).pipe(Effect.provide(yield* Layer.build(stores(prefix))))
+    const router = yield* makeRouter(config(rpm), s.layer, {}, Layer.succeedContext(yield* Layer.build(stores(prefix))))
     return { router, clients: s.clients }
   })
 

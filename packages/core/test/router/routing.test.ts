@@ -151,7 +151,8 @@ describe("ModelRouter task routing (seed 003 defaults)", () => {
       Effect.provide(
         ModelRouter.layer.pipe(
           Layer.provide(LLMConfig.layerTest(gatewayConfig(seedProviders, { strategy: "performance" }))),
-          Layer.provide(scripted([{ provider: "openai" }]).layer)
+          Layer.provide(scripted([{ provider: "openai" }]).layer),
+          Layer.provide(ModelRouter.layerMemoryStores)
         )
       )
     ))

@@ -25,10 +25,12 @@ const choicesOf = (r: RoutedResponse): ReadonlyArray<Choice> =>
 export const generateChoices = (
   req: LLMRequest,
   n: number,
+  /** The request's own routed call (it runs the request's plan). */
+  routed: Effect.Effect<RoutedResponse, LLMError>,
   generate: (req: LLMRequest) => Effect.Effect<RoutedResponse, LLMError>
 ): Effect.Effect<RoutedResponse, LLMError> =>
   Effect.gen(function*() {
-    const first = yield* generate(req)
+    const first = yield* routed
     const choices = choicesOf(first).slice(0, n)
     if (choices.length >= n) return { ...first, choices }
     // the same model for every choice: one answer's choices come from one model
