@@ -12,6 +12,7 @@ import { type GatewayConfigInput, LLMConfig, loadConfig, resolveBareModel } from
 import type { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
 import type { ModelClients } from "@llm-gateway/core/providers/ModelClients"
+import type { ProviderDefinition } from "@llm-gateway/core/providers/ProviderDefinition"
 import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
 import { UsageAccounting } from "@llm-gateway/core/accounting/UsageAccounting"
 import { Effect, Layer } from "effect"
@@ -43,6 +44,8 @@ export interface GatewayOptions {
   readonly embeddedDefault?: boolean | undefined
   /** Clients that replace the configured providers' clients, by provider name (tests). */
   readonly clients?: ClientOverrides | undefined
+  /** Plug-in provider definitions (`defineProvider`): config entries of their `type` work like built-in ones. */
+  readonly providers?: ReadonlyArray<ProviderDefinition> | undefined
 }
 
 /**
@@ -94,9 +97,9 @@ const layerEmbedder = (config: GatewayConfig): Layer.Layer<Embedder, never, Mode
 /** The gateway from an already validated config; `clients` replace providers' clients by name. */
 export const layerFromConfig = (
   config: GatewayConfig,
-  options: { readonly clients?: ClientOverrides | undefined } = {}
+  options: Pick<GatewayOptions, "clients" | "providers"> = {}
 ): Layer.Layer<GatewayServices, ConfigurationError> => {
-  const clients = layerProviderClients(config.providers, options.clients)
+  const clients = layerProviderClients(config.providers, options.clients, options.providers)
   // With `redis.url`, the L2 cache, rate-limit counters and breaker state live in Redis (one
   // connection, shared), so every instance sees the same; without it they are per instance.
   const redisUrl = config.redis?.url
@@ -136,7 +139,7 @@ export const layerFromConfig = (
 
 /** Loads and validates the config (file, env, defaults), then builds the gateway. */
 export const gatewayLayer = (options: GatewayOptions = {}): Layer.Layer<GatewayServices, ConfigurationError> =>
-  Layer.unwrap(Effect.map(resolveGatewayConfig(options), (config) => layerFromConfig(config, { clients: options.clients })))
+  Layer.unwrap(Effect.map(resolveGatewayConfig(options), (config) => layerFromConfig(config, options)))
 
 /**
  * The config the gateway runs: loaded (`loadGatewayConfig`), plus local servers that answer
@@ -159,4 +162,10 @@ export const resolveGatewayConfig = (options: GatewayOptions = {}): Effect.Effec
 export const loadGatewayConfig = (options: GatewayOptions = {}): Effect.Effect<GatewayConfig, ConfigurationError> =>
   // An explicit config object is taken as written (env only fills its `${VAR}` references), so a
   // library caller's config is not silently changed by whatever the host process exports.
-  loadConfig({ file: options.file, input: options.config, env: options.env, mergeEnv: options.config === undefined })
+  loadConfig({
+    file: options.file,
+    input: options.config,
+    env: options.env,
+    mergeEnv: options.config === undefined,
+    providers: options.providers
+  })

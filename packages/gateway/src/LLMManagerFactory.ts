@@ -6,6 +6,7 @@
  */
 import type { GatewayConfigInput } from "@llm-gateway/core/config/LLMConfig"
 import type { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
+import type { ProviderDefinition } from "@llm-gateway/core/providers/ProviderDefinition"
 import { LLMManager, type LLMManagerShape } from "@llm-gateway/core/manager/LLMManager"
 import { Context, Effect, Layer, ManagedRuntime, type Scope, Stream } from "effect"
 import { gatewayLayer, type GatewayOptions } from "./GatewayLayer.ts"
@@ -17,6 +18,11 @@ export interface MakeLLMManagerOptions {
    * `openai` for a scripted client (`@llm-gateway/testing`) and keeps everything else real.
    */
   readonly clients?: ClientOverrides | undefined
+  /**
+   * Provider definitions from outside the project (`defineProvider`): config entries with their
+   * `type` then work like built-in ones (routing, breaker, limits, cost, metrics).
+   */
+  readonly providers?: ReadonlyArray<ProviderDefinition> | undefined
 }
 
 /**
@@ -28,7 +34,7 @@ export const makeLLMManager = (
   config: GatewayConfigInput,
   options: MakeLLMManagerOptions = {}
 ): Effect.Effect<LLMManagerShape, ConfigurationError, Scope.Scope> =>
-  Effect.map(Layer.build(gatewayLayer({ config, clients: options.clients })), (context) => Context.get(context, LLMManager))
+  Effect.map(Layer.build(gatewayLayer({ config, clients: options.clients, providers: options.providers })), (context) => Context.get(context, LLMManager))
 
 type Lazy<F extends (...args: never) => Effect.Effect<unknown, unknown>> = (
   ...args: Parameters<F>

@@ -11,7 +11,8 @@
  */
 import { readFile } from "node:fs/promises"
 import { ConfigProvider, Context, Effect, Layer, Predicate, Redacted } from "effect"
-import type { GatewayConfig, GatewayConfigEncoded } from "./ConfigSchema.ts"
+import { type GatewayConfig, type GatewayConfigEncoded, ProviderType } from "./ConfigSchema.ts"
+import type { ProviderDefinition } from "../providers/ProviderDefinition.ts"
 import { ConfigurationError } from "../domain/LLMError.ts"
 import { type EnvSnapshot, readEnv, readVar } from "./internal/env.ts"
 import { fromEnv } from "./internal/fromEnv.ts"
@@ -50,7 +51,14 @@ export interface LoadConfigOptions {
    * false, env is only read for `${VAR}` references: the config is exactly the file/input.
    */
   readonly mergeEnv?: boolean | undefined
+  /**
+   * Plug-in provider definitions (`defineProvider`): their `type`s are accepted in
+   * `providers[].type`, and their entries get the definition's catalog rows, base URL and family.
+   */
+  readonly providers?: ReadonlyArray<ProviderDefinition> | undefined
 }
+
+const builtinTypes: ReadonlySet<string> = new Set(ProviderType.literals)
 
 const noEnv: EnvSnapshot = { get: () => undefined, taskVars: [] }
 
@@ -99,7 +107,9 @@ export const loadConfig = Effect.fn("LLMConfig.loadConfig")(
       interpolated.wholeReferences.forEach((p) => whole.add(p))
       layers.push(interpolated.value as Record<string, unknown>)
     }
-    return yield* validate(merge(env, layers), env, whole)
+    // only plug-ins: a built-in type's rules stay the ones core's config has always applied
+    const plugins = (options.providers ?? []).filter((d) => !builtinTypes.has(d.type))
+    return yield* validate(merge(env, layers, plugins), env, whole, plugins)
   }
 )
 
@@ -115,8 +125,11 @@ export class LLMConfig extends Context.Service<LLMConfig, GatewayConfig>()("@llm
    * taken as is: env only answers its `${VAR}` references (an explicit config stays hermetic on a
    * machine that exports REDIS_URL or OPENAI_API_KEY). `loadConfig({ input })` also folds env in.
    */
-  static readonly layerFrom = (input: GatewayConfigInput): Layer.Layer<LLMConfig, ConfigurationError> =>
-    Layer.effect(LLMConfig, loadConfig({ input, mergeEnv: false }))
+  static readonly layerFrom = (
+    input: GatewayConfigInput,
+    options: { readonly providers?: ReadonlyArray<ProviderDefinition> | undefined } = {}
+  ): Layer.Layer<LLMConfig, ConfigurationError> =>
+    Layer.effect(LLMConfig, loadConfig({ input, mergeEnv: false, providers: options.providers }))
   /** An already validated config, as is. */
   static readonly layerTest = (config: GatewayConfig): Layer.Layer<LLMConfig> => Layer.succeed(LLMConfig, config)
 }

@@ -6,6 +6,7 @@
  */
 import { Redacted } from "effect"
 import * as ModelCatalog from "../ModelCatalog.ts"
+import { byType, type ProviderDefinition } from "../../providers/ProviderDefinition.ts"
 import { ProviderType } from "../ConfigSchema.ts"
 import { defaultBaseUrl, type EnvConfig } from "./fromEnv.ts"
 import { isRecord } from "./issues.ts"
@@ -49,7 +50,27 @@ export const unwrapRedacted = (u: unknown): unknown => {
 
 const providerTypes: ReadonlySet<string> = new Set<string>(ProviderType.literals)
 
-const finishProvider = (p: unknown, env: EnvConfig): unknown => {
+/** A plug-in type's entry: its definition's catalog rows, default base URL and family. */
+const finishPlugin = (p: Record<string, unknown>, d: ProviderDefinition, env: EnvConfig): unknown => {
+  const out: Record<string, unknown> = { ...p }
+  const catalog = d.models ?? []
+  if (out.models === undefined) out.models = [...catalog]
+  else if (Array.isArray(out.models)) {
+    out.models = out.models.map((m) => {
+      const known = isRecord(m) ? catalog.find((c) => c.id === m.id) : undefined
+      return known === undefined || !isRecord(m) ? m : { ...known, ...ModelCatalog.scaledCacheRates(m, known), ...m }
+    })
+  }
+  if (out.baseUrl === undefined && d.defaultBaseUrl !== undefined) out.baseUrl = d.defaultBaseUrl
+  if (out.family === undefined && d.family !== undefined) out.family = d.family
+  if (out.rpm === undefined && env.rpm !== undefined) out.rpm = env.rpm
+  if (out.tpm === undefined && env.tpm !== undefined) out.tpm = env.tpm
+  return out
+}
+
+const finishProvider = (p: unknown, env: EnvConfig, plugins: ReadonlyMap<string, ProviderDefinition>): unknown => {
+  const plugin = isRecord(p) && typeof p.type === "string" ? plugins.get(p.type) : undefined
+  if (plugin !== undefined) return finishPlugin(p as Record<string, unknown>, plugin, env)
   if (!isRecord(p) || typeof p.type !== "string" || !providerTypes.has(p.type)) return p
   const type = p.type as ProviderType
   const out: Record<string, unknown> = { ...p }
@@ -86,7 +107,12 @@ const has = (u: unknown, ...keys: ReadonlyArray<string>): boolean => {
   return true
 }
 
-export const merge = (env: EnvConfig, explicitLayers: ReadonlyArray<Record<string, unknown>>): Merged => {
+export const merge = (
+  env: EnvConfig,
+  explicitLayers: ReadonlyArray<Record<string, unknown>>,
+  plugins: ReadonlyArray<ProviderDefinition> = []
+): Merged => {
+  const pluginTypes = byType(plugins)
   const explicit = explicitLayers.reduce<Record<string, unknown>>((acc, l) => deepMerge(acc, l) as Record<string, unknown>, {})
   const { providers: explicitProviders, ...explicitRest } = explicit
   const raw = deepMerge(deepMerge(defaults, env.raw), explicitRest) as Record<string, unknown>
@@ -99,7 +125,7 @@ export const merge = (env: EnvConfig, explicitLayers: ReadonlyArray<Record<strin
       })
       : explicitProviders
     : env.providers.map((p) => ({ ...p }))
-  raw.providers = Array.isArray(providers) ? providers.map((p) => finishProvider(p, env)) : providers
+  raw.providers = Array.isArray(providers) ? providers.map((p) => finishProvider(p, env, pluginTypes)) : providers
 
   if (!has(explicit, "routing", "fallbackOrder") && Array.isArray(raw.providers) && isRecord(raw.routing)) {
     const names = raw.providers.flatMap((p) => isRecord(p) && typeof p.name === "string" ? [p.name] : [])

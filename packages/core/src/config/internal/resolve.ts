@@ -36,8 +36,8 @@ const byType = (config: ModelsView, types: ReadonlyArray<ProviderType>) =>
 const byName = (config: ModelsView, names: ReadonlyArray<string>) =>
   names.map((n) => config.providers.find((p) => p.name === n)).find((p) => p !== undefined)
 
-/** Which provider a bare id's prefix points to (`undefined`: none of that family is configured). */
-const familyOf = (id: string): { readonly name: string; readonly types: ReadonlyArray<ProviderType> } | undefined => {
+/** Which provider a bare id's prefix points to (`gpt-` → openai; `undefined`: a local model's id). */
+const prefixOwner = (id: string): { readonly name: string; readonly types: ReadonlyArray<ProviderType> } | undefined => {
   if (openaiPrefix.test(id) && !openWeights.test(id)) return { name: "openai", types: ["openai", "azure-openai"] }
   if (id.startsWith("claude-")) return { name: "anthropic", types: ["anthropic"] }
   if (id.startsWith("gemini-")) return { name: "gemini", types: ["gemini"] }
@@ -58,7 +58,7 @@ export const resolveBareModel = (config: ModelsView, id: string): ResolvedModel 
   for (const p of config.providers) {
     if (p.models.some((m) => m.alias === id)) return { provider: p.name, model: id, listed: true }
   }
-  const family = familyOf(id)
+  const family = prefixOwner(id)
   const provider = family !== undefined
     ? byName(config, [family.name]) ?? byType(config, family.types)
     : byName(config, localNames) ?? byType(config, localTypes)
@@ -66,7 +66,7 @@ export const resolveBareModel = (config: ModelsView, id: string): ResolvedModel 
 }
 
 const describeFamily = (id: string): string => {
-  const family = familyOf(id)
+  const family = prefixOwner(id)
   if (family === undefined) return "no local provider (lmstudio, ollama, vllm, local) is configured"
   return `it looks like a ${family.name} model, but no ${family.name} provider is configured`
 }

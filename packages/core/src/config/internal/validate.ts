@@ -4,7 +4,8 @@
  * a config path, or the env variable a bad value came from.
  */
 import { Effect, Redacted, Schema, SchemaIssue } from "effect"
-import { GatewayConfig, type ProviderType } from "../ConfigSchema.ts"
+import { type GatewayConfig, gatewayConfigWith, type ProviderType } from "../ConfigSchema.ts"
+import type { ProviderDefinition } from "../../providers/ProviderDefinition.ts"
 import type { ConfigurationError } from "../../domain/LLMError.ts"
 import { type EnvConfig, providerOrigin } from "./fromEnv.ts"
 import {
@@ -33,9 +34,10 @@ const leafHook: SchemaIssue.LeafHook = (issue) => {
 }
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1({ leafHook })
 
-const decodeOnce = (raw: unknown) => {
-  const result = Schema.decodeUnknownResult(GatewayConfig)(raw, { errors: "all", onExcessProperty: "error" })
-  if (result._tag === "Success") return { ok: true as const, config: result.success }
+const decodeOnce = (raw: unknown, schema: ReturnType<typeof gatewayConfigWith>) => {
+  const result = Schema.decodeUnknownResult(schema)(raw, { errors: "all", onExcessProperty: "error" })
+  // a plug-in type is a string the built-in `ProviderType` does not list: the rest of the gateway reads it through its definition
+  if (result._tag === "Success") return { ok: true as const, config: result.success as GatewayConfig }
   const issues: Array<Located> = formatter(result.failure.issue).issues.map((i) => ({
     segments: (i.path ?? []).map((s) => (typeof s === "object" && s !== null && "key" in s ? s.key : s) as PropertyKey),
     message: withoutInput(i.message)
@@ -120,7 +122,8 @@ const urlIssue = (url: Redacted.Redacted<string>, protocols: ReadonlyArray<strin
   }
 }
 
-const semanticIssues = (config: GatewayConfig): Array<Located> => {
+const semanticIssues = (config: GatewayConfig, plugins: ReadonlyArray<ProviderDefinition>): Array<Located> => {
+  const pluginNeedsUrl = new Set(plugins.filter((d) => d.needsBaseUrl === true && d.defaultBaseUrl === undefined).map((d) => d.type))
   const issues: Array<Located> = []
   const seen = new Map<string, number>()
   config.providers.forEach((p, i) => {
@@ -128,7 +131,7 @@ const semanticIssues = (config: GatewayConfig): Array<Located> => {
     if (first !== undefined) {
       issues.push({ segments: ["providers", i, "name"], message: `duplicate provider name ${JSON.stringify(p.name)} (also providers[${first}])` })
     } else seen.set(p.name, i)
-    if (needsBaseUrl.has(p.type) && p.baseUrl === undefined) {
+    if ((needsBaseUrl.has(p.type) || pluginNeedsUrl.has(p.type)) && p.baseUrl === undefined) {
       issues.push({ segments: ["providers", i, "baseUrl"], message: `provider ${JSON.stringify(p.name)} of type ${p.type} needs a baseUrl` })
     }
     if (p.baseUrl !== undefined && !isHttpUrl(p.baseUrl)) {
@@ -162,20 +165,22 @@ const semanticIssues = (config: GatewayConfig): Array<Located> => {
 export const validate = (
   merged: Merged,
   env: EnvConfig,
-  wholeReferences: ReadonlySet<string>
+  wholeReferences: ReadonlySet<string>,
+  plugins: ReadonlyArray<ProviderDefinition> = []
 ): Effect.Effect<GatewayConfig, ConfigurationError> =>
   Effect.suspend(() => {
+    const schema = gatewayConfigWith(plugins.map((d) => d.type))
     let raw = merged.raw
-    let decoded = decodeOnce(raw)
+    let decoded = decodeOnce(raw, schema)
     if (!decoded.ok) {
       const coerced = coerce(raw, decoded.issues, wholeReferences)
       if (coerced !== undefined) {
         raw = coerced
-        decoded = decodeOnce(raw)
+        decoded = decodeOnce(raw, schema)
       }
     }
     if (!decoded.ok) return Effect.fail(toConfigurationError(decoded.issues.map((i) => locate(raw, env, i))))
-    const semantic = semanticIssues(decoded.config)
+    const semantic = semanticIssues(decoded.config, plugins)
     const routes = resolveRoutes(decoded.config, { envTasks: merged.envTasks, taskOrigins: env.taskOrigins })
     const issues = [...semantic.map((i) => locate(raw, env, i)), ...routes.issues]
     return issues.length > 0 ? Effect.fail(toConfigurationError(issues)) : Effect.succeed(routes.config)

@@ -5,7 +5,7 @@
  */
 import type { BuiltinTaskType } from "../../domain/Domain.ts"
 import { parseModelRef } from "../../domain/Domain.ts"
-import type { GatewayConfig, ModelEntry, ProviderConfig, ProviderType } from "../../config/ConfigSchema.ts"
+import type { GatewayConfig, ModelEntry, ProviderConfig, ProviderFamily, ProviderType } from "../../config/ConfigSchema.ts"
 import { resolveBareModel } from "../../config/LLMConfig.ts"
 
 export interface Deployment {
@@ -15,6 +15,7 @@ export interface Deployment {
   readonly ref: string
   readonly provider: string
   readonly providerType: ProviderType
+  readonly family: ProviderFamily | undefined
   /** The provider's own model id. */
   readonly model: string
   readonly entry: ModelEntry
@@ -35,10 +36,14 @@ export interface Group {
   readonly members: ReadonlyArray<Deployment>
 }
 
-export type ProviderFamily = "anthropic" | "openai" | "local"
+/**
+ * Which seed-003 family a provider belongs to ("local" = zero-cost, self-hosted): its config's
+ * `family` (a plug-in's definition fills it), else the built-in type's; none: routed only when named.
+ */
+export const familyOf = (provider: Pick<ProviderConfig, "type" | "family">): ProviderFamily | undefined =>
+  provider.family ?? builtinFamily(provider.type)
 
-/** Which seed-003 family a provider type belongs to ("local" = zero-cost, self-hosted). */
-export const familyOf = (type: ProviderType): ProviderFamily | undefined => {
+const builtinFamily = (type: ProviderType): ProviderFamily | undefined => {
   switch (type) {
     case "anthropic":
       return "anthropic"
@@ -97,6 +102,7 @@ export const makeCatalog = (
       ref,
       provider: p.name,
       providerType: p.type,
+      family: familyOf(p),
       model: entry.id,
       entry,
       embedding: entry.embedding === true,
@@ -180,7 +186,7 @@ export const makeCatalog = (
 
   const chatGroups = groups.filter((g) => !g.members[0].embedding)
   const familyGroups = (families: ReadonlyArray<ProviderFamily>): Array<Group> =>
-    families.flatMap((f) => chatGroups.filter((g) => familyOf(g.members[0].providerType) === f))
+    families.flatMap((f) => chatGroups.filter((g) => g.members[0].family === f))
   const dedupe = (lists: ReadonlyArray<ReadonlyArray<Group>>): ReadonlyArray<Group> => {
     const seen = new Set<string>()
     const out: Array<Group> = []

@@ -1,0 +1,74 @@
+/**
+ * A provider declares itself: one value says what the gateway needs to know about a config
+ * `type` — its family (seed 003's default task order), defaults, catalog rows, and `make`
+ * (config → `ModelClient`). The gateway builds clients from definitions, and the config accepts
+ * a definition's `type` like a built-in one (routing, breakers, limits, cost, metrics).
+ *
+ * `make` should import its SDK lazily (`import()` inside `make`): a definition is loaded for
+ * every gateway, a client only when a provider of that type is configured.
+ */
+import { Effect, type Scope } from "effect"
+import type { ModelEntry, ProviderConfig, ProviderFamily } from "../config/ConfigSchema.ts"
+import { ConfigurationError } from "../domain/LLMError.ts"
+import type { ModelClientShape } from "./ModelClient.ts"
+
+export type { ProviderFamily } from "../config/ConfigSchema.ts"
+
+export interface ProviderDefinition {
+  /** The config `type` (`providers[].type`) this definition serves. */
+  readonly type: string
+  /**
+   * Where the provider sits in seed 003's default task order: `anthropic` (Claude), `openai`
+   * (GPT), `local` (zero-cost, self-hosted). Without it, the provider is only routed to when
+   * named (`routing.tasks`, `fallbackOrder`, or `provider/model`).
+   */
+  readonly family?: ProviderFamily | undefined
+  /** Used when the config gives no `baseUrl`. */
+  readonly defaultBaseUrl?: string | undefined
+  /** A config without `baseUrl` (and no `defaultBaseUrl`) is a ConfigurationError naming `providers[i].baseUrl`. */
+  readonly needsBaseUrl?: boolean | undefined
+  /**
+   * Catalog rows: the models a provider of this type gets when its config lists none, and the
+   * prices / context windows a listed model borrows when its entry leaves them out.
+   */
+  readonly models?: ReadonlyArray<ModelEntry> | undefined
+  /** The npm package `make` imports, named in the ConfigurationError when it is not installed. */
+  readonly package?: string | undefined
+  /** The client for one `providers[]` entry; its connections close with the scope. */
+  readonly make: (config: ProviderConfig) => Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope>
+}
+
+/** Declares a provider (identity at run time; it checks the shape and keeps the literal `type`). */
+export const defineProvider = <const D extends ProviderDefinition>(definition: D): D => definition
+
+/** Definitions by `type`; later ones replace earlier ones of the same type (a plug-in may override a built-in). */
+export const byType = (definitions: ReadonlyArray<ProviderDefinition>): ReadonlyMap<string, ProviderDefinition> =>
+  new Map(definitions.map((d) => [d.type, d] as const))
+
+const isNotInstalled = (cause: unknown, name: string): boolean =>
+  cause instanceof Error && (cause as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND" &&
+  cause.message.includes(`'${name}'`)
+
+/**
+ * `make` over a lazily imported module: the SDK is loaded when a provider of this type is first
+ * built, not with the definition. A package that is not installed (`packageName`, e.g. an optional
+ * peer) is a ConfigurationError saying what to install; any other import failure is a defect.
+ */
+export const lazyMake = <M>(
+  load: () => Promise<M>,
+  make: (module: M, config: ProviderConfig) => Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope>,
+  packageName?: string
+) =>
+(config: ProviderConfig): Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope> =>
+  Effect.tryPromise({ try: load, catch: (cause) => cause }).pipe(
+    Effect.catch((cause) =>
+      packageName !== undefined && isNotInstalled(cause, packageName)
+        ? Effect.fail(
+          new ConfigurationError({
+            message: `provider "${config.name}" (type ${config.type}) needs the package ${packageName}: npm install ${packageName}`
+          })
+        )
+        : Effect.die(cause)
+    ),
+    Effect.flatMap((module) => make(module, config))
+  )
