@@ -19,6 +19,7 @@ import {
   type StreamChunk
 } from "@llm-gateway/core/domain/Domain"
 import { ConfigurationError, describe, InvalidRequest, type LLMError, TimeoutError } from "@llm-gateway/core/domain/LLMError"
+import { currentTraceparent, traceHeaders } from "@llm-gateway/core/metrics/GenAiSpans"
 import { embeddingsUnsupported, ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
 import { Clock, Effect, Layer, Redacted, type Scope, Stream } from "effect"
 import { fieldPolicy, textOf, toFinishReason, toMessagesParams, toUsage } from "./internal/convert.ts"
@@ -123,9 +124,10 @@ export const makeAnthropicClient = (
     const generate = Effect.fn("AnthropicClient.generate")(
       function*(req: ProviderRequest): Effect.fn.Return<ProviderResponse, LLMError> {
         const params = yield* paramsFor(req)
+        const tp = yield* currentTraceparent
         const message = yield* Effect.tryPromise({
           // The signal aborts when the fiber is interrupted: the SDK then aborts the fetch.
-          try: (signal) => client.messages.create(params, { signal }),
+          try: (signal) => client.messages.create(params, { signal, ...traceHeaders(tp) }),
           catch: (error) => toLLMError(errorContext(req.model), error)
         })
         return {
@@ -148,8 +150,9 @@ export const makeAnthropicClient = (
             Effect.sync(() => new AbortController()),
             (c) => Effect.sync(() => c.abort())
           )
+          const tp = yield* currentTraceparent
           const events = yield* Effect.tryPromise({
-            try: () => client.messages.create({ ...params, stream: true }, { signal: controller.signal }),
+            try: () => client.messages.create({ ...params, stream: true }, { signal: controller.signal, ...traceHeaders(tp) }),
             catch: (error) => toLLMError(ctx, error)
           })
           return Stream.fromAsyncIterable(toChunks(events), (error) => toLLMError(ctx, error))

@@ -22,6 +22,7 @@ import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import type { EmbeddingRequest, HealthStatus, ProviderRequest } from "@llm-gateway/core/domain/Domain"
 import { makeUsage } from "@llm-gateway/core/domain/Domain"
 import { ConfigurationError, describe } from "@llm-gateway/core/domain/LLMError"
+import { currentTraceparent, traceHeaders } from "@llm-gateway/core/metrics/GenAiSpans"
 import { ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
 import { openAIWirePolicy } from "@llm-gateway/core/providers/RequestFields"
 import { Effect, Layer, type Scope, Stream } from "effect"
@@ -106,8 +107,9 @@ export const makeOpenAIClient: (
   const maxField = settings.maxTokensField
 
   const sdkGenerate = Effect.fn("OpenAIClient.generate")(function*(req: ProviderRequest) {
+    const tp = yield* currentTraceparent
     const completion = yield* Effect.tryPromise({
-      try: (signal) => sdk.chat.completions.create(chatParams(req, maxField), { signal }),
+      try: (signal) => sdk.chat.completions.create(chatParams(req, maxField), { signal, ...traceHeaders(tp) }),
       catch: (error) => toLLMError(error, req, scope)
     })
     const response = toResponse(completion, req, scope.prefix + req.model)
@@ -122,8 +124,9 @@ export const makeOpenAIClient: (
         Effect.sync(() => new AbortController()),
         (controller) => Effect.sync(() => controller.abort())
       )
+      const tp = yield* currentTraceparent
       const source = yield* Effect.tryPromise({
-        try: () => sdk.chat.completions.create(chatStreamParams(req, maxField), { signal: controller.signal }),
+        try: () => sdk.chat.completions.create(chatStreamParams(req, maxField), { signal: controller.signal, ...traceHeaders(tp) }),
         catch: (error) => toLLMError(error, req, scope)
       })
       return Stream.fromAsyncIterable(

@@ -74,7 +74,7 @@ const serve = Command.make("serve", {
     const port = Option.getOrElse(flags.port, () => cfg.server.port)
     const server = yield* Layer.build(
       GatewayServer.layer({ port, host }).pipe(Layer.provide(Layer.succeedContext(services)))
-    ).pipe(Effect.mapError((e) => listenFailure(e, host, port)))
+    ).pipe(Effect.mapError((e) => (e._tag === "ConfigurationError" ? e : listenFailure(e, host, port))))
     const address = Context.get(server, HttpServer.HttpServer).address
     const where = address._tag === "UnixPathAddress"
       ? address.path

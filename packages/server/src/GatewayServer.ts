@@ -19,10 +19,11 @@ import { createServer, type Server } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { CacheService } from "@llm-gateway/core/cache/CacheService"
 import { LLMConfig } from "@llm-gateway/core/config/LLMConfig"
+import type { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
 import { ModelClients } from "@llm-gateway/core/providers/ModelClients"
 import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
-import { Effect, Layer, References } from "effect"
+import { Effect, Layer } from "effect"
 import { HttpRouter, type HttpServer } from "effect/http"
 import type { ServeError } from "effect/http/HttpServerError"
 import { makeAuthenticator } from "./internal/auth.ts"
@@ -33,6 +34,7 @@ import { CurrentDrain, type Drain, makeDrain } from "./internal/shutdown.ts"
 import * as OpenAIRoutes from "./OpenAIRoutes.ts"
 import * as OpsRoutes from "./OpsRoutes.ts"
 import * as SeedRoutes from "./SeedRoutes.ts"
+import * as Tracing from "./Tracing.ts"
 
 export type ServerServices = LLMManager | ModelRouter | LLMConfig | CacheService | ModelClients
 
@@ -43,7 +45,7 @@ export interface ServeOptions {
   readonly port?: number | undefined
   /** How long in-flight requests and streams may take to finish on shutdown (default 10 s). */
   readonly shutdownTimeoutMs?: number | undefined
-  /** Record Effect spans for requests (default false: nothing exports them yet). */
+  /** `false` keeps tracing off whatever the config says; otherwise `tracing` / the OTel env decide. */
   readonly tracing?: boolean | undefined
 }
 
@@ -118,7 +120,7 @@ const makeNodeServer = (drain: Drain, graceMs: number) => (): Server => {
  * The server, listening on `server.host:server.port` (or the overrides). Provides the running
  * `HttpServer` (its `address` tells the bound port).
  */
-export const layer = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpServer, ServeError, ServerServices> =>
+export const layer = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpServer, ServeError | ConfigurationError, ServerServices> =>
   Layer.unwrap(Effect.map(LLMConfig, (config) => {
     const graceMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
     // streams still open shortly before the grace ends are cut with an error event
@@ -131,10 +133,10 @@ export const layer = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpSe
       })),
       Layer.provide(Layer.succeed(CurrentDrain, drain)),
       Layer.provide(NodeHttpServer.layerHttpServices),
-      // No tracer exports spans from the server yet: spans (two per request, with a stack
-      // capture each) would be pure cost on the hot path. A deployment that adds an OTLP
-      // exporter turns this back on.
-      Layer.provide(Layer.succeed(References.TracerEnabled, options.tracing ?? false))
+      // Spans only when a collector is configured (`tracing`, OTel env; Tracing.ts): otherwise
+      // the tracer stays disabled, and a request pays for no span (two per request, each with
+      // a stack capture).
+      Layer.provide(options.tracing === false ? Tracing.layerOff : Tracing.layer(config.tracing))
     )
   }))
 

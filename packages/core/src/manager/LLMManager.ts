@@ -18,6 +18,7 @@ import {
 import { LLMConfig } from "../config/LLMConfig.ts"
 import { findTooDeep, tooDeepError } from "../domain/JsonDepth.ts"
 import { InvalidRequest, type LLMError } from "../domain/LLMError.ts"
+import { annotated, providerName } from "../metrics/GenAiSpans.ts"
 import { ModelRouter, type RoutePlan } from "../routing/ModelRouter.ts"
 import { windowTokenEstimator } from "../accounting/TokenEstimator.ts"
 import { UsageAccounting, type UsageRow } from "../accounting/UsageAccounting.ts"
@@ -126,6 +127,16 @@ export const make = Effect.gen(function*() {
       cached: r.cached
     })
 
+  // gen_ai.provider.name is the provider's kind (`openai`, `anthropic`), not its configured name
+  const providerTypes = new Map(Option.isSome(config) ? config.value.providers.map((p) => [p.name, providerName(p.type)]) : [])
+  const genAiProvider = (r: LLMResponse) => providerTypes.get(r.provider) ?? r.provider
+  const spanRequest = (req: LLMRequest) => ({
+    model: req.model ?? "auto",
+    maxTokens: req.preferences?.maxTokens,
+    temperature: req.preferences?.temperature,
+    topP: req.preferences?.topP
+  })
+
   /** Runs the request's plan (planned by the router itself when the manager needed none). */
   const routed = (req: LLMRequest, plan: RoutePlan | undefined) =>
     req.n !== undefined && req.n > 1
@@ -178,7 +189,7 @@ export const make = Effect.gen(function*() {
   // Error (for the span's stack) on every request — measured at ~2% of the server's CPU.
   const generate = Effect.fn("LLMManager.generate")(function*(req: LLMRequest, ctx?: CallContext) {
     const valid = yield* withKnownTask(ctx?.validated === true ? req : yield* validate(req))
-    return yield* generateValidated(valid, ctx?.scope ?? DEFAULT_SCOPE)
+    return yield* annotated("chat", () => spanRequest(valid), genAiProvider, generateValidated(valid, ctx?.scope ?? DEFAULT_SCOPE))
   })
 
   const generateStream = (req: LLMRequest, ctx?: CallContext): Stream.Stream<StreamChunk, LLMError> =>

@@ -17,6 +17,7 @@
  */
 import type { ProviderRequest, ProviderResponse, StreamChunk } from "@llm-gateway/core/domain/Domain"
 import { type LLMError, TimeoutError } from "@llm-gateway/core/domain/LLMError"
+import { traceparentOf } from "@llm-gateway/core/metrics/GenAiSpans"
 import { Cause, Effect, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { IncomingHttpHeaders } from "node:http"
@@ -84,10 +85,12 @@ export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
   const { headers, maxField, path, pool, scope } = options
 
   /** POSTs a body; the response body on 2xx, else the error the table makes of the answer. */
-  const post = async (req: ProviderRequest, body: string, signal: AbortSignal): Promise<Body | LLMError> => {
+  const post = async (req: ProviderRequest, body: string, signal: AbortSignal, traceparent: string | undefined): Promise<Body | LLMError> => {
     let res: Dispatcher.ResponseData
     try {
-      res = await pool.request({ method: "POST", path, headers, body, signal })
+      // the gateway's upstream span, when tracing is on (W3C trace context)
+      const sent = traceparent === undefined ? headers : { ...headers, traceparent }
+      res = await pool.request({ method: "POST", path, headers: sent, body, signal })
     } catch (error) {
       return connectionFailure(error, req, scope)
     }
@@ -98,8 +101,8 @@ export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
     return fromErrorBody(status, headerView(res.headers), text, req, scope)
   }
 
-  const complete = async (req: ProviderRequest, signal: AbortSignal): Promise<ProviderResponse | LLMError> => {
-    const body = await post(req, JSON.stringify(chatParams(req, maxField)), signal)
+  const complete = async (req: ProviderRequest, signal: AbortSignal, tp: string | undefined): Promise<ProviderResponse | LLMError> => {
+    const body = await post(req, JSON.stringify(chatParams(req, maxField)), signal, tp)
     if ("_tag" in body) return body
     try {
       return toResponse((await body.json()) as ChatCompletion, req, scope.prefix + req.model)
@@ -113,22 +116,25 @@ export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
    * `AbortSignal.timeout` next to the interruption signal, one timer instead of the router's race
    * of two fibers. Running out is a TimeoutError, whatever the aborted request failed with.
    */
-  const completeWithin = async (req: ProviderRequest, signal: AbortSignal, timeoutMs: number) => {
+  const completeWithin = async (req: ProviderRequest, signal: AbortSignal, timeoutMs: number, tp: string | undefined) => {
     const deadline = AbortSignal.timeout(timeoutMs)
-    const result = await complete(req, AbortSignal.any([signal, deadline]))
+    const result = await complete(req, AbortSignal.any([signal, deadline]), tp)
     return deadline.aborted && !signal.aborted
       ? new TimeoutError({ model: scope.prefix + req.model, timeoutMs, message: `no answer within ${timeoutMs} ms` })
       : result
   }
 
   const generate = (req: ProviderRequest): Effect.Effect<ProviderResponse, LLMError> =>
-    Effect.flatMap(
-      Effect.tryPromise({
-        try: (signal) => req.timeoutMs === undefined ? complete(req, signal) : completeWithin(req, signal, req.timeoutMs),
-        catch: (error) => bodyFailure(error, req, scope)
-      }),
-      orFail
-    )
+    Effect.withFiber((fiber) => {
+      const tp = traceparentOf(fiber)
+      return Effect.flatMap(
+        Effect.tryPromise({
+          try: (signal) => req.timeoutMs === undefined ? complete(req, signal, tp) : completeWithin(req, signal, req.timeoutMs, tp),
+          catch: (error) => bodyFailure(error, req, scope)
+        }),
+        orFail
+      )
+    })
 
   const stream = (req: ProviderRequest): Stream.Stream<StreamChunk, LLMError> =>
     Stream.unwrap(Effect.flatMap(
@@ -139,10 +145,12 @@ export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
       (handle) =>
         Effect.map(
           Effect.flatMap(
-            Effect.tryPromise({
-              try: () => post(req, JSON.stringify(chatStreamParams(req, maxField)), handle.controller.signal),
-              catch: (error) => bodyFailure(error, req, scope)
-            }),
+            Effect.withFiber((fiber) =>
+              Effect.tryPromise({
+                try: () => post(req, JSON.stringify(chatStreamParams(req, maxField)), handle.controller.signal, traceparentOf(fiber)),
+                catch: (error) => bodyFailure(error, req, scope)
+              })
+            ),
             orFail
           ),
           (body) => Stream.fromPull(Effect.succeed(readEvents(body, req, handle)))

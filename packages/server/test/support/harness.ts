@@ -7,7 +7,7 @@ import { type FakeOllama, startFakeOllama } from "@llm-gateway/testing/FakeOllam
 import { type FakeOpenAI, startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
 import type { GatewayConfigInput } from "@llm-gateway/core/config/LLMConfig"
 import { layerFromConfig, loadGatewayConfig } from "llm-gateway/GatewayLayer"
-import { Cause, Context, Effect, Exit, Layer, Logger, Scope } from "effect"
+import { Cause, ConfigProvider, Context, Effect, Exit, Layer, Logger, Scope } from "effect"
 import { HttpServer } from "effect/http"
 import OpenAI from "openai"
 import * as GatewayServer from "../../src/GatewayServer.ts"
@@ -26,7 +26,11 @@ export interface Gateway {
 
 export const startGateway = async (
   config: GatewayConfigInput,
-  options: { readonly shutdownTimeoutMs?: number } = {}
+  options: {
+    readonly shutdownTimeoutMs?: number
+    /** Env the server itself reads (the OTel variables of Tracing.ts); the process env when absent. */
+    readonly env?: Record<string, string>
+  } = {}
 ): Promise<Gateway> => {
   const logs: Array<string> = []
   const capture = Logger.make((o) => {
@@ -36,7 +40,8 @@ export const startGateway = async (
   const resolved = await Effect.runPromise(loadGatewayConfig({ config, env: {} }))
   const layer = GatewayServer.layer({ host: "127.0.0.1", port: 0, shutdownTimeoutMs: options.shutdownTimeoutMs }).pipe(
     Layer.provide(layerFromConfig(resolved)),
-    Layer.provide(Logger.layer([capture]))
+    Layer.provide(Logger.layer([capture])),
+    Layer.provide(options.env === undefined ? Layer.empty : ConfigProvider.layer(ConfigProvider.fromEnv({ env: options.env })))
   )
   const scope = Scope.makeUnsafe()
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))

@@ -19,6 +19,7 @@ import { CircuitBreaker } from "effect/persistence"
 import type { RoutingConfig } from "../../config/ConfigSchema.ts"
 import type { Attempt } from "../../domain/Domain.ts"
 import { isLLMError, type LLMError, ModelUnavailable, TimeoutError } from "../../domain/LLMError.ts"
+import { isTracing } from "../../metrics/GenAiSpans.ts"
 import type { Breakers } from "./Breakers.ts"
 import type { Deployment } from "./Catalog.ts"
 import type { Limits } from "./Limits.ts"
@@ -34,6 +35,7 @@ import {
   withAttempts
 } from "./RetryPolicy.ts"
 import type { RouterState } from "./State.ts"
+import { attemptSpan, type Operation, upstreamSpan } from "./Spans.ts"
 import * as Telemetry from "./Telemetry.ts"
 
 export interface ChainContext {
@@ -64,6 +66,8 @@ export interface ChainOptions<A, R> {
   readonly selfTimed?: ((d: Deployment) => boolean) | undefined
   /** What the caller asked for, named by the error when every candidate fails. */
   readonly requested?: Requested | undefined
+  /** `gen_ai.operation.name` of the upstream span (default `chat`). */
+  readonly operation?: Operation | undefined
 }
 
 export interface Requested {
@@ -100,6 +104,9 @@ export const runChain = <A, R>(
     /** `ref: why it fell out`, one per candidate, for the final error. */
     const reasons: Array<string> = []
     let floor: number | undefined
+    // spans only while the tracer is on: off, an attempt builds none
+    const tracing = yield* Effect.withFiber((fiber) => Effect.succeed(isTracing(fiber)))
+    let attemptNo = 0
 
     for (let i = 0; i < candidates.length; i++) {
       const d = candidates[i]
@@ -136,10 +143,11 @@ export const runChain = <A, R>(
           break
         }
         const timeoutMs = Math.min(routing.attemptTimeoutMs, deadline - t0)
+        const upstream = tracing ? upstreamSpan(d, options.operation ?? "chat", options.call(d, timeoutMs)) : options.call(d, timeoutMs)
         const call = options.selfTimed?.(d) === true
-          ? options.call(d, timeoutMs)
-          : Effect.timeoutOrElse(options.call(d, timeoutMs), { duration: timeoutMs, orElse: attemptTimeout(d.ref, timeoutMs) })
-        const exit = yield* Effect.exit(breakers.run(d, call))
+          ? upstream
+          : Effect.timeoutOrElse(upstream, { duration: timeoutMs, orElse: attemptTimeout(d.ref, timeoutMs) })
+        const exit = yield* Effect.exit(tracing ? attemptSpan(d, ++attemptNo, breakers.run(d, call)) : breakers.run(d, call))
         const t1 = yield* now
         const ms = t1 - t0
         const s = state.get(d.ref)

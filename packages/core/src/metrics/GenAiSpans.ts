@@ -1,0 +1,102 @@
+/**
+ * OpenTelemetry GenAI semantic-convention attributes on the gateway's spans
+ * (https://opentelemetry.io/docs/specs/semconv/gen-ai/), and the W3C `traceparent` a provider
+ * client sends upstream. The tracer is off unless an exporter is configured (the server's
+ * Tracing layer); then every helper here costs one reference read and records nothing.
+ */
+import { Context, Effect, type Fiber, References, Tracer } from "effect"
+
+/** `gen_ai.provider.name`: the convention's well-known values where there is one, else the type. */
+export const providerName = (type: string): string => {
+  switch (type) {
+    case "azure-openai":
+      return "azure.ai.openai"
+    case "gemini":
+      return "gcp.gemini"
+    default:
+      return type
+  }
+}
+
+export const isTracing = (fiber: Fiber.Fiber<unknown, unknown>): boolean => fiber.getRef(References.TracerEnabled)
+
+/** The fiber's current span as a `traceparent` header value; undefined when tracing is off. */
+export const traceparentOf = (fiber: Fiber.Fiber<unknown, unknown>): string | undefined => {
+  if (!isTracing(fiber)) return undefined
+  const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+  if (span === undefined) return undefined
+  return `00-${span.traceId.padStart(32, "0")}-${span.spanId}-${span.sampled ? "01" : "00"}`
+}
+
+/** What the request asked for, as `gen_ai.request.*`. */
+export interface RequestLike {
+  readonly model?: string | undefined
+  readonly maxTokens?: number | undefined
+  readonly temperature?: number | undefined
+  readonly topP?: number | undefined
+}
+
+/** What came back, read for `gen_ai.response.*` and `gen_ai.usage.*` (any of it may be missing). */
+export interface ResponseLike {
+  readonly provider?: string | undefined
+  readonly model?: string | undefined
+  readonly usage?: { readonly promptTokens: number; readonly completionTokens: number } | undefined
+  readonly finishReason?: string | undefined
+  readonly cached?: boolean | undefined
+}
+
+export const requestAttributes = (
+  operation: "chat" | "embeddings",
+  req: RequestLike
+): Record<string, unknown> => {
+  const out: Record<string, unknown> = { "gen_ai.operation.name": operation }
+  if (req.model !== undefined) out["gen_ai.request.model"] = req.model
+  if (req.maxTokens !== undefined) out["gen_ai.request.max_tokens"] = req.maxTokens
+  if (req.temperature !== undefined) out["gen_ai.request.temperature"] = req.temperature
+  if (req.topP !== undefined) out["gen_ai.request.top_p"] = req.topP
+  return out
+}
+
+export const annotateResponse = (span: Tracer.Span, r: ResponseLike): void => {
+  if (!span.sampled) return
+  if (r.model !== undefined) span.attribute("gen_ai.response.model", r.model)
+  if (r.usage !== undefined) {
+    span.attribute("gen_ai.usage.input_tokens", r.usage.promptTokens)
+    span.attribute("gen_ai.usage.output_tokens", r.usage.completionTokens)
+  }
+  if (r.finishReason !== undefined) span.attribute("gen_ai.response.finish_reasons", [r.finishReason])
+  if (r.cached !== undefined) span.attribute("llm_gateway.cached", r.cached)
+}
+
+/**
+ * Annotates the current span (an `Effect.fn` span such as `LLMManager.generate`) with the
+ * request and, on success, the response. With tracing off: the effect itself, nothing else.
+ */
+export const annotated = <A extends ResponseLike, E, R>(
+  operation: "chat" | "embeddings",
+  /** Called only when the span records (no allocation per request with tracing off). */
+  req: () => RequestLike,
+  providerOf: (a: A) => string | undefined,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.withFiber((fiber) => {
+    if (!isTracing(fiber)) return effect
+    const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+    if (span === undefined || span._tag !== "Span" || !span.sampled) return effect
+    for (const [k, v] of Object.entries(requestAttributes(operation, req()))) span.attribute(k, v)
+    return Effect.tap(effect, (a) =>
+      Effect.sync(() => {
+        const provider = providerOf(a)
+        if (provider !== undefined) span.attribute("gen_ai.provider.name", provider)
+        annotateResponse(span, a)
+      }))
+  })
+
+/** `traceparentOf` the current fiber, as an effect (for code inside `Effect.gen`). */
+export const currentTraceparent: Effect.Effect<string | undefined> = Effect.withFiber((fiber) =>
+  Effect.succeed(traceparentOf(fiber))
+)
+
+/** SDK request options carrying the trace context (none when tracing is off). */
+export const traceHeaders = (traceparent: string | undefined): { readonly headers?: Record<string, string> } =>
+  traceparent === undefined ? {} : { headers: { traceparent } }
