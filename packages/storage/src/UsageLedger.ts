@@ -1,0 +1,314 @@
+/**
+ * The usage ledger: one row per request (feature `ledger` of the GatewayDatabase), written off
+ * the request path.
+ *
+ * `record` only pushes onto a bounded in-memory buffer — it never waits, never fails, never
+ * opens the store. A background fiber writes the buffer every `flushMs` (1 s by default) in
+ * batches, one transaction each: the raw rows, plus an upsert of the daily rollup
+ * (`gateway_usage_daily`: per day, scope, key, team and model). When the store is down, rows stay
+ * in the buffer and are written when it is back; only a buffer full beyond `maxBuffer` drops
+ * rows, counted in `llm_gateway_ledger_dropped_rows_total`.
+ *
+ * Reads stay fast at millions of rows: whole UTC days come from the rollup, and only the partial
+ * first and last day of a range from the raw rows (through the `(key_id, at)`, `(team, at)` and
+ * `(scope, at)` indexes).
+ */
+import { Context, Effect, Layer, Metric, Option, Schedule } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import { SqlClient } from "effect/sql"
+import { type Feature, GatewayDatabase } from "./GatewayDatabase.ts"
+
+export interface LedgerRow {
+  /** Epoch ms. */
+  readonly at: number
+  /** The virtual key's id; null for static config keys and open gateways. */
+  readonly keyId: string | null
+  readonly team: string | null
+  /** The tenant scope (each gateway key its own). */
+  readonly scope: string
+  readonly task: string
+  readonly requestedModel: string | null
+  readonly model: string
+  readonly provider: string
+  readonly attempts: number
+  /** HTTP status of the answer (200, 429…). */
+  readonly status: number
+  readonly promptTokens: number
+  readonly completionTokens: number
+  readonly cachedTokens: number
+  readonly reasoningTokens: number
+  readonly costUsd: number
+  readonly latencyMs: number
+  readonly cacheHit: boolean
+  /** Only with `ledger.storeBodies: true`: redacted, capped. */
+  readonly body?: string | null | undefined
+}
+
+export interface UsageFilter {
+  readonly keyId?: string | undefined
+  readonly team?: string | undefined
+  readonly scope?: string | undefined
+  /** Epoch ms, inclusive. */
+  readonly from: number
+  /** Epoch ms, exclusive. */
+  readonly to: number
+}
+
+export interface UsageTotals {
+  readonly requests: number
+  readonly promptTokens: number
+  readonly completionTokens: number
+  readonly costUsd: number
+}
+
+export interface UsageReport {
+  readonly totals: UsageTotals
+  readonly rows: ReadonlyArray<UsageTotals & { readonly model: string; readonly provider: string }>
+}
+
+export interface UsageLedgerShape {
+  /** Buffers the row; never blocks or fails. */
+  readonly record: (row: LedgerRow) => void
+  /** Writes what is buffered now (tests, shutdown). */
+  readonly flush: Effect.Effect<void>
+  readonly query: (filter: UsageFilter) => Effect.Effect<UsageReport>
+  /** Rows buffered and not yet written, and rows dropped since start. */
+  readonly stats: () => { readonly pending: number; readonly dropped: number }
+}
+
+export interface UsageLedgerOptions {
+  readonly flushMs?: number | undefined
+  readonly maxBuffer?: number | undefined
+  readonly batchSize?: number | undefined
+}
+
+export const LedgerFeature: Feature = {
+  name: "ledger",
+  migrations: {
+    "1_create_ledger": Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`CREATE TABLE gateway_usage (
+        at BIGINT NOT NULL, key_id TEXT, team TEXT, scope TEXT NOT NULL, task TEXT NOT NULL,
+        requested_model TEXT, model TEXT NOT NULL, provider TEXT NOT NULL, attempts INTEGER NOT NULL,
+        status INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+        cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, cost_usd DOUBLE PRECISION NOT NULL,
+        latency_ms DOUBLE PRECISION NOT NULL, cache_hit INTEGER NOT NULL, body TEXT
+      )`
+      yield* sql`CREATE INDEX gateway_usage_key_at ON gateway_usage (key_id, at)`
+      yield* sql`CREATE INDEX gateway_usage_team_at ON gateway_usage (team, at)`
+      yield* sql`CREATE INDEX gateway_usage_scope_at ON gateway_usage (scope, at)`
+      yield* sql`CREATE INDEX gateway_usage_at ON gateway_usage (at)`
+      // '' rather than NULL for "no key"/"no team": NULLs never conflict in a primary key
+      yield* sql`CREATE TABLE gateway_usage_daily (
+        day BIGINT NOT NULL, scope TEXT NOT NULL, key_id TEXT NOT NULL, team TEXT NOT NULL,
+        model TEXT NOT NULL, provider TEXT NOT NULL, requests BIGINT NOT NULL, prompt_tokens BIGINT NOT NULL,
+        completion_tokens BIGINT NOT NULL, cost_usd DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (day, scope, key_id, team, model, provider)
+      )`
+      yield* sql`CREATE INDEX gateway_usage_daily_key ON gateway_usage_daily (key_id, day)`
+      yield* sql`CREATE INDEX gateway_usage_daily_team ON gateway_usage_daily (team, day)`
+      yield* sql`CREATE INDEX gateway_usage_daily_scope ON gateway_usage_daily (scope, day)`
+    })
+  }
+}
+
+const DAY = 86_400_000
+const dayOf = (ms: number) => Math.floor(ms / DAY) * DAY
+
+export const droppedRows = Metric.counter("llm_gateway_ledger_dropped_rows_total", {
+  description: "Usage ledger rows dropped because the buffer was full (store down or too slow)",
+  incremental: true
+})
+
+const rowColumns = (r: LedgerRow) => ({
+  at: r.at,
+  key_id: r.keyId,
+  team: r.team,
+  scope: r.scope,
+  task: r.task,
+  requested_model: r.requestedModel,
+  model: r.model,
+  provider: r.provider,
+  attempts: r.attempts,
+  status: r.status,
+  prompt_tokens: r.promptTokens,
+  completion_tokens: r.completionTokens,
+  cached_tokens: r.cachedTokens,
+  reasoning_tokens: r.reasoningTokens,
+  cost_usd: r.costUsd,
+  latency_ms: r.latencyMs,
+  cache_hit: r.cacheHit ? 1 : 0,
+  body: r.body ?? null
+})
+
+interface Rollup {
+  day: number
+  scope: string
+  key_id: string
+  team: string
+  model: string
+  provider: string
+  requests: number
+  prompt_tokens: number
+  completion_tokens: number
+  cost_usd: number
+}
+
+const rollupsOf = (rows: ReadonlyArray<LedgerRow>): Array<Rollup> => {
+  const byKey = new Map<string, Rollup>()
+  for (const r of rows) {
+    const day = dayOf(r.at)
+    const k = JSON.stringify([day, r.scope, r.keyId ?? "", r.team ?? "", r.model, r.provider])
+    let u = byKey.get(k)
+    if (u === undefined) {
+      u = { day, scope: r.scope, key_id: r.keyId ?? "", team: r.team ?? "", model: r.model, provider: r.provider, requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 }
+      byKey.set(k, u)
+    }
+    u.requests++
+    u.prompt_tokens += r.promptTokens
+    u.completion_tokens += r.completionTokens
+    u.cost_usd += r.costUsd
+  }
+  return [...byKey.values()]
+}
+
+interface Agg {
+  model: string
+  provider: string
+  requests: number | string
+  prompt_tokens: number | string | null
+  completion_tokens: number | string | null
+  cost_usd: number | string | null
+}
+
+export const make = (options: UsageLedgerOptions = {}) =>
+  Effect.gen(function*() {
+    const db = yield* GatewayDatabase
+    const flushMs = options.flushMs ?? 1000
+    const maxBuffer = options.maxBuffer ?? 100_000
+    const batchSize = options.batchSize ?? 2000
+    let buffer: Array<LedgerRow> = []
+    let dropped = 0
+    let down = false
+
+    const write = (s: SqlClient.SqlClient, batch: NonEmptyReadonlyArray<LedgerRow>) =>
+      s.withTransaction(Effect.gen(function*() {
+        yield* s`INSERT INTO gateway_usage ${s.insert(batch.map(rowColumns) as unknown as NonEmptyReadonlyArray<Record<string, unknown>>)}`
+        for (const u of rollupsOf(batch)) {
+          yield* s`INSERT INTO gateway_usage_daily ${s.insert({ ...u })}
+            ON CONFLICT (day, scope, key_id, team, model, provider) DO UPDATE SET
+              requests = gateway_usage_daily.requests + excluded.requests,
+              prompt_tokens = gateway_usage_daily.prompt_tokens + excluded.prompt_tokens,
+              completion_tokens = gateway_usage_daily.completion_tokens + excluded.completion_tokens,
+              cost_usd = gateway_usage_daily.cost_usd + excluded.cost_usd`
+        }
+      }))
+
+    /** Writes the buffer in batches; on failure the rows go back to the front, to try again. */
+    const flush: Effect.Effect<void> = Effect.gen(function*() {
+      while (buffer.length > 0) {
+        const batch = buffer.slice(0, batchSize) as unknown as NonEmptyReadonlyArray<LedgerRow>
+        buffer = buffer.slice(batch.length)
+        const written = yield* db.open(LedgerFeature).pipe(
+          Effect.flatMap((s) => write(s, batch)),
+          Effect.as(true),
+          Effect.catchCause((cause) =>
+            Effect.gen(function*() {
+              buffer = [...batch, ...buffer]
+              if (!down) yield* Effect.logWarning(`usage ledger: store unavailable, keeping ${buffer.length} rows to write later`, cause)
+              down = true
+              return false
+            })
+          )
+        )
+        if (!written) return
+        if (down) {
+          down = false
+          yield* Effect.logInfo("usage ledger: store back, writing buffered rows")
+        }
+      }
+    })
+
+    yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(flushMs)))
+    // what is still buffered at shutdown gets one last chance
+    yield* Effect.addFinalizer(() => flush.pipe(Effect.timeoutOption(5000), Effect.ignore))
+
+    const filterSql = (s: SqlClient.SqlClient, f: UsageFilter) =>
+      f.keyId !== undefined
+        ? s`key_id = ${f.keyId}`
+        : f.team !== undefined
+        ? s`team = ${f.team}`
+        : f.scope !== undefined
+        ? s`scope = ${f.scope}`
+        : s`1 = 1`
+
+    const query = (f: UsageFilter): Effect.Effect<UsageReport> =>
+      Effect.gen(function*() {
+        const client = yield* db.openIfExists(LedgerFeature).pipe(Effect.orDie)
+        const parts: Array<Agg> = []
+        if (Option.isSome(client)) {
+          const s = client.value
+          const where = filterSql(s, f)
+          const firstFull = dayOf(f.from) === f.from ? f.from : dayOf(f.from) + DAY
+          const lastFull = dayOf(f.to)
+          const raw = (from: number, to: number) =>
+            s<Agg>`SELECT model, provider, count(*) AS requests, sum(prompt_tokens) AS prompt_tokens,
+              sum(completion_tokens) AS completion_tokens, sum(cost_usd) AS cost_usd
+              FROM gateway_usage WHERE ${where} AND at >= ${from} AND at < ${to} GROUP BY model, provider`
+          if (firstFull >= lastFull) {
+            parts.push(...yield* raw(f.from, f.to))
+          } else {
+            if (f.from < firstFull) parts.push(...yield* raw(f.from, firstFull))
+            const rollWhere = f.keyId !== undefined || f.team !== undefined || f.scope !== undefined ? where : s`1 = 1`
+            parts.push(...yield* s<Agg>`SELECT model, provider, sum(requests) AS requests, sum(prompt_tokens) AS prompt_tokens,
+              sum(completion_tokens) AS completion_tokens, sum(cost_usd) AS cost_usd
+              FROM gateway_usage_daily WHERE ${rollWhere} AND day >= ${firstFull} AND day < ${lastFull} GROUP BY model, provider`)
+            if (lastFull < f.to) parts.push(...yield* raw(lastFull, f.to))
+          }
+        }
+        // rows not yet written count too: what this instance served is visible at once
+        for (const r of buffer) {
+          if (r.at < f.from || r.at >= f.to) continue
+          if (f.keyId !== undefined ? r.keyId !== f.keyId : f.team !== undefined ? r.team !== f.team : f.scope !== undefined && r.scope !== f.scope) continue
+          parts.push({ model: r.model, provider: r.provider, requests: 1, prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, cost_usd: r.costUsd })
+        }
+        const byModel = new Map<string, { model: string; provider: string; requests: number; promptTokens: number; completionTokens: number; costUsd: number }>()
+        for (const p of parts) {
+          const k = `${p.provider}/${p.model}`
+          const row = byModel.get(k) ?? { model: p.model, provider: p.provider, requests: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
+          row.requests += Number(p.requests)
+          row.promptTokens += Number(p.prompt_tokens ?? 0)
+          row.completionTokens += Number(p.completion_tokens ?? 0)
+          row.costUsd += Number(p.cost_usd ?? 0)
+          byModel.set(k, row)
+        }
+        const rows = [...byModel.values()].sort((a, b) => b.costUsd - a.costUsd || a.model.localeCompare(b.model))
+        const totals = { requests: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
+        for (const r of rows) {
+          totals.requests += r.requests
+          totals.promptTokens += r.promptTokens
+          totals.completionTokens += r.completionTokens
+          totals.costUsd += r.costUsd
+        }
+        return { totals, rows }
+      }).pipe(Effect.orDie)
+
+    return UsageLedger.of({
+      record: (row) => {
+        if (buffer.length >= maxBuffer) {
+          dropped++
+          Effect.runSync(Metric.update(droppedRows, 1))
+          return
+        }
+        buffer.push(row)
+      },
+      flush,
+      query,
+      stats: () => ({ pending: buffer.length, dropped })
+    })
+  })
+
+export class UsageLedger extends Context.Service<UsageLedger, UsageLedgerShape>()("@llm-gateway/storage/UsageLedger") {
+  static readonly layer = (options?: UsageLedgerOptions): Layer.Layer<UsageLedger, never, GatewayDatabase> =>
+    Layer.effect(this, make(options))
+}
