@@ -31,6 +31,7 @@ import type { ServerContext } from "./internal/context.ts"
 import { makeJsonReader } from "./internal/http.ts"
 import { makeScrubber, secretsOf } from "./internal/secrets.ts"
 import { CurrentDrain, type Drain, makeDrain } from "./internal/shutdown.ts"
+import * as ConsoleRoutes from "./ConsoleRoutes.ts"
 import * as OpenAIRoutes from "./OpenAIRoutes.ts"
 import * as OpsRoutes from "./OpsRoutes.ts"
 import * as SeedRoutes from "./SeedRoutes.ts"
@@ -72,7 +73,8 @@ export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | ServerSer
   Effect.gen(function*() {
     const ctx = yield* makeContext
     const ops = yield* OpsRoutes.routes(ctx)
-    const all = [...OpenAIRoutes.routes(ctx), ...SeedRoutes.routes(ctx), ...ops]
+    const ui = yield* ConsoleRoutes.routes(ctx)
+    const all = [...OpenAIRoutes.routes(ctx), ...SeedRoutes.routes(ctx), ...ui, ...ops]
     // HEAD answers every GET route with its status and headers (Node sends no body for HEAD)
     const heads = all.filter((r) => r.method === "GET").map((r) => HttpRouter.route("HEAD", r.path, r.handler))
     yield* router.addAll([...all, ...heads])

@@ -35,6 +35,9 @@ const hintsOf = (request: Request): GatewayHints => {
   return { task: h["x-llm-task"], strategy: h["x-llm-strategy"], noCache: cache !== undefined && /no-cache|no-store|bypass/i.test(cache) }
 }
 
+/** `x-llm-route: include` (the console sends it): per-attempt route header and `usage.cost_usd`. */
+const wantsRoute = (request: Request): boolean => request.headers["x-llm-route"] === "include"
+
 /** Header values come from config and upstream answers: keep them to visible ASCII. */
 const headerSafe = (s: string): string => (/^[\x20-\x7e]*$/.test(s) ? s : s.replace(/[^\x20-\x7e]/g, ""))
 
@@ -51,7 +54,13 @@ interface Outcome {
  * gateway outside upstream calls: total (to the first chunk for a stream) minus the time of
  * every upstream attempt.
  */
-const llmHeaders = (ctx: ServerContext, call: ChatCall | undefined, o: Outcome, startedAt: number): Record<string, string> => {
+const llmHeaders = (
+  ctx: ServerContext,
+  call: ChatCall | undefined,
+  o: Outcome,
+  startedAt: number,
+  route = false
+): Record<string, string> => {
   let tries = 0
   let upstreamMs = 0
   if (!o.cached && o.attempts !== undefined) {
@@ -73,15 +82,19 @@ const llmHeaders = (ctx: ServerContext, call: ChatCall | undefined, o: Outcome, 
   if (o.ignoredFields !== undefined && o.ignoredFields.length > 0) {
     headers["x-llm-ignored-fields"] = headerSafe(o.ignoredFields.join(","))
   }
+  // every attempt as `model;outcome;ms`, skipped candidates included (with why they were skipped)
+  if (route && o.attempts !== undefined && o.attempts.length > 0) {
+    headers["x-llm-route"] = headerSafe(o.attempts.map((a) => `${a.model};${a.outcome};${a.ms.toFixed(1)}`).join(", "))
+  }
   return headers
 }
 
-const completeChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt: number) =>
+const completeChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt: number, route: boolean) =>
   Effect.map(ctx.manager.generate(call.request, { scope, validated: true }), (r) =>
     jsonText(
-      chatCompletionJson(r, completionId(), Math.floor(Date.now() / 1000)),
+      chatCompletionJson(r, completionId(), Math.floor(Date.now() / 1000), route),
       200,
-      llmHeaders(ctx, call, r, startedAt)
+      llmHeaders(ctx, call, r, startedAt, route)
     ))
 
 const sseHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
@@ -114,7 +127,7 @@ const utf8 = (text: string): NonEmptyReadonlyArray<Uint8Array> => [Buffer.from(t
  * filter / encodeText, an Effect step each per pull): each batch of chunks becomes one SSE
  * string and one buffer.
  */
-const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt: number) =>
+const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt: number, route: boolean) =>
   Effect.gen(function*() {
     const pull = yield* Channel.toPullScoped(
       Stream.toChannel(ctx.manager.generateStream(call.request, { scope, validated: true })),
@@ -131,7 +144,8 @@ const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt
       Math.floor(Date.now() / 1000),
       modelRef(provider, model),
       call.includeUsage,
-      call.request.n ?? 1
+      call.request.n ?? 1,
+      route
     )
     const headers = {
       ...sseHeaders,
@@ -139,7 +153,8 @@ const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt
         ctx,
         call,
         { provider, model, cached: head?.cached === true, attempts: head?.attempts, ignoredFields: head?.ignoredFields },
-        startedAt
+        startedAt,
+        route
       )
     }
     // an upstream that ended without a chunk still gets the closing frames
@@ -181,7 +196,8 @@ const chatCompletions = (ctx: ServerContext) => (request: Request) => {
     Effect.flatMap(ctx.readJson(request), (body): Handled<Scope.Scope> => {
       const call = decodeWith((b) => readChatRequest(b, hintsOf(request)), body)
       if (isApiError(call)) return Effect.fail(call)
-      return call.stream ? streamChat(ctx, call, scope, startedAt) : completeChat(ctx, call, scope, startedAt)
+      const route = wantsRoute(request)
+      return call.stream ? streamChat(ctx, call, scope, startedAt, route) : completeChat(ctx, call, scope, startedAt, route)
     }))
 }
 

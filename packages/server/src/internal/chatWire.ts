@@ -229,7 +229,7 @@ export const modelRef = (provider: string, model: string): string => `${provider
  * No `system_fingerprint` in the answer or its chunks: OpenAI's schema types it as a string (a
  * `null` breaks strict clients) and the gateway has no backend fingerprint of its own to give.
  */
-export const chatCompletionJson = (r: LLMResponse, id: string, created: number): string =>
+export const chatCompletionJson = (r: LLMResponse, id: string, created: number, includeCost = false): string =>
   JSON.stringify({
     id,
     object: "chat.completion",
@@ -248,8 +248,16 @@ export const chatCompletionJson = (r: LLMResponse, id: string, created: number):
         logprobs: null,
         finish_reason: openAIFinish(c.finishReason)
       })),
-    usage: openAIUsage(r.usage)
+    usage: includeCost ? withCost(openAIUsage(r.usage), r.costUsd) : openAIUsage(r.usage)
   })
+
+/**
+ * `usage.cost_usd`, only for a caller that asked (`x-llm-route: include`, as the console does):
+ * the gateway's cost of the request, like OpenRouter's `usage.cost`. Off by default, so the
+ * usage object stays exactly OpenAI's.
+ */
+const withCost = <U extends object>(usage: U, costUsd: number | undefined): U & { cost_usd?: number } =>
+  costUsd === undefined ? usage : { ...usage, cost_usd: costUsd }
 
 /**
  * Writes the SSE frames of one streamed completion, keeping what OpenAI's framing needs. With
@@ -265,15 +273,18 @@ export class ChunkEncoder {
   private readonly model: string
   private readonly includeUsage: boolean
   private readonly n: number
+  private readonly includeCost: boolean
+  private cost: number | undefined
   /** n > 1 only: which choices have sent their first frame, and how each finished. */
   private readonly started: Array<boolean> = []
   private readonly finishes: Array<FinishReason | undefined> = []
-  constructor(id: string, created: number, model: string, includeUsage: boolean, n = 1) {
+  constructor(id: string, created: number, model: string, includeUsage: boolean, n = 1, includeCost = false) {
     this.id = id
     this.created = created
     this.model = model
     this.includeUsage = includeUsage
     this.n = n
+    this.includeCost = includeCost
   }
 
   private frame(delta: object, finishReason: string | null, index = 0): string {
@@ -290,6 +301,7 @@ export class ChunkEncoder {
 
   /** Frames for one gateway chunk ("" when it carries nothing to send yet). */
   chunk(c: StreamChunk): string {
+    if (c.costUsd !== undefined) this.cost = c.costUsd
     if (this.n > 1) return this.choiceChunk(c)
     if (c.usage !== undefined) this.usage = c.usage
     if (c.finishReason !== undefined) this.finish = c.finishReason
@@ -341,7 +353,7 @@ export class ChunkEncoder {
           created: this.created,
           model: this.model,
           choices: [],
-          usage: openAIUsage(this.usage)
+          usage: this.includeCost ? withCost(openAIUsage(this.usage), this.cost) : openAIUsage(this.usage)
         })
       }\n\n`
     }

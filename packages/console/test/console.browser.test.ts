@@ -1,0 +1,219 @@
+/**
+ * The console in a real headless Chromium (Debian's `chromium`, driven by playwright-core)
+ * against a real gateway process (`gateway serve`, as a user runs it) over fake upstreams and
+ * the embedded model. Screenshots of each view land in `packages/console/.artifacts/`.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { type FakeOpenAI, startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
+import { type BrowserContext, chromium, type Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+const ROOT = resolve(import.meta.dirname, "../../..")
+const ARTIFACTS = resolve(import.meta.dirname, "../.artifacts")
+const KEY = "console-test-key-0123456789"
+const UPSTREAM_KEY = "sk-upstream-canary-0123456789"
+const SLOW_REPLY = Array.from({ length: 60 }, (_, i) => `word${i}`).join(" ")
+
+const freePort = (): Promise<number> =>
+  new Promise((ok, fail) => {
+    const probe = createServer()
+    probe.once("error", fail)
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address()
+      probe.close(() => (typeof address === "object" && address !== null ? ok(address.port) : fail(new Error("no port"))))
+    })
+  })
+
+let dir: string
+let gateway: ChildProcess
+let url: string
+let openai: FakeOpenAI
+let slow: FakeOpenAI
+let browser: BrowserContext
+let page: Page
+const requested: Array<string> = []
+const gatewayLog: Array<string> = []
+
+const startGateway = async () => {
+  const port = await freePort()
+  const config = join(dir, "gateway.yaml")
+  writeFileSync(config, `
+server: { host: 127.0.0.1, port: ${port}, apiKeys: ["${KEY}"] }
+providers:
+  - name: openai
+    type: openai
+    baseUrl: "${openai.baseUrl}"
+    apiKey: "${UPSTREAM_KEY}"
+    models: [{ id: gpt-4o-mini, inputCostPer1M: 0.15, outputCostPer1M: 0.6 }]
+  - { name: slow, type: openai-compatible, baseUrl: "${slow.baseUrl}", models: [{ id: slow-model }] }
+  - { name: local, type: llamacpp, modelPath: "${join(ROOT, "models/stories260K.gguf")}", threads: 1 }
+routing:
+  fallbackOrder: [local/stories260K]
+  maxRetries: 0
+  circuitBreaker: { failureThreshold: 2, successThreshold: 1, openMs: 60000 }
+cache: { enabled: true, ttlSeconds: 60, maxSize: 100 }
+conversations: { store: memory }
+`)
+  gateway = spawn(join(ROOT, "node_modules/.bin/node"), [join(ROOT, "packages/server/src/cli.ts"), "serve", "--config", config], {
+    cwd: dir,
+    detached: true,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true", LLM_EMBEDDED_DEFAULT: "false" },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  gateway.stdout!.on("data", (b: Buffer) => gatewayLog.push(b.toString()))
+  gateway.stderr!.on("data", (b: Buffer) => gatewayLog.push(b.toString()))
+  url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) return
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline || gateway.exitCode !== null) throw new Error(`gateway did not start:\n${gatewayLog.join("")}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+const launchBrowser = async () => {
+  browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "console-chromium-")), {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1280, height: 860 },
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"
+    ]
+  })
+  page = browser.pages()[0] ?? await browser.newPage()
+  page.on("request", (r) => void requested.push(r.url()))
+}
+
+const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  dir = mkdtempSync(join(tmpdir(), "console-test-"))
+  ;[openai, slow] = await Promise.all([
+    startFakeOpenAI({ reply: "Hello from the fake upstream.", apiKey: UPSTREAM_KEY }),
+    startFakeOpenAI({ reply: SLOW_REPLY, chunkIntervalMs: 150 })
+  ])
+  await Promise.all([startGateway(), launchBrowser()])
+}, 40_000)
+
+afterAll(async () => {
+  await browser?.close()
+  if (gateway?.pid !== undefined && gateway.exitCode === null) process.kill(-gateway.pid, "SIGTERM")
+  await Promise.all([openai?.close(), slow?.close()])
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const signIn = async (key: string) => {
+  await page.getByLabel("Gateway key").fill(key)
+  await page.getByRole("button", { name: "Sign in" }).click()
+}
+
+describe("web console at /ui", () => {
+  it("a wrong key shows a clear message; the page paints fast, loads little, holds no secret", async () => {
+    // a first navigation to the origin spins up the renderer; the paint measured is the page's own
+    await page.goto(`${url}/health`)
+    const res = await page.goto(`${url}/ui`)
+    expect(res?.status()).toBe(200)
+    expect(await res!.text()).not.toContain(KEY)
+    await signIn("not-the-key")
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("did not accept this key")
+    await shot("login-wrong-key")
+    const perf = await page.evaluate(() => {
+      const fcp = performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null
+      const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming
+      const resources = performance.getEntriesByType("resource") as Array<PerformanceResourceTiming>
+      return { fcp, bytes: nav.encodedBodySize + resources.reduce((s, r) => s + r.encodedBodySize, 0) }
+    })
+    console.log(`console: first contentful paint ${perf.fcp?.toFixed(0)} ms, ${perf.bytes} bytes loaded (gzip)`)
+    expect(perf.fcp).not.toBeNull()
+    expect(perf.fcp!).toBeLessThanOrEqual(300)
+    expect(perf.bytes).toBeLessThanOrEqual(150 * 1024)
+  })
+
+  it("signs in with a key and shows every configured provider, live", async () => {
+    await signIn(KEY)
+    for (const p of ["openai", "slow", "local"]) await page.locator(`tr[data-provider="${p}"]`).waitFor()
+    await expect.poll(() => page.locator("tr[data-provider=openai] .circuit").textContent()).toBe("closed")
+    // the key lives in session storage only
+    const stored = await page.evaluate(() => ({ session: sessionStorage.getItem("llm-gateway.key"), local: localStorage.length, cookie: document.cookie }))
+    expect(stored).toEqual({ session: KEY, local: 0, cookie: "" })
+  })
+
+  it("shows a circuit open within 5 s of the failures that opened it", async () => {
+    openai.enqueueFault({ kind: "status", status: 500 }, 2)
+    for (let i = 0; i < 2; i++) {
+      await fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({ model: "openai/gpt-4o-mini", max_tokens: 4, messages: [{ role: "user", content: `fail ${i}` }] })
+      })
+    }
+    const opened = Date.now()
+    await page.locator("tr[data-provider=openai] .circuit", { hasText: "open" }).waitFor({ timeout: 5_000 })
+    console.log(`console: circuit shown open ${Date.now() - opened} ms after the second failure`)
+    await page.locator("tr[data-model='openai/gpt-4o-mini'] .circuit", { hasText: "open" }).waitFor({ timeout: 2_000 })
+    await shot("overview")
+    await page.setViewportSize({ width: 390, height: 844 })
+    await shot("overview-narrow")
+    await page.setViewportSize({ width: 1280, height: 860 })
+  }, 20_000)
+
+  it("streams a playground answer from the embedded model and shows the attempts and cost", async () => {
+    await page.getByRole("link", { name: "Playground" }).click()
+    await page.getByLabel("Model").selectOption("auto")
+    await page.getByLabel("Task type").selectOption("general")
+    await page.getByLabel("Message").fill("Once upon a time")
+    await page.getByLabel("Max tokens").fill("48")
+    // count the answer's updates: a streamed answer arrives in several
+    await page.evaluate(() => {
+      const w = window as unknown as { updates: number }
+      w.updates = 0
+      new MutationObserver(() => w.updates++).observe(document.getElementById("answer")!, { childList: true, characterData: true, subtree: true })
+    })
+    await page.getByRole("button", { name: "Send" }).click()
+    await page.locator("#play-state", { hasText: "Done" }).waitFor({ timeout: 15_000 })
+    expect(await page.evaluate(() => (window as unknown as { updates: number }).updates)).toBeGreaterThan(3)
+    const panel = page.locator("#attempts")
+    await expect.poll(() => panel.textContent()).toContain("local/stories260K")
+    const text = (await panel.textContent())!
+    expect(text).toMatch(/Attempts/)
+    expect(text).toMatch(/Cost \$\d/)
+    expect(text).toMatch(/\d+ prompt \+ \d+ completion/)
+    expect(await page.locator("#attempts tbody tr").first().textContent()).toMatch(/local\/stories260K\s*ok/)
+    expect((await page.locator(".transcript .assistant").textContent())!.length).toBeGreaterThan(20)
+    await shot("playground")
+  }, 20_000)
+
+  it("Stop cancels the stream and the upstream connection closes", async () => {
+    await page.getByRole("button", { name: "New conversation" }).click()
+    await page.getByLabel("Model").selectOption("slow/slow-model")
+    await page.getByLabel("Message").fill("Tell me a long story")
+    const closedBefore = slow.server.closedConnections()
+    await page.getByRole("button", { name: "Send" }).click()
+    await expect.poll(() => page.locator("#answer").textContent(), { timeout: 5_000 }).toContain("word3")
+    const stopped = Date.now()
+    await page.getByRole("button", { name: "Stop" }).click()
+    await page.locator("#play-state", { hasText: "Stopped" }).waitFor()
+    // the upstream would stream for ~9 s more: its connection closes because the gateway aborted it
+    await slow.server.waitForClosedConnections(closedBefore + 1, 3_000)
+    console.log(`console: upstream connection closed ${Date.now() - stopped} ms after Stop`)
+    expect(await page.locator("#answer").textContent()).not.toContain("word59")
+    await shot("playground-stopped")
+  }, 10_000)
+
+  it("hides Usage and Keys while the gateway has no admin API (404), and asked only the gateway", async () => {
+    expect((await fetch(`${url}/admin/v1/keys`)).status).toBe(404)
+    await expect.poll(() => page.locator("#nav a").allTextContents()).toEqual(["Overview", "Playground"])
+    const foreign = requested.filter((u) => !u.startsWith(`${url}/`))
+    expect(foreign).toEqual([])
+  })
+})
