@@ -9,11 +9,17 @@
  */
 import type * as Http from "node:http"
 import { Effect } from "effect"
+import { checkChatRequest } from "./fakes/openai/ChatRules.ts"
+import { forcedTurn, openAIWireTurn } from "./fakes/openai/ChatTurn.ts"
+import { type FakeScripting, isRich, makeTurnSource } from "./fakes/Script.ts"
 import { applyFault, type Fault, type LoopbackHandlerContext, type LoopbackServer, sendJson, startLoopbackServer } from "./LoopbackServer.ts"
+
+export type { FakeResponder, FakeToolCall, FakeTurn } from "./fakes/Script.ts"
 
 export interface FakeChatMessage {
   readonly role: string
-  readonly content: string
+  /** A string, or content parts (`text`, `image_url`, `input_audio`, `file`); null beside `tool_calls`. */
+  readonly content: string | ReadonlyArray<Record<string, unknown>> | null
 }
 
 /** The parts of a chat request the fake looks at (the whole body is passed through). */
@@ -62,7 +68,11 @@ export interface FakeAzureRequest {
   readonly operation: "chat/completions" | "embeddings"
 }
 
-export interface FakeOpenAI {
+/**
+ * Beyond text: `script` / `respond` (fakes/Script.ts) make the fake answer with tool calls and
+ * reasoning; requests breaking OpenAI's tool and content-part rules get its real 400.
+ */
+export interface FakeOpenAI extends FakeScripting<FakeChatRequest> {
   /** The OpenAI-style base URL: `http://127.0.0.1:<port>/v1`. */
   readonly baseUrl: string
   /** The origin, for Azure (`endpoint`) and full-URL configs. */
@@ -72,6 +82,8 @@ export interface FakeOpenAI {
   readonly azureRequests: Array<FakeAzureRequest>
   /** The body of the last request the fake received (what the gateway sent upstream). */
   readonly lastBody: () => Record<string, unknown> | undefined
+  /** Every chat completions body received (OpenAI and Azure paths), in order. */
+  readonly requests: () => Array<FakeChatRequest>
   /** The next request (of any kind) gets this fault instead of a normal answer; faults queue up. */
   readonly enqueueFault: (fault: Fault, times?: number) => void
   readonly pendingFaults: () => number
@@ -95,7 +107,10 @@ export const fakeTokenCount = (text: string): number => {
 
 export const fakePromptTokens = (messages: ReadonlyArray<FakeChatMessage>): number => {
   let n = 0
-  for (const m of messages) n += fakeTokenCount(typeof m.content === "string" ? m.content : "")
+  for (const m of messages) {
+    if (typeof m.content === "string") n += fakeTokenCount(m.content)
+    else if (Array.isArray(m.content)) for (const p of m.content) n += typeof p.text === "string" ? fakeTokenCount(p.text) : 0
+  }
   return n
 }
 
@@ -150,6 +165,7 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
   let reply = options.reply ?? "Hello from the fake upstream."
   let details = options.usageDetails
   let seq = 0
+  const turns = makeTurnSource<FakeChatRequest>()
   const models = options.models ?? ["gpt-4o-mini", "text-embedding-3-small"]
   const dims = options.embeddingDimensions ?? 8
   const latency = options.latencyMs ?? 0
@@ -161,27 +177,32 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
   }
 
   const chat = async ({ res }: LoopbackHandlerContext, body: FakeChatRequest, fault: Fault | undefined) => {
+    const violation = checkChatRequest(body)
+    if (violation !== undefined) return sendJson(res, 400, openAIErrorBody(400, violation.message, violation.code, violation.param))
     const id = `chatcmpl-fake-${++seq}`
     const created = Math.floor(Date.now() / 1000)
     const model = body.model
-    let text = typeof reply === "string" ? reply : reply(body)
-    let finish = "stop"
+    const turn = turns.next(body) ?? forcedTurn(body)
+    // Tool calls and reasoning take the rich encoder; a text turn takes the plain path below.
+    const rich = turn !== undefined && isRich(turn) ? openAIWireTurn(turn, body, seq, fakeTokenCount) : undefined
+    let text = turn?.text ?? (typeof reply === "string" ? reply : reply(body))
+    let finish: string = rich?.finishReason ?? "stop"
     // A max-tokens cap truncates the answer (by the fake's word tokens), as a real model would.
     const cap = body.max_completion_tokens ?? body.max_tokens
-    if (cap !== undefined && fakeTokenCount(text) > cap) {
+    if (rich === undefined && cap !== undefined && fakeTokenCount(text) > cap) {
       text = (text.match(/\S+\s*/g) ?? []).slice(0, cap).join("").trimEnd()
       finish = "length"
     }
     const promptTokens = fakePromptTokens(body.messages ?? [])
-    const reasoningTokens = details?.reasoningTokens ?? 0
-    const completionTokens = fakeTokenCount(text) + reasoningTokens
+    const reasoningTokens = rich?.reasoningTokens ?? details?.reasoningTokens ?? 0
+    const completionTokens = fakeTokenCount(rich?.producedText ?? text) + reasoningTokens
     const usage: Record<string, unknown> = {
       prompt_tokens: promptTokens,
       completion_tokens: completionTokens,
       total_tokens: promptTokens + completionTokens
     }
-    if (details !== undefined) {
-      usage.prompt_tokens_details = { cached_tokens: Math.min(details.cachedTokens ?? 0, promptTokens), audio_tokens: 0 }
+    if (details !== undefined || reasoningTokens > 0) {
+      usage.prompt_tokens_details = { cached_tokens: Math.min(details?.cachedTokens ?? 0, promptTokens), audio_tokens: 0 }
       usage.completion_tokens_details = {
         reasoning_tokens: reasoningTokens,
         audio_tokens: 0,
@@ -199,7 +220,7 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
         // `n` choices, as OpenAI answers (each the same reply: the fake is deterministic)
         choices: Array.from({ length: typeof body.n === "number" && body.n > 1 ? body.n : 1 }, (_, index) => ({
           index,
-          message: { role: "assistant", content: text, refusal: null },
+          message: rich?.message ?? { role: "assistant", content: text, refusal: null },
           logprobs: null,
           finish_reason: finish
         })),
@@ -229,12 +250,13 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
       res.end(`${chunk({ role: "assistant", content: "" }, null)}data: {"id": "broken\n\n`)
       return
     }
-    const pieces = splitReply(text, options.chunks)
+    const deltas = rich?.deltas ?? splitReply(text, options.chunks).map((content) => ({ content }))
     const cut = fault?.kind === "cutAfter" ? fault.chunks : -1
-    const frames: Array<string> = [chunk({ role: "assistant", content: "" }, null)]
-    for (let i = 0; i < pieces.length; i++) {
+    // OpenAI opens a tool-call answer with `content: null`, a text answer with `content: ""`.
+    const frames: Array<string> = [chunk({ role: "assistant", content: rich?.message.tool_calls !== undefined && turn?.text === undefined ? null : "" }, null)]
+    for (let i = 0; i < deltas.length; i++) {
       if (i === cut) break
-      frames.push(chunk({ content: pieces[i] }, null))
+      frames.push(chunk(deltas[i], null))
     }
     if (cut >= 0) {
       // Write what the upstream got out, then drop the connection mid-answer.
@@ -330,6 +352,8 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
     },
     pendingFaults: () => faults.length,
     lastBody: () => server.requests.at(-1)?.body as Record<string, unknown> | undefined,
+    requests: () => server.requests.filter((r) => r.path.endsWith("/chat/completions")).map((r) => r.body as FakeChatRequest),
+    ...turns.scripting,
     setReply: (r) => {
       reply = r
     },
