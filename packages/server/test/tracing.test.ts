@@ -189,6 +189,16 @@ describe("tracing on (tracing.endpoint in the config)", () => {
       const upstream = await waitFor("the upstream span", () => byName(spansOf(tp.traceId), "chat claude-3-haiku-20240307"))
       const attempt = byName(spansOf(tp.traceId), "ModelRouter.attempt")!
       expect(upstream.parentSpanId).toBe(attempt.spanId)
+      // the manager's stream span holds the attempt and, once the last chunk passed, the usage
+      const manager = await waitFor("the manager's stream span", () => byName(spansOf(tp.traceId), "LLMManager.generateStream"))
+      expect(attempt.parentSpanId).toBe(manager.spanId)
+      expect(attrs(manager)).toMatchObject({
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "anthropic",
+        "gen_ai.request.model": "anthropic/claude-3-haiku-20240307",
+        "gen_ai.response.finish_reasons": ["stop"]
+      })
+      expect(attrs(manager)["gen_ai.usage.output_tokens"]).toBeGreaterThan(0)
       expect(attrs(upstream)).toMatchObject({ "gen_ai.provider.name": "anthropic", "gen_ai.request.model": "claude-3-haiku-20240307" })
       // the SDK call runs in the client's own span (AnthropicClient.stream), a child of the upstream span
       const sent = fakes.anthropic.requests.slice(before).find((r) => r.path.endsWith("/messages"))!

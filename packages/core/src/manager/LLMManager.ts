@@ -18,7 +18,7 @@ import {
 import { LLMConfig } from "../config/LLMConfig.ts"
 import { findTooDeep, tooDeepError } from "../domain/JsonDepth.ts"
 import { InvalidRequest, type LLMError } from "../domain/LLMError.ts"
-import { annotated, providerName } from "../metrics/GenAiSpans.ts"
+import { annotated, annotateParentSpan, isTracing, providerName, requestAttributes } from "../metrics/GenAiSpans.ts"
 import { ModelRouter, type RoutePlan } from "../routing/ModelRouter.ts"
 import { windowTokenEstimator } from "../accounting/TokenEstimator.ts"
 import { UsageAccounting, type UsageRow } from "../accounting/UsageAccounting.ts"
@@ -220,7 +220,8 @@ export const make = Effect.gen(function*() {
         // Per batch, not per chunk: the bookkeeping is synchronous, and only the batch that
         // carries the last chunk runs an effect (cache write, accounting).
         const upstream = n > 1 ? streamChoices(valid, n, router.stream) : router.stream(valid, plan)
-        return Stream.mapArrayEffect(upstream, (batch) => {
+        const tracing = yield* Effect.withFiber((fiber) => Effect.succeed(isTracing(fiber)))
+        const out = Stream.mapArrayEffect(upstream, (batch) => {
           let last: StreamChunk | undefined
           for (let i = 0; i < batch.length; i++) {
             const chunk = batch[i]
@@ -244,8 +245,13 @@ export const make = Effect.gen(function*() {
             ...(ignoredFields !== undefined ? { ignoredFields } : {})
           }
           const save = key !== undefined ? cache.set(key, response) : Effect.void
-          return Effect.as(Effect.andThen(save, record(valid, scope, response)), batch)
+          const done = Effect.andThen(save, record(valid, scope, response))
+          return Effect.as(tracing ? Effect.andThen(annotateParentSpan(genAiProvider(response), response), done) : done, batch)
         })
+        // the stream's span (tracing on only) covers it to the last chunk: routing, attempts, upstream
+        return tracing
+          ? Stream.withSpan(out, "LLMManager.generateStream", { attributes: requestAttributes("chat", spanRequest(valid)) })
+          : out
       })
     )
 

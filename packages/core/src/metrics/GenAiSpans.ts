@@ -100,3 +100,14 @@ export const currentTraceparent: Effect.Effect<string | undefined> = Effect.with
 /** SDK request options carrying the trace context (none when tracing is off). */
 export const traceHeaders = (traceparent: string | undefined): { readonly headers?: Record<string, string> } =>
   traceparent === undefined ? {} : { headers: { traceparent } }
+
+/** Response attributes on the span effects run under (a `Stream.withSpan` span, say). */
+export const annotateParentSpan = (provider: string | undefined, r: ResponseLike): Effect.Effect<void> =>
+  Effect.withFiber((fiber) => {
+    const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+    if (span !== undefined && span._tag === "Span" && span.sampled) {
+      if (provider !== undefined) span.attribute("gen_ai.provider.name", provider)
+      annotateResponse(span, r)
+    }
+    return Effect.void
+  })
