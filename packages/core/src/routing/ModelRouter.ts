@@ -28,7 +28,7 @@ import { LLMConfig } from "../config/LLMConfig.ts"
 import type { ModelClientShape } from "../providers/ModelClient.ts"
 import { ModelClients, type ModelClientsShape } from "../providers/ModelClients.ts"
 import { costOfUsage, estimatePromptTokens } from "../accounting/Pricing.ts"
-import { type Catalog, type Deployment, makeCatalog } from "./internal/Catalog.ts"
+import { type Deployment, type DeploymentTable, makeDeploymentTable } from "./internal/Deployments.ts"
 import { type ChainContext, runChain } from "./internal/Executor.ts"
 import { type Admitted, admitFields, fieldsFor, ignoredOf } from "./internal/Fields.ts"
 import type { RoutePlan } from "./internal/Planner.ts"
@@ -122,7 +122,7 @@ export interface ModelRouterShape {
 /** The routing half of a router: plans and the runs of plans (named steps of `make`). */
 const makeRouting = (
   config: GatewayConfig,
-  catalog: Catalog,
+  catalog: DeploymentTable,
   clients: ModelClientsShape,
   ctx: ChainContext,
   planner: RequestPlanner
@@ -267,7 +267,7 @@ const makeRouting = (
 
 /** Steps of `make`: the catalog (warning about names no provider lists), then the random source. */
 const loadCatalog = Effect.fnUntraced(function*(config: GatewayConfig, options: ModelRouterOptions) {
-  const catalog: Catalog = makeCatalog(config, options.resolveBareModel)
+  const catalog: DeploymentTable = makeDeploymentTable(config, options.resolveBareModel)
   if (catalog.unresolved.length > 0) {
     yield* Effect.logWarning(`routing config names models no provider lists: ${catalog.unresolved.join(", ")}`)
   }

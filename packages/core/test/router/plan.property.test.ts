@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { makeCatalog } from "../../src/routing/internal/Catalog.ts"
+import { makeDeploymentTable } from "../../src/routing/internal/Deployments.ts"
 import { computePlan, type Health, type PlanInput } from "../../src/routing/internal/Planner.ts"
 import { gatewayConfig, provider } from "./fixtures.ts"
 
@@ -60,7 +60,7 @@ const build = (sc: Scenario) => {
       weight: d.weight
     }])
   )
-  const catalog = makeCatalog(gatewayConfig(providers))
+  const catalog = makeDeploymentTable(gatewayConfig(providers))
   const byRef = new Map<string, Scenario["deployments"][number]>(sc.deployments.map((d, i) => [`p${i}/m`, d]))
   const input = (): PlanInput => ({
     taskType: "general",

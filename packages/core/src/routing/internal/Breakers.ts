@@ -19,7 +19,7 @@ import { Cause, Duration, Effect, Exit, Option } from "effect"
 import { CircuitBreaker } from "effect/persistence"
 import type { CircuitBreakerConfig } from "../../config/ConfigSchema.ts"
 import { isLLMError, type LLMError } from "../../domain/LLMError.ts"
-import type { Deployment } from "./Catalog.ts"
+import type { Deployment } from "./Deployments.ts"
 import type { CircuitView, RouterState } from "./State.ts"
 import * as Telemetry from "./Telemetry.ts"
 

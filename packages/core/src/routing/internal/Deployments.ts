@@ -1,5 +1,6 @@
 /**
- * The router's view of the config: every model deployment (`provider/model`), the groups that
+ * The router's deployment table (not to be confused with `config/ModelCatalog`, the price and
+ * context-window rows of well-known models): every model deployment (`provider/model`), the groups that
  * load balancing works on (deployments sharing an `alias`), and the candidate list of every task,
  * computed once at start so routing a request only orders a short precomputed list.
  */
@@ -73,7 +74,7 @@ export const DEFAULT_TASK_FAMILIES: Readonly<Record<BuiltinTaskType, ReadonlyArr
   "alert-classification": ["local", "openai", "anthropic"]
 }
 
-export interface Catalog {
+export interface DeploymentTable {
   readonly deployments: ReadonlyArray<Deployment>
   readonly groups: ReadonlyArray<Group>
   readonly byRef: ReadonlyMap<string, Deployment>
@@ -86,12 +87,12 @@ export interface Catalog {
   readonly unresolved: ReadonlyArray<string>
 }
 
-export const makeCatalog = (
+export const makeDeploymentTable = (
   config: GatewayConfig,
   /** Bare model id → provider: the one that lists it, else by prefix (DESIGN, LLMConfig). */
   resolveBare: (config: GatewayConfig, id: string) => { readonly provider: string; readonly model: string } | undefined =
     resolveBareModel
-): Catalog => {
+): DeploymentTable => {
   const deployments: Array<Deployment> = []
   const byRef = new Map<string, Deployment>()
   const providers = new Map<string, ProviderConfig>()

@@ -21,7 +21,7 @@ import type { Attempt } from "../../domain/Domain.ts"
 import { isLLMError, type LLMError, ModelUnavailable, TimeoutError } from "../../domain/LLMError.ts"
 import { isTracing } from "../../metrics/GenAiSpans.ts"
 import type { Breakers } from "./Breakers.ts"
-import type { Deployment } from "./Catalog.ts"
+import type { Deployment } from "./Deployments.ts"
 import type { Limits } from "./Limits.ts"
 import {
   type BackoffOptions,

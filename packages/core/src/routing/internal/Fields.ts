@@ -9,7 +9,7 @@ import type { LLMRequest, ProviderRequest } from "../../domain/Domain.ts"
 import type { InvalidRequest } from "../../domain/LLMError.ts"
 import type { ModelClientShape } from "../../providers/ModelClient.ts"
 import { decideFields, type FieldDecision, refusal } from "../../providers/RequestFields.ts"
-import type { Deployment } from "./Catalog.ts"
+import type { Deployment } from "./Deployments.ts"
 
 export interface Admitted {
   readonly candidates: ReadonlyArray<Deployment>

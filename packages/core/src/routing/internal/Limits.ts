@@ -14,7 +14,7 @@
  */
 import { Duration, Effect } from "effect"
 import { RateLimiter } from "effect/persistence"
-import type { Deployment } from "./Catalog.ts"
+import type { Deployment } from "./Deployments.ts"
 import type { RouterState } from "./State.ts"
 import * as Telemetry from "./Telemetry.ts"
 

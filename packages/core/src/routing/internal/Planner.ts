@@ -9,7 +9,7 @@
 import type { LoadBalancing } from "../../config/ConfigSchema.ts"
 import type { RoutingStrategy } from "../../domain/Domain.ts"
 import { estimateRequestCost } from "../../accounting/Pricing.ts"
-import type { Deployment, Group } from "./Catalog.ts"
+import type { Deployment, Group } from "./Deployments.ts"
 import { balanceMembers, orderByStrategy } from "./Strategies.ts"
 
 /** Health of a deployment as the planner sees it. */

@@ -14,7 +14,7 @@ import type { LLMRequest, ProviderRequest } from "../../domain/Domain.ts"
 import { requestMessages } from "../../domain/Domain.ts"
 import { ContextTooLarge, InvalidRequest, type LLMError, ModelUnavailable } from "../../domain/LLMError.ts"
 import { estimatePromptTokens } from "../../accounting/Pricing.ts"
-import type { Catalog, Deployment, Group } from "./Catalog.ts"
+import type { Deployment, DeploymentTable, Group } from "./Deployments.ts"
 import { computePlan, type RoutePlan } from "./Planner.ts"
 import type { RouterState } from "./State.ts"
 
@@ -85,7 +85,7 @@ export interface RequestPlanner {
 
 export const makeRequestPlanner = (
   config: GatewayConfig,
-  catalog: Catalog,
+  table: DeploymentTable,
   state: RouterState,
   random: () => number
 ): RequestPlanner => {
@@ -93,9 +93,9 @@ export const makeRequestPlanner = (
   const take = (key: string) => state.nextCounter(key)
 
   const groupsFor = (req: LLMRequest): ReadonlyArray<Group> | LLMError => {
-    const groups = catalog.candidatesFor(req.taskType ?? "general")
+    const groups = table.candidatesFor(req.taskType ?? "general")
     if (isPinned(req.model)) {
-      const pinned = catalog.resolve(req.model)
+      const pinned = table.resolve(req.model)
       if (pinned === undefined) return unknownModel(req.model)
       if (pinned.members[0].embedding) return wrongKind(req.model, "an embedding model", "POST /v1/embeddings")
       return [pinned, ...groups.filter((g) => g.key !== pinned.key)]

@@ -8,7 +8,7 @@
  */
 import { Effect } from "effect"
 import { annotateResponse, providerName, type ResponseLike } from "../../metrics/GenAiSpans.ts"
-import type { Deployment } from "./Catalog.ts"
+import type { Deployment } from "./Deployments.ts"
 
 export type Operation = "chat" | "embeddings"
 

@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import type { ProviderConfig } from "../../config/ConfigSchema.ts"
 import type { Breakers } from "./Breakers.ts"
-import type { Deployment } from "./Catalog.ts"
+import type { Deployment } from "./Deployments.ts"
 import type { Limits } from "./Limits.ts"
 import type { CircuitView, RouterState } from "./State.ts"
 
