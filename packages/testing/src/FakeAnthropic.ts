@@ -9,6 +9,9 @@
  */
 import type * as Http from "node:http"
 import { Effect } from "effect"
+import { checkMessagesRequest, type IssuedThinking } from "./fakes/anthropic/MessageRules.ts"
+import { anthropicWireTurn, forcedTurn, promptCacheUsage, streamWireTurn } from "./fakes/anthropic/MessageTurn.ts"
+import { type FakeScripting, isRich, makeTurnSource } from "./fakes/Script.ts"
 import {
   applyFault,
   type Fault,
@@ -18,7 +21,10 @@ import {
   startLoopbackServer
 } from "./LoopbackServer.ts"
 
-/** The request body the fake understands (the subset of Anthropic's it reads). */
+export type { FakeResponder, FakeToolCall, FakeTurn } from "./fakes/Script.ts"
+export { fakeSignature } from "./fakes/anthropic/MessageTurn.ts"
+
+/** The request body the fake understands (the subset of Anthropic's it reads; the rest is recorded). */
 export interface AnthropicMessagesBody {
   readonly model: string
   readonly max_tokens: number
@@ -28,6 +34,10 @@ export interface AnthropicMessagesBody {
   readonly stop_sequences?: ReadonlyArray<string>
   readonly temperature?: number
   readonly top_p?: number
+  readonly tools?: ReadonlyArray<Record<string, unknown>>
+  readonly tool_choice?: Record<string, unknown>
+  readonly thinking?: Record<string, unknown>
+  readonly [key: string]: unknown
 }
 
 /**
@@ -70,13 +80,23 @@ export interface FakeAnthropicOptions {
    */
   readonly cacheReadInputTokens?: number
   readonly cacheCreationInputTokens?: number
+  /**
+   * Simulate prompt caching from the request's `cache_control` breakpoints (when the two counts
+   * above are not set): a prefix seen before is read, a new one written (no 1024-token minimum).
+   */
+  readonly promptCache?: boolean
   /** When set, requests presenting another key (`x-api-key` or `Authorization: Bearer`) get a 401. */
   readonly apiKey?: string
   /** Listed by `GET /v1/models`. */
   readonly models?: ReadonlyArray<string>
 }
 
-export interface FakeAnthropic {
+/**
+ * Beyond text: `script` / `respond` (fakes/Script.ts) make the fake answer with tool_use,
+ * thinking and redacted_thinking blocks; requests breaking the API's tool-pairing, block and
+ * thinking rules get its real 400 (fakes/anthropic/MessageRules.ts).
+ */
+export interface FakeAnthropic extends FakeScripting<AnthropicMessagesBody> {
   readonly url: string
   readonly server: LoopbackServer
   readonly requests: Array<RecordedRequest>
@@ -98,7 +118,7 @@ const textOf = (content: unknown): string =>
   typeof content === "string"
     ? content
     : Array.isArray(content)
-    ? content.map((b) => (b && typeof b === "object" && "text" in b ? String(b.text) : "")).join("")
+    ? content.map((b) => (b && typeof b === "object" && "text" in b ? String(b.text) : b?.type === "tool_result" ? textOf(b.content) : "")).join("")
     : ""
 
 /** The fake's input count: system text plus every message's text, through `fakeTokenCount`. */
@@ -156,9 +176,13 @@ interface Answer {
   readonly inputUsage: Record<string, number>
 }
 
-const inputUsageOf = (inputTokens: number, options: FakeAnthropicOptions): Record<string, number> => {
-  const read = options.cacheReadInputTokens
-  const write = options.cacheCreationInputTokens
+const inputUsageOf = (
+  inputTokens: number,
+  options: FakeAnthropicOptions,
+  simulated?: { readonly read: number; readonly write: number }
+): Record<string, number> => {
+  const read = options.cacheReadInputTokens ?? simulated?.read
+  const write = options.cacheCreationInputTokens ?? simulated?.write
   if (read === undefined && write === undefined) return { input_tokens: inputTokens }
   return {
     input_tokens: Math.max(inputTokens - (read ?? 0) - (write ?? 0), 0),
@@ -168,7 +192,7 @@ const inputUsageOf = (inputTokens: number, options: FakeAnthropicOptions): Recor
 }
 
 /** What the fake model says: the reply, cut at a stop sequence or at `max_tokens`. */
-const answer = (body: AnthropicMessagesBody, options: FakeAnthropicOptions): Answer => {
+const answer = (body: AnthropicMessagesBody, options: FakeAnthropicOptions, cache?: { read: number; write: number }): Answer => {
   let text = typeof options.reply === "function" ? options.reply(body) : options.reply ?? DEFAULT_REPLY
   let stopReason: Answer["stopReason"] = "end_turn"
   let stopSequence: string | null = null
@@ -192,7 +216,7 @@ const answer = (body: AnthropicMessagesBody, options: FakeAnthropicOptions): Ans
     stopSequence,
     inputTokens,
     outputTokens: options.outputTokens ?? fakeTokenCount(text),
-    inputUsage: inputUsageOf(inputTokens, options)
+    inputUsage: inputUsageOf(inputTokens, options, cache)
   }
 }
 
@@ -282,6 +306,9 @@ const anthropicErrorBodyOfType = (type: string, message: string) => ({ type: "er
 export const startFakeAnthropic = async (initial: FakeAnthropicOptions = {}): Promise<FakeAnthropic> => {
   let options = initial
   const faults: Array<AnthropicFault> = []
+  const turns = makeTurnSource<AnthropicMessagesBody>()
+  const issued: IssuedThinking = { signatures: new Map(), redacted: new Set() }
+  const cachedPrefixes = new Set<string>()
   const server = await startLoopbackServer(async ({ req, res, path, body }) => {
     const fault = faults.shift()
     await sleep(options.latencyMs ?? 0)
@@ -305,7 +332,22 @@ export const startFakeAnthropic = async (initial: FakeAnthropicOptions = {}): Pr
     if (typeof msg !== "object" || msg === null || !Array.isArray(msg.messages) || typeof msg.max_tokens !== "number") {
       return sendJson(res, 400, anthropicErrorBody(400, "messages and max_tokens are required"))
     }
-    const ans = answer(msg, options)
+    const violation = checkMessagesRequest(msg, issued)
+    if (violation !== undefined) return sendJson(res, 400, anthropicErrorBody(400, violation), { "request-id": "req_fake" })
+    const cache = options.promptCache === true ? promptCacheUsage(msg, cachedPrefixes, fakeTokenCount) : undefined
+    const turn = turns.next(msg) ?? forcedTurn(msg)
+    // (a malformed-stream fault is written by the plain path, which handles it first)
+    if (turn !== undefined && isRich(turn) && !(msg.stream === true && fault?.kind === "malformed")) {
+      const wire = anthropicWireTurn(turn, msg, ++nextId, issued)
+      const inputTokens = options.inputTokens ?? fakeInputTokens(msg)
+      const outputTokens = options.outputTokens ?? fakeTokenCount(wire.producedText)
+      const usage = { ...inputUsageOf(inputTokens, options, cache), output_tokens: outputTokens }
+      const message = { id: `msg_fake_${nextId}`, type: "message", role: "assistant", model: msg.model, content: wire.content, stop_reason: wire.stopReason, stop_sequence: null, usage }
+      if (msg.stream !== true) return sendJson(res, 200, message, { "request-id": "req_fake" })
+      const textPieces = (text: string) => split(text, options.chunks ?? 4)
+      return streamWireTurn(res, { message: { ...message, usage: { ...usage, output_tokens: 1 } }, wire, outputTokens, fault, intervalMs: options.chunkIntervalMs ?? 0, textPieces })
+    }
+    const ans = answer(msg, turn?.text === undefined ? options : { ...options, reply: turn.text }, cache)
     if (msg.stream === true) return streamAnswer(res, msg, ans, options, fault)
     const message = {
       id: `msg_fake_${++nextId}`,
@@ -333,6 +375,7 @@ export const startFakeAnthropic = async (initial: FakeAnthropicOptions = {}): Pr
     messageBodies: () =>
       server.requests.filter((r) => r.path === "/v1/messages").map((r) => r.body as AnthropicMessagesBody),
     fail: (...more) => void faults.push(...more),
+    ...turns.scripting,
     configure: (next) => void (options = { ...options, ...next }),
     close: () => server.close()
   }
