@@ -9,14 +9,32 @@
  */
 import type * as Http from "node:http"
 import { Effect } from "effect"
+import { capabilitiesOf, checkOllamaChat, ollamaWireTurn, showResponse } from "./fakes/ollama/ChatTurn.ts"
+import { type FakeScripting, type FakeTurn, isRich, makeTurnSource } from "./fakes/Script.ts"
 import { type Fault, type LoopbackServer, sendJson, startLoopbackServer } from "./LoopbackServer.ts"
 
+export type { FakeResponder, FakeToolCall, FakeTurn } from "./fakes/Script.ts"
+
+export interface FakeOllamaMessage {
+  readonly role: string
+  readonly content: string
+  /** Base64 images (the SDK encodes bytes before sending). */
+  readonly images?: ReadonlyArray<string>
+  readonly thinking?: string
+  readonly tool_calls?: ReadonlyArray<{ readonly function: { readonly name: string; readonly arguments: Record<string, unknown> } }>
+  readonly tool_name?: string
+}
+
+/** A chat request: the fields the fake reads, and every other field of the body as sent. */
 export interface FakeOllamaChatRequest {
   readonly model: string
-  readonly messages: ReadonlyArray<{ readonly role: string; readonly content: string }>
+  readonly messages: ReadonlyArray<FakeOllamaMessage>
   readonly stream?: boolean
   readonly format?: unknown
   readonly options?: Record<string, unknown>
+  readonly tools?: ReadonlyArray<Record<string, unknown>>
+  readonly think?: boolean | "low" | "medium" | "high"
+  readonly [key: string]: unknown
 }
 
 /**
@@ -44,9 +62,18 @@ export interface FakeOllamaOptions {
   readonly strictModels?: boolean
   readonly embeddingDimensions?: number
   readonly version?: string
+  /**
+   * Capabilities per model, as `/api/show` reports them ("completion", "tools", "vision",
+   * "thinking", "embedding"); a model not listed has every chat capability.
+   */
+  readonly capabilities?: Readonly<Record<string, ReadonlyArray<string>>>
 }
 
-export interface FakeOllama {
+/**
+ * Beyond text: `script` / `respond` (fakes/Script.ts) make the fake answer with `tool_calls`
+ * and `thinking`; tools, thinking or images a model cannot take get Ollama's 400.
+ */
+export interface FakeOllama extends FakeScripting<FakeOllamaChatRequest> {
   readonly url: string
   readonly server: LoopbackServer
   /** Faults consumed in order, one per request (any route). */
@@ -118,6 +145,7 @@ const writeLine = (res: Http.ServerResponse, value: unknown) => res.write(JSON.s
 export const startFakeOllama = async (initial: FakeOllamaOptions = {}): Promise<FakeOllama> => {
   const faults: Array<OllamaFault> = []
   const chats: Array<FakeOllamaChatRequest> = []
+  const turns = makeTurnSource<FakeOllamaChatRequest>()
   const state = { options: initial }
   const models = () => state.options.models ?? DEFAULT_MODELS
   const unknownModel = (model: string) => state.options.strictModels === true && !models().includes(model)
@@ -125,16 +153,49 @@ export const startFakeOllama = async (initial: FakeOllamaOptions = {}): Promise<
   const sendError = (res: Http.ServerResponse, status: number, message: string, headers?: Record<string, string>) =>
     sendJson(res, status, { error: message }, headers)
 
+  const promptWords = (req: FakeOllamaChatRequest) => req.messages.reduce((n, m) => n + countWords(m.content ?? ""), 0)
+
+  /** A scripted turn with thinking or tool calls (fakes/ollama/ChatTurn.ts); faults count lines. */
+  const richChat = async (res: Http.ServerResponse, req: FakeOllamaChatRequest, turn: FakeTurn, fault: OllamaFault | undefined) => {
+    const o = state.options
+    const wire = ollamaWireTurn(turn, req)
+    const final = {
+      done: true,
+      done_reason: "stop",
+      total_duration: 1_000_000,
+      load_duration: 100_000,
+      prompt_eval_count: o.promptTokens ?? promptWords(req),
+      prompt_eval_duration: 200_000,
+      eval_count: o.completionTokens ?? countWords(wire.producedText),
+      eval_duration: 700_000
+    }
+    const created_at = new Date().toISOString()
+    if (req.stream === false) return sendJson(res, 200, { model: req.model, created_at, message: wire.message, ...final })
+    res.writeHead(200, { "content-type": "application/x-ndjson" })
+    for (const [i, message] of wire.chunks.entries()) {
+      if (fault?.kind === "cutAfter" && i >= fault.chunks) return cut(res)
+      if (fault?.kind === "streamError" && i >= fault.afterChunks) return void res.end(JSON.stringify({ error: fault.message }) + "\n")
+      if (i > 0) await sleep(o.chunkIntervalMs)
+      if (res.destroyed) return
+      writeLine(res, { model: req.model, created_at, message, done: false })
+    }
+    if (fault?.kind === "cutAfter") return cut(res)
+    writeLine(res, { model: req.model, created_at, message: { role: "assistant", content: "" }, ...final })
+    res.end()
+  }
+
   const chat = async (res: Http.ServerResponse, req: FakeOllamaChatRequest, fault: OllamaFault | undefined) => {
     const o = state.options
+    const turn = turns.next(req)
+    if (turn !== undefined && isRich(turn)) return richChat(res, req, turn, fault)
     const created_at = new Date().toISOString()
-    const reply = typeof o.reply === "function" ? o.reply(req) : (o.reply ?? "Hello from fake Ollama")
+    const reply = turn?.text ?? (typeof o.reply === "function" ? o.reply(req) : (o.reply ?? "Hello from fake Ollama"))
     let pieces = words(reply)
     const numPredict = typeof req.options?.num_predict === "number" ? req.options.num_predict : undefined
     const truncated = numPredict !== undefined && numPredict >= 0 && numPredict < pieces.length
     if (truncated) pieces = pieces.slice(0, numPredict)
     const content = pieces.join("")
-    const promptTokens = o.promptTokens ?? req.messages.reduce((n, m) => n + countWords(m.content), 0)
+    const promptTokens = o.promptTokens ?? promptWords(req)
     const evalCount = o.completionTokens ?? pieces.length
     const final = {
       done: true,
@@ -200,6 +261,7 @@ export const startFakeOllama = async (initial: FakeOllamaOptions = {}): Promise<
     const method = req.method ?? "GET"
     if (method === "POST" && path === "/api/chat") {
       const chatReq: FakeOllamaChatRequest = {
+        ...b,
         model,
         messages: Array.isArray(b.messages) ? (b.messages as FakeOllamaChatRequest["messages"]) : [],
         stream: b.stream as boolean | undefined,
@@ -208,7 +270,13 @@ export const startFakeOllama = async (initial: FakeOllamaOptions = {}): Promise<
       }
       chats.push(chatReq)
       if (unknownModel(model)) return sendError(res, 404, ollamaModelNotFound(model))
+      const refused = checkOllamaChat(b, capabilitiesOf(model, state.options.capabilities))
+      if (refused !== undefined) return sendError(res, 400, refused)
       return chat(res, chatReq, fault)
+    }
+    if (method === "POST" && path === "/api/show") {
+      if (unknownModel(model)) return sendError(res, 404, `model '${model}' not found`)
+      return sendJson(res, 200, showResponse(model, capabilitiesOf(model, state.options.capabilities)))
     }
     if (method === "POST" && path === "/api/embed") {
       if (unknownModel(model)) return sendError(res, 404, ollamaModelNotFound(model))
@@ -268,6 +336,7 @@ export const startFakeOllama = async (initial: FakeOllamaOptions = {}): Promise<
       state.options = next
     },
     chatRequests: () => chats,
+    ...turns.scripting,
     close: () => server.close()
   }
 }
