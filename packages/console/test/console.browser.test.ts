@@ -189,9 +189,26 @@ describe("web console at /ui", () => {
     expect(text).toMatch(/Cost \$\d/)
     expect(text).toMatch(/\d+ prompt \+ \d+ completion/)
     expect(await page.locator("#attempts tbody tr").first().textContent()).toMatch(/local\/stories260K\s*ok/)
+    expect(await page.locator("#attempts tbody tr").first().locator("td.num").textContent()).toMatch(/^\d+(\.\d)? ms$/)
     expect((await page.locator(".transcript .assistant").textContent())!.length).toBeGreaterThan(20)
+    // the named model's circuit is open (previous test): the answer comes from the fallback
+    await page.getByLabel("Model").selectOption("openai/gpt-4o-mini")
+    await page.getByLabel("Message").fill("And then?")
+    await page.getByRole("button", { name: "Send" }).click()
+    await page.locator("#play-state", { hasText: "Done" }).waitFor({ timeout: 15_000 })
+    const rows = await page.locator("#attempts tbody tr").allTextContents()
+    expect(rows.at(-1)).toMatch(/local\/stories260K\s*ok/)
+    for (const row of rows.slice(0, -1)) expect(row).toMatch(/openai\/gpt-4o-mini/)
+    // the per-attempt header the panel reads, as any client gets it
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${KEY}`, "x-llm-route": "include" },
+      body: JSON.stringify({ model: "local/stories260K", max_tokens: 4, messages: [{ role: "user", content: "Once" }] })
+    })
+    expect(res.headers.get("x-llm-route")).toMatch(/^local\/stories260K;ok;\d+\.\d$/)
+    expect(((await res.json()) as { usage: { cost_usd?: number } }).usage.cost_usd).toBe(0)
     await shot("playground")
-  }, 20_000)
+  }, 25_000)
 
   it("Stop cancels the stream and the upstream connection closes", async () => {
     await page.getByRole("button", { name: "New conversation" }).click()
