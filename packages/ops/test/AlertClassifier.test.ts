@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { CacheL2 } from "@llm-gateway/core/cache/CacheL2"
 import { NetworkError } from "@llm-gateway/core/domain/LLMError"
-import { makeTestGateway, Scripted, type ScriptedCall } from "@llm-gateway/testing"
+import { type LayerTestOptions, makeTestGateway, Scripted, type ScriptedCall } from "@llm-gateway/testing"
 import { Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { readFileSync } from "node:fs"
@@ -21,7 +21,7 @@ const alert = (name: string, extra: Record<string, string> = {}): Alert => ({
   startsAt: "2025-12-02T10:00:00Z"
 })
 
-const classifierOver = (script: (call: ScriptedCall) => Scripted, config?: Parameters<typeof makeTestGateway>[0]["config"]) => {
+const classifierOver = (script: (call: ScriptedCall) => Scripted, config?: LayerTestOptions["config"]) => {
   const gateway = makeTestGateway({ script, config })
   const layer = AlertClassifier.layer({ llmEnabled: true }).pipe(Layer.provide(gateway.layer), Layer.provide(CacheL2.layerMemory))
   return { layer, calls: () => gateway.calls().filter((c) => c.method !== "embed") }

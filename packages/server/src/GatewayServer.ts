@@ -33,6 +33,8 @@ import { makeScrubber, secretsOf } from "./internal/secrets.ts"
 import { CurrentDrain, type Drain, makeDrain } from "./internal/shutdown.ts"
 import * as ConsoleRoutes from "./ConsoleRoutes.ts"
 import * as OpenAIRoutes from "./OpenAIRoutes.ts"
+import * as AlertRoutes from "./AlertRoutes.ts"
+import * as OpsAnalysisRoutes from "./OpsAnalysisRoutes.ts"
 import * as OpsRoutes from "./OpsRoutes.ts"
 import * as SeedRoutes from "./SeedRoutes.ts"
 import * as Tracing from "./Tracing.ts"
@@ -73,8 +75,11 @@ export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | ServerSer
   Effect.gen(function*() {
     const ctx = yield* makeContext
     const ops = yield* OpsRoutes.routes(ctx)
+    // @llm-gateway/ops over this manager: alert classification/forwarding, system analysis
+    const platform = yield* AlertRoutes.buildOps(ctx)
+    const opsApi = [...AlertRoutes.routes(ctx, platform), ...OpsAnalysisRoutes.routes(ctx, platform)]
     const ui = yield* ConsoleRoutes.routes(ctx)
-    const all = [...OpenAIRoutes.routes(ctx), ...SeedRoutes.routes(ctx), ...ui, ...ops]
+    const all = [...OpenAIRoutes.routes(ctx), ...SeedRoutes.routes(ctx), ...opsApi, ...ui, ...ops]
     // HEAD answers every GET route with its status and headers (Node sends no body for HEAD)
     const heads = all.filter((r) => r.method === "GET").map((r) => HttpRouter.route("HEAD", r.path, r.handler))
     yield* router.addAll([...all, ...heads])

@@ -196,6 +196,27 @@ export const TracingConfig = Schema.Struct({
 })
 export type TracingConfig = typeof TracingConfig.Type
 
+/** `@llm-gateway/ops`: Alertmanager classification and forwarding (notes/ops.md). */
+export const AlertsConfig = Schema.Struct({
+  /** Classify with the model; default: `LLM_ENABLED`, else on when a chat model is configured. */
+  llmEnabled: Schema.optional(Schema.Boolean),
+  /** How long a classification is reused: `24h` (default), `30m`, `3600s`, or seconds. */
+  cacheTtl: Schema.optional(Schema.Union([PositiveInt, Schema.String.check(Schema.isPattern(/^\d+(ms|s|m|h|d)$/))])),
+  /** The enrichment mode until one is set over HTTP (default `enriched`). */
+  mode: Schema.optional(Schema.Literals(["transparent", "enriched", "transparent_with_recommendations"])),
+  /** Another Alertmanager receiver that gets the enriched alerts (`ALERTS_DOWNSTREAM_URL`). */
+  downstream: Schema.optional(Schema.Struct({
+    url: Schema.NonEmptyString,
+    headers: Schema.optional(Schema.Record(Schema.String, Secret))
+  })),
+  /** Payloads classified at once (default 4) and waiting (default 1000). */
+  workers: Schema.optional(PositiveInt),
+  queueSize: Schema.optional(PositiveInt),
+  /** Body limit of `POST /api/v1/alerts` (default 10 MiB: a big group is large). */
+  maxBodyBytes: Schema.optional(PositiveInt)
+})
+export type AlertsConfig = typeof AlertsConfig.Type
+
 export const GatewayConfig = Schema.Struct({
   server: ServerConfig,
   providers: Schema.Array(ProviderConfig),
@@ -205,7 +226,8 @@ export const GatewayConfig = Schema.Struct({
   conversations: ConversationsConfig,
   tracing: Schema.optional(TracingConfig),
   database: Schema.optional(DatabaseConfig),
-  ledger: Schema.optional(LedgerConfig)
+  ledger: Schema.optional(LedgerConfig),
+  alerts: Schema.optional(AlertsConfig)
 })
 export type GatewayConfig = typeof GatewayConfig.Type
 
