@@ -23,10 +23,12 @@ import type { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
 import { ModelClients } from "@llm-gateway/core/providers/ModelClients"
 import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, type Scope } from "effect"
 import { HttpRouter, type HttpServer } from "effect/http"
 import type { ServeError } from "effect/http/HttpServerError"
 import { makeAuthenticator } from "./internal/auth.ts"
+import { makeGovernedManager } from "./internal/governance.ts"
+import { buildGovernance, teamOf } from "./internal/governanceServices.ts"
 import type { ServerContext } from "./internal/context.ts"
 import { makeJsonReader } from "./internal/http.ts"
 import { makeScrubber, secretsOf } from "./internal/secrets.ts"
@@ -35,6 +37,7 @@ import * as ConsoleRoutes from "./ConsoleRoutes.ts"
 import * as OpenAIRoutes from "./OpenAIRoutes.ts"
 import * as AlertRoutes from "./AlertRoutes.ts"
 import * as OpsAnalysisRoutes from "./OpsAnalysisRoutes.ts"
+import * as AdminRoutes from "./AdminRoutes.ts"
 import * as OpsRoutes from "./OpsRoutes.ts"
 import * as SeedRoutes from "./SeedRoutes.ts"
 import * as Tracing from "./Tracing.ts"
@@ -55,15 +58,23 @@ export interface ServeOptions {
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
 
 /** Resolves everything a request needs once, at start-up. */
-export const makeContext: Effect.Effect<ServerContext, never, ServerServices> = Effect.gen(function*() {
+export const makeContext: Effect.Effect<ServerContext, never, ServerServices | Scope.Scope> = Effect.gen(function*() {
   const config = yield* LLMConfig
+  const governance = yield* buildGovernance(config)
+  const auth = makeAuthenticator(config, { keys: governance.keys, teamOf: teamOf(governance.keys) })
   return {
     config,
-    manager: yield* LLMManager,
+    governance,
+    // keys, budgets and the ledger wrap every manager call the routes make
+    manager: makeGovernedManager(yield* LLMManager, {
+      ...governance,
+      callerOf: auth.cachedCaller,
+      timeoutMs: config.routing.timeoutMs
+    }),
     router: yield* ModelRouter,
     cache: yield* CacheService,
     clients: yield* ModelClients,
-    auth: makeAuthenticator(config),
+    auth,
     scrubber: makeScrubber(secretsOf(config)),
     readJson: makeJsonReader(config.server.maxBodyBytes),
     startedAt: performance.now()
@@ -79,7 +90,7 @@ export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | ServerSer
     const platform = yield* AlertRoutes.buildOps(ctx)
     const opsApi = [...AlertRoutes.routes(ctx, platform), ...OpsAnalysisRoutes.routes(ctx, platform)]
     const ui = yield* ConsoleRoutes.routes(ctx)
-    const all = [...OpenAIRoutes.routes(ctx), ...SeedRoutes.routes(ctx), ...opsApi, ...ui, ...ops]
+    const all = [...OpenAIRoutes.routes(ctx), ...SeedRoutes.routes(ctx), ...AdminRoutes.routes(ctx), ...opsApi, ...ui, ...ops]
     // HEAD answers every GET route with its status and headers (Node sends no body for HEAD)
     const heads = all.filter((r) => r.method === "GET").map((r) => HttpRouter.route("HEAD", r.path, r.handler))
     yield* router.addAll([...all, ...heads])

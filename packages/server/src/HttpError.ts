@@ -35,6 +35,8 @@ export interface ApiErrorFields {
   readonly retryAfterSeconds?: number | undefined
   /** `false` sends `x-should-retry: false`, which the OpenAI and Anthropic SDKs obey over the status. */
   readonly shouldRetry?: boolean | undefined
+  /** Extra response headers (e.g. `x-llm-budget-remaining-usd` on a `budget_exceeded`). */
+  readonly headers?: Record<string, string> | undefined
 }
 
 /** An answer in OpenAI's error envelope (built on error paths only). */
@@ -46,7 +48,9 @@ export class ApiError implements ApiErrorFields {
   readonly param: string | undefined
   readonly retryAfterSeconds: number | undefined
   readonly shouldRetry: boolean | undefined
+  readonly headers: Record<string, string> | undefined
   constructor(fields: ApiErrorFields) {
+    this.headers = fields.headers
     this.status = fields.status
     this.type = fields.type
     this.code = fields.code

@@ -15,6 +15,7 @@ import type { Conversation } from "@llm-gateway/core/conversations/ConversationS
 import { Effect } from "effect"
 import { HttpRouter, type HttpServerRequest } from "effect/http"
 import { ApiError } from "./HttpError.ts"
+import { ADMIN_SCOPE_PREFIX } from "./internal/auth.ts"
 import { authenticated, type Handled, type ServerContext } from "./internal/context.ts"
 import { jsonText } from "./internal/http.ts"
 import { generateJson, readChat, readGenerate, resolveTarget, statusJson } from "./internal/seedWire.ts"
@@ -121,12 +122,25 @@ const conversation = (ctx: ServerContext, remove: boolean) => (request: Request)
       return Effect.catchTag(found, "ConversationNotFound", () => Effect.fail(conversationNotFound(id)))
     }))
 
+/**
+ * Usage comes from the ledger, so it survives restarts and adds up across instances; it is the
+ * caller's own (each gateway key its own tenant), every tenant's only for an admin key.
+ */
 const status = (ctx: ServerContext) => (request: Request) =>
-  authenticated(ctx, request, () =>
+  authenticated(ctx, request, (scope) =>
     Effect.map(
-      Effect.all([ctx.router.stats, ctx.cache.stats, ctx.manager.usage]),
-      ([stats, cache, usage]) =>
-        jsonText(ctx.scrubber.scrub(statusJson(stats, cache, usage, (performance.now() - ctx.startedAt) / 1000)))
+      Effect.all([
+        ctx.router.stats,
+        ctx.cache.stats,
+        ctx.governance.ledger.query({ scope: scope.startsWith(ADMIN_SCOPE_PREFIX) ? undefined : scope, from: 0, to: Date.now() + 1 })
+      ]),
+      ([stats, cache, report]) =>
+        jsonText(ctx.scrubber.scrub(statusJson(
+          stats,
+          cache,
+          [{ provider: "", model: "", task: "", scope, cachedRequests: 0, ...report.totals }],
+          (performance.now() - ctx.startedAt) / 1000
+        )))
     ))
 
 export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never, never>> => [

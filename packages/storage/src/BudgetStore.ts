@@ -19,6 +19,7 @@
  */
 import { LLMConfig } from "@llm-gateway/core/config/LLMConfig"
 import { Clock, Context, Effect, Layer, Redacted } from "effect"
+import * as RateLimiter from "effect/persistence/RateLimiter"
 import * as Redis from "effect/persistence/Redis"
 import { makeResilientRedis } from "./internal/redisClient.ts"
 
@@ -223,5 +224,22 @@ export class BudgetStore extends Context.Service<BudgetStore, BudgetStoreShape>(
   /** Redis when `redis.url` is configured, else memory. */
   static readonly layerConfig: Layer.Layer<BudgetStore, never, LLMConfig> = Layer.unwrap(
     Effect.map(LLMConfig, (config) => config.redis === undefined ? BudgetStore.layerMemory : BudgetStore.layerRedis(config.redis.url))
+  )
+
+  /**
+   * This store plus a `RateLimiterStore` on the same place (one Redis connection for both): the
+   * per-key rpm/tpm counters, shared by every instance when Redis is configured.
+   */
+  static readonly layerConfigWithLimiter: Layer.Layer<BudgetStore | RateLimiter.RateLimiterStore, never, LLMConfig> = Layer.unwrap(
+    Effect.map(LLMConfig, (config) => {
+      if (config.redis === undefined) return Layer.merge(BudgetStore.layerMemory, RateLimiter.layerStoreMemory)
+      const url = config.redis.url
+      return Layer.effectContext(Effect.gen(function*() {
+        const { redis } = yield* makeResilientRedis({ url })
+        const budgets = yield* makeRedis(redis)
+        const limiter = yield* RateLimiter.makeStoreRedis({ prefix: "llmgw:keylimit:" }).pipe(Effect.provideService(Redis.Redis, redis))
+        return Context.make(BudgetStore, budgets).pipe(Context.add(RateLimiter.RateLimiterStore, limiter))
+      }))
+    })
   )
 }

@@ -12,6 +12,7 @@ import { Cause, Effect } from "effect"
 import type { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { ApiError, fromLLMError, internalError, invalidApiKey } from "../HttpError.ts"
 import type { Authenticator } from "./auth.ts"
+import type { Governance } from "./governanceServices.ts"
 import { errorResponse } from "./http.ts"
 import type { Scrubber } from "./secrets.ts"
 
@@ -22,6 +23,8 @@ export interface ServerContext {
   readonly cache: CacheServiceShape
   readonly clients: ModelClientsShape
   readonly auth: Authenticator
+  /** Virtual keys, budgets, the usage ledger (issue 17). */
+  readonly governance: Governance
   readonly scrubber: Scrubber
   readonly readJson: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<unknown, ApiError>
   /** `performance.now()` when the server started. */
@@ -70,7 +73,14 @@ export const authenticated = <R>(
   f: (scope: string) => Effect.Effect<HttpServerResponse.HttpServerResponse, Failure, R>
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> => {
   const scope = ctx.auth.scopeOf(request.headers.authorization)
-  return guard(ctx, request, scope === undefined ? Effect.fail(invalidApiKey) : f(scope))
+  if (scope !== undefined) return guard(ctx, request, f(scope))
+  // not a static key: an admin or virtual key (the latter verified against the key store)
+  return guard(
+    ctx,
+    request,
+    Effect.flatMap(ctx.auth.callerOf(request.headers.authorization), (caller) =>
+      caller === undefined ? Effect.fail(invalidApiKey) : f(caller.scope))
+  )
 }
 
 export const isFailure = (u: unknown): u is Failure => u instanceof ApiError || isLLMError(u)

@@ -15,7 +15,7 @@ export const jsonText = (body: string, status = 200, headers?: Record<string, st
 
 export const errorResponse = (e: ApiError, scrubber: Scrubber): HttpServerResponse.HttpServerResponse => {
   const body = JSON.stringify(envelope(e))
-  const headers: Record<string, string> = {}
+  const headers: Record<string, string> = { ...e.headers }
   if (e.retryAfterSeconds !== undefined) headers["retry-after"] = String(e.retryAfterSeconds)
   if (e.shouldRetry === false) headers["x-should-retry"] = "false"
   if (e.status === 401) headers["www-authenticate"] = "Bearer"

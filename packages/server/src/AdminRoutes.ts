@@ -1,0 +1,249 @@
+/**
+ * The admin API under `/admin/v1/`, for a caller with an admin key (`server.adminKeys`, Bearer):
+ * - `POST /admin/v1/keys` `{ name, team?, models?, tasks?, rpm?, tpm?, budgetUsd?, budgetPeriod?,
+ *   expiresAt? }` → 201 `{ id, key, … }` (the key is shown only here); `GET /admin/v1/keys`;
+ *   `GET` / `PATCH` / `DELETE /admin/v1/keys/{id}` (delete revokes); `POST /admin/v1/keys/{id}/rotate`;
+ * - `POST /admin/v1/teams` `{ name, budgetUsd?, budgetPeriod? }`, `GET /admin/v1/teams`,
+ *   `GET` / `PATCH` / `DELETE /admin/v1/teams/{id}`;
+ * - `GET /admin/v1/usage?key={id}|team={id}&from=&to=` (ISO-8601; default the last 30 days)
+ *   → `{ totals: { requests, promptTokens, completionTokens, costUsd }, rows: [per model] }`;
+ * - `GET /admin/v1/audit`: every admin action.
+ * A revoke or update takes effect at once on this instance (its key cache is dropped) and within
+ * a second on the others (they re-verify keys every 500 ms).
+ */
+import type { KeyInput, KeyRecord, Limits, TeamRecord } from "@llm-gateway/storage/KeyStore"
+import { Effect, Option } from "effect"
+import { HttpRouter, type HttpServerRequest } from "effect/http"
+import { ApiError, invalidApiKey } from "./HttpError.ts"
+import { type Failure, guard, type ServerContext } from "./internal/context.ts"
+import { jsonText } from "./internal/http.ts"
+
+type Request = HttpServerRequest.HttpServerRequest
+
+const invalid = (message: string, param?: string) =>
+  new ApiError({ status: 400, type: "InvalidRequest", code: "invalid_request", message, param })
+
+const notFound = (what: string, id: string) =>
+  new ApiError({ status: 404, type: "InvalidRequest", code: "not_found", message: `${what} ${JSON.stringify(id)} not found` })
+
+/** Runs `f` for an admin key's caller (its scope names the actor in the audit log). */
+const admin = <R>(ctx: ServerContext, request: Request, f: (actor: string) => Effect.Effect<ReturnType<typeof jsonText>, Failure, R>) =>
+  guard(
+    ctx,
+    request,
+    Effect.flatMap(ctx.auth.callerOf(request.headers.authorization), (caller) =>
+      caller === undefined || !caller.admin ? Effect.fail(invalidApiKey) : f(caller.scope))
+  )
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+const keyJson = (k: KeyRecord) => ({
+  id: k.id,
+  object: "key",
+  name: k.name,
+  team: k.team,
+  prefix: k.prefix,
+  models: k.models,
+  tasks: k.tasks,
+  rpm: k.rpm,
+  tpm: k.tpm,
+  budgetUsd: k.budgetUsd,
+  budgetPeriod: k.budgetPeriod,
+  expiresAt: iso(k.expiresAt),
+  createdAt: iso(k.createdAt),
+  revokedAt: iso(k.revokedAt),
+  status: k.revokedAt !== null ? "revoked" : k.expiresAt !== null && k.expiresAt <= Date.now() ? "expired" : "active"
+})
+
+const teamJson = (t: TeamRecord) => ({
+  id: t.id,
+  object: "team",
+  budgetUsd: t.budgetUsd,
+  budgetPeriod: t.budgetPeriod,
+  createdAt: iso(t.createdAt)
+})
+
+const json = (body: unknown, status = 200) => jsonText(JSON.stringify(body), status)
+
+// --- body validation (hand-written: a handful of fields, each with its own message) ---
+
+type Body = Record<string, unknown>
+
+const isBody = (u: unknown): u is Body => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const readLimits = (b: Body): Limits | ApiError => {
+  const out: Record<string, unknown> = {}
+  for (const f of ["models", "tasks"] as const) {
+    const v = b[f]
+    if (v === undefined) continue
+    if (v !== null && (!Array.isArray(v) || v.some((x) => typeof x !== "string" || x === ""))) return invalid(`${f} must be a list of strings`, f)
+    out[f] = v
+  }
+  for (const f of ["rpm", "tpm"] as const) {
+    const v = b[f]
+    if (v === undefined) continue
+    if (v !== null && (typeof v !== "number" || !Number.isInteger(v) || v <= 0)) return invalid(`${f} must be a positive integer`, f)
+    out[f] = v
+  }
+  if (b.budgetUsd !== undefined) {
+    if (b.budgetUsd !== null && (typeof b.budgetUsd !== "number" || !Number.isFinite(b.budgetUsd) || b.budgetUsd < 0)) {
+      return invalid("budgetUsd must be a non-negative number", "budgetUsd")
+    }
+    out.budgetUsd = b.budgetUsd
+  }
+  if (b.budgetPeriod !== undefined) {
+    if (b.budgetPeriod !== "day" && b.budgetPeriod !== "month" && b.budgetPeriod !== "total") {
+      return invalid(`budgetPeriod must be "day", "month" or "total"`, "budgetPeriod")
+    }
+    out.budgetPeriod = b.budgetPeriod
+  }
+  if (b.expiresAt !== undefined) {
+    const ms = b.expiresAt === null ? null : typeof b.expiresAt === "string" ? Date.parse(b.expiresAt) : NaN
+    if (ms !== null && Number.isNaN(ms)) return invalid("expiresAt must be an ISO-8601 time", "expiresAt")
+    out.expiresAt = ms
+  }
+  return out as Limits
+}
+
+const readName = (b: Body, field = "name"): string | ApiError =>
+  typeof b[field] === "string" && (b[field] as string).trim() !== "" && (b[field] as string).length <= 200
+    ? (b[field] as string).trim()
+    : invalid(`${field} is required (a non-empty string)`, field)
+
+const readTeam = (b: Body): string | null | undefined | ApiError =>
+  b.team === undefined || b.team === null ? b.team as null | undefined : typeof b.team === "string" && b.team !== "" ? b.team : invalid("team must be a string", "team")
+
+const body = (ctx: ServerContext, request: Request) =>
+  Effect.flatMap(ctx.readJson(request), (b) => (isBody(b) ? Effect.succeed(b) : Effect.fail(invalid("the body must be a JSON object"))))
+
+const param = (name: string) => Effect.map(HttpRouter.params, (p) => p[name] ?? "")
+
+const orNotFound = <A>(what: string, id: string, found: Option.Option<A>) =>
+  Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(notFound(what, id))
+
+const DAY = 86_400_000
+
+const readRange = (url: URL): { from: number; to: number } | ApiError => {
+  const now = Date.now()
+  const to = url.searchParams.get("to")
+  const from = url.searchParams.get("from")
+  const toMs = to === null ? now : Date.parse(to)
+  if (Number.isNaN(toMs)) return invalid("to must be an ISO-8601 time", "to")
+  const fromMs = from === null ? toMs - 30 * DAY : Date.parse(from)
+  if (Number.isNaN(fromMs)) return invalid("from must be an ISO-8601 time", "from")
+  return { from: fromMs, to: toMs }
+}
+
+export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never, never>> => {
+  const { keys, ledger } = ctx.governance
+  return [
+    HttpRouter.route("POST", "/admin/v1/keys", (request) =>
+      admin(ctx, request, (actor) =>
+        Effect.gen(function*() {
+          const b = yield* body(ctx, request)
+          const name = readName(b)
+          if (name instanceof ApiError) return yield* Effect.fail(name)
+          const team = readTeam(b)
+          if (team instanceof ApiError) return yield* Effect.fail(team)
+          const limits = readLimits(b)
+          if (limits instanceof ApiError) return yield* Effect.fail(limits)
+          const created = yield* keys.create({ ...limits, name, team } satisfies KeyInput, actor).pipe(Effect.orDie)
+          return json({ ...keyJson(created.record), key: created.key }, 201)
+        }))),
+    HttpRouter.route("GET", "/admin/v1/keys", (request) =>
+      admin(ctx, request, () => Effect.map(Effect.orDie(keys.list), (list) => json({ object: "list", data: list.map(keyJson) })))),
+    HttpRouter.route("GET", "/admin/v1/keys/:id", (request) =>
+      admin(ctx, request, () =>
+        Effect.gen(function*() {
+          const id = yield* param("id")
+          return json(keyJson(yield* orNotFound("key", id, yield* Effect.orDie(keys.get(id)))))
+        }))),
+    HttpRouter.route("PATCH", "/admin/v1/keys/:id", (request) =>
+      admin(ctx, request, (actor) =>
+        Effect.gen(function*() {
+          const id = yield* param("id")
+          const b = yield* body(ctx, request)
+          const limits = readLimits(b)
+          if (limits instanceof ApiError) return yield* Effect.fail(limits)
+          const team = readTeam(b)
+          if (team instanceof ApiError) return yield* Effect.fail(team)
+          const name = b.name === undefined ? undefined : readName(b)
+          if (name instanceof ApiError) return yield* Effect.fail(name)
+          const updated = yield* orNotFound("key", id, yield* Effect.orDie(keys.update(id, { ...limits, team, name }, actor)))
+          ctx.auth.forget(id)
+          return json(keyJson(updated))
+        }))),
+    HttpRouter.route("DELETE", "/admin/v1/keys/:id", (request) =>
+      admin(ctx, request, (actor) =>
+        Effect.gen(function*() {
+          const id = yield* param("id")
+          const revoked = yield* orNotFound("key", id, yield* Effect.orDie(keys.revoke(id, actor)))
+          ctx.auth.forget(id)
+          return json({ ...keyJson(revoked), deleted: true })
+        }))),
+    HttpRouter.route("POST", "/admin/v1/keys/:id/rotate", (request) =>
+      admin(ctx, request, (actor) =>
+        Effect.gen(function*() {
+          const id = yield* param("id")
+          const rotated = yield* orNotFound("key", id, yield* Effect.orDie(keys.rotate(id, actor)))
+          ctx.auth.forget(id)
+          return json({ ...keyJson(rotated.record), key: rotated.key })
+        }))),
+    HttpRouter.route("POST", "/admin/v1/teams", (request) =>
+      admin(ctx, request, (actor) =>
+        Effect.gen(function*() {
+          const b = yield* body(ctx, request)
+          const name = readName(b)
+          if (name instanceof ApiError) return yield* Effect.fail(name)
+          const limits = readLimits(b)
+          if (limits instanceof ApiError) return yield* Effect.fail(limits)
+          if (Option.isSome(Option.filter(yield* Effect.orDie(keys.getTeam(name)), (t) => t.deletedAt === null))) {
+            return yield* Effect.fail(new ApiError({ status: 409, type: "InvalidRequest", code: "conflict", message: `team ${JSON.stringify(name)} exists` }))
+          }
+          const team = yield* Effect.orDie(keys.createTeam({ name, budgetUsd: limits.budgetUsd, budgetPeriod: limits.budgetPeriod }, actor))
+          return json(teamJson(team), 201)
+        }))),
+    HttpRouter.route("GET", "/admin/v1/teams", (request) =>
+      admin(ctx, request, () => Effect.map(Effect.orDie(keys.listTeams), (list) => json({ object: "list", data: list.map(teamJson) })))),
+    HttpRouter.route("GET", "/admin/v1/teams/:id", (request) =>
+      admin(ctx, request, () =>
+        Effect.gen(function*() {
+          const id = yield* param("id")
+          const team = Option.filter(yield* Effect.orDie(keys.getTeam(id)), (t) => t.deletedAt === null)
+          return json(teamJson(yield* orNotFound("team", id, team)))
+        }))),
+    HttpRouter.route("PATCH", "/admin/v1/teams/:id", (request) =>
+      admin(ctx, request, (actor) =>
+        Effect.gen(function*() {
+          const id = yield* param("id")
+          const limits = readLimits(yield* body(ctx, request))
+          if (limits instanceof ApiError) return yield* Effect.fail(limits)
+          const team = yield* orNotFound("team", id, yield* Effect.orDie(keys.updateTeam(id, limits, actor)))
+          ctx.auth.forget("")
+          return json(teamJson(team))
+        }))),
+    HttpRouter.route("DELETE", "/admin/v1/teams/:id", (request) =>
+      admin(ctx, request, (actor) =>
+        Effect.gen(function*() {
+          const id = yield* param("id")
+          const team = yield* orNotFound("team", id, yield* Effect.orDie(keys.deleteTeam(id, actor)))
+          ctx.auth.forget("")
+          return json({ ...teamJson(team), deleted: true })
+        }))),
+    HttpRouter.route("GET", "/admin/v1/usage", (request) =>
+      admin(ctx, request, () =>
+        Effect.gen(function*() {
+          const url = new URL(request.url, "http://gateway")
+          const range = readRange(url)
+          if (range instanceof ApiError) return yield* Effect.fail(range)
+          const keyId = url.searchParams.get("key") ?? undefined
+          const team = url.searchParams.get("team") ?? undefined
+          const report = yield* ledger.query({ keyId, team, ...range })
+          return json({ from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), key: keyId ?? null, team: team ?? null, ...report })
+        }))),
+    HttpRouter.route("GET", "/admin/v1/audit", (request) =>
+      admin(ctx, request, () =>
+        Effect.map(Effect.orDie(keys.audit), (entries) =>
+          json({ object: "list", data: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString(), detail: e.detail === null ? null : JSON.parse(e.detail) })) }))))
+  ]
+}
