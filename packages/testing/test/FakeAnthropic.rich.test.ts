@@ -82,6 +82,22 @@ describe("FakeAnthropic tools", () => {
     expect(message.stop_reason).toBe("tool_use")
   })
 
+  it("ends a stream with an error event in the middle of a tool call's input", async () => {
+    const { fake, client } = await start()
+    fake.script([{ toolCalls: [{ name: "get_weather", arguments: { city: "Paris", unit: "celsius" } }] }])
+    fake.fail({ kind: "streamError", afterChunks: 2 })
+    const partial: Array<string> = []
+    const stream = client.messages.stream({ model: MODEL, max_tokens: 512, messages: [ask], tools: [weatherTool] })
+    const outcome = await (async () => {
+      for await (const event of stream) {
+        if (event.type === "content_block_delta" && event.delta.type === "input_json_delta") partial.push(event.delta.partial_json)
+      }
+    })().then(() => "completed", (e: unknown) => e)
+    expect(partial).toEqual(["{\"city\":", "\"Paris\","])
+    expect(outcome).toBeInstanceOf(Anthropic.APIError)
+    expect((outcome as InstanceType<typeof Anthropic.APIError>).message).toContain("overloaded_error")
+  })
+
   it("makes parallel calls, and one when disable_parallel_tool_use is set", async () => {
     const { fake, client } = await start()
     const two = { toolCalls: [{ name: "get_weather", arguments: { city: "Paris" } }, { name: "get_weather", arguments: { city: "Rome" } }] }

@@ -122,6 +122,20 @@ describe("FakeOpenAI tools", () => {
     expect(final.usage?.completion_tokens).toBeGreaterThan(0)
   })
 
+  it("cuts a stream in the middle of a tool call's arguments (cutAfter counts every delta)", async () => {
+    const { fake, client } = await start()
+    fake.script([{ toolCalls: [{ name: "get_weather", arguments: { city: "Paris", unit: "celsius" } }] }])
+    fake.enqueueFault({ kind: "cutAfter", chunks: 3 })
+    const stream = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "?" }], tools: [weatherTool], stream: true })
+    const seen: Array<string | undefined> = []
+    const outcome = await (async () => {
+      for await (const chunk of stream) for (const d of chunk.choices[0]?.delta.tool_calls ?? []) seen.push(d.id ?? d.function?.arguments)
+    })().then(() => "completed", (e: unknown) => e)
+    expect(seen[0]).toMatch(/^call_/)
+    expect(seen.slice(1)).toEqual(["{\"city\":", "\"Paris\","])
+    expect(outcome).toBeInstanceOf(Error)
+  })
+
   it("makes parallel calls with distinct ids, and only one when parallel_tool_calls is false", async () => {
     const { fake, client } = await start()
     const twoCalls = { toolCalls: [{ name: "get_weather", arguments: { city: "Paris" } }, { name: "get_weather", arguments: { city: "Rome" } }] }
