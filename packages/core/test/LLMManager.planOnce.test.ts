@@ -60,6 +60,21 @@ describe("one plan per request", () => {
       expect([first.provider, second.provider].sort()).toEqual(["a", "b"])
     })))
 
+  it.effect("chat plans a turn once and runs that plan, fitted to the history it sends", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { manager, seen } = yield* setup
+      const first = yield* manager.chat("c1", "hello there")
+      const second = yield* manager.chat("c1", "and again")
+      expect(seen.plans).toBe(2)
+      expect(seen.runs).toHaveLength(2)
+      // the second turn carries the first turn and its answer: same order, the whole prompt counted
+      const run = seen.runs[1]!
+      expect(run.candidates.map((c) => c.ref)).toEqual(seen.made[1].candidates.map((c) => c.ref))
+      expect(run.promptTokens).toBeGreaterThan(seen.made[1].promptTokens)
+      // running the plan commits its round-robin turn: the turns alternate the deployments
+      expect([first.provider, second.provider].sort()).toEqual(["a", "b"])
+    })))
+
   it.effect("a plan whose round-robin turn was taken meanwhile runs with the turn it got", () =>
     Effect.scoped(Effect.gen(function*() {
       const { router } = yield* setup

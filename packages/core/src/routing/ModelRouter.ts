@@ -51,6 +51,7 @@ import * as Telemetry from "./internal/Telemetry.ts"
 
 export { noChatModelMessage } from "./internal/RequestPlan.ts"
 export type { PlannedCandidate, RoutePlan } from "./internal/Planner.ts"
+export { fitPlan } from "./internal/Planner.ts"
 export type { DeploymentStats, ProviderStats, RouterStats } from "./internal/Stats.ts"
 
 /** A provider's answer plus what the router did to get it. */

@@ -2,8 +2,10 @@
  * `generateObject`: ask for JSON matching a Schema (the provider's JSON-schema mode where it has
  * one), decode the answer with the Schema, and build the one repair request.
  */
-import { Result, Schema } from "effect"
-import type { LLMRequest } from "../../domain/Domain.ts"
+import { Effect, Result, Schema } from "effect"
+import type { LLMRequest, LLMResponse } from "../../domain/Domain.ts"
+import type { LLMError } from "../../domain/LLMError.ts"
+import type { CallContext } from "../LLMManager.ts"
 import { requestMessages } from "../../domain/Domain.ts"
 
 export class StructuredOutputError extends Schema.TaggedError<StructuredOutputError>()("StructuredOutputError", {
@@ -62,3 +64,19 @@ export const repairRequest = (req: LLMRequest, schema: Schema.Top, previous: str
     }
   ]
 })
+
+/** `generateObject` over the manager's `generate`: one request, then at most one repair. */
+export const makeGenerateObject = (
+  generate: (req: LLMRequest, ctx?: CallContext) => Effect.Effect<LLMResponse, LLMError>
+) =>
+<A, I>(req: LLMRequest, schema: Schema.Codec<A, I>, ctx?: CallContext) =>
+  Effect.gen(function*() {
+    const first = yield* generate(objectRequest(req, schema), ctx)
+    const decoded = decodeObject(schema, first.content)
+    if (decoded._tag === "Success") return { object: decoded.success, response: first }
+    // One repair attempt: show the model its answer and what was wrong with it.
+    const second = yield* generate(repairRequest(req, schema, first.content, decoded.failure), ctx)
+    const repaired = decodeObject(schema, second.content)
+    if (repaired._tag === "Success") return { object: repaired.success, response: second }
+    return yield* new StructuredOutputError({ message: repaired.failure, content: second.content })
+  })

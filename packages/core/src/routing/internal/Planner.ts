@@ -127,3 +127,23 @@ export const computePlan = (input: PlanInput): RoutePlan => {
     excluded
   }
 }
+
+/**
+ * The same plan once its request's prompt changed size (`chat` trims a conversation's history
+ * to the first candidate's window after planning): order and round-robin turns stay, the token
+ * count is the new prompt's, and candidates whose window it no longer fits move to `excluded`.
+ * Nothing is re-ordered, so this is not a second plan.
+ */
+export const fitPlan = <P extends RoutePlan>(plan: P, promptTokens: number): P => {
+  const fits = (c: PlannedCandidate) => c.contextWindow === undefined || promptTokens <= c.contextWindow
+  if (promptTokens === plan.promptTokens && plan.candidates.every(fits)) return plan
+  return {
+    ...plan,
+    promptTokens,
+    candidates: plan.candidates.filter(fits),
+    excluded: [
+      ...plan.excluded,
+      ...plan.candidates.filter((c) => !fits(c)).map((c) => ({ ref: c.ref, reason: "context-window" as const }))
+    ]
+  }
+}

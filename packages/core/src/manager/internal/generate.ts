@@ -1,0 +1,69 @@
+/**
+ * One answer through the cache: the router's plan gives the cache key and is the plan that then
+ * runs (one plan per request); a hit reports its own latency; every answer is accounted.
+ */
+import { Clock, Effect } from "effect"
+import type { CacheServiceShape } from "../../cache/CacheService.ts"
+import { type LLMRequest, type LLMResponse, requestMessages } from "../../domain/Domain.ts"
+import type { LLMError } from "../../domain/LLMError.ts"
+import type { ModelRouterShape, RoutePlan } from "../../routing/ModelRouter.ts"
+import { generateChoices } from "./choices.ts"
+import type { Recorder } from "./record.ts"
+import { DEFAULT_TASK } from "./tasks.ts"
+
+/** The cache key comes from the plan the request then runs: one plan per request. */
+export const keyOf = (cache: CacheServiceShape, req: LLMRequest, scope: string, plan: RoutePlan) =>
+  cache.key(req, { scope, candidates: plan.candidates.map((c) => c.ref) })
+
+const lastUserText = (req: LLMRequest): string => {
+  const messages = requestMessages(req)
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i].role === "user") return messages[i].content
+  return ""
+}
+
+export const makeGenerate = (router: ModelRouterShape, cache: CacheServiceShape, record: Recorder) => {
+  /** Runs the request's plan (planned by the router itself when the manager needed none). */
+  const routed = (req: LLMRequest, plan: RoutePlan | undefined) =>
+    req.n !== undefined && req.n > 1
+      ? generateChoices(req, req.n, router.generate(req, plan), router.generate)
+      : router.generate(req, plan)
+
+  const fromRouter = (req: LLMRequest, plan?: RoutePlan): Effect.Effect<LLMResponse, LLMError> =>
+    Effect.map(routed(req, plan), (r): LLMResponse => ({
+      content: r.content,
+      provider: r.provider,
+      model: r.model,
+      usage: r.usage,
+      costUsd: r.costUsd,
+      latencyMs: r.latencyMs,
+      cached: false,
+      finishReason: r.finishReason,
+      attempts: r.attempts,
+      ...(r.choices !== undefined && r.choices.length > 1 ? { choices: r.choices } : {}),
+      ...(r.ignoredFields !== undefined ? { ignoredFields: r.ignoredFields } : {})
+    }))
+
+  /** A validated request, answered and accounted; `plan` (cache off only): the one it was already given. */
+  return Effect.fnUntraced(function*(req: LLMRequest, scope: string, given?: RoutePlan) {
+    // No cache, no key: building one costs a plan and a SHA-256 per request.
+    if (req.cache === false || !cache.enabled) {
+      const response = yield* fromRouter(req, given)
+      yield* record(req, scope, response)
+      return response
+    }
+    const plan = given ?? (yield* router.plan(req))
+    const key = keyOf(cache, req, scope, plan)
+    const startedNs = yield* Clock.currentTimeNanos
+    // a look-alike prompt's answer has one choice and none of this request's extra fields
+    const semantic = (req.n ?? 1) > 1 || req.extra !== undefined
+      ? undefined
+      : { text: lastUserText(req), scope, task: req.taskType ?? DEFAULT_TASK }
+    const { response: found, cache: outcome } = yield* cache.getOrCompute(key, fromRouter(req, plan), { semantic })
+    // A hit carries the latency of the request that computed it: report this request's own.
+    const response = outcome === "hit"
+      ? { ...found, latencyMs: Number((yield* Clock.currentTimeNanos) - startedNs) / 1e6 }
+      : found
+    yield* record(req, scope, response)
+    return response
+  })
+}
