@@ -180,6 +180,14 @@ describe("import cycles", () => {
     expect(cyclesOf(graph)).toEqual([])
   })
 
+  it("the request path imports one way: cache/ and routing/ never import manager/ or each other", () => {
+    const graph = coreGraph()
+    // the semantic cache reaches the router only through the Embedder port the wiring fills
+    const back = [["cache/", "routing/"], ["cache/", "manager/"], ["routing/", "cache/"], ["routing/", "manager/"]]
+      .filter(([from, to]) => graph.get(from)?.has(to) === true)
+    expect(back).toEqual([])
+  })
+
   it("no cycle between core's top-level files and folders (a folder is one unit)", () => {
     const graph = coreGraph()
     expect([...graph.keys()]).toEqual(expect.arrayContaining(["domain/", "routing/", "cache/", "manager/", "index.ts"]))

@@ -1,6 +1,7 @@
 /**
- * Turns texts into embedding vectors. The semantic cache is its first user; the manager wires one
- * from the configured embedding model (`cache.semantic.model`), tests use a deterministic fake.
+ * Turns texts into embedding vectors: the semantic cache's port. The gateway's wiring fills it
+ * with the router's `embed` on `cache.semantic.model`; tests use a deterministic fake. The cache
+ * imports nothing from routing/ (notes/architecture.md "How a request flows", the Embedder).
  */
 import { Context, Effect, Layer } from "effect"
 import type { LLMError } from "../domain/LLMError.ts"
