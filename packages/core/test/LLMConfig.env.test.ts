@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
+import { builtinProviders, rowsOf } from "./builtinDefinitions.ts"
 import { ConfigProvider, Effect, Layer, Redacted } from "effect"
 import type { GatewayConfig, ProviderConfig } from "../src/config/ConfigSchema.ts"
 import { LLMConfig, loadConfig, resolveBareModel } from "../src/config/LLMConfig.ts"
 
-const fromEnv = (env: Record<string, string>) => loadConfig({ env })
-const failsWith = (env: Record<string, string>) => Effect.flip(loadConfig({ env }))
+const fromEnv = (env: Record<string, string>) => loadConfig({ providers: builtinProviders,  env })
+const failsWith = (env: Record<string, string>) => Effect.flip(loadConfig({ providers: builtinProviders,  env }))
 const provider = (config: GatewayConfig, name: string): ProviderConfig => {
   const p = config.providers.find((x) => x.name === name)
   if (p === undefined) throw new Error(`no provider ${name} in ${config.providers.map((x) => x.name).join(",")}`)
@@ -138,7 +139,7 @@ describe("LLMConfig from env", () => {
 
   it.effect("routing, cache, limits, storage and server variables", () =>
     Effect.gen(function*() {
-      const config = yield* loadConfig({
+      const config = yield* loadConfig({ providers: builtinProviders, 
         env: {
           OLLAMA_MODEL: "llama3.2",
           LLM_ROUTING_STRATEGY: "Cost",
@@ -192,22 +193,22 @@ describe("LLMConfig from env", () => {
       }))
     it.effect("the file over both; env fills what the file leaves out; the file owns the provider set", () =>
       Effect.gen(function*() {
-        const withKey = yield* loadConfig({
+        const withKey = yield* loadConfig({ providers: builtinProviders, 
           env: { ...env, CLAUDE_API_KEY: "claude", LLM_ROUTING_STRATEGY: "cost" },
           input: { providers: [{ name: "openai", type: "openai", apiKey: "from-file" }], routing: { strategy: "performance" } }
         })
         expect(withKey.providers.map((p) => p.name)).toEqual(["openai"])
         expect(key(provider(withKey, "openai"))).toBe("from-file")
         expect(withKey.routing.strategy).toBe("performance")
-        const withoutKey = yield* loadConfig({ env, input: { providers: [{ name: "openai", type: "openai", baseUrl: "http://127.0.0.1:1/v1" }] } })
+        const withoutKey = yield* loadConfig({ providers: builtinProviders,  env, input: { providers: [{ name: "openai", type: "openai", baseUrl: "http://127.0.0.1:1/v1" }] } })
         expect(key(provider(withoutKey, "openai"))).toBe("specific")
         expect(provider(withoutKey, "openai").baseUrl).toBe("http://127.0.0.1:1/v1")
       }))
     it.effect("an env value the file overrides is not blamed; an env value that is kept is", () =>
       Effect.gen(function*() {
-        const ok = yield* loadConfig({ env: { LLM_GATEWAY_PORT: "70000" }, input: { server: { port: 8081 } } })
+        const ok = yield* loadConfig({ providers: builtinProviders,  env: { LLM_GATEWAY_PORT: "70000" }, input: { server: { port: 8081 } } })
         expect(ok.server.port).toBe(8081)
-        const error = yield* Effect.flip(loadConfig({ env: { LLM_GATEWAY_PORT: "70000" } }))
+        const error = yield* Effect.flip(loadConfig({ providers: builtinProviders,  env: { LLM_GATEWAY_PORT: "70000" } }))
         expect(error.path).toBe("LLM_GATEWAY_PORT")
         expect(error.message).toContain("server.port")
       }))
@@ -257,7 +258,7 @@ describe("LLMConfig from env", () => {
       }))
     it.effect("works with a ConfigProvider that holds whole names (fromUnknown) and through the layer", () =>
       Effect.gen(function*() {
-        const layer = LLMConfig.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(env))))
+        const layer = LLMConfig.layer(builtinProviders).pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(env))))
         const config = yield* Effect.provide(Effect.gen(function*() {
           return yield* LLMConfig
         }), layer)
@@ -276,14 +277,14 @@ describe("LLMConfig from env", () => {
       providers: ps.map(([name, type, models]) => ({ name, type, models: models.map((id) => ({ id })) }))
     })
     const config = view(["vllm", "vllm", []], ["ollama", "ollama", ["llama3.2"]], ["openai", "openai", []], ["anthropic", "anthropic", []])
-    expect(resolveBareModel(config, "llama3.2")).toEqual({ provider: "ollama", model: "llama3.2", listed: true })
-    expect(resolveBareModel(config, "o3-mini")?.provider).toBe("openai")
-    expect(resolveBareModel(config, "text-embedding-3-small")?.provider).toBe("openai")
-    expect(resolveBareModel(config, "claude-sonnet-4-20250514")?.provider).toBe("anthropic")
-    expect(resolveBareModel(config, "mistral")).toEqual({ provider: "ollama", model: "mistral", listed: false })
-    expect(resolveBareModel(view(["vllm", "vllm", []], ["local", "llamacpp", []]), "phi3")?.provider).toBe("vllm")
-    expect(resolveBareModel(view(["lmstudio", "lmstudio", []], ["ollama", "ollama", []]), "phi3")?.provider).toBe("lmstudio")
-    expect(resolveBareModel(view(["ollama", "ollama", []]), "gpt-4o")).toBeUndefined()
+    expect(resolveBareModel(config, "llama3.2", builtinProviders)).toEqual({ provider: "ollama", model: "llama3.2", listed: true })
+    expect(resolveBareModel(config, "o3-mini", builtinProviders)?.provider).toBe("openai")
+    expect(resolveBareModel(config, "text-embedding-3-small", builtinProviders)?.provider).toBe("openai")
+    expect(resolveBareModel(config, "claude-sonnet-4-20250514", builtinProviders)?.provider).toBe("anthropic")
+    expect(resolveBareModel(config, "mistral", builtinProviders)).toEqual({ provider: "ollama", model: "mistral", listed: false })
+    expect(resolveBareModel(view(["vllm", "vllm", []], ["local", "llamacpp", []]), "phi3", builtinProviders)?.provider).toBe("vllm")
+    expect(resolveBareModel(view(["lmstudio", "lmstudio", []], ["ollama", "ollama", []]), "phi3", builtinProviders)?.provider).toBe("lmstudio")
+    expect(resolveBareModel(view(["ollama", "ollama", []]), "gpt-4o", builtinProviders)).toBeUndefined()
   })
 
   describe("invalid env values name the variable", () => {

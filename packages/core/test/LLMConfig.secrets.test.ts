@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { builtinProviders, rowsOf } from "./builtinDefinitions.ts"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -26,7 +27,7 @@ const everywhere = (config: unknown): string =>
 describe("LLMConfig secrets", () => {
   it.effect("a canary key never shows up in String, JSON, inspect or describeConfig", () =>
     Effect.gen(function*() {
-      const config = yield* loadConfig({
+      const config = yield* loadConfig({ providers: builtinProviders, 
         env: {
           OPENAI_API_KEY: CANARY,
           REDIS_URL: `redis://:${CANARY_PW}@127.0.0.1:6379`,
@@ -64,7 +65,7 @@ describe("LLMConfig secrets", () => {
 
   it.effect("errors about secret fields do not quote the secret", () =>
     Effect.gen(function*() {
-      const typeError = yield* Effect.flip(loadConfig({
+      const typeError = yield* Effect.flip(loadConfig({ providers: builtinProviders, 
         env: {},
         input: { server: { apiKeys: [12345678901234] as never, port: "nope" as never } }
       }))
@@ -75,7 +76,7 @@ describe("LLMConfig secrets", () => {
 
       const file = join(dir, "broken.yaml")
       writeFileSync(file, `providers:\n  - name: openai\n    apiKey: ${CANARY}\n      type: : openai\n`)
-      const parseError = yield* Effect.flip(loadConfig({ file, env: {} }))
+      const parseError = yield* Effect.flip(loadConfig({ providers: builtinProviders,  file, env: {} }))
       expect(parseError.path).toMatch(/broken\.yaml:\d+:\d+$/)
       expect(`${parseError.message} ${String(parseError)} ${inspect(parseError)}`).not.toContain(CANARY)
     }))
@@ -83,7 +84,7 @@ describe("LLMConfig secrets", () => {
   it.effect("errors name the path and the problem, never a value that may be a secret", () =>
     Effect.gen(function*() {
       const flipped = (input: Record<string, unknown>, env: Record<string, string> = {}) =>
-        Effect.map(Effect.flip(loadConfig({ env, input: input as never })), (e) => `${e.path}: ${e.message} | ${String(e)} | ${inspect(e)}`)
+        Effect.map(Effect.flip(loadConfig({ providers: builtinProviders,  env, input: input as never })), (e) => `${e.path}: ${e.message} | ${String(e)} | ${inspect(e)}`)
       // a misspelled key: the secret under it is not quoted back
       const misspelled = yield* flipped({
         providers: [{ name: "openai", type: "openai", api_key: CANARY, models: [{ id: "gpt-4o-mini" }] }]
@@ -113,7 +114,7 @@ describe("LLMConfig secrets", () => {
 
   it.effect("a decoded config (with Redacted values) can be passed back in as input", () =>
     Effect.gen(function*() {
-      const first = yield* loadConfig({ env: { CLAUDE_API_KEY: CANARY } })
+      const first = yield* loadConfig({ providers: builtinProviders,  env: { CLAUDE_API_KEY: CANARY } })
       const again = yield* Effect.provide(
         Effect.gen(function*() {
           return yield* LLMConfig
@@ -131,11 +132,11 @@ describe("LLMConfig secrets", () => {
   })
 
   it("the catalog knows the well-known models with prices and context windows", () => {
-    expect(ModelCatalog.lookup("gpt-4o-mini")).toMatchObject({ contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 })
-    expect(ModelCatalog.lookup("gpt-3.5-turbo")?.contextWindow).toBe(16385)
-    expect(ModelCatalog.lookup("claude-3-5-haiku-latest")).toMatchObject({ inputCostPer1M: 0.8, outputCostPer1M: 4 })
-    expect(ModelCatalog.lookup("text-embedding-3-small")?.embedding).toBe(true)
-    expect(ModelCatalog.enrich({ id: "gpt-4o", inputCostPer1M: 1 }, "openai")).toMatchObject({ inputCostPer1M: 1, outputCostPer1M: 10 })
-    expect(ModelCatalog.enrich({ id: "gpt-4o" }, "ollama")).toEqual({ id: "gpt-4o" })
+    expect(ModelCatalog.lookup("gpt-4o-mini", builtinProviders)).toMatchObject({ contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 })
+    expect(ModelCatalog.lookup("gpt-3.5-turbo", builtinProviders)?.contextWindow).toBe(16385)
+    expect(ModelCatalog.lookup("claude-3-5-haiku-latest", builtinProviders)).toMatchObject({ inputCostPer1M: 0.8, outputCostPer1M: 4 })
+    expect(ModelCatalog.lookup("text-embedding-3-small", builtinProviders)?.embedding).toBe(true)
+    expect(ModelCatalog.enrich({ id: "gpt-4o", inputCostPer1M: 1 }, rowsOf("openai"))).toMatchObject({ inputCostPer1M: 1, outputCostPer1M: 10 })
+    expect(ModelCatalog.enrich({ id: "gpt-4o" }, rowsOf("ollama"))).toEqual({ id: "gpt-4o" })
   })
 })

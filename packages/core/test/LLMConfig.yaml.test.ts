@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { builtinProviders, rowsOf } from "./builtinDefinitions.ts"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -18,7 +19,7 @@ const yamlFile = (text: string): string => {
 const current = Effect.gen(function*() {
   return yield* LLMConfig
 })
-const fails = (options: Parameters<typeof loadConfig>[0]) => Effect.flip(loadConfig(options))
+const fails = (options: Parameters<typeof loadConfig>[0]) => Effect.flip(loadConfig({ providers: builtinProviders, ...options }))
 
 const designExample = `
 server: { host: 127.0.0.1, port: 8080, apiKeys: ["\${GATEWAY_API_KEY}"], maxBodyBytes: 1048576 }
@@ -50,7 +51,7 @@ describe("LLMConfig from a YAML file", () => {
   it.effect("interpolates ${VAR} and ${VAR:-default}, fills defaults, and reads numbers from references", () =>
     Effect.gen(function*() {
       const file = yamlFile(designExample)
-      const config = yield* loadConfig({ file, env: { GATEWAY_API_KEY: "gw-key-1", OPENAI_API_KEY: "sk-test-openai" } })
+      const config = yield* loadConfig({ providers: builtinProviders,  file, env: { GATEWAY_API_KEY: "gw-key-1", OPENAI_API_KEY: "sk-test-openai" } })
       expect(config.server.port).toBe(8080)
       expect(config.server.apiKeys.map(Redacted.value)).toEqual(["gw-key-1"])
       const [openai, anthropic] = config.providers
@@ -77,7 +78,7 @@ describe("LLMConfig from a YAML file", () => {
 server: { host: "\${HOST:-0.0.0.0}", port: "\${PORT:-1}" }
 providers: [{ name: "odd", type: openai-compatible, baseUrl: "http://h/v1", models: [{ id: "price-$\${X}" }] }]
 `)
-      const config = yield* loadConfig({ file, env: { HOST: "10.0.0.7", PORT: "9999" } })
+      const config = yield* loadConfig({ providers: builtinProviders,  file, env: { HOST: "10.0.0.7", PORT: "9999" } })
       expect(config.server.host).toBe("10.0.0.7")
       expect(config.server.port).toBe(9999)
       expect(config.providers[0].models[0].id).toBe("price-${X}")
@@ -97,11 +98,11 @@ providers: [{ name: "odd", type: openai-compatible, baseUrl: "http://h/v1", mode
       const file = yamlFile("routing: { strategy: performance }\nconversations: { store: memory }\n")
       const env = ConfigProvider.fromEnv({ env: { LLM_GATEWAY_CONFIG: file } })
       const viaEnv = yield* current.pipe(
-        Effect.provide(LLMConfig.layer.pipe(Layer.provide(ConfigProvider.layer(env))))
+        Effect.provide(LLMConfig.layer(builtinProviders).pipe(Layer.provide(ConfigProvider.layer(env))))
       )
       expect(viaEnv.routing.strategy).toBe("performance")
       const viaPath = yield* current.pipe(
-        Effect.provide(LLMConfig.layerFile(file).pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: {} })))))
+        Effect.provide(LLMConfig.layerFile(file, builtinProviders).pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: {} })))))
       )
       expect(viaPath.conversations.store).toBe("memory")
       expect(viaPath.providers).toEqual([])
@@ -194,7 +195,7 @@ providers: [{ name: "odd", type: openai-compatible, baseUrl: "http://h/v1", mode
 
   it.effect("bare ids in the file resolve to the provider that lists them", () =>
     Effect.gen(function*() {
-      const config = yield* loadConfig({
+      const config = yield* loadConfig({ providers: builtinProviders, 
         env: {},
         input: {
           providers: [

@@ -3,13 +3,14 @@
  * defaults for cache rates.
  */
 import fc from "fast-check"
+import { builtinProviders, rowsOf } from "./builtinDefinitions.ts"
 import { describe, expect, it } from "vitest"
 import { makeUsage } from "@llm-gateway/core/domain/Domain"
 import * as ModelCatalog from "@llm-gateway/core/config/ModelCatalog"
 import { costOfTokens, costOfUsage, roundUsd } from "@llm-gateway/core/accounting/Pricing"
 
-const haiku = ModelCatalog.lookup("claude-3-haiku-20240307")!
-const gpt4o = ModelCatalog.lookup("gpt-4o")!
+const haiku = ModelCatalog.lookup("claude-3-haiku-20240307", builtinProviders)!
+const gpt4o = ModelCatalog.lookup("gpt-4o", builtinProviders)!
 
 describe("costOfUsage", () => {
   it("bills Anthropic cache reads at 0.1x-ish and writes at 1.25x the input price, not as full input", () => {
@@ -66,16 +67,16 @@ describe("roundUsd", () => {
 describe("catalog cache rates", () => {
   it("has cached / cache-write rates for known models and none for models without prompt caching", () => {
     expect(gpt4o).toMatchObject({ inputCostPer1M: 2.5, cachedInputCostPer1M: 1.25 })
-    expect(ModelCatalog.lookup("gpt-4o-mini")).toMatchObject({ cachedInputCostPer1M: 0.075 })
-    expect(ModelCatalog.lookup("gpt-5")).toMatchObject({ cachedInputCostPer1M: 0.125 })
-    expect(ModelCatalog.lookup("claude-sonnet-4-5")).toMatchObject({ cachedInputCostPer1M: 0.3, cacheWriteCostPer1M: 3.75 })
+    expect(ModelCatalog.lookup("gpt-4o-mini", builtinProviders)).toMatchObject({ cachedInputCostPer1M: 0.075 })
+    expect(ModelCatalog.lookup("gpt-5", builtinProviders)).toMatchObject({ cachedInputCostPer1M: 0.125 })
+    expect(ModelCatalog.lookup("claude-sonnet-4-5", builtinProviders)).toMatchObject({ cachedInputCostPer1M: 0.3, cacheWriteCostPer1M: 3.75 })
     expect(haiku).toMatchObject({ cachedInputCostPer1M: 0.03, cacheWriteCostPer1M: 0.3 })
-    expect(ModelCatalog.lookup("gpt-3.5-turbo")?.cachedInputCostPer1M).toBeUndefined()
+    expect(ModelCatalog.lookup("gpt-3.5-turbo", builtinProviders)?.cachedInputCostPer1M).toBeUndefined()
   })
 
   it("a config's own input price scales the catalog's cache rates; its own cache rates win", () => {
-    expect(ModelCatalog.enrich({ id: "claude-sonnet-4-5", inputCostPer1M: 1.5 }, "anthropic"))
+    expect(ModelCatalog.enrich({ id: "claude-sonnet-4-5", inputCostPer1M: 1.5 }, rowsOf("anthropic")))
       .toMatchObject({ inputCostPer1M: 1.5, cachedInputCostPer1M: 0.15, cacheWriteCostPer1M: 1.875 })
-    expect(ModelCatalog.enrich({ id: "gpt-4o", cachedInputCostPer1M: 2 }, "openai")).toMatchObject({ inputCostPer1M: 2.5, cachedInputCostPer1M: 2 })
+    expect(ModelCatalog.enrich({ id: "gpt-4o", cachedInputCostPer1M: 2 }, rowsOf("openai"))).toMatchObject({ inputCostPer1M: 2.5, cachedInputCostPer1M: 2 })
   })
 })

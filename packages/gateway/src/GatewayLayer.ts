@@ -22,7 +22,7 @@ import { withEmbeddedDefault } from "./EmbeddedDefault.ts"
 import { checkWritableFile } from "./internal/storagePaths.ts"
 import { layerLazy } from "./LazyConversationStorage.ts"
 import { type DiscoveryOptions, discoverLocalProviders } from "./LocalDiscovery.ts"
-import { type ClientOverrides, layerProviderClients } from "./ProviderClients.ts"
+import { type ClientOverrides, layerProviderClients, providerDefinitions } from "./ProviderClients.ts"
 
 /** What the gateway Layer provides. */
 export type GatewayServices = LLMManager | ModelRouter | LLMConfig | CacheService | UsageAccounting | ModelClients | ConversationStorage
@@ -112,7 +112,8 @@ export const layerFromConfig = (
       CircuitBreaker.layerStoreRedis({ prefix: "llm-gateway:breaker:" }),
       RateLimiter.layerStoreRedis({ prefix: "llm-gateway:limit:" })
     ).pipe(Layer.provide(shared))
-  const router = ModelRouter.layerFrom(config, { resolveBareModel }).pipe(
+  const definitions = [...providerDefinitions(options.providers).values()]
+  const router = ModelRouter.layerFrom(config, { resolveBareModel: (c, id) => resolveBareModel(c, id, definitions) }).pipe(
     Layer.provideMerge(clients),
     Layer.provide(routerStores)
   )
@@ -156,8 +157,18 @@ export const resolveGatewayConfig = (options: GatewayOptions = {}): Effect.Effec
       (options.embeddedDefault ?? options.config === undefined)
         ? withEmbeddedDefault(config, { env: options.env })
         : Effect.succeed(config)
-    )
+    ),
+    // entries added after loading (discovered servers, the embedded model) get their type's family too
+    Effect.map((config) => withFamilies(config, providerDefinitions(options.providers)))
   )
+
+const withFamilies = (config: GatewayConfig, definitions: ReadonlyMap<string, ProviderDefinition>): GatewayConfig => ({
+  ...config,
+  providers: config.providers.map((p) => {
+    const family = p.family ?? definitions.get(p.type)?.family
+    return family === p.family ? p : { ...p, family }
+  })
+})
 
 export const loadGatewayConfig = (options: GatewayOptions = {}): Effect.Effect<GatewayConfig, ConfigurationError> =>
   // An explicit config object is taken as written (env only fills its `${VAR}` references), so a
@@ -167,5 +178,6 @@ export const loadGatewayConfig = (options: GatewayOptions = {}): Effect.Effect<G
     input: options.config,
     env: options.env,
     mergeEnv: options.config === undefined,
-    providers: options.providers
+    // the built-in definitions plus plug-ins: everything the config knows about each type
+    providers: [...providerDefinitions(options.providers).values()]
   })

@@ -4,7 +4,18 @@
  * manager over scripted clients; `makeScriptedClient` is one client to hand to
  * `makeLLMManager(config, { clients: { openai: client } })`.
  */
-export { type LayerTestOptions, layerTest, makeTestGateway, type TestGateway, type TestGatewayServices } from "@llm-gateway/testing/LayerTest"
+import * as LayerTest from "@llm-gateway/testing/LayerTest"
+import { builtinProviders } from "./BuiltinProviders.ts"
+
+export type { LayerTestOptions, TestGateway, TestGatewayServices } from "@llm-gateway/testing/LayerTest"
+
+/** `@llm-gateway/testing`'s `makeTestGateway`, knowing the built-in provider types (catalog rows, families). */
+export const makeTestGateway = (options: LayerTest.LayerTestOptions = {}): LayerTest.TestGateway =>
+  LayerTest.makeTestGateway({ ...options, providers: [...builtinProviders, ...(options.providers ?? [])] })
+
+/** `@llm-gateway/testing`'s `layerTest`, knowing the built-in provider types. */
+export const layerTest = (options: LayerTest.LayerTestOptions = {}): ReturnType<typeof LayerTest.layerTest> =>
+  makeTestGateway(options).layer
 export {
   makeScriptedClient,
   Scripted,

@@ -22,6 +22,7 @@ import { CacheService } from "@llm-gateway/core/cache/CacheService"
 import { Embedder } from "@llm-gateway/core/cache/Embedder"
 import { ConversationStorage } from "@llm-gateway/core/conversations/ConversationStorage"
 import { type GatewayConfigInput, LLMConfig, loadConfig, resolveBareModel } from "@llm-gateway/core/config/LLMConfig"
+import type { ProviderSpec } from "@llm-gateway/core/config/ProviderSpec"
 import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
 import { ModelClients } from "@llm-gateway/core/providers/ModelClients"
 import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
@@ -47,6 +48,11 @@ export interface LayerTestOptions {
    * chat model `test/scripted` and embedding model `test/scripted-embedding`.
    */
   readonly config?: GatewayConfigInput | undefined
+  /**
+   * Provider definitions the config knows (catalog rows, families, bare-id rules). Default none
+   * here (this package depends on core only); `llm-gateway/testing` passes the built-in ones.
+   */
+  readonly providers?: ReadonlyArray<ProviderSpec> | undefined
 }
 
 /** What `layerTest` provides: the manager and the services behind it. */
@@ -113,7 +119,8 @@ export const makeTestGateway = (options: LayerTestOptions = {}): TestGateway => 
         }
       }).client
     })
-    const router = ModelRouter.layerFrom(config, { resolveBareModel }).pipe(
+    const specs = options.providers ?? []
+    const router = ModelRouter.layerFrom(config, { resolveBareModel: (c, id) => resolveBareModel(c, id, specs) }).pipe(
       Layer.provideMerge(ModelClients.layerFrom(clients)),
       Layer.provide(ModelRouter.layerMemoryStores)
     )
@@ -127,7 +134,7 @@ export const makeTestGateway = (options: LayerTestOptions = {}): TestGateway => 
     return LLMManager.layerNoDeps.pipe(Layer.provideMerge(services))
   }
   const layer = Layer.unwrap(
-    Effect.map(loadConfig({ input: withTestDefaults(options.config ?? defaultConfig), mergeEnv: false }), build)
+    Effect.map(loadConfig({ input: withTestDefaults(options.config ?? defaultConfig), mergeEnv: false, providers: options.providers }), build)
   ).pipe(Layer.orDie)
   return { layer, calls: () => calls }
 }

@@ -15,6 +15,7 @@ import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
 import { ModelClients } from "@llm-gateway/core/providers/ModelClients"
 import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { builtinProviders } from "llm-gateway/BuiltinProviders"
 import { gatewayLayer } from "llm-gateway/GatewayLayer"
 import { measure } from "mitata"
 import OpenAI, { type ClientOptions } from "openai"
@@ -157,7 +158,7 @@ const main = async (): Promise<InProcessResult> => {
   add("CacheService.getOrCompute, L1 hit", () => Effect.runPromise(cache.getOrCompute(key, compute)))
 
   // Routing: plan only (no clients are called, so none are built).
-  const config = await Effect.runPromise(loadConfig({ input: routingConfig, mergeEnv: false }))
+  const config = await Effect.runPromise(loadConfig({ input: routingConfig, mergeEnv: false, providers: builtinProviders }))
   const router = await inScope(ModelRouter.make(config).pipe(Effect.provide(Layer.merge(ModelClients.layerFrom([]), ModelRouter.layerMemoryStores))))
   const routed: LLMRequest = { messages, taskType: "analysis" }
   add("ModelRouter.plan (runSync, 5 candidates)", () => Effect.runSync(router.plan(routed)))

@@ -11,11 +11,11 @@
  */
 import { readFile } from "node:fs/promises"
 import { ConfigProvider, Context, Effect, Layer, Predicate, Redacted } from "effect"
-import { type GatewayConfig, type GatewayConfigEncoded, ProviderType } from "./ConfigSchema.ts"
-import type { ProviderDefinition } from "../providers/ProviderDefinition.ts"
+import type { GatewayConfig, GatewayConfigEncoded } from "./ConfigSchema.ts"
+import type { ProviderSpec } from "./ProviderSpec.ts"
 import { ConfigurationError } from "../domain/LLMError.ts"
 import { type EnvSnapshot, readEnv, readVar } from "./internal/env.ts"
-import { fromEnv } from "./internal/fromEnv.ts"
+import { fromEnv, providerEnvNames } from "./internal/fromEnv.ts"
 import { isRecord, toConfigurationError } from "./internal/issues.ts"
 import { merge, unwrapRedacted } from "./internal/merge.ts"
 import { validate } from "./internal/validate.ts"
@@ -52,13 +52,13 @@ export interface LoadConfigOptions {
    */
   readonly mergeEnv?: boolean | undefined
   /**
-   * Plug-in provider definitions (`defineProvider`): their `type`s are accepted in
-   * `providers[].type`, and their entries get the definition's catalog rows, base URL and family.
+   * The provider definitions the config knows (`defineProvider`; `llm-gateway` passes its
+   * built-ins plus plug-ins): their `type`s are accepted in `providers[].type`, env variables
+   * read, and entries get the definition's catalog rows, base URL, family and checks. Without
+   * them a built-in type name is accepted but nothing is known about it.
    */
-  readonly providers?: ReadonlyArray<ProviderDefinition> | undefined
+  readonly providers?: ReadonlyArray<ProviderSpec> | undefined
 }
-
-const builtinTypes: ReadonlySet<string> = new Set(ProviderType.literals)
 
 const noEnv: EnvSnapshot = { get: () => undefined, taskVars: [] }
 
@@ -85,8 +85,9 @@ export const loadConfig = Effect.fn("LLMConfig.loadConfig")(
       : isConfigProvider(options.env)
       ? options.env
       : ConfigProvider.fromEnvRecord(options.env)
-    const snapshot = options.mergeEnv === false ? noEnv : yield* readEnv(provider)
-    const env = fromEnv(snapshot)
+    const specs = options.providers ?? []
+    const snapshot = options.mergeEnv === false ? noEnv : yield* readEnv(provider, providerEnvNames(specs))
+    const env = fromEnv(snapshot, specs)
     if (env.issues.length > 0) return yield* toConfigurationError(env.issues)
 
     const lookup = (name: string) => readVar(provider, name)
@@ -107,19 +108,18 @@ export const loadConfig = Effect.fn("LLMConfig.loadConfig")(
       interpolated.wholeReferences.forEach((p) => whole.add(p))
       layers.push(interpolated.value as Record<string, unknown>)
     }
-    // only plug-ins: a built-in type's rules stay the ones core's config has always applied
-    const plugins = (options.providers ?? []).filter((d) => !builtinTypes.has(d.type))
-    return yield* validate(merge(env, layers, plugins), env, whole, plugins)
+    return yield* validate(merge(env, layers, specs), env, whole, specs)
   }
 )
 
 /** The validated gateway configuration (`GatewayConfig`). */
 export class LLMConfig extends Context.Service<LLMConfig, GatewayConfig>()("@llm-gateway/core/LLMConfig") {
-  /** Env, plus the YAML file named by `LLM_GATEWAY_CONFIG` when set. */
-  static readonly layer: Layer.Layer<LLMConfig, ConfigurationError> = Layer.effect(this, loadConfig())
+  /** Env, plus the YAML file named by `LLM_GATEWAY_CONFIG` when set; `providers`: the known definitions. */
+  static readonly layer = (providers: ReadonlyArray<ProviderSpec> = []): Layer.Layer<LLMConfig, ConfigurationError> =>
+    Layer.effect(LLMConfig, loadConfig({ providers }))
   /** A YAML file (`--config FILE`), plus env. */
-  static readonly layerFile = (path: string): Layer.Layer<LLMConfig, ConfigurationError> =>
-    Layer.effect(LLMConfig, loadConfig({ file: path }))
+  static readonly layerFile = (path: string, providers: ReadonlyArray<ProviderSpec> = []): Layer.Layer<LLMConfig, ConfigurationError> =>
+    Layer.effect(LLMConfig, loadConfig({ file: path, providers }))
   /**
    * A config object in the file's shape (`makeLLMManager(config)`) with defaults filled in. It is
    * taken as is: env only answers its `${VAR}` references (an explicit config stays hermetic on a
@@ -127,7 +127,7 @@ export class LLMConfig extends Context.Service<LLMConfig, GatewayConfig>()("@llm
    */
   static readonly layerFrom = (
     input: GatewayConfigInput,
-    options: { readonly providers?: ReadonlyArray<ProviderDefinition> | undefined } = {}
+    options: { readonly providers?: ReadonlyArray<ProviderSpec> | undefined } = {}
   ): Layer.Layer<LLMConfig, ConfigurationError> =>
     Layer.effect(LLMConfig, loadConfig({ input, mergeEnv: false, providers: options.providers }))
   /** An already validated config, as is. */

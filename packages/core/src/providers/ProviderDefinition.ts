@@ -8,30 +8,18 @@
  * every gateway, a client only when a provider of that type is configured.
  */
 import { Effect, type Scope } from "effect"
-import type { ModelEntry, ProviderConfig, ProviderFamily } from "../config/ConfigSchema.ts"
+import type { ProviderConfig } from "../config/ConfigSchema.ts"
+import { type ProviderSpec, specsByType } from "../config/ProviderSpec.ts"
 import { ConfigurationError } from "../domain/LLMError.ts"
 import type { ModelClientShape } from "./ModelClient.ts"
 
 export type { ProviderFamily } from "../config/ConfigSchema.ts"
 
-export interface ProviderDefinition {
-  /** The config `type` (`providers[].type`) this definition serves. */
-  readonly type: string
-  /**
-   * Where the provider sits in seed 003's default task order: `anthropic` (Claude), `openai`
-   * (GPT), `local` (zero-cost, self-hosted). Without it, the provider is only routed to when
-   * named (`routing.tasks`, `fallbackOrder`, or `provider/model`).
-   */
-  readonly family?: ProviderFamily | undefined
-  /** Used when the config gives no `baseUrl`. */
-  readonly defaultBaseUrl?: string | undefined
-  /** A config without `baseUrl` (and no `defaultBaseUrl`) is a ConfigurationError naming `providers[i].baseUrl`. */
-  readonly needsBaseUrl?: boolean | undefined
-  /**
-   * Catalog rows: the models a provider of this type gets when its config lists none, and the
-   * prices / context windows a listed model borrows when its entry leaves them out.
-   */
-  readonly models?: ReadonlyArray<ModelEntry> | undefined
+/**
+ * A provider type: its config knowledge (`ProviderSpec`: family, base URL, env variables,
+ * bare-id rules, catalog rows) plus how to build its client.
+ */
+export interface ProviderDefinition extends ProviderSpec {
   /** The npm package `make` imports, named in the ConfigurationError when it is not installed. */
   readonly package?: string | undefined
   /** The client for one `providers[]` entry; its connections close with the scope. */
@@ -43,7 +31,7 @@ export const defineProvider = <const D extends ProviderDefinition>(definition: D
 
 /** Definitions by `type`; later ones replace earlier ones of the same type (a plug-in may override a built-in). */
 export const byType = (definitions: ReadonlyArray<ProviderDefinition>): ReadonlyMap<string, ProviderDefinition> =>
-  new Map(definitions.map((d) => [d.type, d] as const))
+  specsByType(definitions)
 
 const isNotInstalled = (cause: unknown, name: string): boolean =>
   cause instanceof Error && (cause as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND" &&

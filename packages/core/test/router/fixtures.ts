@@ -4,7 +4,9 @@
 import { Effect, Layer } from "effect"
 import type { CircuitBreaker, RateLimiter } from "effect/persistence"
 import type { GatewayConfig, ModelEntry, ProviderConfig, RoutingConfig } from "../../src/config/ConfigSchema.ts"
+import { resolveBareModel } from "../../src/config/LLMConfig.ts"
 import { ModelClients } from "../../src/providers/ModelClients.ts"
+import { builtinProviders, familyOfType } from "../builtinDefinitions.ts"
 import { ModelRouter, type ModelRouterOptions } from "../../src/routing/ModelRouter.ts"
 import { makeScriptedClient, type ScriptedClient, type ScriptedClientOptions } from "@llm-gateway/testing/ScriptedModelClient"
 
@@ -16,6 +18,8 @@ export const provider = (
 ): ProviderConfig => ({
   name,
   type,
+  // as the config fills it from the type's definition
+  ...(familyOfType(type) === undefined ? {} : { family: familyOfType(type) }),
   models: models.map((m) => (typeof m === "string" ? { id: m } : m)),
   ...extra
 })
@@ -70,4 +74,9 @@ export const makeRouter = (
   clients: Layer.Layer<ModelClients>,
   options: ModelRouterOptions = {},
   stores: Layer.Layer<CircuitBreaker.CircuitBreakerStore | RateLimiter.RateLimiterStore> = ModelRouter.layerMemoryStores
-) => ModelRouter.make(config, { seed: 1, ...options }).pipe(Effect.provide(Layer.merge(clients, stores)))
+) =>
+  ModelRouter.make(config, {
+    seed: 1,
+    resolveBareModel: (c, id) => resolveBareModel(c, id, builtinProviders),
+    ...options
+  }).pipe(Effect.provide(Layer.merge(clients, stores)))

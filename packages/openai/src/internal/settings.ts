@@ -3,9 +3,10 @@
  * parameters. Checked here, once, so a bad entry fails at startup with a ConfigurationError
  * naming the field, not on the first request.
  */
-import type { ProviderConfig, ProviderType } from "@llm-gateway/core/config/ConfigSchema"
+import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { Effect, Redacted } from "effect"
+import { defaultBaseUrlOf } from "../OpenAIProvider.ts"
 import type { MaxTokensField } from "./wire.ts"
 
 export interface Settings {
@@ -23,12 +24,6 @@ export interface Settings {
 /** A GA api-version every Azure OpenAI resource serves; `apiVersion` in config overrides it. */
 export const DEFAULT_AZURE_API_VERSION = "2024-10-21"
 
-const defaultBaseUrls: Partial<Record<ProviderType, string>> = {
-  openai: "https://api.openai.com/v1",
-  gemini: "https://generativelanguage.googleapis.com/v1beta/openai",
-  lmstudio: "http://127.0.0.1:1234/v1",
-  vllm: "http://127.0.0.1:8000/v1"
-}
 
 /**
  * Local servers ignore the key, but the SDK refuses to start without one; this placeholder is
@@ -107,7 +102,8 @@ export const resolveSettings = (config: ProviderConfig): Effect.Effect<Settings,
       })
     }
 
-    const raw = config.baseUrl ?? defaultBaseUrls[config.type]
+    // the definition holds the default address (OpenAIProvider.ts): one place for base URLs
+    const raw = config.baseUrl ?? defaultBaseUrlOf(config.type)
     if (raw === undefined) {
       return Effect.fail(configError(config, "baseUrl", `provider type ${config.type} needs a baseUrl (…/v1)`))
     }

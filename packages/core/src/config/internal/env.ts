@@ -7,7 +7,10 @@
 import { Config, ConfigProvider, Effect, Option, SchemaIssue } from "effect"
 import { ConfigurationError } from "../../domain/LLMError.ts"
 
-/** Every fixed variable name the gateway reads (documented in notes/configuration.md). */
+/**
+ * Every fixed variable name the gateway itself reads (documented in notes/configuration.md);
+ * each provider definition declares its own (`env` in `ProviderSpec`).
+ */
 export const envNames = [
   "LLM_GATEWAY_CONFIG",
   "LLM_ENABLED",
@@ -15,27 +18,6 @@ export const envNames = [
   "LLM_API_KEY",
   "LLM_MODEL",
   "LLM_BASE_URL",
-  "OPENAI_API_KEY",
-  "OPENAI_MODEL",
-  "OPENAI_BASE_URL",
-  "OPENAI_MAX_TOKENS",
-  "OPENAI_TEMPERATURE",
-  "CLAUDE_API_KEY",
-  "ANTHROPIC_API_KEY",
-  "CLAUDE_MODEL",
-  "ANTHROPIC_BASE_URL",
-  "GEMINI_API_KEY",
-  "GEMINI_MODEL",
-  "OLLAMA_BASE_URL",
-  "OLLAMA_MODEL",
-  "VLLM_BASE_URL",
-  "VLLM_MODEL",
-  "VLLM_API_KEY",
-  "LM_STUDIO_ENDPOINT",
-  "LM_STUDIO_MODEL",
-  "LLM_LOCAL_MODEL_PATH",
-  "LLM_LOCAL_THREADS",
-  "LLM_LOCAL_CONTEXT_LENGTH",
   "LLM_ROUTING_STRATEGY",
   "LLM_MAX_RETRIES",
   "LLM_TIMEOUT_MS",
@@ -66,7 +48,8 @@ export interface TaskVar {
 }
 
 export interface EnvSnapshot {
-  readonly get: (name: EnvName) => string | undefined
+  /** A gateway variable (`EnvName`) or one a provider definition declares. */
+  readonly get: (name: string) => string | undefined
   /** Sorted by task, then numerically by N. */
   readonly taskVars: ReadonlyArray<TaskVar>
 }
@@ -129,11 +112,14 @@ export const taskFromEnv = (segment: string): string => segment.toLowerCase().re
 /** `ui-generation` → `UI_GENERATION`. */
 export const taskToEnv = (task: string): string => task.toUpperCase().replaceAll("-", "_")
 
-/** Reads every known variable from the current `ConfigProvider` (or the one given). */
-export const readEnv = Effect.fnUntraced(function*(given?: ConfigProvider.ConfigProvider) {
+/** Reads every known variable (the gateway's, plus `extraNames` of the provider definitions) from the current `ConfigProvider` (or the one given). */
+export const readEnv = Effect.fnUntraced(function*(
+  given?: ConfigProvider.ConfigProvider,
+  extraNames: ReadonlyArray<string> = []
+) {
   const provider = given ?? (yield* ConfigProvider.ConfigProvider)
   const values = new Map<string, string>()
-  for (const name of envNames) {
+  for (const name of new Set<string>([...envNames, ...extraNames])) {
     const value = yield* readVar(provider, name)
     if (value !== undefined) values.set(name, value)
   }

@@ -6,13 +6,13 @@
  * Within env, provider-specific variables (`OPENAI_API_KEY`) win over the generic BYOK set
  * (`LLM_API_KEY`); the YAML file wins over both (see configMerge.ts).
  */
-import * as ModelCatalog from "../ModelCatalog.ts"
-import type { ModelEntry, ProviderType } from "../ConfigSchema.ts"
+import type { ModelEntry } from "../ConfigSchema.ts"
+import { envNameOf, type ProviderSpec, specsByType } from "../ProviderSpec.ts"
 import type { EnvName, EnvSnapshot } from "./env.ts"
 import { type ConfigIssue, showValue } from "./issues.ts"
 import { normalizeBaseUrl } from "./urls.ts"
 
-export type RawProvider = Record<string, unknown> & { readonly name: string; readonly type: ProviderType }
+export type RawProvider = Record<string, unknown> & { readonly name: string; readonly type: string }
 
 export interface EnvConfig {
   /** Partial config in the file's shape (secrets still plain strings: they are decoded into `Redacted`). */
@@ -37,88 +37,80 @@ export const providerOrigin = (provider: string, field: string): string => `prov
 
 interface GenericKind {
   readonly name: string
-  readonly type: ProviderType
+  readonly type: string
 }
 
-const genericKinds: Record<string, GenericKind> = {
-  openai: { name: "openai", type: "openai" },
-  anthropic: { name: "anthropic", type: "anthropic" },
-  claude: { name: "anthropic", type: "anthropic" },
-  google: { name: "gemini", type: "gemini" },
-  gemini: { name: "gemini", type: "gemini" },
-  ollama: { name: "ollama", type: "ollama" },
-  "openai-compatible": { name: "openai-compatible", type: "openai-compatible" },
-  vllm: { name: "vllm", type: "vllm" },
-  lmstudio: { name: "lmstudio", type: "lmstudio" },
-  "lm-studio": { name: "lmstudio", type: "lmstudio" }
-}
+const kindOf = (spec: ProviderSpec): GenericKind => ({ name: envNameOf(spec), type: spec.type })
 
-const defaultBaseUrls: Partial<Record<ProviderType, string>> = {
-  ollama: "http://127.0.0.1:11434",
-  vllm: "http://127.0.0.1:8000/v1",
-  lmstudio: "http://127.0.0.1:1234/v1",
-  gemini: "https://generativelanguage.googleapis.com/v1beta/openai"
+/** `LLM_PROVIDER` values → the type and provider name they select, from the definitions. */
+const genericKindsOf = (specs: ReadonlyArray<ProviderSpec>): Map<string, GenericKind> => {
+  const kinds = new Map<string, GenericKind>()
+  for (const spec of specs) for (const alias of spec.env?.generic?.aliases ?? []) kinds.set(alias, kindOf(spec))
+  return kinds
 }
-
-export const defaultBaseUrl = (type: ProviderType): string | undefined => defaultBaseUrls[type]
 
 /** Without LLM_PROVIDER, guess from the key and URL (seed 002 sets only LLM_BASE_URL + LLM_API_KEY). */
-const inferGeneric = (apiKey: string | undefined, baseUrl: string | undefined): GenericKind => {
-  if (apiKey?.startsWith("sk-ant-")) return genericKinds.anthropic
-  if (baseUrl === undefined) return genericKinds.openai
+const inferGeneric = (
+  specs: ReadonlyArray<ProviderSpec>,
+  apiKey: string | undefined,
+  baseUrl: string | undefined
+): GenericKind | undefined => {
+  const find = (p: (g: NonNullable<NonNullable<ProviderSpec["env"]>["generic"]>) => boolean) => {
+    const spec = specs.find((s) => s.env?.generic !== undefined && p(s.env.generic))
+    return spec === undefined ? undefined : kindOf(spec)
+  }
+  const byKey = apiKey === undefined ? undefined : find((g) => g.keyPrefix !== undefined && apiKey.startsWith(g.keyPrefix))
+  if (byKey !== undefined) return byKey
+  if (baseUrl === undefined) return find((g) => g.fallback === "withoutUrl")
   let host = ""
   try {
     host = new URL(baseUrl).hostname
   } catch {
-    return genericKinds["openai-compatible"]
+    return find((g) => g.fallback === "otherUrl")
   }
-  if (host === "api.openai.com") return genericKinds.openai
-  if (host.endsWith("anthropic.com")) return genericKinds.anthropic
-  if (host === "generativelanguage.googleapis.com") return genericKinds.gemini
-  return genericKinds["openai-compatible"]
+  return find((g) => g.host?.(host) === true) ?? find((g) => g.fallback === "otherUrl")
 }
 
-/** `/models/qwen2.5-0.5b-instruct-q4_k_m.gguf` → `qwen2.5-0.5b-instruct-q4_k_m`. */
-export const localModelId = (modelPath: string): string => {
-  const base = modelPath.split(/[\\/]/).filter((s) => s !== "").at(-1) ?? modelPath
-  return base.toLowerCase().endsWith(".gguf") ? base.slice(0, -5) : base
-}
+/** Every env variable the definitions read (`readEnv` snapshots them with the gateway's own). */
+export const providerEnvNames = (specs: ReadonlyArray<ProviderSpec>): Array<string> =>
+  specs.flatMap((s) => [...(s.env?.fields ?? []).flatMap((f) => f.vars), ...(s.env?.model === undefined ? [] : [s.env.model.var])])
 
-export const fromEnv = (env: EnvSnapshot): EnvConfig => {
+export const fromEnv = (env: EnvSnapshot, specs: ReadonlyArray<ProviderSpec>): EnvConfig => {
+  const specOf = specsByType(specs)
   const issues: Array<ConfigIssue> = []
   const origins = new Map<string, string>()
-  const str = (name: EnvName): string | undefined => {
+  const str = (name: string): string | undefined => {
     const v = env.get(name)?.trim()
     return v === undefined || v === "" ? undefined : v
   }
-  const invalid = (name: EnvName, expected: string) => {
+  const invalid = (name: string, expected: string) => {
     const shown = showValue(str(name))
     issues.push({ path: name, message: shown === undefined ? `expected ${expected}` : `expected ${expected}, got ${shown}` })
     return undefined
   }
-  const int = (name: EnvName): number | undefined => {
+  const int = (name: string): number | undefined => {
     const s = str(name)
     if (s === undefined) return undefined
     return /^[-+]?\d+$/.test(s) ? Number(s) : invalid(name, "an integer")
   }
-  const positiveInt = (name: EnvName): number | undefined => {
+  const positiveInt = (name: string): number | undefined => {
     const n = int(name)
     return n === undefined || n > 0 ? n : invalid(name, "a positive integer")
   }
-  const finite = (name: EnvName): number | undefined => {
+  const finite = (name: string): number | undefined => {
     const s = str(name)
     if (s === undefined) return undefined
     const n = Number(s)
     return Number.isFinite(n) ? n : invalid(name, "a number")
   }
-  const bool = (name: EnvName): boolean | undefined => {
+  const bool = (name: string): boolean | undefined => {
     const s = str(name)?.toLowerCase()
     if (s === undefined) return undefined
     if (["true", "1", "yes", "on", "y"].includes(s)) return true
     if (["false", "0", "no", "off", "n"].includes(s)) return false
     return invalid(name, "true or false")
   }
-  const seconds = (name: EnvName): number | undefined => {
+  const seconds = (name: string): number | undefined => {
     const s = str(name)
     if (s === undefined) return undefined
     const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(s)
@@ -127,7 +119,7 @@ export const fromEnv = (env: EnvSnapshot): EnvConfig => {
     return Math.ceil(Number(m[1]) * factor)
   }
   /** Sets `obj[key]` when the env value exists, remembering which variable it came from. */
-  const put = (obj: Record<string, unknown>, origin: string, key: string, name: EnvName, value: unknown) => {
+  const put = (obj: Record<string, unknown>, origin: string, key: string, name: string, value: unknown) => {
     if (value === undefined) return
     obj[key] = value
     origins.set(origin, name)
@@ -140,7 +132,7 @@ export const fromEnv = (env: EnvSnapshot): EnvConfig => {
   const order: Array<string> = []
   const active = new Set<string>()
   const named = new Map<string, Array<string>>()
-  const touch = (name: string, type: ProviderType) => {
+  const touch = (name: string, type: string) => {
     let p = byName.get(name)
     if (p === undefined) {
       p = { name, type }
@@ -149,34 +141,35 @@ export const fromEnv = (env: EnvSnapshot): EnvConfig => {
     }
     return p
   }
-  const activate = (name: string, type: ProviderType, on: unknown) => {
+  const activate = (name: string, type: string, on: unknown) => {
     if (on === undefined) return
     touch(name, type)
     active.add(name)
   }
   /** Specific variables are applied after the generic set, so they overwrite it field by field. */
-  const setField = (name: string, type: ProviderType, field: string, envName: EnvName, value: unknown) => {
+  const setField = (name: string, type: string, field: string, envName: string, value: unknown) => {
     if (value !== undefined) put(touch(name, type), providerOrigin(name, field), field, envName, value)
   }
-  const nameModel = (name: string, type: ProviderType, id: string | undefined) => {
+  const nameModel = (name: string, type: string, id: string | undefined) => {
     if (id === undefined) return
     touch(name, type)
     // applied after the generic LLM_MODEL, the specific variable becomes the primary choice
     named.set(name, [id, ...(named.get(name) ?? []).filter((m) => m !== id)])
   }
-  const url = (name: EnvName, type: ProviderType) => {
+  const url = (name: string, type: string) => {
     const s = str(name)
-    return s === undefined ? undefined : normalizeBaseUrl(s, type)
+    return s === undefined ? undefined : normalizeBaseUrl(s, specOf.get(type))
   }
 
   const genericEnabled = bool("LLM_ENABLED") ?? true
   const genericProvider = str("LLM_PROVIDER")?.toLowerCase()
   if (genericEnabled && (genericProvider ?? str("LLM_API_KEY") ?? str("LLM_BASE_URL")) !== undefined) {
+    const kinds = genericKindsOf(specs)
     const generic = genericProvider === undefined
-      ? inferGeneric(str("LLM_API_KEY"), str("LLM_BASE_URL"))
-      : genericKinds[genericProvider]
+      ? inferGeneric(specs, str("LLM_API_KEY"), str("LLM_BASE_URL"))
+      : kinds.get(genericProvider)
     if (generic === undefined) {
-      invalid("LLM_PROVIDER", `one of ${Object.keys(genericKinds).join(", ")}`)
+      invalid("LLM_PROVIDER", `one of ${[...kinds.keys()].join(", ")}`)
     } else {
       activate(generic.name, generic.type, true)
       setField(generic.name, generic.type, "apiKey", "LLM_API_KEY", str("LLM_API_KEY"))
@@ -185,59 +178,45 @@ export const fromEnv = (env: EnvSnapshot): EnvConfig => {
     }
   }
 
-  activate("openai", "openai", str("OPENAI_API_KEY") ?? str("OPENAI_BASE_URL"))
-  setField("openai", "openai", "apiKey", "OPENAI_API_KEY", str("OPENAI_API_KEY"))
-  setField("openai", "openai", "baseUrl", "OPENAI_BASE_URL", url("OPENAI_BASE_URL", "openai"))
-  nameModel("openai", "openai", str("OPENAI_MODEL"))
-  const maxTokens = int("OPENAI_MAX_TOKENS")
-  const temperature = finite("OPENAI_TEMPERATURE")
-  if (maxTokens !== undefined || temperature !== undefined) {
-    const defaults: Record<string, unknown> = {}
-    put(defaults, providerOrigin("openai", "defaults.maxTokens"), "maxTokens", "OPENAI_MAX_TOKENS", maxTokens)
-    put(defaults, providerOrigin("openai", "defaults.temperature"), "temperature", "OPENAI_TEMPERATURE", temperature)
-    touch("openai", "openai").defaults = defaults
+  // Each definition's variables, in definition order; within one, the first set of `vars` wins.
+  for (const spec of specs) {
+    if (spec.env === undefined) continue
+    const name = envNameOf(spec)
+    const { type } = spec
+    const values = (spec.env.fields ?? []).map((f) => {
+      const envName = f.vars.find((v) => str(v) !== undefined) ?? f.vars[0]
+      const kind = f.kind ?? "string"
+      const value = kind === "url" ? url(envName, type) : kind === "int" ? int(envName) : kind === "number" ? finite(envName) : str(envName)
+      return { f, envName, value }
+    })
+    const model = spec.env.model
+    const modelValue = model === undefined ? undefined : str(model.var)
+    activate(name, type, values.find((v) => v.f.activates === true && v.value !== undefined)?.value ?? (model?.activates === true ? modelValue : undefined))
+    for (const { envName, f, value } of values) {
+      const [head, ...rest] = f.field.split(".")
+      if (rest.length === 0) setField(name, type, head, envName, value)
+      else if (value !== undefined) {
+        // a nested field (`defaults.maxTokens`): the section object is made only when a variable sets it
+        const p = touch(name, type)
+        const section = (p[head] ??= {}) as Record<string, unknown>
+        put(section, providerOrigin(name, f.field), rest.join("."), envName, value)
+      }
+    }
+    if (model !== undefined && modelValue !== undefined) nameModel(name, type, model.id === undefined ? modelValue : model.id(modelValue))
   }
-
-  const claudeKey: EnvName = str("CLAUDE_API_KEY") !== undefined ? "CLAUDE_API_KEY" : "ANTHROPIC_API_KEY"
-  activate("anthropic", "anthropic", str(claudeKey) ?? str("ANTHROPIC_BASE_URL"))
-  setField("anthropic", "anthropic", "apiKey", claudeKey, str(claudeKey))
-  setField("anthropic", "anthropic", "baseUrl", "ANTHROPIC_BASE_URL", url("ANTHROPIC_BASE_URL", "anthropic"))
-  nameModel("anthropic", "anthropic", str("CLAUDE_MODEL"))
-
-  activate("gemini", "gemini", str("GEMINI_API_KEY"))
-  setField("gemini", "gemini", "apiKey", "GEMINI_API_KEY", str("GEMINI_API_KEY"))
-  nameModel("gemini", "gemini", str("GEMINI_MODEL"))
-
-  activate("lmstudio", "lmstudio", str("LM_STUDIO_ENDPOINT") ?? str("LM_STUDIO_MODEL"))
-  setField("lmstudio", "lmstudio", "baseUrl", "LM_STUDIO_ENDPOINT", url("LM_STUDIO_ENDPOINT", "lmstudio"))
-  nameModel("lmstudio", "lmstudio", str("LM_STUDIO_MODEL"))
-
-  activate("ollama", "ollama", str("OLLAMA_BASE_URL") ?? str("OLLAMA_MODEL"))
-  setField("ollama", "ollama", "baseUrl", "OLLAMA_BASE_URL", url("OLLAMA_BASE_URL", "ollama"))
-  nameModel("ollama", "ollama", str("OLLAMA_MODEL"))
-
-  activate("vllm", "vllm", str("VLLM_BASE_URL") ?? str("VLLM_MODEL"))
-  setField("vllm", "vllm", "baseUrl", "VLLM_BASE_URL", url("VLLM_BASE_URL", "vllm"))
-  setField("vllm", "vllm", "apiKey", "VLLM_API_KEY", str("VLLM_API_KEY"))
-  nameModel("vllm", "vllm", str("VLLM_MODEL"))
-
-  const modelPath = str("LLM_LOCAL_MODEL_PATH")
-  activate("local", "llamacpp", modelPath)
-  setField("local", "llamacpp", "modelPath", "LLM_LOCAL_MODEL_PATH", modelPath)
-  setField("local", "llamacpp", "threads", "LLM_LOCAL_THREADS", int("LLM_LOCAL_THREADS"))
-  setField("local", "llamacpp", "contextLength", "LLM_LOCAL_CONTEXT_LENGTH", int("LLM_LOCAL_CONTEXT_LENGTH"))
-  if (modelPath !== undefined) nameModel("local", "llamacpp", localModelId(modelPath))
 
   const all = new Map<string, RawProvider>()
   for (const name of order) {
     const p = byName.get(name)! as RawProvider
     const ids = named.get(name) ?? []
-    const catalog = ModelCatalog.forType(p.type)
+    const spec = specOf.get(p.type)
+    const catalog = spec?.models ?? []
     const first: Array<ModelEntry> = ids.map((id) => catalog.find((m) => m.id === id) ?? { id })
-    if (p.type === "llamacpp" && typeof p.contextLength === "number" && first.length > 0) {
+    // a model loaded in-process (LLM_LOCAL_CONTEXT_LENGTH) has the window it is loaded with
+    if (typeof p.contextLength === "number" && first.length > 0) {
       first[0] = { ...first[0], contextWindow: p.contextLength }
     }
-    const fallbackUrl = defaultBaseUrl(p.type)
+    const fallbackUrl = spec?.defaultBaseUrl !== undefined && spec.clientDefaultsBaseUrl !== true ? spec.defaultBaseUrl : undefined
     if (active.has(name) && p.baseUrl === undefined && fallbackUrl !== undefined) p.baseUrl = fallbackUrl
     // Shadows get models only when env names one, so a file's provider keeps its own list otherwise.
     if (active.has(name) || ids.length > 0) p.models = [...first, ...catalog.filter((m) => !ids.includes(m.id))]

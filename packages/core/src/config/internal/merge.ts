@@ -6,9 +6,8 @@
  */
 import { Redacted } from "effect"
 import * as ModelCatalog from "../ModelCatalog.ts"
-import { byType, type ProviderDefinition } from "../../providers/ProviderDefinition.ts"
-import { ProviderType } from "../ConfigSchema.ts"
-import { defaultBaseUrl, type EnvConfig } from "./fromEnv.ts"
+import { type ProviderSpec, specsByType } from "../ProviderSpec.ts"
+import type { EnvConfig } from "./fromEnv.ts"
 import { isRecord } from "./issues.ts"
 
 export const defaults = {
@@ -48,12 +47,16 @@ export const unwrapRedacted = (u: unknown): unknown => {
   return u
 }
 
-const providerTypes: ReadonlySet<string> = new Set<string>(ProviderType.literals)
-
-/** A plug-in type's entry: its definition's catalog rows, default base URL and family. */
-const finishPlugin = (p: Record<string, unknown>, d: ProviderDefinition, env: EnvConfig): unknown => {
-  const out: Record<string, unknown> = { ...p }
-  const catalog = d.models ?? []
+/**
+ * An entry finished from its type's definition: the catalog rows (all of them when it lists no
+ * models; a well-known id written without prices borrows the row's numbers), the default base
+ * URL (unless the client applies it, or a file entry must name one), the family, env's limits.
+ */
+const finishProvider = (p: unknown, env: EnvConfig, specs: ReadonlyMap<string, ProviderSpec>): unknown => {
+  const spec = isRecord(p) && typeof p.type === "string" ? specs.get(p.type) : undefined
+  if (spec === undefined) return p
+  const out: Record<string, unknown> = { ...(p as Record<string, unknown>) }
+  const catalog = spec.models ?? []
   if (out.models === undefined) out.models = [...catalog]
   else if (Array.isArray(out.models)) {
     out.models = out.models.map((m) => {
@@ -61,31 +64,10 @@ const finishPlugin = (p: Record<string, unknown>, d: ProviderDefinition, env: En
       return known === undefined || !isRecord(m) ? m : { ...known, ...ModelCatalog.scaledCacheRates(m, known), ...m }
     })
   }
-  if (out.baseUrl === undefined && d.defaultBaseUrl !== undefined) out.baseUrl = d.defaultBaseUrl
-  if (out.family === undefined && d.family !== undefined) out.family = d.family
-  if (out.rpm === undefined && env.rpm !== undefined) out.rpm = env.rpm
-  if (out.tpm === undefined && env.tpm !== undefined) out.tpm = env.tpm
-  return out
-}
-
-const finishProvider = (p: unknown, env: EnvConfig, plugins: ReadonlyMap<string, ProviderDefinition>): unknown => {
-  const plugin = isRecord(p) && typeof p.type === "string" ? plugins.get(p.type) : undefined
-  if (plugin !== undefined) return finishPlugin(p as Record<string, unknown>, plugin, env)
-  if (!isRecord(p) || typeof p.type !== "string" || !providerTypes.has(p.type)) return p
-  const type = p.type as ProviderType
-  const out: Record<string, unknown> = { ...p }
-  const catalog = ModelCatalog.forType(type)
-  if (out.models === undefined) out.models = [...catalog]
-  else if (Array.isArray(out.models)) {
-    // a well-known id written without prices borrows the catalog's numbers
-    out.models = out.models.map((m) => {
-      if (!isRecord(m)) return m
-      const known = catalog.find((c) => c.id === m.id)
-      return known === undefined ? m : { ...known, ...ModelCatalog.scaledCacheRates(m, known), ...m }
-    })
+  if (out.baseUrl === undefined && spec.defaultBaseUrl !== undefined && spec.clientDefaultsBaseUrl !== true && spec.needsBaseUrl !== true) {
+    out.baseUrl = spec.defaultBaseUrl
   }
-  const url = defaultBaseUrl(type)
-  if (type === "gemini" && out.baseUrl === undefined && url !== undefined) out.baseUrl = url
+  if (out.family === undefined && spec.family !== undefined) out.family = spec.family
   if (out.rpm === undefined && env.rpm !== undefined) out.rpm = env.rpm
   if (out.tpm === undefined && env.tpm !== undefined) out.tpm = env.tpm
   return out
@@ -110,9 +92,9 @@ const has = (u: unknown, ...keys: ReadonlyArray<string>): boolean => {
 export const merge = (
   env: EnvConfig,
   explicitLayers: ReadonlyArray<Record<string, unknown>>,
-  plugins: ReadonlyArray<ProviderDefinition> = []
+  specs: ReadonlyArray<ProviderSpec>
 ): Merged => {
-  const pluginTypes = byType(plugins)
+  const specOf = specsByType(specs)
   const explicit = explicitLayers.reduce<Record<string, unknown>>((acc, l) => deepMerge(acc, l) as Record<string, unknown>, {})
   const { providers: explicitProviders, ...explicitRest } = explicit
   const raw = deepMerge(deepMerge(defaults, env.raw), explicitRest) as Record<string, unknown>
@@ -125,7 +107,7 @@ export const merge = (
       })
       : explicitProviders
     : env.providers.map((p) => ({ ...p }))
-  raw.providers = Array.isArray(providers) ? providers.map((p) => finishProvider(p, env, pluginTypes)) : providers
+  raw.providers = Array.isArray(providers) ? providers.map((p) => finishProvider(p, env, specOf)) : providers
 
   if (!has(explicit, "routing", "fallbackOrder") && Array.isArray(raw.providers) && isRecord(raw.routing)) {
     const names = raw.providers.flatMap((p) => isRecord(p) && typeof p.name === "string" ? [p.name] : [])

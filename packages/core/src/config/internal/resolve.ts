@@ -4,7 +4,8 @@
  * local provider). Resolved ids a provider does not list yet are added to its models, so the
  * router finds an entry (with catalog prices when the id is well known) for every route.
  */
-import type { GatewayConfig, ModelEntry, ProviderConfig, ProviderType } from "../ConfigSchema.ts"
+import type { GatewayConfig, ModelEntry, ProviderConfig } from "../ConfigSchema.ts"
+import { envNameOf, type ProviderSpec, specsByType } from "../ProviderSpec.ts"
 import { parseModelRef } from "../../domain/Domain.ts"
 import * as ModelCatalog from "../ModelCatalog.ts"
 import { type ConfigIssue, formatPath } from "./issues.ts"
@@ -13,7 +14,7 @@ import { type ConfigIssue, formatPath } from "./issues.ts"
 export interface ModelsView {
   readonly providers: ReadonlyArray<{
     readonly name: string
-    readonly type: ProviderType
+    readonly type: string
     readonly models: ReadonlyArray<{ readonly id: string; readonly alias?: string | undefined }>
   }>
 }
@@ -25,23 +26,26 @@ export interface ResolvedModel {
   readonly listed: boolean
 }
 
-const openaiPrefix = /^(gpt-|o[134](-|$)|chatgpt-|text-embedding-)/
-/** Open-weight models named like OpenAI's run locally. */
-const openWeights = /^gpt-oss/
-const localNames = ["lmstudio", "ollama", "vllm", "local"] as const
-const localTypes: ReadonlyArray<ProviderType> = ["lmstudio", "ollama", "vllm", "llamacpp"]
-
-const byType = (config: ModelsView, types: ReadonlyArray<ProviderType>) =>
+const byType = (config: ModelsView, types: ReadonlyArray<string>) =>
   types.map((t) => config.providers.find((p) => p.type === t)).find((p) => p !== undefined)
 const byName = (config: ModelsView, names: ReadonlyArray<string>) =>
   names.map((n) => config.providers.find((p) => p.name === n)).find((p) => p !== undefined)
 
-/** Which provider a bare id's prefix points to (`gpt-` → openai; `undefined`: a local model's id). */
-const prefixOwner = (id: string): { readonly name: string; readonly types: ReadonlyArray<ProviderType> } | undefined => {
-  if (openaiPrefix.test(id) && !openWeights.test(id)) return { name: "openai", types: ["openai", "azure-openai"] }
-  if (id.startsWith("claude-")) return { name: "anthropic", types: ["anthropic"] }
-  if (id.startsWith("gemini-")) return { name: "gemini", types: ["gemini"] }
-  return undefined
+interface Owner {
+  readonly name: string
+  readonly types: ReadonlyArray<string>
+}
+
+/** Which types a bare id's name points to (`gpt-` → openai and azure-openai; `undefined`: a local model's id). */
+const prefixOwner = (id: string, specs: ReadonlyArray<ProviderSpec>): Owner | undefined => {
+  const owners = specs.filter((s) => s.ownsModelId?.(id) === true)
+  return owners.length === 0 ? undefined : { name: envNameOf(owners[0]), types: owners.map((s) => s.type) }
+}
+
+/** The types that serve any model id, by rank (lmstudio, ollama, vllm, local for the built-ins). */
+const anyModelOwners = (specs: ReadonlyArray<ProviderSpec>): { readonly names: ReadonlyArray<string>; readonly types: ReadonlyArray<string> } => {
+  const ranked = specs.filter((s) => s.anyModelRank !== undefined).sort((a, b) => a.anyModelRank! - b.anyModelRank!)
+  return { names: ranked.map(envNameOf), types: ranked.map((s) => s.type) }
 }
 
 /**
@@ -51,23 +55,28 @@ const prefixOwner = (id: string): { readonly name: string; readonly types: Reado
  * the local provider (the first present of `lmstudio`, `ollama`, `vllm`, `local`). Returns
  * `undefined` when the provider it points to is not configured.
  */
-export const resolveBareModel = (config: ModelsView, id: string): ResolvedModel | undefined => {
+export const resolveBareModel = (
+  config: ModelsView,
+  id: string,
+  specs: ReadonlyArray<ProviderSpec> = []
+): ResolvedModel | undefined => {
   for (const p of config.providers) {
     if (p.models.some((m) => m.id === id)) return { provider: p.name, model: id, listed: true }
   }
   for (const p of config.providers) {
     if (p.models.some((m) => m.alias === id)) return { provider: p.name, model: id, listed: true }
   }
-  const family = prefixOwner(id)
+  const family = prefixOwner(id, specs)
+  const local = anyModelOwners(specs)
   const provider = family !== undefined
     ? byName(config, [family.name]) ?? byType(config, family.types)
-    : byName(config, localNames) ?? byType(config, localTypes)
+    : byName(config, local.names) ?? byType(config, local.types)
   return provider === undefined ? undefined : { provider: provider.name, model: id, listed: false }
 }
 
-const describeFamily = (id: string): string => {
-  const family = prefixOwner(id)
-  if (family === undefined) return "no local provider (lmstudio, ollama, vllm, local) is configured"
+const describeFamily = (id: string, specs: ReadonlyArray<ProviderSpec>): string => {
+  const family = prefixOwner(id, specs)
+  if (family === undefined) return `no local provider (${anyModelOwners(specs).names.join(", ")}) is configured`
   return `it looks like a ${family.name} model, but no ${family.name} provider is configured`
 }
 
@@ -76,7 +85,12 @@ const describeFamily = (id: string): string => {
  * fall back to bare-id resolution, since local model ids often contain a slash; in the file an
  * unknown prefix is a typo and an error.
  */
-export const resolveEntry = (config: ModelsView, entry: string, lenient: boolean): ResolvedModel | string => {
+export const resolveEntry = (
+  config: ModelsView,
+  entry: string,
+  lenient: boolean,
+  specs: ReadonlyArray<ProviderSpec>
+): ResolvedModel | string => {
   const ref = parseModelRef(entry)
   const named = ref === undefined ? undefined : config.providers.find((p) => p.name === ref.provider)
   if (ref !== undefined && named !== undefined && named.models.some((m) => m.id === ref.model || m.alias === ref.model)) {
@@ -89,8 +103,8 @@ export const resolveEntry = (config: ModelsView, entry: string, lenient: boolean
     const known = config.providers.map((p) => p.name).join(", ") || "none"
     return `${JSON.stringify(entry)} names unknown provider ${JSON.stringify(ref.provider)} (configured: ${known})`
   }
-  return resolveBareModel(config, entry) ??
-    `cannot route ${JSON.stringify(entry)}: ${describeFamily(entry)}`
+  return resolveBareModel(config, entry, specs) ??
+    `cannot route ${JSON.stringify(entry)}: ${describeFamily(entry, specs)}`
 }
 
 export interface RouteOrigins {
@@ -101,12 +115,14 @@ export interface RouteOrigins {
 /** Rewrites every routing entry to `provider/model` and adds unlisted models to their providers. */
 export const resolveRoutes = (
   config: GatewayConfig,
-  origins: RouteOrigins
+  origins: RouteOrigins,
+  specs: ReadonlyArray<ProviderSpec>
 ): { readonly config: GatewayConfig; readonly issues: ReadonlyArray<ConfigIssue> } => {
+  const specOf = specsByType(specs)
   const issues: Array<ConfigIssue> = []
   const added = new Map<string, Array<string>>()
   const resolve = (entry: string, path: string, lenient: boolean): string => {
-    const r = resolveEntry(config, entry, lenient)
+    const r = resolveEntry(config, entry, lenient, specs)
     if (typeof r === "string") {
       issues.push({ path, message: r })
       return entry
@@ -140,7 +156,7 @@ export const resolveRoutes = (
   const providers: Array<ProviderConfig> = config.providers.map((p) => {
     const ids = added.get(p.name)
     if (ids === undefined) return p
-    const extra: Array<ModelEntry> = ids.map((id) => ModelCatalog.enrich({ id }, p.type))
+    const extra: Array<ModelEntry> = ids.map((id) => ModelCatalog.enrich({ id }, specOf.get(p.type)?.models ?? []))
     return { ...p, models: [...p.models, ...extra] }
   })
   return {

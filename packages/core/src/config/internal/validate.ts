@@ -4,8 +4,8 @@
  * a config path, or the env variable a bad value came from.
  */
 import { Effect, Redacted, Schema, SchemaIssue } from "effect"
-import { type GatewayConfig, gatewayConfigWith, type ProviderType } from "../ConfigSchema.ts"
-import type { ProviderDefinition } from "../../providers/ProviderDefinition.ts"
+import { type GatewayConfig, gatewayConfigWith } from "../ConfigSchema.ts"
+import { type ProviderSpec, specsByType } from "../ProviderSpec.ts"
 import type { ConfigurationError } from "../../domain/LLMError.ts"
 import { type EnvConfig, providerOrigin } from "./fromEnv.ts"
 import {
@@ -96,8 +96,6 @@ const coerce = (raw: Record<string, unknown>, issues: ReadonlyArray<Located>, wh
   return changed ? copy : undefined
 }
 
-const needsBaseUrl: ReadonlySet<ProviderType> = new Set(["ollama", "vllm", "lmstudio", "openai-compatible", "azure-openai"])
-
 const isHttpUrl = (s: string): boolean => {
   try {
     const u = new URL(s)
@@ -122,8 +120,8 @@ const urlIssue = (url: Redacted.Redacted<string>, protocols: ReadonlyArray<strin
   }
 }
 
-const semanticIssues = (config: GatewayConfig, plugins: ReadonlyArray<ProviderDefinition>): Array<Located> => {
-  const pluginNeedsUrl = new Set(plugins.filter((d) => d.needsBaseUrl === true && d.defaultBaseUrl === undefined).map((d) => d.type))
+const semanticIssues = (config: GatewayConfig, specs: ReadonlyArray<ProviderSpec>): Array<Located> => {
+  const specOf = specsByType(specs)
   const issues: Array<Located> = []
   const seen = new Map<string, number>()
   config.providers.forEach((p, i) => {
@@ -131,14 +129,17 @@ const semanticIssues = (config: GatewayConfig, plugins: ReadonlyArray<ProviderDe
     if (first !== undefined) {
       issues.push({ segments: ["providers", i, "name"], message: `duplicate provider name ${JSON.stringify(p.name)} (also providers[${first}])` })
     } else seen.set(p.name, i)
-    if ((needsBaseUrl.has(p.type) || pluginNeedsUrl.has(p.type)) && p.baseUrl === undefined) {
+    const spec = specOf.get(p.type)
+    if (spec?.needsBaseUrl === true && p.baseUrl === undefined) {
       issues.push({ segments: ["providers", i, "baseUrl"], message: `provider ${JSON.stringify(p.name)} of type ${p.type} needs a baseUrl` })
     }
     if (p.baseUrl !== undefined && !isHttpUrl(p.baseUrl)) {
       issues.push({ segments: ["providers", i, "baseUrl"], message: "expected an http(s) URL" })
     }
-    if (p.type === "llamacpp" && p.modelPath === undefined) {
-      issues.push({ segments: ["providers", i, "modelPath"], message: `provider ${JSON.stringify(p.name)} of type llamacpp needs a modelPath (a GGUF file)` })
+    for (const [field, meaning] of Object.entries(spec?.requiredFields ?? {})) {
+      if ((p as Record<string, unknown>)[field] === undefined) {
+        issues.push({ segments: ["providers", i, field], message: `provider ${JSON.stringify(p.name)} of type ${p.type} needs a ${field} (${meaning})` })
+      }
     }
   })
   if (config.server.metricsAuth === true && config.server.apiKeys.length === 0) {
@@ -166,10 +167,10 @@ export const validate = (
   merged: Merged,
   env: EnvConfig,
   wholeReferences: ReadonlySet<string>,
-  plugins: ReadonlyArray<ProviderDefinition> = []
+  specs: ReadonlyArray<ProviderSpec>
 ): Effect.Effect<GatewayConfig, ConfigurationError> =>
   Effect.suspend(() => {
-    const schema = gatewayConfigWith(plugins.map((d) => d.type))
+    const schema = gatewayConfigWith(specs.map((d) => d.type))
     let raw = merged.raw
     let decoded = decodeOnce(raw, schema)
     if (!decoded.ok) {
@@ -180,8 +181,8 @@ export const validate = (
       }
     }
     if (!decoded.ok) return Effect.fail(toConfigurationError(decoded.issues.map((i) => locate(raw, env, i))))
-    const semantic = semanticIssues(decoded.config, plugins)
-    const routes = resolveRoutes(decoded.config, { envTasks: merged.envTasks, taskOrigins: env.taskOrigins })
+    const semantic = semanticIssues(decoded.config, specs)
+    const routes = resolveRoutes(decoded.config, { envTasks: merged.envTasks, taskOrigins: env.taskOrigins }, specs)
     const issues = [...semantic.map((i) => locate(raw, env, i)), ...routes.issues]
     return issues.length > 0 ? Effect.fail(toConfigurationError(issues)) : Effect.succeed(routes.config)
   })

@@ -39,28 +39,9 @@ export interface Group {
 
 /**
  * Which seed-003 family a provider belongs to ("local" = zero-cost, self-hosted): its config's
- * `family` (a plug-in's definition fills it), else the built-in type's; none: routed only when named.
+ * `family`, which the config fills from its type's definition; none: routed only when named.
  */
-export const familyOf = (provider: Pick<ProviderConfig, "type" | "family">): ProviderFamily | undefined =>
-  provider.family ?? builtinFamily(provider.type)
-
-const builtinFamily = (type: ProviderType): ProviderFamily | undefined => {
-  switch (type) {
-    case "anthropic":
-      return "anthropic"
-    case "openai":
-    case "azure-openai":
-      return "openai"
-    case "ollama":
-    case "lmstudio":
-    case "vllm":
-    case "openai-compatible":
-    case "llamacpp":
-      return "local"
-    default:
-      return undefined
-  }
-}
+export const familyOf = (provider: Pick<ProviderConfig, "family">): ProviderFamily | undefined => provider.family
 
 /** Seed 003's default order per task (Claude = anthropic, GPT = openai, Llama = local). */
 export const DEFAULT_TASK_FAMILIES: Readonly<Record<BuiltinTaskType, ReadonlyArray<ProviderFamily>>> = {
@@ -107,8 +88,8 @@ export const makeDeploymentTable = (
       model: entry.id,
       entry,
       embedding: entry.embedding === true,
-      // an embedded llama.cpp model's window is the context it is loaded with
-      contextWindow: entry.contextWindow ?? (p.type === "llamacpp" ? p.contextLength : undefined),
+      // a model loaded in-process (llama.cpp) has the window of the context it is loaded with
+      contextWindow: entry.contextWindow ?? p.contextLength,
       weight: entry.weight ?? 1,
       rpm: p.rpm,
       tpm: p.tpm,
