@@ -54,6 +54,14 @@ export const ModelClassification = Schema.Struct({
 })
 export type ModelClassification = typeof ModelClassification.Type
 
+/**
+ * What is decoded from the model: the same fields, with any finite confidence (clamped to 0..1
+ * afterwards). A grammar built from the JSON schema (llama.cpp) enforces shapes, not numeric
+ * ranges, so a small local model may answer `-5.1`; that is a bad confidence, not a reason to
+ * throw the classification away.
+ */
+export const ModelAnswer = Schema.Struct({ ...ModelClassification.fields, confidence: Schema.Finite })
+
 export interface Classification extends ModelClassification {
   readonly fingerprint: string
   readonly source: ClassificationSource

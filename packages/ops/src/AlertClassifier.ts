@@ -19,7 +19,7 @@ import { CacheL2 } from "@llm-gateway/core/cache/CacheL2"
 import type { LLMError } from "@llm-gateway/core/domain/LLMError"
 import { LLMManager, type StructuredOutputError } from "@llm-gateway/core/manager/LLMManager"
 import { Clock, Context, Deferred, Effect, Layer, Option, Schema } from "effect"
-import { type Alert, type Classification, fingerprintOf, identityOf, ModelClassification } from "./Alert.ts"
+import { type Alert, type Classification, fingerprintOf, identityOf, ModelAnswer, ModelClassification } from "./Alert.ts"
 import * as OpsMetrics from "./OpsMetrics.ts"
 import { classifyByRules } from "./RuleClassifier.ts"
 
@@ -133,10 +133,11 @@ export const make = (options: AlertClassifierOptions) =>
           // this classifier caches by alert identity; the response cache would key on annotations too
           cache: false
         },
-        ModelClassification
+        ModelAnswer
       ).pipe(
-        Effect.flatMap(({ object, response }) =>
+        Effect.flatMap(({ object: answer, response }) =>
           Effect.gen(function*() {
+            const object = { ...answer, confidence: Math.min(1, Math.max(0, answer.confidence)) }
             const now = yield* Clock.currentTimeMillis
             const model = `${response.provider}/${response.model}`
             yield* store(id, { v: 1, model, result: object, expiresAt: now + ttlMs }, now)
