@@ -108,8 +108,8 @@ const withCors = <E, R>(layer: Layer.Layer<never, E, R>, origins: ReadonlyArray<
       layer,
       HttpRouter.cors({
         allowedOrigins: origins.includes("*") ? undefined : origins,
-        allowedHeaders: ["authorization", "content-type", "x-llm-task", "x-llm-strategy", "x-llm-cache"],
-        exposedHeaders: ["x-llm-provider", "x-llm-model", "x-llm-cache", "x-llm-attempts", "x-llm-overhead-ms"],
+        allowedHeaders: ["authorization", "content-type", "x-llm-task", "x-llm-strategy", "x-llm-cache", "x-llm-route"],
+        exposedHeaders: ["x-llm-provider", "x-llm-model", "x-llm-cache", "x-llm-attempts", "x-llm-overhead-ms", "x-llm-route"],
         maxAge: 600
       })
     )

@@ -71,6 +71,9 @@ const known: Record<string, string> = {
   "/health/ready": "GET"
 }
 
+/** The web console's paths (ConsoleRoutes), known only while it is served (`server.ui` not false). */
+const consolePaths: Record<string, string> = { "/ui": "GET", "/ui/index.html": "GET", "/ui/app.js": "GET", "/ui/app.css": "GET" }
+
 /** The OpenAI routes also answer without `/v1`; `/v1/models/{model}` takes any model name. */
 const allowedOn = (path: string): string | undefined =>
   known[path] ?? known[`/v1${path}`] ?? (/^(\/v1)?\/models\/./.test(path)
@@ -84,7 +87,8 @@ const allowHeader = (methods: string): string => `${methods.replace(/\bGET\b/, "
 
 const notFound = (ctx: ServerContext) => (request: Request) => {
   const path = request.url.split("?")[0]
-  const allowed = allowedOn(path)
+  const allowed = allowedOn(path) ??
+    (ctx.config.server.ui === false ? undefined : consolePaths[path.length > 1 ? path.replace(/\/$/, "") : path])
   if (allowed === undefined) return guard(ctx, request, Effect.fail(routeNotFound(request.method, path)))
   const allow = allowHeader(allowed)
   if (request.method === "OPTIONS") return Effect.succeed(HttpServerResponse.empty({ status: 204, headers: { allow } }))

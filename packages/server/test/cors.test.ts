@@ -38,6 +38,13 @@ describe("CORS", () => {
     expect(res.status).toBe(200)
     expect(res.headers.get("access-control-allow-origin")).toBe(APP)
     expect(res.headers.get("access-control-expose-headers")).toContain("x-llm-provider")
+    // the per-attempt route (request header `x-llm-route: include`) may be asked for and read
+    expect(res.headers.get("access-control-expose-headers")).toContain("x-llm-route")
+    const routePre = await fetch(`${open.url}/v1/chat/completions`, {
+      method: "OPTIONS",
+      headers: { origin: APP, "access-control-request-method": "POST", "access-control-request-headers": "content-type,x-llm-route" }
+    })
+    expect(routePre.headers.get("access-control-allow-headers")).toContain("x-llm-route")
   })
 
   it("without corsOrigins no origin is allowed", async () => {

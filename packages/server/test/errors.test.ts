@@ -14,6 +14,8 @@ import {
   TimeoutError
 } from "@llm-gateway/core/domain/LLMError"
 import { openAIErrorBody } from "@llm-gateway/testing/FakeOpenAI"
+import { Effect } from "effect"
+import { loadGatewayConfig } from "llm-gateway/GatewayLayer"
 import { startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
 import type { Fault } from "@llm-gateway/testing/LoopbackServer"
 import OpenAI from "openai"
@@ -129,6 +131,18 @@ describe("bad input: 4xx in the error envelope", () => {
     const na = await raw(`${gw.baseURL}/chat/completions`, { method: "GET" })
     expect(na.status).toBe(405)
     expectEnvelope(na.json, "InvalidRequest", "method_not_allowed")
+    // the web console is a known path too: a POST to it is a wrong method, not a missing page
+    const ui = await fetch(`${gw.url}/ui`, { method: "POST" })
+    expect(ui.status).toBe(405)
+    expect(ui.headers.get("allow")).toBe("GET, HEAD, OPTIONS")
+    expectEnvelope(await ui.json(), "InvalidRequest", "method_not_allowed")
+    expect((await fetch(`${gw.url}/ui/app.js`, { method: "DELETE" })).status).toBe(405)
+  })
+
+  it("a wrong server.ui value is quoted in the config error (a setting, never a secret)", async () => {
+    const e = await Effect.runPromise(Effect.flip(loadGatewayConfig({ config: { server: { ui: "yes" as never } }, env: {} })))
+    expect(e.path).toBe("server.ui")
+    expect(e.message).toContain('got "yes"')
   })
 
 })
