@@ -12,6 +12,7 @@ export * from "./providers/ModelClient.ts"
 export * from "./providers/ModelClients.ts"
 export { ModelRouter } from "./routing/ModelRouter.ts"
 export type {
+  DeploymentInfo,
   DeploymentStats,
   ModelInfo,
   ModelRouterOptions,

@@ -33,10 +33,11 @@ export const layerLazy = (options: LazyStoreOptions): Layer.Layer<ConversationSt
   Layer.effect(
     ConversationStorage,
     Effect.gen(function*() {
-      const scope = yield* Effect.scope
+      // the service's lifetime: the store opened on first use closes with it
+      const lifetime = yield* Effect.scope
       let isOpen = false
       const open = yield* Effect.cached(
-        Layer.buildWithScope(options.open, scope).pipe(
+        Layer.buildWithScope(options.open, lifetime).pipe(
           Effect.map((context) => Context.get(context, ConversationStorage)),
           Effect.tap(() => Effect.sync(() => void (isOpen = true))),
           Effect.orDie

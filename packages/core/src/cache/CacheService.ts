@@ -131,7 +131,7 @@ export const makeWith = Effect.fnUntraced(function*(
     retryMs: options.l2RetryMs ?? 1000
   })
   const semantic = yield* makeSemanticTier(config, options.embedder)
-  const lookup = makeFlights({ scope: yield* Effect.scope, l1, l2, semantic, ttlMs, counts, observe })
+  const lookup = makeFlights({ lifetime: yield* Effect.scope, l1, l2, semantic, ttlMs, counts, observe })
 
   const getOrCompute: CacheServiceShape["getOrCompute"] = (k, compute, opts) => {
     if (!config.enabled || opts?.bypass === true) {

@@ -18,6 +18,7 @@ import type {
   EmbeddingInput,
   EmbeddingResponse,
   LLMRequest,
+  ParsedModelRef,
   ProviderResponse,
   StreamChunk,
   Usage
@@ -76,7 +77,8 @@ export interface RoutedEmbedding extends EmbeddingResponse {
   readonly provider: string
 }
 
-export interface ModelInfo {
+/** One deployment the router can route to, as `GET /v1/models` and `gateway models` list it. */
+export interface DeploymentInfo {
   readonly ref: string
   readonly provider: string
   readonly model: string
@@ -86,6 +88,9 @@ export interface ModelInfo {
   readonly embedding: boolean
 }
 
+/** @deprecated Renamed `DeploymentInfo` (one name per concept: notes/architecture.md "Names"). */
+export type ModelInfo = DeploymentInfo
+
 export interface ModelRouterOptions {
   /** Seeds random / weighted balancing and retry jitter (default: Effect's `Random`). */
   readonly seed?: string | number | undefined
@@ -93,10 +98,7 @@ export interface ModelRouterOptions {
   /** How a shared (Redis) breaker / limiter store is watched while it is down (StoreFallback). */
   readonly storeHealth?: StoreHealthOptions | undefined
   /** Bare model id → provider (default: `LLMConfig`'s `resolveBareModel`). */
-  readonly resolveBareModel?: ((config: GatewayConfig, id: string) => {
-    readonly provider: string
-    readonly model: string
-  } | undefined) | undefined
+  readonly resolveBareModel?: ((config: GatewayConfig, id: string) => ParsedModelRef | undefined) | undefined
 }
 
 export interface EmbedRequest {
@@ -117,7 +119,7 @@ export interface ModelRouterShape {
   readonly stream: (req: LLMRequest, plan?: RoutePlan) => Stream.Stream<StreamChunk, LLMError>
   readonly embed: (req: EmbedRequest) => Effect.Effect<RoutedEmbedding, LLMError>
   readonly stats: Effect.Effect<RouterStats>
-  readonly models: ReadonlyArray<ModelInfo>
+  readonly models: ReadonlyArray<DeploymentInfo>
 }
 
 /** The routing half of a router: plans and the runs of plans (named steps of `make`). */
@@ -304,7 +306,7 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     stream: (req, plan) => Stream.provideService(routing.stream(req, plan), Random.Random, random),
     embed: (req) => withRandom(routing.embed(req)),
     stats: makeStats({ deployments: catalog.deployments, state, breakers, limits, providers: config.providers }),
-    models: catalog.deployments.map((d): ModelInfo => ({
+    models: catalog.deployments.map((d): DeploymentInfo => ({
       ref: d.ref,
       provider: d.provider,
       model: d.model,

@@ -21,7 +21,8 @@ interface Flight {
 }
 
 export interface FlightDeps {
-  readonly scope: Scope.Scope
+  /** The service's lifetime (an Effect `Scope`): flights run in it, not in their first caller's. */
+  readonly lifetime: Scope.Scope
   readonly l1: Lru<CacheResult>
   readonly l2: L2Tier
   readonly semantic: SemanticTier
@@ -32,7 +33,7 @@ export interface FlightDeps {
 }
 
 /** The lookup after an L1 miss: join the key's flight, or start it. */
-export const makeFlights = ({ counts, l1, l2, observe, scope, semantic, ttlMs }: FlightDeps) => {
+export const makeFlights = ({ counts, l1, l2, lifetime, observe, semantic, ttlMs }: FlightDeps) => {
   const inflight = new Map<string, Flight>()
 
   const fly = (k: string, compute: Effect.Effect<LLMResponse, LLMError>, lookup: SemanticLookup | undefined) =>
@@ -98,7 +99,7 @@ export const makeFlights = ({ counts, l1, l2, observe, scope, semantic, ttlMs }:
           })
         )
       ),
-      scope
+      lifetime
     )
     return yield* join(k, flight, true)
   })

@@ -37,13 +37,13 @@ const noChunks: ReadonlyArray<StreamChunk> = []
  * takes a semaphore on every pull, which a stream with one consumer does not need.
  */
 export const openStream = (client: ModelClientShape, req: ProviderRequest, parent: Scope.Scope) =>
-  Effect.flatMap(Scope.fork(parent), (scope) =>
-    Effect.flatMap(Channel.toPullScoped(Stream.toChannel(client.stream(req)), scope), (pull) =>
+  Effect.flatMap(Scope.fork(parent), (streamScope) =>
+    Effect.flatMap(Channel.toPullScoped(Stream.toChannel(client.stream(req)), streamScope), (pull) =>
       Effect.map(
         Pull.catchDone(pull, () => Effect.succeed(noChunks)),
         (first): OpenedStream => ({ first, pull })
       )).pipe(
-        Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)))
+        Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(streamScope, exit)))
       ))
 
 export interface StreamPlan {
