@@ -78,7 +78,8 @@ beforeAll(async () => {
   // The quick start, as written: install (already done for the test run), then start.
   const start = block("start").code.trim()
   expect(start).toBe("npx -y pnpm@10 install && npx -y pnpm@10 start")
-  server = spawn(process.execPath, [CLI, "serve"], { cwd: REPO, env: cleanEnv({ LLM_GATEWAY_PORT: "0" }) })
+  // in a temp working directory: its ledger store (.data/gateway.db) must not land in the repo
+  server = spawn(process.execPath, [CLI, "serve"], { cwd: workDir, env: cleanEnv({ LLM_GATEWAY_PORT: "0" }) })
   baseUrl = await new Promise<string>((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`no listening line in: ${serverLog}`)), 45_000)
     server.stderr!.on("data", (d) => {

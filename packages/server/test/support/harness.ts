@@ -9,6 +9,9 @@ import type { GatewayConfigInput } from "@llm-gateway/core/config/LLMConfig"
 import { layerFromConfig, loadGatewayConfig } from "llm-gateway/GatewayLayer"
 import { Cause, ConfigProvider, Context, Effect, Exit, Layer, Logger, Scope } from "effect"
 import { HttpServer } from "effect/http"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import OpenAI from "openai"
 import * as GatewayServer from "../../src/GatewayServer.ts"
 
@@ -37,7 +40,11 @@ export const startGateway = async (
     const message = Array.isArray(o.message) ? o.message.map(String).join(" ") : String(o.message)
     logs.push(`${o.logLevel} ${message}${Cause.isCause(o.cause) && o.cause.reasons.length > 0 ? ` ${Cause.pretty(o.cause)}` : ""}`)
   })
-  const resolved = await Effect.runPromise(loadGatewayConfig({ config, env: {} }))
+  // The ledger records every request, and its store defaults to .data/gateway.db in the working
+  // directory (the repo, under vitest): a config without `database` gets a file of its own here.
+  const dbDir = (config as { database?: unknown }).database === undefined ? mkdtempSync(join(tmpdir(), "gateway-db-")) : undefined
+  const withDb = dbDir === undefined ? config : { ...config, database: { path: join(dbDir, "gateway.db") } } as GatewayConfigInput
+  const resolved = await Effect.runPromise(loadGatewayConfig({ config: withDb, env: {} }))
   const layer = GatewayServer.layer({ host: "127.0.0.1", port: 0, shutdownTimeoutMs: options.shutdownTimeoutMs }).pipe(
     Layer.provide(layerFromConfig(resolved)),
     Layer.provide(Logger.layer([capture])),
@@ -53,7 +60,10 @@ export const startGateway = async (
     baseURL: `${url}/v1`,
     logs,
     client: (apiKey = "unused") => new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0, timeout: 10_000 }),
-    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+    close: async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      if (dbDir !== undefined) rmSync(dbDir, { recursive: true, force: true })
+    }
   }
 }
 
