@@ -22,7 +22,7 @@ export const embeddedProvider = (modelPath: string = embeddedModelPath): Provide
   name: "local",
   type: "llamacpp",
   modelPath,
-  // One thread: the 1.1 MB model runs ~1900 tokens/s on one, and llama.cpp spinning on more
+  // One thread: the tiny model is fast enough on one, and llama.cpp spinning on more
   // threads than free cores is orders of magnitude slower (notes/llamacpp.md).
   threads: 1,
   contextLength: 2048,

@@ -50,7 +50,7 @@ export interface GatewayOptions {
 
 /**
  * The storage drivers (pg, redis, node:sqlite + effect/sql) are imported only when configured:
- * together they are ~55 MB of RSS a gateway on memory stores never needs.
+ * together they are RSS a gateway on memory stores never needs (notes/benchmarks.md).
  */
 const lazy = <A, E, R>(load: () => Promise<Layer.Layer<A, E, R>>): Layer.Layer<A, E, R> => Layer.unwrap(Effect.promise(load))
 

@@ -1,5 +1,5 @@
 /**
- * The two ways a library user gets a manager (seed 003):
+ * The two ways a library user gets a manager (notes/architecture.md):
  * - `makeLLMManager(config)`: an Effect (scoped) that builds it from a config in the YAML shape;
  * - `createDefaultLLMManager()`: one directly, configured from env, whose methods are plain
  *   Effects with no requirements, so `await Effect.runPromise(manager.generate(req))` just works.

@@ -1,5 +1,5 @@
 /**
- * `checkLocalModelHealth(endpoint)` from seed 003: is a local model server (LM Studio, Ollama,
+ * `checkLocalModelHealth(endpoint)` (exported by `llm-gateway`): is a local model server (LM Studio, Ollama,
  * vLLM, llama.cpp's server…) answering, and which models does it offer?
  *
  * The URL says which API to ask:

@@ -1,5 +1,5 @@
 /**
- * How `POST /api/v1/alerts` treats what it forwards (seed 001):
+ * How `POST /api/v1/alerts` treats what it forwards (notes/http-api.md "Endpoints"):
  * - `transparent`: alerts pass through untouched, no model call;
  * - `enriched`: `ai_severity`, `ai_category`, `ai_confidence` labels and an `ai_reasoning` annotation;
  * - `transparent_with_recommendations`: labels untouched, recommendations as an annotation.

@@ -1,5 +1,5 @@
 /**
- * The one table from failures to HTTP answers (DESIGN.md "HTTP"): every error the server sends
+ * The one table from failures to HTTP answers (notes/http-api.md "Errors"): every error the server sends
  * is OpenAI's envelope `{"error":{"message","type","code","param"}}` with the status, `type`
  * (the LLMError tag) and `code` below. Bad input is always a 4xx; only a configuration problem
  * (or a bug) is a 500.

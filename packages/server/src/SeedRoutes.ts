@@ -1,6 +1,6 @@
 /**
- * The endpoints of seed 004: `POST /api/v1/llm/generate`, `POST /api/v1/llm/chat` and
- * `GET /api/v1/llm/status`, with the seed's snake_case shapes.
+ * The seed endpoints (notes/http-api.md "Seed 004 endpoints"): `POST /api/v1/llm/generate`, `POST /api/v1/llm/chat` and
+ * `GET /api/v1/llm/status`, with their snake_case shapes.
  *
  * `chat` with a `conversation_id` is stateful: the server keeps the history (the conversation
  * store), the request carries only the new turn (`message`, or the last of `messages`; a

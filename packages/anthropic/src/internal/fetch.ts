@@ -3,8 +3,8 @@
  * keep-alive `Agent` owned by the client's scope.
  *
  * Why not the global fetch: measured against the loopback fake (16 concurrent, SDK on both
- * sides), the `request` path answers ~1.4x the requests per second of Node's fetch for JSON
- * and ~1.25x for streams, while undici's own `fetch` on the same Agent gains nothing — the
+ * sides), the `request` path answers more requests per second than Node's fetch for JSON
+ * and for streams (figures: notes/benchmarks.md), while undici's own `fetch` on the same Agent gains nothing — the
  * cost is in fetch's spec machinery, not the connection pool. The Agent keeps warm
  * connections to the upstream and is destroyed with the client, so a closed gateway leaves
  * no sockets behind.

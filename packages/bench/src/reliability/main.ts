@@ -1,7 +1,7 @@
 /**
  * `npx -y pnpm@10 --filter @llm-gateway/bench reliability`
  *
- * The reliability scenarios of issue 20 at full size (the suite runs them scaled down):
+ * The reliability scenarios (notes/operations.md "Memory bounds") at full size (the suite runs them scaled down):
  * - heap: 20,000 requests with distinct 4 KB `x-llm-task` values vs 20,000 with one value,
  *   live heap after a full GC (bound: distinct values add < 20 MB);
  * - rate limit: 60 concurrent requests against `rpm: 16` — how fast the over-limit ones get

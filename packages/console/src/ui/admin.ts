@@ -1,6 +1,6 @@
 /**
- * Usage and Keys, over the admin API (`/admin/v1/usage`, `/admin/v1/keys`; issue 17's
- * contract). They need an admin key (`server.adminKeys`), asked for separately and kept in
+ * Usage and Keys, over the admin API (`/admin/v1/usage`, `/admin/v1/keys`; the contract
+ * in notes/http-api.md "Admin API"). They need an admin key (`server.adminKeys`), asked for separately and kept in
  * session storage like the gateway key. A gateway without the admin API answers 404: the app
  * then hides both views.
  */

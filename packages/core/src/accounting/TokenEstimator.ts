@@ -3,7 +3,7 @@
  * gpt-tokenizer (o200k, the GPT-4o vocabulary) is a real BPE tokenizer; other vendors'
  * tokenizers differ by a few percent, so callers keep a safety margin.
  *
- * Its tables cost ~45 MB of RSS, so it is loaded on first use (the first `chat` that needs
+ * Its tables cost tens of MB of RSS (notes/benchmarks.md), so it is loaded on first use (the first `chat` that needs
  * trimming), not when the gateway starts.
  */
 import { Effect } from "effect"

@@ -6,7 +6,7 @@
 import { Schema } from "effect"
 
 /**
- * The built-in task types (seed 003's, plus `alert-classification` for the ops use case); a name
+ * The built-in task types (notes/routing.md "Candidates", plus `alert-classification` for the ops use case); a name
  * defined in `routing.tasks` is known too. Any other name maps to `general` or is refused, as
  * `routing.unknownTasks` says: a caller-chosen string never becomes a map key or a label.
  */

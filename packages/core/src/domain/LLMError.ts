@@ -1,5 +1,5 @@
 /**
- * The tagged error union every layer of the gateway speaks (seed 003).
+ * The tagged error union every layer of the gateway speaks (notes/http-api.md "Errors").
  *
  * Each error answers the three questions the router asks, so the retry policy asks the
  * error instead of switching on status codes in many places (the idea of effect/ai's

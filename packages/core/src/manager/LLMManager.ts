@@ -26,7 +26,7 @@ export interface CallContext {
   readonly scope?: string | undefined
   /**
    * The caller built the request from input it already validated against the same rules (the
-   * HTTP server does): skip the Schema decode, which is ~3% of a request's CPU at full load.
+   * HTTP server does): skip the Schema decode (its CPU share: notes/benchmarks.md).
    */
   readonly validated?: boolean | undefined
 }

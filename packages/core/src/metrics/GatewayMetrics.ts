@@ -13,7 +13,7 @@ import { Metric } from "effect"
 /**
  * How to build each metric again with fixed attributes. `Metric.withAttributes` merges its
  * attributes into a fresh object on every update, so the series key is recomputed each time
- * (~3% of a request's CPU at full load); a metric built with its attributes computes it once.
+ * (a visible share of a request's CPU at full load: notes/benchmarks.md); a metric built with its attributes computes it once.
  */
 const rebuild = new WeakMap<object, (attributes: Readonly<Record<string, string>>) => unknown>()
 const remember = <M extends object>(make: (attributes?: Readonly<Record<string, string>>) => M): M => {
@@ -31,7 +31,7 @@ const histogram = (name: string, options: { readonly description?: string; reado
 const ms = Metric.exponentialBoundaries({ start: 5, factor: 2, count: 14 }) // 5 ms … ~41 s
 const seconds = Metric.exponentialBoundaries({ start: 0.005, factor: 2, count: 14 })
 
-// ---- per upstream call (seed 004 "Provider metrics") ----
+// ---- per upstream call (names and labels: notes/http-api.md "GET /metrics") ----
 export const providerRequestsTotal = counter("llm_provider_requests_total", {
   description: "Calls sent to an upstream model (every attempt, retries included)",
   incremental: true
@@ -53,7 +53,7 @@ export const costUsdTotal = counter("llm_cost_usd_total", {
   incremental: true
 })
 
-// ---- routing (seed 004 "Gateway metrics") ----
+// ---- routing ----
 export const gatewayFailoversTotal = counter("llm_gateway_failovers_total", {
   description: "Times a request moved on from a model (labels: the model it left) to the next candidate",
   incremental: true
@@ -62,7 +62,7 @@ export const gatewayActiveProviders = gauge("llm_gateway_active_providers", {
   description: "Model deployments whose circuit is not open"
 })
 
-// ---- rate limiting (seed 004) ----
+// ---- rate limiting ----
 export const rateLimitRequestsTotal = counter("llm_rate_limit_requests_total", {
   description: "Admission checks against the configured rpm / tpm",
   incremental: true
@@ -75,7 +75,7 @@ export const rateLimitCurrentBackoff = gauge("llm_rate_limit_current_backoff", {
   description: "Seconds until the last refused model has capacity again"
 })
 
-// ---- circuit breakers (seed 002) ----
+// ---- circuit breakers ----
 /** 1 for the state a deployment is in, 0 for the other two (`state` = closed | open | half_open). */
 export const circuitBreakerState = gauge("llm_circuit_breaker_state", {
   description: "Circuit state per model deployment: 1 on the current state label"
@@ -93,7 +93,7 @@ export const circuitBreakerSuccessesTotal = counter("llm_circuit_breaker_success
   incremental: true
 })
 
-// ---- per gateway request (seed 002 "Request metrics") ----
+// ---- per gateway request ----
 export const clientRequestsTotal = counter("llm_client_requests_total", {
   description: "Requests answered by the router (status = success | error | circuit_open)",
   incremental: true
@@ -107,7 +107,7 @@ export const clientErrorsTotal = counter("llm_client_errors_total", {
   incremental: true
 })
 
-// ---- cache (seed 004; updated by the cache service) ----
+// ---- cache (updated by the cache service) ----
 export const cacheHitsTotal = counter("llm_cache_hits_total", {
   description: "Requests answered from the response cache (L1, L2 or semantic), by the provider of the cached answer",
   incremental: true

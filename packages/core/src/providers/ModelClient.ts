@@ -27,7 +27,7 @@ export interface ModelClientShape {
   /**
    * `generate` honours `req.timeoutMs` itself, precisely, failing with TimeoutError (`model` =
    * `provider/model`). The router then skips its own attempt timeout, a race of two fibers that
-   * costs ~40 µs of CPU per call; clients without it are timed by the router.
+   * costs CPU per call (notes/benchmarks.md "Figures quoted in source comments"); clients without it are timed by the router.
    */
   readonly enforcesTimeout?: boolean | undefined
   /**

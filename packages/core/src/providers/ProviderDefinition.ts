@@ -1,6 +1,6 @@
 /**
  * A provider declares itself: one value says what the gateway needs to know about a config
- * `type` — its family (seed 003's default task order), defaults, catalog rows, and `make`
+ * `type` — its family (its place in the default task order, notes/routing.md), defaults, catalog rows, and `make`
  * (config → `ModelClient`). The gateway builds clients from definitions, and the config accepts
  * a definition's `type` like a built-in one (routing, breakers, limits, cost, metrics).
  *

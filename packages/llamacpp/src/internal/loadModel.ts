@@ -136,7 +136,7 @@ export const loadModel = (
     // it at import; `build: "never"` + `skipDownload` cover getLlama itself.
     process.env.NODE_LLAMA_CPP_SKIP_DOWNLOAD ??= "true"
     // Imported here, not at the top: the gateway imports every provider, and the native binding
-    // costs ~250 ms and memory for users who never configure a GGUF.
+    // costs start-up time and memory (notes/benchmarks.md) for users who never configure a GGUF.
     const nlc = yield* attempt("cannot import node-llama-cpp for", () => import("node-llama-cpp"))
     const llama = yield* attempt("no usable llama.cpp binary (build: never) for", () => sharedLlama(nlc, settings))
 

@@ -1,5 +1,5 @@
 /**
- * The analyst without a model: fixed thresholds per well-known metric (seed 004's
+ * The analyst without a model: fixed thresholds per well-known metric (the snapshot's
  * `cpu_percent`, `memory_percent`, `latency_ms`, `packet_loss`, …), a linear trend for
  * predictions, and the lowest-risk action for healing. Deliberately conservative: with no LLM
  * to weigh a risky action, the gateway never picks one it need not.

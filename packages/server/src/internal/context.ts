@@ -23,7 +23,7 @@ export interface ServerContext {
   readonly cache: CacheServiceShape
   readonly clients: ModelClientsShape
   readonly auth: Authenticator
-  /** Virtual keys, budgets, the usage ledger (issue 17). */
+  /** Virtual keys, budgets, the usage ledger (notes/http-api.md "Admin API", notes/operations.md "Budgets"). */
   readonly governance: Governance
   readonly scrubber: Scrubber
   readonly readJson: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<unknown, ApiError>

@@ -15,7 +15,7 @@ export class ShuttingDown {
 export interface Drain {
   /**
    * `pull`, run so that a cut ends it at once with `ShuttingDown`, even while it waits for
-   * an upstream chunk (about 1 µs per pull: one fiber, no race).
+   * an upstream chunk (one fiber, no race: cheap per pull, notes/benchmarks.md).
    */
   readonly cuttable: <A, E, R>(pull: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ShuttingDown, R>
   /** The server stopped listening: cut what is still open `graceMs` later, minus a margin. */

@@ -1,5 +1,5 @@
 /**
- * The cache's Prometheus series: seed 004's `llm_cache_hits_total`, `llm_cache_misses_total`
+ * The cache's Prometheus series (notes/http-api.md): `llm_cache_hits_total`, `llm_cache_misses_total`
  * and `llm_cache_hit_rate` per provider, plus the L2 error counter (the Redis-down signal).
  * Series are created once per provider (a bounded set, from config) and updated with
  * `updateUnsafe` against the calling fiber's context, so the hit path stays one Effect step.

@@ -1,8 +1,8 @@
 /**
  * Task names as the gateway keeps them. `taskType` comes from callers (`x-llm-task`, a seed
  * body's `task_type`), and the task is a dimension of usage rows, cache keys and the semantic
- * index: a raw name there lets any caller grow the process's memory without bound (40,000
- * distinct values were ~300 MB). Only built-in and configured names survive; any other one is
+ * index: a raw name there lets any caller grow the process's memory without bound
+ * (notes/benchmarks.md "Figures quoted in source comments"). Only built-in and configured names survive; any other one is
  * `general` or refused, as `routing.unknownTasks` says.
  */
 import type { RoutingConfig } from "../../config/ConfigSchema.ts"

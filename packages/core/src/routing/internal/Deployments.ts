@@ -49,7 +49,7 @@ export const DEFAULT_TASK_FAMILIES: Readonly<Record<BuiltinTaskType, ReadonlyArr
   "ui-generation": ["openai", "anthropic", "local"],
   "config-management": ["local", "openai", "anthropic"],
   general: ["local", "openai", "anthropic"],
-  // seed 003: LLM_SQL_MODEL_N only, i.e. whatever `routing.tasks.sql` says
+  // no default (notes/routing.md "Candidates"): LLM_SQL_MODEL_N only, i.e. whatever `routing.tasks.sql` says
   sql: [],
   // routed like `general` unless `routing.tasks` names models for it
   "alert-classification": ["local", "openai", "anthropic"]

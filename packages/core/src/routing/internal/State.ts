@@ -20,7 +20,7 @@ export interface DeploymentState {
   circuit: CircuitView
   /** When an open circuit lets its next probe through (Clock ms). */
   openUntil: number
-  /** Successes still needed after the probe before the circuit counts as closed (seed 002). */
+  /** Successes still needed after the probe before the circuit counts as closed (notes/routing.md). */
   probation: number
   /** Until when the local limiter refuses this deployment (Clock ms). */
   limitedUntil: number

@@ -1,5 +1,5 @@
 /**
- * `ModelRouter.stats`, the data of `GET /api/v1/llm/status` (seed 004): per deployment and per
+ * `ModelRouter.stats`, the data of `GET /api/v1/llm/status` (notes/http-api.md): per deployment and per
  * provider — requests, errors, success rate, average latency, circuit state and rate-limit
  * headroom. Counters are this instance's; circuit state and headroom are read from the shared
  * stores, so with Redis they are the whole fleet's.

@@ -102,7 +102,7 @@ export interface Member {
 }
 
 /**
- * Orders the deployments of one alias group (seed 004 load balancing). Every member stays in
+ * Orders the deployments of one alias group (`routing.loadBalancing`). Every member stays in
  * the list, so the others are the group's own failover.
  * - round-robin: rotate by `counter`;
  * - least-latency: never-measured first (config order), then fastest first;

@@ -102,8 +102,8 @@ export const routeStream = (p: StreamPlan): Stream.Stream<StreamChunk, LLMError>
     }
 
     const stalled = () => new TimeoutError({ model: d.ref, timeoutMs: stallMs, message: `stream stalled for ${stallMs} ms` })
-    // A race (two fibers and a timer) per pull: measured at ~2 µs of a ~33 µs chunk; a producer
-    // fiber with a watchdog instead measured no better (notes/streaming.md).
+    // A race (two fibers and a timer) per pull: a small share of a chunk's cost; a producer
+    // fiber with a watchdog instead measured no better (figures: notes/streaming.md).
     const upstream = Effect.timeoutOrElse(result.value.pull, { duration: stallMs, orElse: () => Effect.fail(stalled()) })
 
     const decorateAll = (batch: ReadonlyArray<StreamChunk>): NonEmptyReadonlyArray<StreamChunk> => {
