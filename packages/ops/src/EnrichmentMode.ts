@@ -1,5 +1,5 @@
 /**
- * How `POST /api/v1/alerts` treats what it forwards (notes/http-api.md "Endpoints"):
+ * How `POST /api/v1/alerts` treats what it forwards (notes/ops.md "Enrichment modes"):
  * - `transparent`: alerts pass through untouched, no model call;
  * - `enriched`: `ai_severity`, `ai_category`, `ai_confidence` labels and an `ai_reasoning` annotation;
  * - `transparent_with_recommendations`: labels untouched, recommendations as an annotation.

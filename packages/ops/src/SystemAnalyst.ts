@@ -1,5 +1,5 @@
 /**
- * The LLM side of the MAPE-K self-healing loop (notes/http-api.md), on the gateway's `LLMManager` (task
+ * The LLM side of the MAPE-K self-healing loop (notes/ops.md), on the gateway's `LLMManager` (task
  * `analysis`): analyse a metrics snapshot, pick a healing action, explain an anomaly, predict
  * the next ones. Every answer is a Schema-typed `generateObject` result; when the model cannot
  * give one (off, down, off-schema after the repair) threshold rules answer instead, marked

@@ -1,6 +1,6 @@
 /**
  * @llm-gateway/ops: alert classification for Alertmanager (seeds 000-002) and the LLM side of a
- * self-healing loop (monitor, analyse, plan, execute; `POST /api/v1/ops/*`, notes/http-api.md), built on llm-gateway's `LLMManager` — the worked example of a
+ * self-healing loop (notes/ops.md "System analysis and healing"), built on llm-gateway's `LLMManager` — the worked example of a
  * platform package on the library.
  */
 export * from "./Alert.ts"

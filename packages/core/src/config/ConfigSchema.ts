@@ -1,6 +1,6 @@
 /**
- * The shape of the gateway's configuration: the YAML file of DESIGN.md, after `${VAR}`
- * interpolation, with defaults filled in. Env variables (seeds 000-004) are folded into the same
+ * The shape of the gateway's configuration: the YAML file of notes/configuration.md, after
+ * `${VAR}` interpolation, with defaults filled in. Env variables (same note) are folded into the same
  * shape by `LLMConfig`, so everything downstream reads one validated value.
  */
 import { Schema } from "effect"

@@ -47,7 +47,7 @@ export interface ProviderSpec {
   /** The config `type` (`providers[].type`) this definition serves. */
   readonly type: string
   /**
-   * Where the provider sits in seed 003's default task order: `anthropic` (Claude), `openai`
+   * Where the provider sits in the default task order (notes/routing.md "Candidates"): `anthropic` (Claude), `openai`
    * (GPT), `local` (zero-cost, self-hosted). Written into each entry of this type that sets
    * none. Without it, the provider is only routed to when named.
    */
@@ -103,5 +103,5 @@ export const urlPath = (url: string): string | undefined => {
   }
 }
 
-/** The endpoints of OpenAI's API a copied URL may end in (`LLM_BASE_URL=…/v1/chat/completions`, seed 002). */
+/** The endpoints of OpenAI's API a copied URL may end in (`LLM_BASE_URL=…/v1/chat/completions`, notes/configuration.md). */
 export const openaiEndpoints: ReadonlyArray<string> = ["/chat/completions", "/completions", "/embeddings", "/responses", "/models"]

@@ -49,7 +49,7 @@ const genericKindsOf = (specs: ReadonlyArray<ProviderSpec>): Map<string, Generic
   return kinds
 }
 
-/** Without LLM_PROVIDER, guess from the key and URL (seed 002 sets only LLM_BASE_URL + LLM_API_KEY). */
+/** Without LLM_PROVIDER, guess from the key and URL (a generic BYOK setup sets only LLM_BASE_URL + LLM_API_KEY: notes/configuration.md). */
 const inferGeneric = (
   specs: ReadonlyArray<ProviderSpec>,
   apiKey: string | undefined,

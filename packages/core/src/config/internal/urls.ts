@@ -1,7 +1,7 @@
 /**
  * Base URLs as each SDK wants them. Env variables carry whatever users copy from docs: a
- * `…/v1` base, a full `…/chat/completions` endpoint (seed 002), or a bare `host:port` (seed 004's
- * `VLLM_BASE_URL=http://localhost:8000`). The common part is here (scheme, trailing slashes);
+ * `…/v1` base, a full `…/chat/completions` endpoint, or a bare `host:port` (a
+ * `VLLM_BASE_URL=http://localhost:8000`; notes/configuration.md "Environment variables"). The common part is here (scheme, trailing slashes);
  * what each SDK appends, and so what to strip, is the definition's `normalizeBaseUrl`.
  */
 import type { ProviderSpec } from "../ProviderSpec.ts"
