@@ -1,5 +1,5 @@
 /**
- * Keys, budgets and the ledger on the request path (issue 17), as a wrapper around the manager
+ * Keys, budgets and the ledger on the request path (notes/operations.md "Budgets"), as a wrapper around the manager
  * the routes call: the routes stay as they are, and a request with a static config key and no
  * budgets touches no database (its ledger row is only pushed onto the ledger's buffer).
  *
