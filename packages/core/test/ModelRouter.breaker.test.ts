@@ -3,7 +3,7 @@
  * TestClock with scripted clients.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Metric } from "effect"
+import { Effect, Fiber, Metric, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { InvalidRequest, NetworkError } from "../src/domain/LLMError.ts"
 import { Scripted } from "@llm-gateway/testing/ScriptedModelClient"
@@ -73,6 +73,27 @@ describe("ModelRouter circuit breaker", () => {
       expect((yield* ask).ref).toBe("a/m")
       expect((yield* router.stats).deployments.find((d) => d.ref === "a/m")?.circuit).toBe("closed")
       expect(yield* gauge("closed")).toEqual({ value: 1 })
+    }).pipe(Effect.scoped, Effect.provideService(Metric.MetricRegistry, new Map())))
+
+  it.effect("a candidate planned last for its open circuit still shows in the route as skipped:CircuitOpen (generate and stream)", () =>
+    Effect.gen(function*() {
+      const { layer, clients } = switchable()
+      const router = yield* makeRouter(ab(), layer)
+      for (let i = 0; i < 5; i++) yield* router.generate({ prompt: "hi" })
+      expect((yield* router.stats).deployments.find((d) => d.ref === "a/m")?.circuit).toBe("open")
+      const skippedA = { model: "a/m", outcome: "skipped:CircuitOpen", ms: 0 }
+
+      // the caller named a: b answered, and the route says why a was not called
+      const pinned = yield* router.generate({ prompt: "hi", model: "a/m" })
+      expect(pinned.ref).toBe("b/m")
+      expect(pinned.attempts.map((a) => [a.model, a.outcome])).toEqual([["a/m", "skipped:CircuitOpen"], ["b/m", "ok"]])
+      expect(pinned.attempts[0]).toEqual(skippedA)
+      const chunks = yield* Stream.runCollect(router.stream({ prompt: "hi", model: "a/m" }))
+      expect(chunks[0].attempts?.map((a) => [a.model, a.outcome])).toEqual([["a/m", "skipped:CircuitOpen"], ["b/m", "ok"]])
+      expect(clients.a.calls).toHaveLength(5)
+
+      // a candidate the strategy ranked after the answer was never in the way: no row for it
+      expect((yield* router.generate({ prompt: "hi", model: "b/m" })).attempts.map((a) => a.model)).toEqual(["b/m"])
     }).pipe(Effect.scoped, Effect.provideService(Metric.MetricRegistry, new Map())))
 
   it.effect("a failed probe, or a failure before successThreshold successes, re-opens the circuit at once", () =>

@@ -32,7 +32,7 @@ import { costOfUsage, estimatePromptTokens } from "../accounting/Pricing.ts"
 import { type Deployment, type DeploymentTable, makeDeploymentTable } from "./internal/Deployments.ts"
 import { type ChainContext, runChain } from "./internal/Executor.ts"
 import { type Admitted, admitFields, fieldsFor, ignoredOf } from "./internal/Fields.ts"
-import type { RoutePlan } from "./internal/Planner.ts"
+import { passedOver, type RoutePlan } from "./internal/Planner.ts"
 import {
   isPinned,
   makeRequestPlanner,
@@ -183,6 +183,7 @@ const makeRouting = (
       startedAt,
       tokens: p.promptTokens,
       requested: requestedOf(req),
+      passedOver: (d) => passedOver(p, d.ref),
       call: (d, timeoutMs) =>
         Effect.flatMap(clientFor(d), (client) =>
           client.generate(client.enforcesTimeout === true ? { ...request(d, client), timeoutMs } : request(d, client))),
@@ -218,6 +219,7 @@ const makeRouting = (
         startedAt,
         promptTokens: p.promptTokens,
         requested: requestedOf(req),
+        passedOver: (d) => passedOver(p, d.ref),
         request: (d) => providerRequest(req, messages, d, fieldsFor(req, admitted.decisions?.get(d.ref), clients.get(d.provider))),
         ignored: (d) => ignoredOf(admitted.decisions?.get(d.ref)),
         client: clientFor,

@@ -68,6 +68,11 @@ export interface ChainOptions<A, R> {
   readonly requested?: Requested | undefined
   /** `gen_ai.operation.name` of the upstream span (default `chat`). */
   readonly operation?: Operation | undefined
+  /**
+   * Candidates the plan moved behind `d` for an open circuit or a rate limit (Planner's
+   * `passedOver`): when `d` answers, they head the attempts as `skipped:…`, never having been called.
+   */
+  readonly passedOver?: ((d: Deployment) => ReadonlyArray<Attempt>) | undefined
 }
 
 export interface Requested {
@@ -157,7 +162,11 @@ export const runChain = <A, R>(
           state.recordLatency(d.ref, ms)
           yield* Telemetry.upstreamCall(d, { ms })
           attempts.push({ model: d.ref, outcome: "ok", ms })
-          return { value: exit.value, deployment: d, attempts, upstreamMs: ms } satisfies ChainResult<A>
+          const skipped = options.passedOver?.(d)
+          const route = skipped === undefined || skipped.length === 0
+            ? attempts
+            : [...skipped.filter((a) => !attempts.some((t) => t.model === a.model)), ...attempts]
+          return { value: exit.value, deployment: d, attempts: route, upstreamMs: ms } satisfies ChainResult<A>
         }
         const found = Cause.findErrorOption(exit.cause)
         // a defect or an interruption: not ours to judge

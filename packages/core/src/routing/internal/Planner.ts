@@ -7,7 +7,7 @@
  * partition puts healthy deployments first, then rate-limited ones, then open circuits.
  */
 import type { LoadBalancing } from "../../config/ConfigSchema.ts"
-import type { RoutingStrategy } from "../../domain/Domain.ts"
+import type { Attempt, RoutingStrategy } from "../../domain/Domain.ts"
 import { estimateRequestCost } from "../../accounting/Pricing.ts"
 import type { Deployment, Group } from "./Deployments.ts"
 import { balanceMembers, orderByStrategy } from "./Strategies.ts"
@@ -24,6 +24,11 @@ export interface PlannedCandidate {
   readonly estimatedCostUsd: number
   readonly latencyMs: number | undefined
   readonly health: Health
+  /**
+   * Place in the strategy's order before the health partition: a candidate placed after one
+   * with a larger `order` was moved back for its circuit or rate limit (see `passedOver`).
+   */
+  readonly order?: number | undefined
   /** @internal the deployment the executor runs */
   readonly deployment: Deployment
 }
@@ -108,6 +113,7 @@ export const computePlan = (input: PlanInput): RoutePlan => {
         estimatedCostUsd: estimateRequestCost(d.entry, promptTokens, maxTokens),
         latencyMs: input.latency(d.ref),
         health: input.health(d.ref),
+        order: candidates.length,
         deployment: d
       })
     }
@@ -127,6 +133,30 @@ export const computePlan = (input: PlanInput): RoutePlan => {
     excluded
   }
 }
+
+const none: ReadonlyArray<Attempt> = []
+const skippedAs = { "rate-limited": "skipped:RateLimited", open: "skipped:CircuitOpen" } as const
+
+/**
+ * The candidates the health partition moved behind `ref` although the strategy ranked them
+ * ahead of it, as the attempts they would have been: a success on `ref` passed over them without
+ * a call, and the route a caller sees (`attempts`, `x-llm-route`) must say why they were skipped.
+ */
+export const passedOver = (plan: RoutePlan, ref: string): ReadonlyArray<Attempt> => {
+  // the usual case: the strategy's first choice answered, nothing was ahead of it
+  if (plan.candidates[0]?.ref === ref && plan.candidates[0].order === 0) return none
+  const at = plan.candidates.findIndex((c) => c.ref === ref)
+  const order = plan.candidates[at]?.order
+  if (order === undefined) return none
+  const out: Array<Attempt> = []
+  for (let i = at + 1; i < plan.candidates.length; i++) {
+    const c = plan.candidates[i]
+    if (c.order !== undefined && c.order < order && c.health !== "healthy") out.push({ model: c.ref, outcome: skippedAs[c.health], ms: 0 })
+  }
+  return out.sort((a, b) => orderOf(plan, a.model) - orderOf(plan, b.model))
+}
+
+const orderOf = (plan: RoutePlan, ref: string) => plan.candidates.find((c) => c.ref === ref)?.order ?? 0
 
 /**
  * The same plan once its request's prompt changed size (`chat` trims a conversation's history

@@ -59,6 +59,8 @@ export interface StreamPlan {
   readonly client: (d: Deployment) => Effect.Effect<ModelClientShape, LLMError>
   readonly onSettled: (d: Deployment, usage: Usage, costUsd: number) => Effect.Effect<void>
   readonly onFailed: (error: LLMError, startedAt: number) => Effect.Effect<void>
+  /** Candidates the plan moved behind one for its health (see the Executor's option). */
+  readonly passedOver?: ((d: Deployment) => ReadonlyArray<Attempt>) | undefined
 }
 
 export const routeStream = (p: StreamPlan): Stream.Stream<StreamChunk, LLMError> =>
@@ -69,6 +71,7 @@ export const routeStream = (p: StreamPlan): Stream.Stream<StreamChunk, LLMError>
       startedAt: p.startedAt,
       tokens: p.promptTokens,
       requested: p.requested,
+      passedOver: p.passedOver,
       call: (d) => Effect.flatMap(p.client(d), (client) => openStream(client, p.request(d), parent))
     }).pipe(Effect.tapError((e) => p.onFailed(e, p.startedAt)))
 
