@@ -4,12 +4,15 @@
  * cache and enrichment mode), and the gateway's store for the outbox when a downstream is set.
  *
  * ```ts
- * const ops = OpsLayer.layer().pipe(Layer.provide(gatewayLayer()))   // needs LLMManager + LLMConfig
+ * const ops = OpsLayer.layer().pipe(Layer.provide(gatewayLayer()), Layer.provide(GatewayDatabase.layerConfig))
  * ```
+ * The outbox uses the `GatewayDatabase` it is given: a process opens its store once (two
+ * SQLite connections in one process would block each other's writes on the event loop).
  */
 import type { GatewayConfig } from "@llm-gateway/core/config/ConfigSchema"
 import { LLMConfig } from "@llm-gateway/core/config/LLMConfig"
 import type { LLMManager } from "@llm-gateway/core/manager/LLMManager"
+import type { GatewayDatabase } from "@llm-gateway/storage/GatewayDatabase"
 import { Effect, Layer } from "effect"
 import { AlertClassifier, DEFAULT_CACHE_TTL_MS } from "./AlertClassifier.ts"
 import { AlertForwarder, type DownstreamConfig } from "./AlertForwarder.ts"
@@ -73,7 +76,7 @@ export interface OpsLayerOptions {
 // the drivers are imported only when configured, as the gateway does
 const lazy = <A, E, R>(load: () => Promise<Layer.Layer<A, E, R>>): Layer.Layer<A, E, R> => Layer.unwrap(Effect.promise(load))
 
-const build = (config: GatewayConfig, options: OpsLayerOptions): Layer.Layer<OpsServices, never, LLMManager> => {
+const build = (config: GatewayConfig, options: OpsLayerOptions): Layer.Layer<OpsServices, never, LLMManager | GatewayDatabase> => {
   const s = resolveSettings(config, options.env)
   const redisUrl = config.redis?.url
   const redis = redisUrl === undefined
@@ -85,13 +88,7 @@ const build = (config: GatewayConfig, options: OpsLayerOptions): Layer.Layer<Ops
       .pipe(Layer.provide(redis))
   const mode = redis === undefined ? EnrichmentMode.layerMemory(s.mode) : EnrichmentMode.layerRedis(s.mode).pipe(Layer.provide(redis))
   const classifier = AlertClassifier.layer({ llmEnabled: s.llmEnabled, cacheTtlMs: s.cacheTtlMs }).pipe(Layer.provide(cacheL2))
-  const outbox = s.downstream === undefined
-    ? Layer.empty
-    : AlertOutbox.layer.pipe(
-      Layer.provide(lazy(() =>
-        import("@llm-gateway/storage/GatewayDatabase").then((m) => m.GatewayDatabase.layer({ url: config.database?.url, path: config.database?.path }))
-      ))
-    )
+  const outbox = s.downstream === undefined ? Layer.empty : AlertOutbox.layer
   const forwarder = AlertForwarder.layer({
     downstream: s.downstream,
     workers: s.workers,
@@ -107,11 +104,11 @@ const build = (config: GatewayConfig, options: OpsLayerOptions): Layer.Layer<Ops
 }
 
 /** Every ops service, from the gateway's `LLMConfig` and over its `LLMManager`. */
-export const layer = (options: OpsLayerOptions = {}): Layer.Layer<OpsServices, never, LLMManager | LLMConfig> =>
+export const layer = (options: OpsLayerOptions = {}): Layer.Layer<OpsServices, never, LLMManager | LLMConfig | GatewayDatabase> =>
   Layer.unwrap(Effect.gen(function*() {
     return build(yield* LLMConfig, options)
   }))
 
 /** The same from a config value. */
-export const layerFromConfig = (config: GatewayConfig, options: OpsLayerOptions = {}): Layer.Layer<OpsServices, never, LLMManager> =>
+export const layerFromConfig = (config: GatewayConfig, options: OpsLayerOptions = {}): Layer.Layer<OpsServices, never, LLMManager | GatewayDatabase> =>
   build(config, options)

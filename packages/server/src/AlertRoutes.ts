@@ -15,6 +15,7 @@ import { AlertClassifier } from "@llm-gateway/ops/AlertClassifier"
 import { AlertForwarder } from "@llm-gateway/ops/AlertForwarder"
 import { EnrichmentMode, MODES } from "@llm-gateway/ops/EnrichmentMode"
 import * as OpsLayer from "@llm-gateway/ops/OpsLayer"
+import { GatewayDatabase } from "@llm-gateway/storage/GatewayDatabase"
 import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { HttpRouter, type HttpServerRequest } from "effect/http"
 import { ApiError, invalidRequest } from "./HttpError.ts"
@@ -25,7 +26,11 @@ type Request = HttpServerRequest.HttpServerRequest
 
 /** The ops services over this server's manager, alive as long as the server. */
 export const buildOps = (ctx: ServerContext): Effect.Effect<Context.Context<OpsLayer.OpsServices>, never, Scope.Scope> =>
-  Layer.build(OpsLayer.layerFromConfig(ctx.config).pipe(Layer.provide(Layer.succeed(LLMManager, ctx.manager))))
+  Layer.build(OpsLayer.layerFromConfig(ctx.config).pipe(
+    Layer.provide(Layer.succeed(LLMManager, ctx.manager)),
+    // the outbox shares the server's store: one SQLite connection per process
+    Layer.provide(Layer.succeed(GatewayDatabase, ctx.governance.db))
+  ))
 
 const queueFull = new ApiError({
   status: 503,

@@ -3,8 +3,8 @@
  * real Alertmanager (Debian's prometheus-alertmanager) routing alerts to the gateway with the
  * gateway key, the gateway forwarding them enriched to a downstream receiver.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -34,6 +34,7 @@ let upstream: FakeOpenAI
 let downstream: Server
 const received: Array<Received> = []
 let gw: Gateway
+let dbPath: string
 
 const post = (path: string, body: unknown, key: string | null = KEY, method = "POST") =>
   fetch(`${gw.url}${path}`, {
@@ -70,10 +71,11 @@ beforeAll(async () => {
   })
   await new Promise<void>((r) => downstream.listen(0, "127.0.0.1", r))
   const dir = mkdtempSync(join(tmpdir(), "gw-alerts-"))
+  dbPath = join(dir, "gateway.db")
   gw = await startGateway({
     server: { apiKeys: [KEY] },
     providers: [{ name: "openai", type: "openai", baseUrl: `${upstream.url}/v1`, apiKey: "sk-upstream", models: [{ id: "gpt-4o-mini" }] }],
-    database: { path: join(dir, "gateway.db") },
+    database: { path: dbPath },
     alerts: { downstream: { url: `http://127.0.0.1:${(downstream.address() as AddressInfo).port}/` }, llmEnabled: true }
   } as never)
 })
@@ -172,4 +174,25 @@ describe("a real Alertmanager", () => {
       am.kill("SIGTERM")
     }
   }, 20_000)
+})
+
+describe("one store per process", () => {
+  it("the alert outbox and the usage ledger share the server's one connection to gateway.db", async () => {
+    // the outbox opens the store on an alert; the ledger writes a chat completion's row
+    expect((await post("/api/v1/alerts", webhook)).status).toBe(200)
+    expect((await post("/v1/chat/completions", { model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })).status).toBe(200)
+    const openHandles = () => readdirSync("/proc/self/fd").filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === dbPath
+      } catch {
+        return false // closed meanwhile
+      }
+    }).length
+    // probed from another process: a connection opened here would itself hold a handle
+    const probe = `const d = new (require("node:sqlite").DatabaseSync)(${JSON.stringify(dbPath)}, { readOnly: true });
+      process.stdout.write(String(d.prepare("SELECT count(*) AS n FROM gateway_usage").get().n)); d.close()`
+    await until("the ledger's row written", () => Number(spawnSync(process.execPath, ["-e", probe], { encoding: "utf8" }).stdout || 0) > 0)
+    // a second SQLite connection in the same process would block the event loop while it waits
+    expect(openHandles()).toBe(1)
+  })
 })

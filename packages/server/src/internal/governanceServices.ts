@@ -7,13 +7,15 @@
 import type { GatewayConfig, ModelEntry } from "@llm-gateway/core/config/ConfigSchema"
 import { LLMConfig } from "@llm-gateway/core/config/LLMConfig"
 import { BudgetStore, type BudgetStoreShape } from "@llm-gateway/storage/BudgetStore"
-import { GatewayDatabase } from "@llm-gateway/storage/GatewayDatabase"
+import { GatewayDatabase, type GatewayDatabaseShape } from "@llm-gateway/storage/GatewayDatabase"
 import { KeyStore, type KeyStoreShape } from "@llm-gateway/storage/KeyStore"
 import { UsageLedger, type UsageLedgerShape } from "@llm-gateway/storage/UsageLedger"
 import { Context, Effect, Layer, Option, type Scope } from "effect"
 import * as RateLimiter from "effect/persistence/RateLimiter"
 
 export interface Governance {
+  /** The one store of this process (one SQLite connection): the ops outbox gets it too. */
+  readonly db: GatewayDatabaseShape
   readonly keys: KeyStoreShape
   readonly ledger: UsageLedgerShape
   readonly budgets: BudgetStoreShape
@@ -23,20 +25,21 @@ export interface Governance {
 
 export const buildGovernance = (config: GatewayConfig): Effect.Effect<Governance, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const db = GatewayDatabase.layer({ url: config.database?.url, path: config.database?.path })
+    const db = yield* Layer.build(GatewayDatabase.layer({ url: config.database?.url, path: config.database?.path }))
     const layer = Layer.mergeAll(
       KeyStore.layer,
       UsageLedger.layer({ flushMs: config.ledger?.flushMs, maxBuffer: config.ledger?.maxBuffer }),
       RateLimiter.layer
     ).pipe(
       Layer.provideMerge(BudgetStore.layerConfigWithLimiter),
-      Layer.provide(db),
+      Layer.provide(Layer.succeedContext(db)),
       Layer.provide(Layer.succeed(LLMConfig, config))
     )
     const ctx = yield* Layer.build(layer)
     const models = new Map<string, ModelEntry>()
     for (const p of config.providers) for (const m of p.models) models.set(`${p.name}/${m.id}`, m)
     return {
+      db: Context.get(db, GatewayDatabase),
       keys: Context.get(ctx, KeyStore),
       ledger: Context.get(ctx, UsageLedger),
       budgets: Context.get(ctx, BudgetStore),
