@@ -22,6 +22,7 @@ import { withEmbeddedDefault } from "./EmbeddedDefault.ts"
 import { checkWritableFile } from "./internal/storagePaths.ts"
 import { layerLazy } from "./LazyConversationStorage.ts"
 import { type DiscoveryOptions, discoverLocalProviders } from "./LocalDiscovery.ts"
+import { withPlugins } from "./Plugins.ts"
 import { type ClientOverrides, layerProviderClients, providerDefinitions } from "./ProviderClients.ts"
 
 /** What the gateway Layer provides. */
@@ -140,7 +141,11 @@ export const layerFromConfig = (
 
 /** Loads and validates the config (file, env, defaults), then builds the gateway. */
 export const gatewayLayer = (options: GatewayOptions = {}): Layer.Layer<GatewayServices, ConfigurationError> =>
-  Layer.unwrap(Effect.map(resolveGatewayConfig(options), (config) => layerFromConfig(config, options)))
+  Layer.unwrap(Effect.gen(function*() {
+    // the config's `plugins` first: their definitions are needed to validate and to build clients
+    const withDefinitions = yield* withPlugins(options)
+    return layerFromConfig(yield* resolveGatewayConfig(withDefinitions), withDefinitions)
+  }))
 
 /**
  * The config the gateway runs: loaded (`loadGatewayConfig`), plus local servers that answer
@@ -171,13 +176,14 @@ const withFamilies = (config: GatewayConfig, definitions: ReadonlyMap<string, Pr
 })
 
 export const loadGatewayConfig = (options: GatewayOptions = {}): Effect.Effect<GatewayConfig, ConfigurationError> =>
-  // An explicit config object is taken as written (env only fills its `${VAR}` references), so a
-  // library caller's config is not silently changed by whatever the host process exports.
-  loadConfig({
-    file: options.file,
-    input: options.config,
-    env: options.env,
-    mergeEnv: options.config === undefined,
-    // the built-in definitions plus plug-ins: everything the config knows about each type
-    providers: [...providerDefinitions(options.providers).values()]
-  })
+  Effect.flatMap(withPlugins(options), (withDefinitions) =>
+    // An explicit config object is taken as written (env only fills its `${VAR}` references), so a
+    // library caller's config is not silently changed by whatever the host process exports.
+    loadConfig({
+      file: options.file,
+      input: options.config,
+      env: options.env,
+      mergeEnv: options.config === undefined,
+      // the built-in definitions plus plug-ins (given, and the config's `plugins`): everything the config knows about each type
+      providers: [...providerDefinitions(withDefinitions.providers).values()]
+    }))

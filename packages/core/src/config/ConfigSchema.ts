@@ -218,6 +218,12 @@ export const AlertsConfig = Schema.Struct({
 export type AlertsConfig = typeof AlertsConfig.Type
 
 export const GatewayConfig = Schema.Struct({
+  /**
+   * Modules exporting provider definitions (`defineProvider`), loaded before the rest is
+   * validated so entries of their `type` work like built-in ones: a path relative to the config
+   * file's directory (`./my-provider.ts`) or a package name (from the working directory).
+   */
+  plugins: Schema.optional(Schema.Array(Schema.NonEmptyString)),
   server: ServerConfig,
   providers: Schema.Array(ProviderConfig),
   routing: RoutingConfig,

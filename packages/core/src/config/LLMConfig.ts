@@ -10,6 +10,7 @@
  * Variables: notes/configuration.md.
  */
 import { readFile } from "node:fs/promises"
+import { dirname, resolve } from "node:path"
 import { ConfigProvider, Context, Effect, Layer, Predicate, Redacted } from "effect"
 import type { GatewayConfig, GatewayConfigEncoded } from "./ConfigSchema.ts"
 import type { ProviderSpec } from "./ProviderSpec.ts"
@@ -77,14 +78,48 @@ const readConfigFile = (path: string) =>
     }
   })
 
+const configProviderOf = Effect.fnUntraced(function*(env: LoadConfigOptions["env"]) {
+  if (env === undefined) return yield* ConfigProvider.ConfigProvider
+  return isConfigProvider(env) ? env : ConfigProvider.fromEnvRecord(env)
+})
+
+/** One `plugins` entry as written: the module, its config path (`plugins[0]`), and the directory a relative path starts from. */
+export interface PluginRef {
+  readonly module: string
+  readonly path: string
+  readonly baseDir: string
+}
+
+/**
+ * The `plugins` list `loadConfig` would see (the input's over the file's), read before
+ * validation: the definitions they export decide which `type`s validate. Only this list is
+ * interpolated here; entries that are not strings are left for validation to report.
+ */
+export const readPluginRefs = Effect.fn("LLMConfig.readPluginRefs")(
+  function*(options: Pick<LoadConfigOptions, "file" | "input" | "env"> = {}): Effect.fn.Return<ReadonlyArray<PluginRef>, ConfigurationError> {
+    const provider = yield* configProviderOf(options.env)
+    const lookup = (name: string) => readVar(provider, name)
+    const listOf = (u: unknown): unknown => (isRecord(u) ? u.plugins : undefined)
+    let list: unknown = undefined
+    let baseDir = process.cwd()
+    if (options.input !== undefined) list = listOf(options.input)
+    const file = options.file ?? (options.input === undefined ? yield* lookup("LLM_GATEWAY_CONFIG") : undefined)
+    if (list === undefined && file !== undefined && file !== "") {
+      list = listOf(yield* parseYaml(yield* readConfigFile(file), file))
+      baseDir = dirname(resolve(file))
+    }
+    if (!Array.isArray(list)) return []
+    const { value } = yield* interpolate(unwrapRedacted(list), lookup)
+    return (value as ReadonlyArray<unknown>).flatMap((module, i) =>
+      typeof module === "string" && module !== "" ? [{ module, path: `plugins[${i}]`, baseDir }] : []
+    )
+  }
+)
+
 /** Loads, merges and validates the configuration. */
 export const loadConfig = Effect.fn("LLMConfig.loadConfig")(
   function*(options: LoadConfigOptions = {}): Effect.fn.Return<GatewayConfig, ConfigurationError> {
-    const provider = options.env === undefined
-      ? yield* ConfigProvider.ConfigProvider
-      : isConfigProvider(options.env)
-      ? options.env
-      : ConfigProvider.fromEnvRecord(options.env)
+    const provider = yield* configProviderOf(options.env)
     const specs = options.providers ?? []
     const snapshot = options.mergeEnv === false ? noEnv : yield* readEnv(provider, providerEnvNames(specs))
     const env = fromEnv(snapshot, specs)
