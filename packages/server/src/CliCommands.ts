@@ -1,5 +1,6 @@
 /**
- * The `gateway` command line: `serve`, `ask`, `models`, `health`. Each builds the gateway from
+ * The `gateway` command line: `serve`, `ask`, `models`, `health` (and `keys`, KeysCommand.ts,
+ * which talks to a running gateway instead). Each of the first four builds the gateway from
  * `--config FILE` (else `LLM_GATEWAY_CONFIG`, else env and embedded defaults). Results go to
  * stdout; progress, banners, statistics and logs go to stderr, so `gateway ask … > out.txt`
  * captures only the answer.
@@ -20,6 +21,7 @@ import * as GatewayServer from "./GatewayServer.ts"
 import { formatModels, formatRoutes, formatProviderNotice, formatStats, Spinner } from "./internal/cliOutput.ts"
 import { makeScrubber, secretsOf } from "./internal/secrets.ts"
 import { isReady, probeProviders } from "./ProviderHealth.ts"
+import { keysCommand } from "./KeysCommand.ts"
 
 const out = (text: string) => Effect.sync(() => void process.stdout.write(text))
 const err = (text: string) => Effect.sync(() => void process.stderr.write(text))
@@ -181,5 +183,5 @@ const health = Command.make("health", {
 
 export const gatewayCommand = Command.make("gateway").pipe(
   Command.withDescription("llm-gateway: an OpenAI-compatible gateway over many LLM providers"),
-  Command.withSubcommands([serve, ask, models, health])
+  Command.withSubcommands([serve, ask, models, health, keysCommand])
 )

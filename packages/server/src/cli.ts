@@ -1,5 +1,5 @@
 /**
- * `pnpm -s gateway <command>` (root package.json): serve, ask, models, health.
+ * `pnpm -s gateway <command>` (root package.json): serve, ask, models, health, keys.
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer, Logger, Runtime } from "effect"
