@@ -14,14 +14,19 @@
  * amount and sets the expiry above the request timeout).
  *
  * Stores: Redis (one Lua script per reserve and per settle; every instance shares the counters)
- * whenever `redis.url` is set, else this instance's memory. Amounts are integer nano-USD so no
+ * whenever `redis.url` is set; else Postgres when the gateway's store is Postgres (`database.url`:
+ * one row per budget, reserved with one conditional `UPDATE … RETURNING` each, internal/pgBudgets);
+ * else this instance's memory. Amounts are integer nano-USD so no
  * float drift accumulates in the counters.
  */
 import { LLMConfig } from "@llm-gateway/core/config/LLMConfig"
 import { Clock, Context, Effect, Layer, Redacted } from "effect"
 import * as RateLimiter from "effect/persistence/RateLimiter"
 import * as Redis from "effect/persistence/Redis"
+import { limitNano, NANO, reservationId, reserveNano, spendNano } from "./internal/budgetUnits.ts"
+import { makePostgres } from "./internal/pgBudgets.ts"
 import { makeResilientRedis } from "./internal/redisClient.ts"
+import { GatewayDatabase } from "./GatewayDatabase.ts"
 
 export interface BudgetLine {
   /** A budget and its period, e.g. `key:ab12…:month:2025-06`. */
@@ -36,21 +41,13 @@ export type Reservation =
   | { readonly ok: false; readonly line: BudgetLine; readonly remainingUsd: number }
 
 export interface BudgetStoreShape {
-  readonly kind: "redis" | "memory"
+  readonly kind: "redis" | "postgres" | "memory"
   readonly reserve: (lines: ReadonlyArray<BudgetLine>, amountUsd: number, expiresInMs: number) => Effect.Effect<Reservation>
   readonly settle: (reservationId: string, lines: ReadonlyArray<BudgetLine>, actualUsd: number) => Effect.Effect<void>
   /** USD spent (settled) in a budget line. */
   readonly spent: (line: BudgetLine) => Effect.Effect<number>
 }
 
-const NANO = 1e9
-/** Reservations round up, spend rounds to nearest: a reservation always covers its cost. */
-const reserveNano = (usd: number) => Math.ceil(usd * NANO)
-const spendNano = (usd: number) => Math.round(usd * NANO)
-const limitNano = (usd: number) => Math.floor(usd * NANO)
-
-let counter = 0
-const reservationId = () => `${Date.now().toString(36)}-${process.pid.toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 
 interface MemoryBudget {
   spent: number
@@ -219,20 +216,29 @@ export const makeRedis = (redis: Redis.Redis["Service"], prefix = "llmgw:budget:
 
 export class BudgetStore extends Context.Service<BudgetStore, BudgetStoreShape>()("@llm-gateway/storage/BudgetStore") {
   static readonly layerMemory: Layer.Layer<BudgetStore> = Layer.effect(this, makeMemory)
+  /** Rows in the GatewayDatabase; it must be Postgres (SQLite has no row locks across processes). */
+  static readonly layerPostgres: Layer.Layer<BudgetStore, never, GatewayDatabase> = Layer.effect(this, Effect.map(GatewayDatabase, makePostgres))
   static readonly layerRedis = (url: Redacted.Redacted<string>, prefix?: string): Layer.Layer<BudgetStore> =>
     Layer.effect(this, Effect.flatMap(makeResilientRedis({ url }), (r) => makeRedis(r.redis, prefix)))
-  /** Redis when `redis.url` is configured, else memory. */
-  static readonly layerConfig: Layer.Layer<BudgetStore, never, LLMConfig> = Layer.unwrap(
-    Effect.map(LLMConfig, (config) => config.redis === undefined ? BudgetStore.layerMemory : BudgetStore.layerRedis(config.redis.url))
+  /** Redis when `redis.url` is configured, else Postgres when `database.url` is, else memory. */
+  static readonly layerConfig: Layer.Layer<BudgetStore, never, LLMConfig | GatewayDatabase> = Layer.unwrap(
+    Effect.map(LLMConfig, (config) =>
+      config.redis !== undefined
+        ? BudgetStore.layerRedis(config.redis.url)
+        : config.database?.url !== undefined
+        ? BudgetStore.layerPostgres
+        : BudgetStore.layerMemory)
   )
 
   /**
    * This store plus a `RateLimiterStore` on the same place (one Redis connection for both): the
    * per-key rpm/tpm counters, shared by every instance when Redis is configured.
    */
-  static readonly layerConfigWithLimiter: Layer.Layer<BudgetStore | RateLimiter.RateLimiterStore, never, LLMConfig> = Layer.unwrap(
+  static readonly layerConfigWithLimiter: Layer.Layer<BudgetStore | RateLimiter.RateLimiterStore, never, LLMConfig | GatewayDatabase> = Layer.unwrap(
     Effect.map(LLMConfig, (config) => {
-      if (config.redis === undefined) return Layer.merge(BudgetStore.layerMemory, RateLimiter.layerStoreMemory)
+      if (config.redis === undefined) {
+        return Layer.merge(config.database?.url !== undefined ? BudgetStore.layerPostgres : BudgetStore.layerMemory, RateLimiter.layerStoreMemory)
+      }
       const url = config.redis.url
       return Layer.effectContext(Effect.gen(function*() {
         const { redis } = yield* makeResilientRedis({ url })

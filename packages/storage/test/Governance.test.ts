@@ -1,6 +1,6 @@
 /**
  * Keys, budgets and the usage ledger on their real stores: SQLite files and the run's Postgres
- * for keys and the ledger, memory and Redis for budget reservations.
+ * for keys and the ledger, memory, Redis and Postgres for budget reservations.
  */
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
@@ -167,6 +167,30 @@ describe("BudgetStore", () => {
       expect(store.kind).toBe("redis")
       return Effect.promise(() => budgetProperty(store, "redis"))
     }).pipe(Effect.provide(BudgetStore.layerRedis(Redacted.make(process.env.REDIS_URL!), `test:${uniquePrefix()}:`))))
+
+  it.live("Postgres (no Redis): the same guarantee through one conditional UPDATE per budget row", () =>
+    Effect.flatMap(BudgetStore, (store) => {
+      expect(store.kind).toBe("postgres")
+      return Effect.promise(() => budgetProperty(store, "pg"))
+    }).pipe(Effect.provide(BudgetStore.layerPostgres.pipe(Layer.provide(GatewayDatabase.layer({ url: databaseUrl() }))))))
+
+  it.live("Postgres: an unsettled reservation expires and frees its room; a refusal reserves on no line", () =>
+    Effect.gen(function*() {
+      const store = yield* BudgetStore
+      const key = { id: `pg:${uniquePrefix()}`, limitUsd: 1 }
+      const team = { id: `pg:${uniquePrefix()}`, limitUsd: 10 }
+      expect((yield* store.reserve([key, team], 0.8, 50)).ok).toBe(true)
+      const refused = yield* store.reserve([key, team], 0.8, 50)
+      expect(refused.ok).toBe(false)
+      if (!refused.ok) {
+        expect(refused.line.id).toBe(key.id)
+        expect(refused.remainingUsd).toBeCloseTo(0.2, 9)
+      }
+      // the refusal left the team line as it was: 9.2 USD of room there, not 8.4
+      expect((yield* store.reserve([team], 9.2, 50)).ok).toBe(true)
+      yield* Effect.sleep(80)
+      expect((yield* store.reserve([key, team], 0.8, 60_000)).ok).toBe(true)
+    }).pipe(Effect.provide(BudgetStore.layerPostgres.pipe(Layer.provide(GatewayDatabase.layer({ url: databaseUrl() }))))))
 
   it.live("a reservation its instance never settles expires and frees its room", () =>
     Effect.gen(function*() {
