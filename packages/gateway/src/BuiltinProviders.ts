@@ -4,6 +4,7 @@
  * an optional peer: the definition must exist (and say what to install) when the package does not.
  */
 import { anthropicProvider } from "@llm-gateway/anthropic/AnthropicProvider"
+import { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import { defineProvider, lazyMake, type ProviderDefinition } from "@llm-gateway/core/providers/ProviderDefinition"
 import { ollamaProvider } from "@llm-gateway/ollama/OllamaProvider"
 import {
@@ -26,6 +27,13 @@ export const llamacppProvider = defineProvider({
   type: "llamacpp",
   family: "local",
   requiredFields: { modelPath: "a GGUF file" },
+  configFields: {
+    modelPath: ProviderConfig.fields.modelPath,
+    contextLength: ProviderConfig.fields.contextLength,
+    threads: ProviderConfig.fields.threads,
+    gpu: ProviderConfig.fields.gpu,
+    contexts: ProviderConfig.fields.contexts
+  },
   anyModelRank: 4,
   env: {
     name: "local",

@@ -12,7 +12,7 @@
  * caching. Gemini's cache discounts are not listed (implicit caching varies by model and date),
  * so cached tokens are billed at the input price — never less than the upstream charges.
  */
-import type { ModelEntry } from "@llm-gateway/core/config/ConfigSchema"
+import { type ModelEntry, ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import * as ModelCatalog from "@llm-gateway/core/config/ModelCatalog"
 import { openaiEndpoints, stripUrlSuffix, urlPath } from "@llm-gateway/core/config/ProviderSpec"
 import { defineProvider, lazyMake } from "@llm-gateway/core/providers/ProviderDefinition"
@@ -101,7 +101,9 @@ export const azureOpenAIProvider = defineProvider({
   defaultBaseUrl: undefined,
   clientDefaultsBaseUrl: undefined,
   needsBaseUrl: true,
-  env: undefined
+  env: undefined,
+  // the `api-version` query parameter and the deployment name (default: the model id)
+  configFields: { apiVersion: ProviderConfig.fields.apiVersion, deployment: ProviderConfig.fields.deployment }
 })
 
 /** Any server that speaks OpenAI's API; its models are whatever it serves (no catalog, no prices). */

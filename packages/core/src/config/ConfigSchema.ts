@@ -51,32 +51,43 @@ export const ProviderDefaults = Schema.Struct({
 })
 export type ProviderDefaults = typeof ProviderDefaults.Type
 
-export const ProviderConfig = Schema.Struct({
+/** The fields every provider entry has, whatever its `type`; a definition adds its own (`ProviderSpec.configFields`). */
+export const providerCommonFields = {
   /** Models are addressed as `<name>/<model id>`. */
   name: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_.-]+$/)),
-  type: ProviderType,
+  type: Schema.String,
   /** The default task lists this provider joins; a plug-in definition's `family` when unset (built-ins: by type). */
   family: Schema.optional(ProviderFamily),
   baseUrl: Schema.optional(Schema.NonEmptyString),
   apiKey: Schema.optional(Secret),
-  /** Azure OpenAI: `api-version` query parameter. */
-  apiVersion: Schema.optional(Schema.NonEmptyString),
-  /** Azure OpenAI: the deployment name (defaults to the model id). */
-  deployment: Schema.optional(Schema.NonEmptyString),
   /** Extra headers sent upstream (values may be secrets; they are never printed). */
   headers: Schema.optional(Schema.Record(Schema.String, Secret)),
   rpm: Schema.optional(PositiveInt),
   tpm: Schema.optional(PositiveInt),
+  /** Request defaults for this provider, used when a request does not say (OPENAI_MAX_TOKENS, OPENAI_TEMPERATURE). */
+  defaults: Schema.optional(ProviderDefaults),
+  models: Schema.Array(ModelEntry)
+}
+
+/**
+ * A provider entry of any built-in type: the common fields plus every built-in's own (the
+ * clients' static type). With definitions, entries are validated by the union of their schemas
+ * instead (`gatewayConfigWith`): Azure's fields on an `openai` entry are an unknown key.
+ */
+export const ProviderConfig = Schema.Struct({
+  ...providerCommonFields,
+  type: ProviderType,
+  /** Azure OpenAI: `api-version` query parameter. */
+  apiVersion: Schema.optional(Schema.NonEmptyString),
+  /** Azure OpenAI: the deployment name (defaults to the model id). */
+  deployment: Schema.optional(Schema.NonEmptyString),
   /** llamacpp: the GGUF file. */
   modelPath: Schema.optional(Schema.NonEmptyString),
   contextLength: Schema.optional(PositiveInt),
   threads: Schema.optional(PositiveInt),
   gpu: Schema.optional(Schema.Boolean),
   /** llamacpp: how many contexts (parallel generations) the model serves. */
-  contexts: Schema.optional(PositiveInt),
-  /** Request defaults for this provider, used when a request does not say (OPENAI_MAX_TOKENS, OPENAI_TEMPERATURE). */
-  defaults: Schema.optional(ProviderDefaults),
-  models: Schema.Array(ModelEntry)
+  contexts: Schema.optional(PositiveInt)
 })
 export type ProviderConfig = typeof ProviderConfig.Type
 
@@ -237,17 +248,31 @@ export const GatewayConfig = Schema.Struct({
 })
 export type GatewayConfig = typeof GatewayConfig.Type
 
+/** What the config schema needs of a definition: its `type` and the fields only its entries have. */
+export interface ProviderConfigMember {
+  readonly type: string
+  readonly configFields?: Schema.Struct.Fields | undefined
+}
+
+/** The `type`s the config accepts with these definitions, in the order a bad `type` lists them. */
+export const providerTypesWith = (members: ReadonlyArray<ProviderConfigMember>) =>
+  Schema.Literals([...new Set<string>([...ProviderType.literals, ...members.map((m) => m.type)])])
+
 /**
- * `GatewayConfig` accepting plug-in provider types besides the built-in ones (a plug-in's
- * config is a `ProviderConfig` with its own `type`); with none, `GatewayConfig` itself.
+ * `GatewayConfig` whose provider entries are a union discriminated by `type`, one member per
+ * definition (the common fields plus its `configFields`; a later definition of a type replaces
+ * an earlier one), and the wide `ProviderConfig` for built-in names no definition covers.
+ * With no definitions, `GatewayConfig` itself.
  */
-export const gatewayConfigWith = (types: ReadonlyArray<string>) =>
-  types.length === 0 ? GatewayConfig : GatewayConfig.mapFields((fields) => ({
-    ...fields,
-    providers: Schema.Array(ProviderConfig.mapFields((p) => ({
-      ...p,
-      type: Schema.Literals([...ProviderType.literals, ...types.filter((t) => !ProviderType.literals.includes(t as ProviderType))])
-    })))
-  }))
+export const gatewayConfigWith = (members: ReadonlyArray<ProviderConfigMember>) => {
+  if (members.length === 0) return GatewayConfig
+  const byType = new Map(members.map((m) => [m.type, m] as const))
+  const uncovered = ProviderType.literals.filter((t) => !byType.has(t))
+  const entry = Schema.Union([
+    ...[...byType.values()].map((m) => Schema.Struct({ ...providerCommonFields, type: Schema.Literal(m.type), ...m.configFields })),
+    ...(uncovered.length > 0 ? [ProviderConfig.mapFields((f) => ({ ...f, type: Schema.Literals(uncovered) }))] : [])
+  ])
+  return GatewayConfig.mapFields((fields) => ({ ...fields, providers: Schema.Array(entry) }))
+}
 /** The file as written: every section optional, filled from env and defaults by `LLMConfig`. */
 export type GatewayConfigEncoded = typeof GatewayConfig.Encoded

@@ -6,6 +6,7 @@
  * package supplies the built-in list, a user's plug-ins come on top. There is no table of
  * provider types anywhere else.
  */
+import type { Schema } from "effect"
 import type { ModelEntry, ProviderFamily } from "./ConfigSchema.ts"
 
 /** One provider field set from env: the first variable of `vars` that is set wins. */
@@ -76,6 +77,12 @@ export interface ProviderSpec {
   /** Serves any model id: a bare id no type claims goes to the configured provider of the lowest rank. */
   readonly anyModelRank?: number | undefined
   readonly env?: ProviderEnv | undefined
+  /**
+   * The fields an entry of this type may set beyond the common ones (`ConfigSchema.providerCommonFields`),
+   * as Schema fields: `{ apiVersion: Schema.optional(Schema.NonEmptyString) }`. The config's
+   * provider entries are the union of the definitions' schemas, keyed by `type`.
+   */
+  readonly configFields?: Schema.Struct.Fields | undefined
 }
 
 /** Specs by `type`; later ones replace earlier ones of the same type (a plug-in may override a built-in). */

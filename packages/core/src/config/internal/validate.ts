@@ -4,7 +4,7 @@
  * a config path, or the env variable a bad value came from.
  */
 import { Effect, Redacted, Schema, SchemaIssue } from "effect"
-import { type GatewayConfig, gatewayConfigWith } from "../ConfigSchema.ts"
+import { type GatewayConfig, gatewayConfigWith, providerTypesWith } from "../ConfigSchema.ts"
 import { type ProviderSpec, specsByType } from "../ProviderSpec.ts"
 import type { ConfigurationError } from "../../domain/LLMError.ts"
 import { type EnvConfig, providerOrigin } from "./fromEnv.ts"
@@ -34,15 +34,35 @@ const leafHook: SchemaIssue.LeafHook = (issue) => {
 }
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1({ leafHook })
 
-const decodeOnce = (raw: unknown, schema: ReturnType<typeof gatewayConfigWith>) => {
-  const result = Schema.decodeUnknownResult(schema)(raw, { errors: "all", onExcessProperty: "error" })
-  // a plug-in type is a string the built-in `ProviderType` does not list: the rest of the gateway reads it through its definition
-  if (result._tag === "Success") return { ok: true as const, config: result.success as GatewayConfig }
-  const issues: Array<Located> = formatter(result.failure.issue).issues.map((i) => ({
-    segments: (i.path ?? []).map((s) => (typeof s === "object" && s !== null && "key" in s ? s.key : s) as PropertyKey),
+interface Schemas {
+  readonly config: ReturnType<typeof gatewayConfigWith>
+  /** The entry's `type` alone: how a type no definition declares is reported. */
+  readonly type: Schema.Struct<{ readonly type: ReturnType<typeof providerTypesWith> }>
+}
+
+const located = (issue: SchemaIssue.Issue, prefix: ReadonlyArray<PropertyKey> = []): Array<Located> =>
+  formatter(issue).issues.map((i) => ({
+    segments: [...prefix, ...(i.path ?? []).map((s) => (typeof s === "object" && s !== null && "key" in s ? s.key : s) as PropertyKey)],
     message: withoutInput(i.message)
   }))
-  return { ok: false as const, issues }
+
+/**
+ * No member of the providers' union took `providers[i]`: its `type` is missing or no
+ * definition's. Reported at `providers[i].type` with the accepted names, not as the union.
+ */
+const retarget = (raw: unknown, issue: Located, typeSchema: Schemas["type"]): Array<Located> => {
+  const [head, index] = issue.segments
+  const entry = issue.segments.length === 2 && head === "providers" && typeof index === "number" ? valueAt(raw, issue.segments) : undefined
+  if (!isRecord(entry)) return [issue]
+  const result = Schema.decodeUnknownResult(typeSchema)("type" in entry ? { type: entry.type } : {}, { errors: "all" })
+  return result._tag === "Success" ? [issue] : located(result.failure.issue, issue.segments)
+}
+
+const decodeOnce = (raw: unknown, schemas: Schemas) => {
+  const result = Schema.decodeUnknownResult(schemas.config)(raw, { errors: "all", onExcessProperty: "error" })
+  // an entry is one member of the union of its definition's schema: the rest of the gateway reads its type through its definition
+  if (result._tag === "Success") return { ok: true as const, config: result.success as GatewayConfig }
+  return { ok: false as const, issues: located(result.failure.issue).flatMap((i) => retarget(raw, i, schemas.type)) }
 }
 
 /** Turns a path into the place a user edits: the env variable when the value came from env. */
@@ -170,7 +190,7 @@ export const validate = (
   specs: ReadonlyArray<ProviderSpec>
 ): Effect.Effect<GatewayConfig, ConfigurationError> =>
   Effect.suspend(() => {
-    const schema = gatewayConfigWith(specs.map((d) => d.type))
+    const schema: Schemas = { config: gatewayConfigWith(specs), type: Schema.Struct({ type: providerTypesWith(specs) }) }
     let raw = merged.raw
     let decoded = decodeOnce(raw, schema)
     if (!decoded.ok) {
