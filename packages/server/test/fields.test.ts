@@ -35,7 +35,6 @@ const passThrough: ReadonlyArray<Row> = [
   ["logit_bias", { "50256": -100 }],
   ["seed", 42],
   ["user", "user-1234"],
-  ["parallel_tool_calls", false],
   ["service_tier", "flex"],
   ["prompt_cache_key", "tenant-7"],
   ["metadata", { purpose: "test" }],
@@ -64,6 +63,15 @@ describe("the field rule", () => {
     expect(r.status).toBe(200)
     expect(fakes.openai.lastBody()?.[field]).toEqual(value)
     expect(r.headers?.get("x-llm-ignored-fields")).toBeNull()
+  })
+
+  // OpenAI refuses `parallel_tool_calls` without `tools` (400 naming it); tools are not served yet,
+  // so the field reaches the upstream unchanged and the upstream's answer comes back as a 400.
+  it("openai: parallel_tool_calls reaches the upstream unchanged", async () => {
+    const r = await send(OPENAI, "parallel_tool_calls", false)
+    expect(fakes.openai.lastBody()?.parallel_tool_calls).toBe(false)
+    expect(r.status).toBe(400)
+    expect(r.error?.message).toContain("parallel_tool_calls")
   })
 
   it("openai: every field at once, on the stream too", async () => {
