@@ -66,6 +66,13 @@ const known: Record<string, string> = {
   "/api/v1/llm/generate": "POST",
   "/api/v1/llm/chat": "POST",
   "/api/v1/llm/status": "GET",
+  // @llm-gateway/ops (AlertRoutes, OpsAnalysisRoutes): served whatever LLM_ENABLED says
+  "/api/v1/alerts": "POST",
+  "/api/v1/alerts/classify": "POST",
+  "/api/v1/alerts/mode": "GET, PUT",
+  "/api/v1/ops/analyze": "POST",
+  "/api/v1/ops/heal": "POST",
+  "/api/v1/ops/explain": "POST",
   "/metrics": "GET",
   "/health": "GET",
   "/health/ready": "GET"

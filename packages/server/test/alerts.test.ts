@@ -122,6 +122,26 @@ describe("/api/v1/alerts/mode", () => {
   })
 })
 
+describe("wrong methods on the ops paths", () => {
+  it("are a 405 carrying Allow (not a 404), and OPTIONS lists the methods", async () => {
+    for (const [method, path, allow] of [
+      ["GET", "/api/v1/alerts", "POST, OPTIONS"],
+      ["PUT", "/api/v1/alerts/classify", "POST, OPTIONS"],
+      ["POST", "/api/v1/alerts/mode", "GET, HEAD, PUT, OPTIONS"],
+      ["DELETE", "/api/v1/alerts/mode", "GET, HEAD, PUT, OPTIONS"],
+      ["GET", "/api/v1/ops/analyze", "POST, OPTIONS"],
+      ["PUT", "/api/v1/ops/heal", "POST, OPTIONS"],
+      ["GET", "/api/v1/ops/explain", "POST, OPTIONS"]
+    ] as const) {
+      const r = await post(path, method === "GET" ? undefined : "{}", KEY, method)
+      expect([method, path, r.status, r.headers.get("allow")]).toEqual([method, path, 405, allow])
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe("method_not_allowed")
+    }
+    const options = await fetch(`${gw.url}/api/v1/alerts/mode`, { method: "OPTIONS" })
+    expect([options.status, options.headers.get("allow")]).toEqual([204, "GET, HEAD, PUT, OPTIONS"])
+  })
+})
+
 describe("a real Alertmanager", () => {
   it("routes alerts to the gateway with the gateway key; the downstream receives them enriched; no failed notification", async () => {
     const port = await freePort()
