@@ -229,6 +229,8 @@ export const make = (options: UsageLedgerOptions = {}) =>
       }
     })
 
+    // registered at 0 from the start, so /metrics shows it before the first drop
+    yield* Metric.update(droppedRows, 0)
     yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(flushMs)))
     // what is still buffered at shutdown gets one last chance
     yield* Effect.addFinalizer(() => flush.pipe(Effect.timeoutOption(5000), Effect.ignore))
