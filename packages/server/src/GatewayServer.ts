@@ -31,6 +31,7 @@ import { makeGovernedManager } from "./internal/governance.ts"
 import { buildGovernance, teamOf } from "./internal/governanceServices.ts"
 import type { ServerContext } from "./internal/context.ts"
 import { makeJsonReader } from "./internal/http.ts"
+import { makeBodyRecorder } from "./internal/ledgerBodies.ts"
 import { makeScrubber, secretsOf } from "./internal/secrets.ts"
 import { CurrentDrain, type Drain, makeDrain } from "./internal/shutdown.ts"
 import * as ConsoleRoutes from "./ConsoleRoutes.ts"
@@ -62,6 +63,7 @@ export const makeContext: Effect.Effect<ServerContext, never, ServerServices | S
   const config = yield* LLMConfig
   const governance = yield* buildGovernance(config)
   const auth = makeAuthenticator(config, { keys: governance.keys, teamOf: teamOf(governance.keys) })
+  const scrubber = makeScrubber(secretsOf(config))
   return {
     config,
     governance,
@@ -69,13 +71,14 @@ export const makeContext: Effect.Effect<ServerContext, never, ServerServices | S
     manager: makeGovernedManager(yield* LLMManager, {
       ...governance,
       callerOf: auth.cachedCaller,
-      timeoutMs: config.routing.timeoutMs
+      timeoutMs: config.routing.timeoutMs,
+      bodies: config.ledger?.storeBodies === true ? makeBodyRecorder(scrubber) : undefined
     }),
     router: yield* ModelRouter,
     cache: yield* CacheService,
     clients: yield* ModelClients,
     auth,
-    scrubber: makeScrubber(secretsOf(config)),
+    scrubber,
     readJson: makeJsonReader(config.server.maxBodyBytes),
     startedAt: performance.now()
   } satisfies ServerContext

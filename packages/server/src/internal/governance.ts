@@ -25,6 +25,7 @@ import type { LedgerRow, UsageLedgerShape } from "@llm-gateway/storage/UsageLedg
 import { Effect, Exit, Stream } from "effect"
 import type { RateLimiter } from "effect/persistence/RateLimiter"
 import { ApiError, fromLLMError } from "../HttpError.ts"
+import type { BodyRecorder } from "./ledgerBodies.ts"
 
 /** Who is calling: resolved by the authenticator, looked up by scope on the request path. */
 export interface Caller {
@@ -44,6 +45,8 @@ export interface GovernanceDeps {
   readonly models: ReadonlyMap<string, ModelEntry>
   /** Longest a request may take (routing.timeoutMs): reservations outlive it. */
   readonly timeoutMs: number
+  /** With `ledger.storeBodies: true`: each row keeps the request and answer, redacted and capped. */
+  readonly bodies?: BodyRecorder | undefined
 }
 
 const DAY = 86_400_000
@@ -174,7 +177,8 @@ export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDe
       reasoningTokens: r?.usage?.reasoningTokens ?? 0,
       costUsd: r?.costUsd ?? 0,
       latencyMs: performance.now() - startedAt,
-      cacheHit: r?.cached ?? false
+      cacheHit: r?.cached ?? false,
+      body: deps.bodies?.body(req, r?.content)
     }
   }
 
@@ -216,6 +220,8 @@ export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDe
             Effect.sync(() => {
               if (chunk.provider !== undefined) last = { ...last, provider: chunk.provider, model: chunk.model, attempts: chunk.attempts ?? last.attempts, cached: chunk.cached ?? last.cached }
               if (chunk.usage !== undefined) last = { ...last, usage: chunk.usage, costUsd: chunk.costUsd }
+              // the answer so far, only when bodies are kept (and no more than the row keeps)
+              if (deps.bodies !== undefined && chunk.delta.length > 0 && (last.content?.length ?? 0) < 16_384) last = { ...last, content: (last.content ?? "") + chunk.delta }
             })
           ),
           Stream.onExit((exit) => {

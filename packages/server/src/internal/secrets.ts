@@ -26,8 +26,10 @@ export const secretsOf = (config: GatewayConfig): Array<string> => {
     if (p.headers !== undefined) for (const k in p.headers) add(p.headers[k])
   }
   for (const k of config.server.apiKeys) add(k)
+  for (const k of config.server.adminKeys ?? []) add(k)
   add(config.redis?.url)
   add(config.conversations.url)
+  add(config.database?.url)
   // Longest first, so a key that contains another is removed whole.
   return out.sort((a, b) => b.length - a.length)
 }
