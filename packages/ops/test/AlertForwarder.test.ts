@@ -1,16 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
-import { GatewayDatabase } from "@llm-gateway/storage/GatewayDatabase"
+import { GatewayDatabase, type GatewayDatabaseOptions } from "@llm-gateway/storage/GatewayDatabase"
 import { Context, Effect, Exit, Layer, Schema, Scope } from "effect"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { WebhookPayload } from "../src/Alert.ts"
 import { AlertClassifier } from "../src/AlertClassifier.ts"
 import { AlertForwarder } from "../src/AlertForwarder.ts"
 import { AlertOutbox } from "../src/AlertOutbox.ts"
 import { EnrichmentMode } from "../src/EnrichmentMode.ts"
+import { stores } from "./stores.ts"
 
 interface Received {
   readonly alerts: ReadonlyArray<{ fingerprint: string; status: string; labels: Record<string, unknown> }>
@@ -58,8 +57,8 @@ const until = (what: string, check: () => boolean | Promise<boolean>, ms = 5000)
   })
 
 /** One gateway instance's forwarder on the shared store (a restart is a new instance). */
-const instance = (url: string, path: string) => {
-  const outbox = AlertOutbox.layer.pipe(Layer.provide(GatewayDatabase.layer({ path })))
+const instance = (url: string, db: GatewayDatabaseOptions) => {
+  const outbox = AlertOutbox.layer.pipe(Layer.provide(GatewayDatabase.layer(db)))
   return Layer.mergeAll(
     AlertForwarder.layer({ downstream: { url, headers: { "x-test": "1" } }, workers: 1, pollMs: 50, retryBaseMs: 5, sendAttempts: 2 }).pipe(
       Layer.provide(Layer.mergeAll(AlertClassifier.layerRules, EnrichmentMode.layerMemory("enriched"), outbox))
@@ -68,20 +67,20 @@ const instance = (url: string, path: string) => {
   )
 }
 
-const start = (url: string, path: string) =>
+const start = (url: string, db: GatewayDatabaseOptions) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
-    const ctx = yield* Layer.buildWithScope(instance(url, path), scope)
+    const ctx = yield* Layer.buildWithScope(instance(url, db), scope)
     return { forwarder: Context.get(ctx, AlertForwarder), outbox: Context.get(ctx, AlertOutbox), stop: Scope.close(scope, Exit.void) }
   })
 
-describe("AlertForwarder", () => {
+describe.each(stores)("AlertForwarder on %s", (_, store) => {
   it.live("downstream down for a while, gateway restarted meanwhile: every alert delivered once, enriched", () =>
     Effect.gen(function*() {
       const downstream = yield* Effect.promise(startDownstream)
-      const path = join(mkdtempSync(join(tmpdir(), "ops-outbox-")), "gateway.db")
+      const db = (yield* store).options
 
-      const a = yield* start(downstream.url, path)
+      const a = yield* start(downstream.url, db)
       expect(yield* a.forwarder.submit(raw, payload)).toBe(true)
       // Alertmanager re-sends the group (repeat_interval): same alerts, same status
       expect(yield* a.forwarder.submit(raw, payload)).toBe(true)
@@ -91,7 +90,7 @@ describe("AlertForwarder", () => {
       yield* a.stop // the gateway restarts while the downstream is still down
 
       downstream.setUp(true)
-      const b = yield* start(downstream.url, path)
+      const b = yield* start(downstream.url, db)
       yield* until("delivery after the restart", () => downstream.alerts().length >= 2)
       yield* until("the outbox emptied", () => Effect.runPromise(Effect.map(b.outbox.depth, (n) => n === 0)))
 
@@ -116,5 +115,5 @@ describe("AlertForwarder", () => {
       }
       yield* b.stop
       yield* Effect.promise(downstream.close)
-    }), 15_000)
+    }).pipe(Effect.scoped), 15_000)
 })
