@@ -4,7 +4,7 @@
  * the embedded model. Screenshots of each view land in `packages/console/.artifacts/`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 const ROOT = resolve(import.meta.dirname, "../../..")
 const ARTIFACTS = resolve(import.meta.dirname, "../.artifacts")
 const KEY = "console-test-key-0123456789"
+const ADMIN_KEY = "console-admin-key-0123456789"
 const UPSTREAM_KEY = "sk-upstream-canary-0123456789"
 const SLOW_REPLY = Array.from({ length: 60 }, (_, i) => `word${i}`).join(" ")
 
@@ -42,7 +43,7 @@ const startGateway = async () => {
   const port = await freePort()
   const config = join(dir, "gateway.yaml")
   writeFileSync(config, `
-server: { host: 127.0.0.1, port: ${port}, apiKeys: ["${KEY}"] }
+server: { host: 127.0.0.1, port: ${port}, apiKeys: ["${KEY}"], adminKeys: ["${ADMIN_KEY}"] }
 providers:
   - name: openai
     type: openai
@@ -90,7 +91,8 @@ const launchBrowser = async () => {
     ]
   })
   page = browser.pages()[0] ?? await browser.newPage()
-  page.on("request", (r) => void requested.push(r.url()))
+  // every tab of the context: the second tabs (a virtual key's, a gateway without admin API) too
+  browser.on("request", (r) => void requested.push(r.url()))
 }
 
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
@@ -124,6 +126,9 @@ describe("web console at /ui", () => {
     const res = await page.goto(`${url}/ui`)
     expect(res?.status()).toBe(200)
     expect(await res!.text()).not.toContain(KEY)
+    // the stylesheet is inlined (no render-blocking request) and allowed by its hash only
+    expect(res!.headers()["content-security-policy"]).toMatch(/style-src 'sha256-[A-Za-z0-9+/]+=*';/)
+    expect(await page.evaluate(() => getComputedStyle(document.querySelector(".top")!).backgroundColor)).toBe("rgb(17, 24, 39)")
     await signIn("not-the-key")
     await expect.poll(() => page.getByRole("alert").textContent()).toContain("did not accept this key")
     await shot("login-wrong-key")
@@ -147,6 +152,90 @@ describe("web console at /ui", () => {
     const stored = await page.evaluate(() => ({ session: sessionStorage.getItem("llm-gateway.key"), local: localStorage.length, cookie: document.cookie }))
     expect(stored).toEqual({ session: KEY, local: 0, cookie: "" })
   })
+
+  it("Keys and Usage over the admin API: create a key (shown once), use it, see its usage, edit its limits, revoke it", async () => {
+    page.on("dialog", (d) => void d.accept())
+    await page.getByRole("link", { name: "Keys" }).click()
+    await page.getByLabel("Admin key").fill(ADMIN_KEY)
+    await page.getByRole("button", { name: "Continue" }).click()
+    await page.getByLabel("Name").fill("ci-bot")
+    await page.getByLabel("Team").fill("platform")
+    await page.getByLabel("rpm").fill("60")
+    await page.getByLabel("Budget (USD)").fill("5")
+    await page.getByRole("button", { name: "Create key" }).click()
+    const secret = (await page.locator("#new-key").textContent())!
+    expect(secret).toMatch(/^sk-gw-/)
+    const row = page.locator("tr", { has: page.getByRole("rowheader", { name: "ci-bot" }) })
+    await expect.poll(() => row.locator(".key-status").textContent()).toBe("active")
+    expect(await row.textContent()).toContain("60 rpm")
+    // shown once: the list holds only the key's prefix, and a reload shows it no more
+    expect(await page.locator("table").textContent()).not.toContain(secret)
+
+    // the new key works, and a second tab signs in with it
+    const asKey = (key: string) =>
+      fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: "openai/gpt-4o-mini", max_tokens: 8, messages: [{ role: "user", content: "usage check" }] })
+      })
+    expect((await asKey(secret)).status).toBe(200)
+    const user = await browser.newPage()
+    await user.goto(`${url}/ui`)
+    await user.getByLabel("Gateway key").fill(secret)
+    await user.getByRole("button", { name: "Sign in" }).click()
+    await user.locator("tr[data-provider=openai]").waitFor()
+    // a tab in the background gets no animation frames: playwright's clicks wait on them
+    await page.bringToFront()
+
+    // Usage: per key, the new key's request with its spend and tokens; per model and per team too
+    await page.getByRole("link", { name: "Usage" }).click()
+    await page.getByLabel("Group").selectOption("key")
+    await page.getByRole("button", { name: "Show" }).click()
+    const usageRow = page.locator("#usage-table tbody tr", { has: page.getByRole("rowheader", { name: "ci-bot" }) })
+    await usageRow.waitFor()
+    const cells = await usageRow.locator("td").allTextContents()
+    expect(cells[0]).toBe("1")
+    expect(Number(cells[1]) + Number(cells[2])).toBeGreaterThan(0)
+    expect(cells[3]).toMatch(/^\$\d/)
+    expect(await page.locator("svg.bars").first().getAttribute("aria-label")).toContain("ci-bot")
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export CSV" }).click()])
+    const csv = readFileSync((await download.path())!, "utf8").trim().split("\n")
+    expect(csv[0]).toBe("key,from,to,requests,prompt_tokens,completion_tokens,cost_usd")
+    const line = csv.find((l) => l.startsWith("ci-bot,"))!.split(",")
+    expect(line[3]).toBe("1")
+    expect(Number(line[6])).toBeGreaterThan(0)
+    await page.getByLabel("Group").selectOption("team")
+    await page.getByRole("button", { name: "Show" }).click()
+    await page.locator("#usage-table tbody th", { hasText: "platform" }).waitFor()
+    await page.getByLabel("Group").selectOption("model")
+    await page.getByRole("button", { name: "Show" }).click()
+    await page.locator("#usage-table tbody th", { hasText: "openai/gpt-4o-mini" }).waitFor()
+    await page.getByLabel("Group").selectOption("key")
+    await page.getByRole("button", { name: "Show" }).click()
+    await usageRow.waitFor()
+    await shot("usage")
+
+    // edit limits: the table and the API both show the new rpm
+    await page.getByRole("link", { name: "Keys" }).click()
+    await page.getByRole("button", { name: "Edit limits of ci-bot" }).click()
+    await page.getByRole("dialog").getByLabel("rpm").fill("5")
+    await page.getByRole("dialog").getByRole("button", { name: "Save" }).click()
+    await expect.poll(() => row.locator(".key-limits").textContent()).toBe("5 rpm")
+    const id = await row.getAttribute("data-key-id")
+    const record = await (await fetch(`${url}/admin/v1/keys/${id}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json() as { rpm: number }
+    expect(record.rpm).toBe(5)
+
+    // revoke: 401 at once, and the tab signed in with it says why
+    await page.getByRole("button", { name: "Revoke ci-bot" }).click()
+    await expect.poll(() => row.locator(".key-status").textContent()).toBe("revoked")
+    await shot("keys")
+    const refused = await asKey(secret)
+    expect(refused.status).toBe(401)
+    await expect.poll(() => user.getByRole("alert").textContent(), { timeout: 5_000 }).toContain("no longer accepts this key")
+    await user.screenshot({ path: join(ARTIFACTS, "revoked-key.png") })
+    await user.close()
+    await page.getByRole("link", { name: "Overview" }).click()
+  }, 30_000)
 
   it("shows a circuit open within 5 s of the failures that opened it", async () => {
     openai.enqueueFault({ kind: "status", status: 500 }, 2)
@@ -196,9 +285,11 @@ describe("web console at /ui", () => {
     await page.getByLabel("Message").fill("And then?")
     await page.getByRole("button", { name: "Send" }).click()
     await page.locator("#play-state", { hasText: "Done" }).waitFor({ timeout: 15_000 })
+    // the named model never got the request: the panel says why, then who answered
+    await expect.poll(() => page.locator("#attempts tbody tr").allTextContents()).toHaveLength(2)
     const rows = await page.locator("#attempts tbody tr").allTextContents()
-    expect(rows.at(-1)).toMatch(/local\/stories260K\s*ok/)
-    for (const row of rows.slice(0, -1)) expect(row).toMatch(/openai\/gpt-4o-mini/)
+    expect(rows[0]).toMatch(/openai\/gpt-4o-mini\s*skipped \(CircuitOpen\)/)
+    expect(rows[1]).toMatch(/local\/stories260K\s*ok/)
     // the per-attempt header the panel reads, as any client gets it
     const res = await fetch(`${url}/v1/chat/completions`, {
       method: "POST",
@@ -207,6 +298,13 @@ describe("web console at /ui", () => {
     })
     expect(res.headers.get("x-llm-route")).toMatch(/^local\/stories260K;ok;\d+\.\d$/)
     expect(((await res.json()) as { usage: { cost_usd?: number } }).usage.cost_usd).toBe(0)
+    const streamed = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${KEY}`, "x-llm-route": "include" },
+      body: JSON.stringify({ model: "openai/gpt-4o-mini", stream: true, max_tokens: 4, messages: [{ role: "user", content: "Once more" }] })
+    })
+    expect(streamed.headers.get("x-llm-route")).toMatch(/^openai\/gpt-4o-mini;skipped:CircuitOpen;0\.0, local\/stories260K;ok;\d+\.\d$/)
+    await streamed.text()
     await shot("playground")
   }, 25_000)
 
@@ -228,9 +326,20 @@ describe("web console at /ui", () => {
   }, 10_000)
 
   it("hides Usage and Keys while the gateway has no admin API (404), and asked only the gateway", async () => {
-    expect((await fetch(`${url}/admin/v1/keys`)).status).toBe(404)
-    await expect.poll(() => page.locator("#nav a").allTextContents()).toEqual(["Overview", "Playground"])
-    const foreign = requested.filter((u) => !u.startsWith(`${url}/`))
+    await expect.poll(() => page.locator("#nav a").allTextContents()).toEqual(["Overview", "Playground", "Usage", "Keys"])
+    // a gateway without the admin API answers its probe 404
+    const other = await browser.newPage()
+    await other.route("**/admin/v1/keys", (r) => r.fulfill({ status: 404, contentType: "application/json", body: "{}" }))
+    const probed = other.waitForResponse((r) => r.url().endsWith("/admin/v1/keys"))
+    await other.goto(`${url}/ui#/keys`)
+    await probed
+    await other.getByLabel("Gateway key").fill(KEY)
+    await other.getByRole("button", { name: "Sign in" }).click()
+    await expect.poll(() => other.locator("#nav a").allTextContents()).toEqual(["Overview", "Playground"])
+    expect(await other.title()).toBe("Overview · LLM Gateway")
+    await other.close()
+    // a CSV export is a blob: of the page's own origin, not a request elsewhere
+    const foreign = requested.filter((u) => !u.startsWith(`${url}/`) && !u.startsWith(`blob:${url}/`))
     expect(foreign).toEqual([])
   })
 })

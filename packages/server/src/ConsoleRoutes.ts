@@ -1,11 +1,12 @@
 /**
  * The web console at `/ui` (off with `server.ui: false`): the prebuilt bundle of
- * `@llm-gateway/console` (`dist-ui/`: index.html, app.js, app.css), read once at start-up and
+ * `@llm-gateway/console` (`dist-ui/`: index.html with its stylesheet inlined, app.js), read once at start-up and
  * served from memory, gzipped when the browser accepts it. The page and its assets need no key —
  * they hold no secret; the API calls the page makes carry the key the user types.
  *
- * The Content-Security-Policy allows scripts, styles and requests to this origin only, so the
- * page can reach nothing but the gateway, and no other site may frame it.
+ * The Content-Security-Policy allows scripts and requests to this origin only and the page's own
+ * inline stylesheet by its hash (inlined: a stylesheet link would block the first paint for one
+ * more round trip), so the page can reach nothing but the gateway, and no other site may frame it.
  */
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
@@ -18,13 +19,16 @@ import type { ServerContext } from "./internal/context.ts"
 
 const TYPES: Record<string, string> = {
   "index.html": "text/html; charset=utf-8",
-  "app.js": "text/javascript; charset=utf-8",
-  "app.css": "text/css; charset=utf-8"
+  "app.js": "text/javascript; charset=utf-8"
 }
 
+/** The policy for a page whose inline `<style>` is `style` (allowed by its hash, nothing else inline). */
+export const contentSecurityPolicy = (style: string | undefined) =>
+  `default-src 'none'; script-src 'self'; style-src ${
+    style === undefined ? "'self'" : `'sha256-${createHash("sha256").update(style).digest("base64")}'`
+  }; connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`
+
 const SECURITY_HEADERS = {
-  "content-security-policy":
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
   // the assets change with the gateway version: revalidate (cheap: an ETag match is a 304)
@@ -52,8 +56,8 @@ const load = (dir: string): Map<string, Asset> => {
   return assets
 }
 
-const serve = (asset: Asset) => (request: HttpServerRequest.HttpServerRequest) => {
-  const headers: Record<string, string> = { ...SECURITY_HEADERS, etag: asset.etag, vary: "accept-encoding" }
+const serve = (asset: Asset, csp: string) => (request: HttpServerRequest.HttpServerRequest) => {
+  const headers: Record<string, string> = { ...SECURITY_HEADERS, "content-security-policy": csp, etag: asset.etag, vary: "accept-encoding" }
   if (request.headers["if-none-match"] === asset.etag) {
     return Effect.succeed(HttpServerResponse.empty({ status: 304, headers }))
   }
@@ -73,12 +77,13 @@ export const routes = (ctx: ServerContext): Effect.Effect<ReadonlyArray<HttpRout
       yield* Effect.logWarning(`web console unavailable (/ui): @llm-gateway/console's bundle could not be read: ${(e as Error).message}`)
       return []
     }
-    const page = serve(assets.get("index.html")!)
+    const html = assets.get("index.html")!
+    const csp = contentSecurityPolicy(/<style>([\s\S]*?)<\/style>/.exec(new TextDecoder().decode(html.raw))?.[1])
+    const page = serve(html, csp)
     return [
       // the router ignores a trailing slash: this is `/ui/` too
       HttpRouter.route("GET", "/ui", page),
       HttpRouter.route("GET", "/ui/index.html", page),
-      HttpRouter.route("GET", "/ui/app.js", serve(assets.get("app.js")!)),
-      HttpRouter.route("GET", "/ui/app.css", serve(assets.get("app.css")!))
+      HttpRouter.route("GET", "/ui/app.js", serve(assets.get("app.js")!, csp))
     ]
   })

@@ -79,7 +79,7 @@ const known: Record<string, string> = {
 }
 
 /** The web console's paths (ConsoleRoutes), known only while it is served (`server.ui` not false). */
-const consolePaths: Record<string, string> = { "/ui": "GET", "/ui/index.html": "GET", "/ui/app.js": "GET", "/ui/app.css": "GET" }
+const consolePaths: Record<string, string> = { "/ui": "GET", "/ui/index.html": "GET", "/ui/app.js": "GET" }
 
 /** The OpenAI routes also answer without `/v1`; `/v1/models/{model}` takes any model name. */
 const allowedOn = (path: string): string | undefined =>

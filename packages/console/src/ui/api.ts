@@ -63,14 +63,17 @@ export const request = async (
   })
   if (res.ok) return res
   const e = await failure(res)
-  if (e.status === 401 && init.admin !== true) onUnauthorized(unauthorizedMessage(key))
+  // the key was accepted at sign-in: a 401 now means it stopped working (revoked, expired)
+  if (e.status === 401 && init.admin !== true) onUnauthorized(unauthorizedMessage(key, true))
   throw e
 }
 
 export const getJson = async <T>(path: string, init: RequestInit & { readonly admin?: boolean } = {}): Promise<T> =>
   (await request(path, init)).json() as Promise<T>
 
-export const unauthorizedMessage = (key: string | null) =>
+export const unauthorizedMessage = (key: string | null, signedIn = false) =>
   key === null || key === ""
     ? "This gateway requires a key (401 invalid_api_key). Enter a gateway key to continue."
+    : signedIn
+    ? "The gateway no longer accepts this key (401 invalid_api_key): it was revoked, has expired or was removed from the configuration. Sign in with another key."
     : "The gateway did not accept this key (401 invalid_api_key). Check it and sign in again."

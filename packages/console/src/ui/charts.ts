@@ -51,7 +51,7 @@ export const bars = (rows: ReadonlyArray<{ readonly label: string; readonly valu
   const max = Math.max(0, ...rows.map((r) => r.value))
   rows.forEach((r, i) => {
     const y = i * rowH
-    const w = max === 0 ? 0 : ((width - labelW - 80) * r.value) / max
+    const w = max === 0 ? 0 : ((width - labelW - 100) * r.value) / max
     const label = svg("text", { x: 0, y: y + 15, class: "bar-label" })
     label.textContent = r.label.length > 28 ? `${r.label.slice(0, 27)}…` : r.label
     const value = svg("text", { x: labelW + w + 6, y: y + 15, class: "bar-value" })

@@ -3,11 +3,13 @@
  * button works) and the session bar. The page itself needs no key; the API calls carry the key
  * the user typed, kept in this tab's session storage only.
  */
-import { adminApiExists, mountKeys, mountUsage } from "./admin.ts"
+import { adminApiExists } from "./admin.ts"
 import { authHeader, failure, session, setUnauthorizedHandler, unauthorizedMessage } from "./api.ts"
 import { field, h, replace } from "./dom.ts"
+import { mountKeys } from "./keys.ts"
 import { mountOverview } from "./overview.ts"
 import { mountPlayground } from "./playground.ts"
+import { mountUsage } from "./usage.ts"
 
 type View = "overview" | "playground" | "usage" | "keys"
 const views: Record<View, { readonly title: string; readonly mount: (root: HTMLElement) => () => void; readonly admin?: boolean }> = {
