@@ -11,7 +11,7 @@ import { countTokens } from "gpt-tokenizer"
 import { CacheService, defaultConfig } from "../src/cache/CacheService.ts"
 import { ConversationStorage } from "../src/conversations/ConversationStorage.ts"
 import type { ProviderRequest } from "../src/domain/Domain.ts"
-import { makeUsage } from "../src/domain/Domain.ts"
+import { makeUsage, messageText } from "../src/domain/Domain.ts"
 import { ContextTooLarge } from "../src/domain/LLMError.ts"
 import { LLMManager } from "../src/manager/LLMManager.ts"
 import { embeddingsUnsupported, type ModelClientShape } from "../src/providers/ModelClient.ts"
@@ -36,7 +36,7 @@ const prose = (turn: number, n: number) =>
 
 /** What an OpenAI-style upstream counts: the tokenizer, a few tokens per message, plus max_tokens. */
 const upstreamTokens = (req: ProviderRequest) =>
-  3 + req.messages.reduce((n, m) => n + 4 + countTokens(m.content), 0)
+  3 + req.messages.reduce((n, m) => n + 4 + countTokens(messageText(m)), 0)
 
 const windowedUpstream = () => {
   const seen: Array<number> = []

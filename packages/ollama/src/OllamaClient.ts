@@ -11,7 +11,7 @@
  * The SDK never retries; the router owns retries and fallbacks.
  */
 import { type EmbeddingRequest, isTokenInput, type ProviderRequest, type StreamChunk } from "@llm-gateway/core/domain/Domain"
-import { type FinishReason, makeUsage, type ProviderResponse } from "@llm-gateway/core/domain/Domain"
+import { type FinishReason, makeUsage, messageText, type ProviderResponse } from "@llm-gateway/core/domain/Domain"
 import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import { ConfigurationError, describe, InvalidRequest, type LLMError, TimeoutError } from "@llm-gateway/core/domain/LLMError"
 import { traceparentOf } from "@llm-gateway/core/metrics/GenAiSpans"
@@ -98,7 +98,7 @@ const toChatRequest = (req: ProviderRequest): ChatRequest => {
     : req.responseFormat.schema
   return {
     model: req.model,
-    messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+    messages: req.messages.map((m) => ({ role: m.role, content: messageText(m) })),
     ...(Object.keys(options).length > 0 ? { options } : {}),
     ...(format !== undefined ? { format } : {})
   }
@@ -110,7 +110,7 @@ const tokenInputRefused = (model: string) =>
 
 /** Roughly 4 characters a token: used only when a context error carries no count. */
 const estimateTokens = (texts: ReadonlyArray<string>) => tokensOfChars(texts.reduce((n, t) => n + t.length, 0))
-const promptTexts = (req: ProviderRequest) => req.messages.map((m) => m.content)
+const promptTexts = (req: ProviderRequest) => req.messages.map(messageText)
 
 const usageOf = (res: Pick<ChatResponse, "prompt_eval_count" | "eval_count">) =>
   makeUsage(res.prompt_eval_count ?? 0, res.eval_count ?? 0)

@@ -8,6 +8,7 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { PgClient } from "@effect/sql-pg"
 import { ConversationStorage, type ConversationStorageOptions } from "@llm-gateway/core/conversations/ConversationStorage"
+import { type ChatMessage, messageText } from "@llm-gateway/core/domain/Domain"
 import { expect } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
@@ -74,10 +75,10 @@ export const postgresStore = (options: ConversationStorageOptions & { readonly t
 }
 
 /** Messages of interleaved batches `[<label>q<i>, <label>a<i>]`: each batch must be contiguous. */
-export const expectContiguousTurns = (messages: ReadonlyArray<{ readonly role: string; readonly content: string }>) => {
+export const expectContiguousTurns = (messages: ReadonlyArray<ChatMessage>) => {
   const seen = new Set<string>()
   for (let k = 0; k < messages.length; k += 2) {
-    const q = messages[k].content
+    const q = messageText(messages[k])
     const match = /^(.*)q(\d+)$/.exec(q)
     if (match === null || messages[k].role !== "user") throw new Error(`message ${k} is not a question: ${q}`)
     const a = messages[k + 1]

@@ -7,7 +7,7 @@
  * trimming), not when the gateway starts.
  */
 import { Effect } from "effect"
-import type { ChatMessage } from "../domain/Domain.ts"
+import { type ChatMessage, messageParts } from "../domain/Domain.ts"
 
 /**
  * The one cheap estimate, for when nothing has counted yet (the router's window check, the
@@ -21,6 +21,7 @@ export const estimateTokens = (text: string): number => tokensOfChars(text.lengt
 
 /** Per-message overhead of chat formatting (role markers), as OpenAI documents it. */
 const MESSAGE_OVERHEAD = 4
+const FILE_TOKENS = 765
 
 export interface TokenEstimator {
   readonly countText: (text: string) => number
@@ -35,7 +36,19 @@ export interface TokenEstimator {
 
 export const makeTokenEstimator = (countTokens: (text: string) => number): TokenEstimator => {
   const countText = (text: string) => (text.length === 0 ? 0 : countTokens(text))
-  const countMessage = (m: ChatMessage) => MESSAGE_OVERHEAD + countText(m.content)
+  const countMessage = (m: ChatMessage) => {
+    if (typeof m.content === "string") return MESSAGE_OVERHEAD + countText(m.content)
+    let total = MESSAGE_OVERHEAD
+    for (const part of messageParts(m)) {
+      if (part.type === "text" || part.type === "reasoning") total += countText(part.text)
+      // A file's tokens depend on the model (image tiles, audio seconds); OpenAI's high-detail
+      // 1024 px image is 765 tokens, a fair budget for trimming.
+      else if (part.type === "file") total += FILE_TOKENS
+      else if (part.type === "tool-call") total += countText(part.name + JSON.stringify(part.params ?? null))
+      else total += countText(typeof part.result === "string" ? part.result : JSON.stringify(part.result ?? null))
+    }
+    return total
+  }
   const countMessages = (messages: ReadonlyArray<ChatMessage>) => {
     let total = 3 // every reply is primed with the assistant role
     for (const m of messages) total += countMessage(m)

@@ -4,7 +4,7 @@
  * shape by `LLMConfig`, so everything downstream reads one validated value.
  */
 import { Schema } from "effect"
-import { RoutingStrategy } from "../domain/Domain.ts"
+import { ModelCapabilities, RoutingStrategy } from "../domain/Domain.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
@@ -41,7 +41,9 @@ export const ModelEntry = Schema.Struct({
   embedding: Schema.optional(Schema.Boolean),
   /** Deployments sharing an alias are one logical model, balanced by `routing.loadBalancing`. */
   alias: Schema.optional(Schema.NonEmptyString),
-  weight: Schema.optional(Schema.Finite.check(Schema.isGreaterThan(0)))
+  weight: Schema.optional(Schema.Finite.check(Schema.isGreaterThan(0))),
+  /** What the model can take (tools, vision, audio, pdf, reasoning, jsonSchema); absent = assumed capable. */
+  capabilities: Schema.optional(ModelCapabilities)
 })
 export type ModelEntry = typeof ModelEntry.Type
 

@@ -224,7 +224,7 @@ const makeMemory = Effect.fnUntraced(function*(options: ConversationStorageOptio
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
     ...(e.metadata !== undefined ? { metadata: { ...e.metadata } } : {}),
-    messages: e.messages.map((m) => ({ role: m.role, content: m.content }))
+    messages: e.messages.map((m) => ({ ...m }))
   })
 
   // Every method reads the clock and then mutates synchronously, so each one is atomic
@@ -242,7 +242,7 @@ const makeMemory = Effect.fnUntraced(function*(options: ConversationStorageOptio
       createdAt: now,
       updatedAt: now,
       metadata: input.metadata !== undefined ? { ...input.metadata } : undefined,
-      messages: (input.messages ?? []).map((m) => ({ role: m.role, content: m.content }))
+      messages: (input.messages ?? []).map((m) => ({ ...m }))
     }
     entries.set(id, entry)
     return toConversation(entry)
@@ -255,7 +255,7 @@ const makeMemory = Effect.fnUntraced(function*(options: ConversationStorageOptio
       if (entry === undefined) return yield* new ConversationNotFound({ id })
       const batch = toMessageArray(messages)
       if (batch.length > 0) {
-        for (const m of batch) entry.messages.push({ role: m.role, content: m.content })
+        for (const m of batch) entry.messages.push({ ...m })
         entry.updatedAt = Math.max(entry.updatedAt, now)
       }
       return { id, messageCount: entry.messages.length, updatedAt: entry.updatedAt }

@@ -4,6 +4,17 @@
  * Schemas only — no behaviour — so every package can share them.
  */
 import { Schema } from "effect"
+import {
+  ChatMessage,
+  ReasoningOptions,
+  ResponsePart,
+  ResponseToolCall,
+  ToolCallDelta,
+  ToolChoice,
+  ToolDefinition
+} from "./Messages.ts"
+
+export * from "./Messages.ts"
 
 /**
  * The built-in task types (notes/routing.md "Candidates", plus `alert-classification` for the ops use case); a name
@@ -23,14 +34,8 @@ export type BuiltinTaskType = typeof BuiltinTaskTypes[number]
 export const TaskType = Schema.String.check(Schema.isNonEmpty())
 export type TaskType = BuiltinTaskType | (string & {})
 
-export const Role = Schema.Literals(["system", "user", "assistant"])
+export const Role = Schema.Literals(["system", "user", "assistant", "tool"])
 export type Role = typeof Role.Type
-
-export const ChatMessage = Schema.Struct({
-  role: Role,
-  content: Schema.String
-})
-export type ChatMessage = typeof ChatMessage.Type
 
 export const RoutingStrategy = Schema.Literals(["cost", "performance", "balanced"])
 export type RoutingStrategy = typeof RoutingStrategy.Type
@@ -95,7 +100,13 @@ export const LLMRequest = Schema.Struct({
    */
   extra: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
   /** The name the caller gave `maxTokens` on OpenAI's wire; OpenAI-wire upstreams get the same. */
-  maxTokensField: Schema.optional(Schema.Literals(["max_tokens", "max_completion_tokens"]))
+  maxTokensField: Schema.optional(Schema.Literals(["max_tokens", "max_completion_tokens"])),
+  /** Functions the model may call (notes/rich-messages.md). Part of the cache key. */
+  tools: Schema.optional(Schema.Array(ToolDefinition)),
+  toolChoice: Schema.optional(ToolChoice),
+  parallelToolCalls: Schema.optional(Schema.Boolean),
+  /** Reasoning effort / budget for reasoning models (OpenAI `reasoning_effort`, Anthropic thinking). */
+  reasoning: Schema.optional(ReasoningOptions)
 })
 export type LLMRequest = typeof LLMRequest.Type
 
@@ -160,7 +171,9 @@ export type Attempt = typeof Attempt.Type
 /** One of several answers to a request with `n` > 1. */
 export const Choice = Schema.Struct({
   content: Schema.String,
-  finishReason: FinishReason
+  finishReason: FinishReason,
+  /** The choice's reasoning, text and tool calls in order (absent: text only). */
+  parts: Schema.optional(Schema.Array(ResponsePart))
 })
 export type Choice = typeof Choice.Type
 
@@ -178,7 +191,11 @@ export const LLMResponse = Schema.Struct({
   /** Every choice, in order, when the request asked for `n` > 1 (the first is `content`). */
   choices: Schema.optional(Schema.Array(Choice)),
   /** `extra` fields the answering provider could not use and that do not change the answer. */
-  ignoredFields: Schema.optional(Schema.Array(Schema.String))
+  ignoredFields: Schema.optional(Schema.Array(Schema.String)),
+  /** Reasoning, text and tool calls in order, when the answer is more than text (`content` is the text). */
+  parts: Schema.optional(Schema.Array(ResponsePart)),
+  /** The tool calls among `parts` (finish reason `tool_calls`). */
+  toolCalls: Schema.optional(Schema.Array(ResponseToolCall))
 })
 export type LLMResponse = typeof LLMResponse.Type
 
@@ -196,7 +213,13 @@ export const StreamChunk = Schema.Struct({
   /** Which choice this chunk belongs to when `n` > 1 (absent: choice 0). */
   choiceIndex: Schema.optional(Schema.Int),
   /** On the first chunk: `extra` fields the answering provider ignored (see `LLMResponse`). */
-  ignoredFields: Schema.optional(Schema.Array(Schema.String))
+  ignoredFields: Schema.optional(Schema.Array(Schema.String)),
+  /** Tool-call fragments, forwarded as the upstream sends them (never buffered whole). */
+  toolCallDeltas: Schema.optional(Schema.Array(ToolCallDelta)),
+  /** A piece of the model's reasoning text. */
+  reasoningDelta: Schema.optional(Schema.String),
+  /** Opaque provider data closing a reasoning part (`anthropic: { signature }`). */
+  reasoningMetadata: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
 })
 export type StreamChunk = typeof StreamChunk.Type
 
@@ -223,6 +246,10 @@ export interface ProviderRequest {
    * (`ModelClientShape.enforcesTimeout`): past it the call fails with TimeoutError.
    */
   readonly timeoutMs?: number | undefined
+  readonly tools?: ReadonlyArray<ToolDefinition> | undefined
+  readonly toolChoice?: ToolChoice | undefined
+  readonly parallelToolCalls?: boolean | undefined
+  readonly reasoning?: ReasoningOptions | undefined
 }
 
 /** What a provider client answers for a non-streamed request. */
@@ -233,6 +260,8 @@ export interface ProviderResponse {
   readonly finishReason: FinishReason
   /** Every choice when the upstream generated several (`n` > 1); the first is `content`. */
   readonly choices?: ReadonlyArray<Choice> | undefined
+  /** Reasoning, text and tool calls in order, when the answer is more than text. */
+  readonly parts?: ReadonlyArray<ResponsePart> | undefined
 }
 
 /** Texts, or (OpenAI-wire upstreams only) pre-tokenized inputs: token ids per input. */

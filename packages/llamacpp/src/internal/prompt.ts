@@ -4,7 +4,7 @@
  * (base and tiny story models) the contents are one plain completion prompt.
  */
 import type { ChatHistoryItem, LlamaText, Token } from "node-llama-cpp"
-import type { ChatMessage } from "@llm-gateway/core/domain/Domain"
+import { type ChatMessage, messageText } from "@llm-gateway/core/domain/Domain"
 import type { LoadedModel } from "./loadModel.ts"
 
 export interface RenderedPrompt {
@@ -21,8 +21,8 @@ const toHistory = (messages: ReadonlyArray<ChatMessage>): Array<ChatHistoryItem>
     m.role === "system"
       ? { type: "system", text: m.content }
       : m.role === "user"
-      ? { type: "user", text: m.content }
-      : { type: "model", response: [m.content] }
+      ? { type: "user", text: messageText(m) }
+      : { type: "model", response: [messageText(m)] }
   ),
   // An open model turn: the template renders the assistant header and generation continues there.
   { type: "model", response: [] }

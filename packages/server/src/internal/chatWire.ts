@@ -22,7 +22,7 @@ export interface ChatCall {
 }
 
 // A Map, not an object literal: a role named "constructor" must not find Object's prototype.
-const roles = new Map<string, ChatMessage["role"]>([
+const roles = new Map<string, "system" | "user" | "assistant">([
   ["system", "system"],
   // OpenAI's newer name for the system role (o1 and later).
   ["developer", "system"],

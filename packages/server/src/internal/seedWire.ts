@@ -43,7 +43,7 @@ const readMessages = (body: V.Body): Array<ChatMessage> => {
     if (role !== "system" && role !== "user" && role !== "assistant") {
       V.fail(`messages[${i}].role`, `'messages[${i}].role' must be one of system, user, assistant`)
     }
-    return { role: role as ChatMessage["role"], content: V.string(o, "content", `messages[${i}].content`) }
+    return { role: role as "system" | "user" | "assistant", content: V.string(o, "content", `messages[${i}].content`) }
   })
 }
 

@@ -32,7 +32,7 @@ import {
   toMessageArray,
   ttlMillis
 } from "@llm-gateway/core/conversations/ConversationStorage"
-import type { ChatMessage, Role } from "@llm-gateway/core/domain/Domain"
+import { type ChatMessage, messageText, type Role } from "@llm-gateway/core/domain/Domain"
 import { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, SqlError } from "effect/sql"
@@ -54,6 +54,10 @@ interface ConversationWithMessageRow extends ConversationRow {
 
 /** Rows per INSERT: far below both databases' bound-parameter limits (5 per message). */
 const InsertChunk = 500
+
+/** A stored row as a message: rows hold text, so a `tool` row (no text form) reads as the user's. */
+const storedMessage = (role: Role, content: string): ChatMessage =>
+  role === "tool" ? { role: "user", content } : { role, content }
 
 const isTransient = (e: unknown) =>
   SqlError.isSqlError(e) && (e.reason._tag === "DeadlockError" || e.reason._tag === "SerializationError")
@@ -107,7 +111,8 @@ export const make = Effect.fnUntraced(function*(t: Tables, options: Conversation
           conversation_id: id,
           seq: first + start + i,
           role: m.role,
-          content: storable(m.content),
+          // Text only until the parts migration (notes/rich-messages.md §4, Conversations).
+          content: storable(messageText(m)),
           created_at: now
         }))
         return Arr.isReadonlyArrayNonEmpty(rows) ? sql`INSERT INTO ${messagesTable} ${sql.insert(rows)}` : Effect.void
@@ -140,7 +145,7 @@ export const make = Effect.fnUntraced(function*(t: Tables, options: Conversation
         createdAt: now,
         updatedAt: now,
         ...(input.metadata !== undefined ? { metadata: { ...input.metadata } } : {}),
-        messages: initial.map((m) => ({ role: m.role, content: storable(m.content) }))
+        messages: initial.map((m) => storedMessage(m.role, storable(messageText(m))))
       } satisfies Conversation
     })))
   })
@@ -176,7 +181,7 @@ export const make = Effect.fnUntraced(function*(t: Tables, options: Conversation
       WHERE c.id = ${id} AND c.updated_at > ${aliveAfter(now)} AND ${inScope(opts.scope)}
       ORDER BY m.seq`)
     if (rows.length === 0) return yield* new ConversationNotFound({ id })
-    const messages = rows.flatMap((r) => r.role !== null && r.content !== null ? [{ role: r.role, content: r.content }] : [])
+    const messages = rows.flatMap((r) => r.role !== null && r.content !== null ? [storedMessage(r.role, r.content)] : [])
     return conversation(rows[0], messages)
   })
 

@@ -18,7 +18,7 @@
  * so it is not collapsed.
  */
 import { hash } from "node:crypto"
-import { type LLMRequest, requestMessages } from "../../domain/Domain.ts"
+import { type ChatMessage, type LLMRequest, requestMessages } from "../../domain/Domain.ts"
 
 /**
  * Bump when the key layout changes so old L2 entries are never read with a new meaning.
@@ -40,7 +40,7 @@ export const cacheKey = (req: LLMRequest, scope: string, candidates: ReadonlyArr
   const flat: Array<string> = new Array(messages.length * 2)
   for (let i = 0; i < messages.length; i++) {
     flat[2 * i] = messages[i].role
-    flat[2 * i + 1] = messages[i].content
+    flat[2 * i + 1] = contentKey(messages[i])
   }
   const p = req.preferences
   const canonical = JSON.stringify([
@@ -53,12 +53,31 @@ export const cacheKey = (req: LLMRequest, scope: string, candidates: ReadonlyArr
     p?.maxTokens ?? null,
     p?.temperature ?? null,
     p?.topP ?? null,
-    p?.stop ?? null, req.n ?? 1, req.extra === undefined ? null : canonicalJson(req.extra) // n and pass-through fields change the answer
+    p?.stop ?? null, req.n ?? 1, req.extra === undefined ? null : canonicalJson(req.extra), // n and pass-through fields change the answer
+    // Tools and reasoning options only when present, so text-only keys are unchanged.
+    ...(req.tools === undefined && req.toolChoice === undefined && req.parallelToolCalls === undefined && req.reasoning === undefined
+      ? []
+      : [canonicalJson([req.tools ?? null, req.toolChoice ?? null, req.parallelToolCalls ?? null, req.reasoning ?? null])])
   ])
   const format = req.responseFormat === undefined ? "" : canonicalJson(req.responseFormat)
   // One-shot `crypto.hash` is about twice as fast as `createHash(...).update(...).digest()` for
   // inputs this small (no Hash object); the key is on the hot path of every cached request.
   return hash("sha256", format === "" ? canonical : canonical + format, "base64url")
+}
+
+/**
+ * A message's content in the key: a string as is; parts as canonical JSON with every file's
+ * base64 data replaced by the SHA-256 of its bytes (a key never holds a whole image).
+ */
+const contentKey = (message: ChatMessage): string => {
+  if (typeof message.content === "string") return message.content
+  const parts = message.content.map((part) =>
+    part.type === "file" && typeof part.data === "string"
+      ? { ...part, data: { sha256: hash("sha256", Buffer.from(part.data, "base64"), "hex") } }
+      : part
+  )
+  // The role is beside it in `flat`; the prefix keeps a parts array from equalling a string.
+  return "parts:" + canonicalJson(parts)
 }
 
 /** Text already rendered, on the work stack of {@link canonicalJson}. */

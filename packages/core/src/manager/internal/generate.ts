@@ -4,7 +4,7 @@
  */
 import { Clock, Effect } from "effect"
 import type { CacheServiceShape } from "../../cache/CacheService.ts"
-import { type LLMRequest, type LLMResponse, requestMessages } from "../../domain/Domain.ts"
+import { type LLMRequest, type LLMResponse, messageText, requestMessages } from "../../domain/Domain.ts"
 import type { LLMError } from "../../domain/LLMError.ts"
 import type { ModelRouterShape, RoutePlan } from "../../routing/ModelRouter.ts"
 import { generateChoices } from "./choices.ts"
@@ -17,7 +17,7 @@ export const keyOf = (cache: CacheServiceShape, req: LLMRequest, scope: string, 
 
 const lastUserText = (req: LLMRequest): string => {
   const messages = requestMessages(req)
-  for (let i = messages.length - 1; i >= 0; i--) if (messages[i].role === "user") return messages[i].content
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i].role === "user") return messageText(messages[i])
   return ""
 }
 
