@@ -132,7 +132,11 @@ export const make = (options: AlertForwarderOptions) =>
       /** One round: claim pending rows, send them group by group; true when the downstream took them all. */
       const round = Effect.gen(function*() {
         const rows = yield* outbox.claim(batchSize, LEASE_MS)
-        if (rows.length === 0) return "idle" as const
+        if (rows.length === 0) {
+          // another instance on the store may have sent what this one counted: refresh the gauge
+          yield* updateDepth
+          return "idle" as const
+        }
         const groups = new Map<string, Array<OutboxEntry>>()
         for (const r of rows) groups.set(r.groupKey, [...(groups.get(r.groupKey) ?? []), r])
         let failed = false

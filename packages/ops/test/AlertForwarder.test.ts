@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { GatewayDatabase, type GatewayDatabaseOptions } from "@llm-gateway/storage/GatewayDatabase"
-import { Context, Effect, Exit, Layer, Schema, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Metric, Schema, Scope } from "effect"
 import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -9,6 +9,7 @@ import { AlertClassifier } from "../src/AlertClassifier.ts"
 import { AlertForwarder } from "../src/AlertForwarder.ts"
 import { AlertOutbox } from "../src/AlertOutbox.ts"
 import { EnrichmentMode } from "../src/EnrichmentMode.ts"
+import * as OpsMetrics from "../src/OpsMetrics.ts"
 import { stores } from "./stores.ts"
 
 interface Received {
@@ -114,6 +115,24 @@ describe.each(stores)("AlertForwarder on %s", (_, store) => {
         for (const v of Object.values(alert.labels)) expect(typeof v).toBe("string")
       }
       yield* b.stop
+      yield* Effect.promise(downstream.close)
+    }).pipe(Effect.scoped), 15_000)
+
+  it.live("llm_alert_outbox_depth follows rows another instance on the store delivered", () =>
+    Effect.gen(function*() {
+      const downstream = yield* Effect.promise(startDownstream)
+      const db = (yield* store).options
+      const a = yield* start(downstream.url, db)
+      yield* a.forwarder.submit(raw, payload)
+      const depth = Metric.value(OpsMetrics.outboxDepth)
+      yield* until("both alerts counted", () => Effect.runPromise(Effect.map(depth, (g) => g.value === 2)))
+      // a peer instance (its own outbox on the same store) sends them while this one's downstream is down
+      const peer = yield* Layer.build(AlertOutbox.layer.pipe(Layer.provide(GatewayDatabase.layer(db))))
+      const outbox = Context.get(peer, AlertOutbox)
+      yield* until("the peer claimed them", () =>
+        Effect.runPromise(Effect.flatMap(outbox.claim(10, 60_000), (rows) => Effect.as(outbox.delivered(rows.map((r) => r.id)), rows.length > 0))))
+      yield* until("the gauge back to 0", () => Effect.runPromise(Effect.map(depth, (g) => g.value === 0)))
+      yield* a.stop
       yield* Effect.promise(downstream.close)
     }).pipe(Effect.scoped), 15_000)
 })
