@@ -58,7 +58,8 @@ export const resolveSettings = (config: GatewayConfig, env: Record<string, strin
   return {
     llmEnabled: a?.llmEnabled ?? envBool(env.LLM_ENABLED) ?? hasChatModel,
     cacheTtlMs: parseTtl(a?.cacheTtl ?? (env.ALERTS_CACHE_TTL?.trim() || undefined)),
-    mode: a?.mode ?? "enriched",
+    // the seeds' default (seed 001): forwarding changes nothing until someone opts in
+    mode: a?.mode ?? "transparent",
     downstream: url === undefined ? undefined : { url, headers: a?.downstream?.headers },
     workers: a?.workers ?? 4,
     queueSize: a?.queueSize ?? 1000,

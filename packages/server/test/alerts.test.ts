@@ -76,7 +76,7 @@ beforeAll(async () => {
     server: { apiKeys: [KEY] },
     providers: [{ name: "openai", type: "openai", baseUrl: `${upstream.url}/v1`, apiKey: "sk-upstream", models: [{ id: "gpt-4o-mini" }] }],
     database: { path: dbPath },
-    alerts: { downstream: { url: `http://127.0.0.1:${(downstream.address() as AddressInfo).port}/` }, llmEnabled: true }
+    alerts: { downstream: { url: `http://127.0.0.1:${(downstream.address() as AddressInfo).port}/` }, llmEnabled: true, mode: "enriched" }
   } as never)
 })
 
@@ -111,7 +111,7 @@ describe("POST /api/v1/alerts/classify", () => {
 describe("/api/v1/alerts/mode", () => {
   it("reads and switches the mode; an unknown mode is a 400 naming the allowed values", async () => {
     const initial = await fetch(`${gw.url}/api/v1/alerts/mode`, { headers: { authorization: `Bearer ${KEY}` } })
-    expect(await initial.json()).toEqual({ mode: "enriched" })
+    expect(await initial.json()).toEqual({ mode: "enriched" }) // alerts.mode of the config
     const bad = await post("/api/v1/alerts/mode", { mode: "loud" }, KEY, "PUT")
     expect(bad.status).toBe(400)
     expect(((await bad.json()) as { error: { message: string } }).error.message).toContain("transparent, enriched, transparent_with_recommendations")
@@ -119,6 +119,31 @@ describe("/api/v1/alerts/mode", () => {
     const now = await fetch(`${gw.url}/api/v1/alerts/mode`, { headers: { authorization: `Bearer ${KEY}` } })
     expect(await now.json()).toEqual({ mode: "transparent_with_recommendations" })
     await post("/api/v1/alerts/mode", { mode: "enriched" }, KEY, "PUT")
+  })
+})
+
+describe("the default enrichment mode", () => {
+  it("is transparent, as in the seeds: without alerts.mode the downstream gets the alerts untouched and no model is asked", async () => {
+    const plain = await startGateway({
+      server: { apiKeys: [KEY] },
+      providers: [{ name: "openai", type: "openai", baseUrl: `${upstream.url}/v1`, apiKey: "sk-upstream", models: [{ id: "gpt-4o-mini" }] }],
+      alerts: { downstream: { url: `http://127.0.0.1:${(downstream.address() as AddressInfo).port}/` }, llmEnabled: true }
+    } as never)
+    try {
+      const mode = await fetch(`${plain.url}/api/v1/alerts/mode`, { headers: { authorization: `Bearer ${KEY}` } })
+      expect(await mode.json()).toEqual({ mode: "transparent" })
+      const calls = upstream.requests().length
+      const group = { version: "4", status: "firing", receiver: "gw", groupLabels: {}, alerts: [{ status: "firing", labels: { alertname: "TransparentDefault", severity: "info" }, annotations: { summary: "as sent" } }] }
+      const res = await fetch(`${plain.url}/api/v1/alerts`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` }, body: JSON.stringify(group) })
+      expect(res.status).toBe(200)
+      await until("the alert downstream", () => received.some((p) => p.alerts.some((a) => a.labels.alertname === "TransparentDefault")))
+      const got = received.flatMap((p) => p.alerts).find((a) => a.labels.alertname === "TransparentDefault")!
+      expect(got.labels).toEqual({ alertname: "TransparentDefault", severity: "info" })
+      expect(got.annotations).toEqual({ summary: "as sent" })
+      expect(upstream.requests().length).toBe(calls)
+    } finally {
+      await plain.close()
+    }
   })
 })
 

@@ -215,7 +215,7 @@ export const AlertsConfig = Schema.Struct({
   llmEnabled: Schema.optional(Schema.Boolean),
   /** How long a classification is reused: `24h` (default), `30m`, `3600s`, or seconds. */
   cacheTtl: Schema.optional(Schema.Union([PositiveInt, Schema.String.check(Schema.isPattern(/^\d+(ms|s|m|h|d)$/))])),
-  /** The enrichment mode until one is set over HTTP (default `enriched`). */
+  /** The enrichment mode until one is set over HTTP (default `transparent`, as in the seeds). */
   mode: Schema.optional(Schema.Literals(["transparent", "enriched", "transparent_with_recommendations"])),
   /** Another Alertmanager receiver that gets the enriched alerts (`ALERTS_DOWNSTREAM_URL`). */
   downstream: Schema.optional(Schema.Struct({
