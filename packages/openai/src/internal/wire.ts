@@ -7,9 +7,13 @@ import {
   makeUsage,
   type ProviderRequest,
   type ProviderResponse,
+  type ResponsePart,
   type StreamChunk,
+  type ToolCallDelta,
   type Usage
 } from "@llm-gateway/core/domain/Domain"
+import { parseArguments } from "@llm-gateway/core/domain/StreamedParts"
+import { fillTools, wireMessages } from "./messages.ts"
 import { NetworkError } from "@llm-gateway/core/domain/LLMError"
 import type OpenAI from "openai"
 import { tokensOfChars } from "@llm-gateway/core/accounting/TokenEstimator"
@@ -35,6 +39,7 @@ const fill = (body: ChatParams | ChatStreamParams, req: ProviderRequest, maxFiel
   if (req.temperature !== undefined) body.temperature = req.temperature
   if (req.topP !== undefined) body.top_p = req.topP
   if (req.stop !== undefined && req.stop.length > 0) body.stop = req.stop as Array<string>
+  fillTools(body as unknown as Record<string, unknown>, req)
   const format = req.responseFormat
   if (format !== undefined) {
     body.response_format = format.type === "json_object"
@@ -56,8 +61,10 @@ const fill = (body: ChatParams | ChatStreamParams, req: ProviderRequest, maxFiel
  * `logprobs`, vendor extensions such as vLLM's `top_k`, …) go upstream unchanged. They are laid
  * down first, so the gateway's own fields (model, messages, stream) always win.
  */
-const base = (req: ProviderRequest): Record<string, unknown> =>
-  req.extra === undefined ? { model: req.model, messages: req.messages } : { ...req.extra, model: req.model, messages: req.messages }
+const base = (req: ProviderRequest): Record<string, unknown> => {
+  const messages = wireMessages(req.messages, req.model)
+  return req.extra === undefined ? { model: req.model, messages } : { ...req.extra, model: req.model, messages }
+}
 
 export const chatParams = (req: ProviderRequest, maxField: MaxTokensField): ChatParams => {
   const body = base(req) as unknown as ChatParams
@@ -115,22 +122,48 @@ const usageOf = (usage: WireUsage | null | undefined, req: ProviderRequest, comp
     })
     : makeUsage(estimateTokens(req), tokensOfChars(completionChars))
 
+/** OpenAI-wire upstreams (vLLM, DeepSeek, LM Studio) put a reasoning model's thinking here. */
+interface ReasoningFields {
+  readonly reasoning_content?: string | null
+}
+
+/** Reasoning, text and tool calls of one answer; `undefined` when it is text only. */
+const partsOf = (message: ChatCompletion["choices"][number]["message"] | undefined): ReadonlyArray<ResponsePart> | undefined => {
+  if (message === undefined) return undefined
+  const reasoning = (message as ReasoningFields).reasoning_content
+  const calls = message.tool_calls ?? []
+  if (!reasoning && calls.length === 0) return undefined
+  const parts: Array<ResponsePart> = []
+  if (reasoning) parts.push({ type: "reasoning", text: reasoning })
+  if (message.content) parts.push({ type: "text", text: message.content })
+  for (const call of calls) {
+    if (call.type !== "function") continue
+    parts.push({ type: "tool-call", id: call.id, name: call.function.name, params: parseArguments(call.function.arguments) })
+  }
+  return parts
+}
+
 export const toResponse = (completion: ChatCompletion, req: ProviderRequest, errorModel: string): ProviderResponse | NetworkError => {
   const choice = completion?.choices?.[0]
   if (choice === undefined) return new NetworkError({ model: errorModel, message: "upstream answered without choices" })
   const content = choice.message?.content ?? ""
+  const parts = partsOf(choice.message)
   const response: ProviderResponse = {
     // The configured id, not the upstream's dated variant: pricing and routing key on it.
     model: req.model,
     content,
     usage: usageOf(completion.usage, req, content.length),
-    finishReason: finishReason(choice.finish_reason)
+    finishReason: finishReason(choice.finish_reason),
+    ...(parts !== undefined ? { parts } : {})
   }
   if (completion.choices.length < 2) return response
   // n > 1: every choice, in index order (the usage above already covers them all)
   const choices = [...completion.choices]
     .sort((a, b) => a.index - b.index)
-    .map((c) => ({ content: c.message?.content ?? "", finishReason: finishReason(c.finish_reason) }))
+    .map((c) => {
+      const parts = partsOf(c.message)
+      return { content: c.message?.content ?? "", finishReason: finishReason(c.finish_reason), ...(parts !== undefined ? { parts } : {}) }
+    })
   return { ...response, content: choices[0].content, finishReason: choices[0].finishReason, choices }
 }
 
@@ -158,9 +191,33 @@ export class ChunkMapper {
     if (choice === undefined) return undefined
     if (choice.finish_reason) this.finish = finishReason(choice.finish_reason)
     const delta = choice.delta?.content
-    if (!delta) return undefined
-    this.chars += delta.length
-    return { delta }
+    const reasoning = (choice.delta as ReasoningFields | undefined)?.reasoning_content
+    const calls = choice.delta?.tool_calls
+    if (!reasoning && (calls === undefined || calls.length === 0)) {
+      if (!delta) return undefined
+      this.chars += delta.length
+      return { delta }
+    }
+    // Fragments go out as they arrive: a tool call's arguments are never buffered whole.
+    const out: { delta: string; reasoningDelta?: string; toolCallDeltas?: Array<ToolCallDelta> } = { delta: delta ?? "" }
+    this.chars += out.delta.length
+    if (reasoning) {
+      out.reasoningDelta = reasoning
+      this.chars += reasoning.length
+    }
+    if (calls !== undefined && calls.length > 0) {
+      out.toolCallDeltas = calls.map((c) => {
+        const args = c.function?.arguments
+        this.chars += args?.length ?? 0
+        return {
+          index: c.index,
+          ...(c.id ? { id: c.id } : {}),
+          ...(c.function?.name ? { name: c.function.name } : {}),
+          ...(args ? { argumentsDelta: args } : {})
+        }
+      })
+    }
+    return out
   }
 
   /** The final chunk, or the error for a stream that never finished. */

@@ -66,7 +66,11 @@ export const providerRequest = (
     temperature: prefs?.temperature,
     topP: prefs?.topP,
     stop: prefs?.stop,
-    responseFormat: req.responseFormat
+    responseFormat: req.responseFormat,
+    tools: req.tools,
+    toolChoice: req.toolChoice,
+    parallelToolCalls: req.parallelToolCalls,
+    reasoning: req.reasoning
   }
 }
 
