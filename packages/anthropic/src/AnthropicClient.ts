@@ -7,6 +7,9 @@
  * - Interrupting a `generate` fiber or ending a `stream` early aborts the HTTP request, so the
  *   upstream stops generating (and billing) at once.
  * - Anthropic has no JSON mode: `responseFormat` is asked for in the system prompt.
+ * - Messages made of parts, tools, thinking and prompt caching map as notes/rich-messages.md
+ *   says (`internal/messages.ts`, `internal/convert.ts`); a part Anthropic cannot take (audio)
+ *   is an InvalidRequest naming it, before anything is sent.
  * - No embeddings endpoint: `embed` fails with `ConfigurationError`.
  */
 import Anthropic from "@anthropic-ai/sdk"
@@ -22,7 +25,8 @@ import { ConfigurationError, describe, InvalidRequest, type LLMError, TimeoutErr
 import { currentTraceparent, traceHeaders } from "@llm-gateway/core/metrics/GenAiSpans"
 import { embeddingsUnsupported, ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
 import { Clock, Effect, Layer, Redacted, type Scope, Stream } from "effect"
-import { fieldPolicy, textOf, toFinishReason, toMessagesParams, toUsage } from "./internal/convert.ts"
+import { fieldPolicy, partsOf, textOf, toFinishReason, toMessagesParams, toUsage } from "./internal/convert.ts"
+import { isPartRefused } from "./internal/messages.ts"
 import { type ErrorContext, toLLMError } from "./internal/errors.ts"
 import { scopedFetch } from "./internal/fetch.ts"
 import { toChunks } from "./internal/stream.ts"
@@ -109,7 +113,9 @@ export const makeAnthropicClient = (
       secrets
     })
     const paramsFor = (req: ProviderRequest) => {
-      const params = toMessagesParams(req, entries.get(req.model)?.maxOutputTokens)
+      const model = formatModelRef(config.name, req.model)
+      const params = toMessagesParams(req, entries.get(req.model)?.maxOutputTokens, model)
+      if (isPartRefused(params)) return Effect.fail(new InvalidRequest({ model, message: params.message, param: params.param }))
       return params !== undefined
         ? Effect.succeed(params)
         : Effect.fail(
@@ -130,11 +136,13 @@ export const makeAnthropicClient = (
           try: (signal) => client.messages.create(params, { signal, ...traceHeaders(tp) }),
           catch: (error) => toLLMError(errorContext(req.model), error)
         })
+        const parts = partsOf(message.content)
         return {
           content: textOf(message.content),
           model: message.model,
           usage: toUsage(message.usage),
-          finishReason: toFinishReason(message.stop_reason)
+          finishReason: toFinishReason(message.stop_reason),
+          ...(parts !== undefined ? { parts } : {})
         }
       }
     )

@@ -11,9 +11,10 @@
  *   no other pass-through field has an equivalent (`fieldPolicy`).
  */
 import type Anthropic from "@anthropic-ai/sdk"
-import type { FinishReason, ProviderRequest, ResponseFormat, Usage } from "@llm-gateway/core/domain/Domain"
-import { makeUsage } from "@llm-gateway/core/domain/Domain"
+import type { FinishReason, ProviderRequest, ResponseFormat, ResponsePart, Usage } from "@llm-gateway/core/domain/Domain"
+import { makeUsage, messageText } from "@llm-gateway/core/domain/Domain"
 import type { FieldPolicy } from "@llm-gateway/core/providers/RequestFields"
+import { isPartRefused, type PartRefused, toTurns, type Turn } from "./messages.ts"
 
 export const DEFAULT_MAX_TOKENS = 4096
 
@@ -40,35 +41,94 @@ export const jsonInstruction = (format: ResponseFormat): string =>
     : `Respond with one valid JSON value and nothing else (no prose, no Markdown code fences). ` +
       `It must conform to this JSON Schema named "${format.name}":\n${JSON.stringify(format.schema)}`
 
-/** Builds the Messages API body; `undefined` when there is no user/assistant turn to send. */
+/** Thinking budgets for an effort (Anthropic's minimum budget is 1024). */
+const EFFORT_BUDGET = { minimal: 1024, low: 1024, medium: 4096, high: 16384 } as const
+
+/** `reasoning` → `thinking`, with the budget; `undefined` when not asked for. */
+export const thinkingBudget = (req: ProviderRequest): number | undefined => {
+  const r = req.reasoning
+  if (r === undefined) return undefined
+  if (r.budgetTokens !== undefined) return Math.max(1024, r.budgetTokens)
+  return r.effort === undefined ? undefined : EFFORT_BUDGET[r.effort]
+}
+
+/** The tool choice on Anthropic's wire, and the tools it leaves on offer. */
+const toolsAndChoice = (req: ProviderRequest): Pick<MessagesParams, "tools" | "tool_choice"> => {
+  const all = req.tools ?? []
+  if (all.length === 0) return {}
+  const choice = req.toolChoice
+  const disable = req.parallelToolCalls === false ? { disable_parallel_tool_use: true } : {}
+  let offered = all
+  let wire: Anthropic.Messages.ToolChoice | undefined
+  if (choice === undefined) wire = req.parallelToolCalls === false ? { type: "auto", ...disable } : undefined
+  else if (choice === "auto") wire = { type: "auto", ...disable }
+  else if (choice === "required") wire = { type: "any", ...disable }
+  else if (choice === "none") wire = { type: "none" }
+  else if ("tool" in choice) wire = { type: "tool", name: choice.tool, ...disable }
+  else {
+    // a subset: only those tools are offered, in the given mode
+    offered = all.filter((t) => choice.oneOf.includes(t.name))
+    wire = { type: choice.mode === "required" ? "any" : "auto", ...disable }
+  }
+  const tools = offered.map((t): Anthropic.Messages.Tool => ({
+    name: t.name,
+    ...(t.description !== undefined ? { description: t.description } : {}),
+    input_schema: t.parameters as Anthropic.Messages.Tool.InputSchema
+  }))
+  return wire === undefined ? { tools } : { tools, tool_choice: wire }
+}
+
+/**
+ * With thinking on, the API wants the assistant turn of a tool loop in progress to start with
+ * its thinking block. A conversation that reached Anthropic from another family has none (they
+ * are dropped, never invented), and Anthropic's own advice is then to leave thinking off.
+ */
+const toolLoopWithoutThinking = (turns: ReadonlyArray<Turn>): boolean => {
+  const last = turns.at(-2)
+  if (last?.role !== "assistant" || typeof last.content === "string") return false
+  if (!last.content.some((b) => b.type === "tool_use")) return false
+  const first = last.content[0]
+  return first?.type !== "thinking" && first?.type !== "redacted_thinking"
+}
+
+/**
+ * Builds the Messages API body: `undefined` when there is no user/assistant turn to send, a
+ * `PartRefused` naming the first part Anthropic cannot take. `modelRef` (`provider/model`)
+ * names the model in that refusal.
+ */
 export const toMessagesParams = (
   req: ProviderRequest,
-  defaultMaxTokens: number | undefined
-): MessagesParams | undefined => {
-  const system: Array<string> = []
-  const turns: Array<{ role: "user" | "assistant"; content: string }> = []
-  for (const m of req.messages) {
-    if (m.role === "system") {
-      system.push(m.content)
-      continue
-    }
-    const last = turns.at(-1)
-    if (last !== undefined && last.role === m.role) last.content = `${last.content}\n\n${m.content}`
-    else turns.push({ role: m.role, content: m.content })
-  }
+  defaultMaxTokens: number | undefined,
+  modelRef: string = req.model
+): MessagesParams | PartRefused | undefined => {
+  const converted = toTurns(req.messages, modelRef)
+  if (isPartRefused(converted)) return converted
+  const { turns } = converted
   if (turns.length === 0) return undefined
-  if (req.responseFormat !== undefined) system.push(jsonInstruction(req.responseFormat))
+  const system: Array<Anthropic.Messages.TextBlockParam> = typeof converted.system === "string"
+    ? [{ type: "text", text: converted.system }]
+    : converted.system ?? []
+  if (req.responseFormat !== undefined) system.push({ type: "text", text: jsonInstruction(req.responseFormat) })
 
   const params: MessagesParams = {
     model: req.model,
     max_tokens: req.maxTokens ?? defaultMaxTokens ?? DEFAULT_MAX_TOKENS,
-    messages: turns
+    messages: turns as Array<Anthropic.Messages.MessageParam>,
+    ...toolsAndChoice(req)
   }
-  if (system.length > 0) params.system = system.join("\n\n")
-  if (req.temperature !== undefined) params.temperature = Math.min(1, Math.max(0, req.temperature))
+  if (system.length > 0) {
+    // one string unless a block carries a cache breakpoint (the shape callers saw before parts)
+    params.system = system.some((b) => b.cache_control != null) ? system : system.map((b) => b.text).join("\n\n")
+  }
+  const budget = thinkingBudget(req)
+  if (budget !== undefined && !toolLoopWithoutThinking(turns)) {
+    params.thinking = { type: "enabled", budget_tokens: budget }
+    // thinking counts inside max_tokens: the caller's limit stays the answer's own room
+    if (params.max_tokens <= budget) params.max_tokens = budget + params.max_tokens
+  } else if (req.temperature !== undefined) params.temperature = Math.min(1, Math.max(0, req.temperature))
   // Recent Claude models reject temperature and top_p together; temperature wins, as Anthropic
-  // advises tuning only one of them.
-  else if (req.topP !== undefined) params.top_p = req.topP
+  // advises tuning only one of them. With thinking on, the API takes neither (only the defaults).
+  else if (req.topP !== undefined && params.thinking === undefined) params.top_p = req.topP
   if (req.stop !== undefined && req.stop.length > 0) params.stop_sequences = [...req.stop]
   const user = req.extra?.user
   if (typeof user === "string" && user.length > 0) params.metadata = { user_id: user }
@@ -112,6 +172,33 @@ export const toUsage = (u: InputUsage & { readonly output_tokens: number }): Usa
     cachedPromptTokens: u.cache_read_input_tokens,
     cacheWriteTokens: u.cache_creation_input_tokens
   })
+
+/**
+ * A response's blocks as gateway parts, in order; `undefined` when the answer is text only.
+ * Thinking keeps its signature (and redacted thinking its payload) under `metadata.anthropic`,
+ * so the next turn sends them back byte for byte.
+ */
+export const partsOf = (content: ReadonlyArray<Anthropic.Messages.ContentBlock>): Array<ResponsePart> | undefined => {
+  if (content.every((b) => b.type === "text")) return undefined
+  const parts: Array<ResponsePart> = []
+  for (const block of content) {
+    switch (block.type) {
+      case "text":
+        parts.push({ type: "text", text: block.text })
+        break
+      case "thinking":
+        parts.push({ type: "reasoning", text: block.thinking, metadata: { anthropic: { signature: block.signature } } })
+        break
+      case "redacted_thinking":
+        parts.push({ type: "reasoning", text: "", metadata: { anthropic: { redactedData: block.data } } })
+        break
+      case "tool_use":
+        parts.push({ type: "tool-call", id: block.id, name: block.name, params: block.input })
+        break
+    }
+  }
+  return parts
+}
 
 /** The text of a response: its text blocks, in order (thinking and tool blocks are not the answer). */
 export const textOf = (content: ReadonlyArray<Anthropic.Messages.ContentBlock>): string => {

@@ -5,6 +5,11 @@
  * `message_delta` the cumulative output tokens. One final chunk (empty delta) carries `usage`
  * and `finishReason`, emitted on `message_stop`. A stream that ends without `message_stop`
  * was cut: it fails, it is never passed off as a complete answer.
+ *
+ * Beyond text (notes/rich-messages.md §3): a `tool_use` block opens a tool call (index, id,
+ * name) and each `input_json_delta` is forwarded as it arrives, never buffered whole; thinking
+ * arrives as reasoning deltas, and its `signature_delta` (or a `redacted_thinking` block's
+ * payload) as `reasoningMetadata.anthropic`, so the caller can send the block back unchanged.
  */
 import type Anthropic from "@anthropic-ai/sdk"
 import type { StreamChunk } from "@llm-gateway/core/domain/Domain"
@@ -23,15 +28,41 @@ export async function* toChunks(
   let output = 0
   let stopReason: string | null = null
   let stopped = false
+  // content block index → tool call index (the calls' order among the answer's tool calls)
+  const toolIndex = new Map<number, number>()
   for await (const event of events) {
     switch (event.type) {
       case "message_start":
         input = event.message.usage
         output = event.message.usage.output_tokens
         break
-      case "content_block_delta":
-        if (event.delta.type === "text_delta" && event.delta.text.length > 0) yield { delta: event.delta.text }
+      case "content_block_start": {
+        const block = event.content_block
+        if (block.type === "tool_use") {
+          const index = toolIndex.size
+          toolIndex.set(event.index, index)
+          yield { delta: "", toolCallDeltas: [{ index, id: block.id, name: block.name }] }
+        } else if (block.type === "redacted_thinking") {
+          yield { delta: "", reasoningDelta: "", reasoningMetadata: { anthropic: { redactedData: block.data } } }
+        }
         break
+      }
+      case "content_block_delta": {
+        const delta = event.delta
+        if (delta.type === "text_delta") {
+          if (delta.text.length > 0) yield { delta: delta.text }
+        } else if (delta.type === "input_json_delta") {
+          const index = toolIndex.get(event.index)
+          if (index !== undefined && delta.partial_json.length > 0) {
+            yield { delta: "", toolCallDeltas: [{ index, argumentsDelta: delta.partial_json }] }
+          }
+        } else if (delta.type === "thinking_delta") {
+          if (delta.thinking.length > 0) yield { delta: "", reasoningDelta: delta.thinking }
+        } else if (delta.type === "signature_delta") {
+          yield { delta: "", reasoningMetadata: { anthropic: { signature: delta.signature } } }
+        }
+        break
+      }
       case "message_delta":
         stopReason = event.delta.stop_reason ?? stopReason
         output = event.usage.output_tokens
