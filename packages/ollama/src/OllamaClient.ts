@@ -9,6 +9,11 @@
  * - turns a non-JSON error body (a proxy's HTML page) into Ollama's `{"error": ...}` shape, which
  *   keeps the SDK from logging to the console.
  * The SDK never retries; the router owns retries and fallbacks.
+ *
+ * Tools, tool calls, images and thinking map as notes/rich-messages.md says
+ * (`internal/messages.ts`). A request that needs tools, vision or thinking first asks
+ * `/api/show` for the model's capabilities (once per model); a model without one gets an
+ * InvalidRequest naming the field or part instead of Ollama's generic 400.
  */
 import { type EmbeddingRequest, isTokenInput, type ProviderRequest, type StreamChunk } from "@llm-gateway/core/domain/Domain"
 import { type FinishReason, makeUsage, messageText, type ProviderResponse } from "@llm-gateway/core/domain/Domain"
@@ -20,6 +25,7 @@ import type { FieldPolicy } from "@llm-gateway/core/providers/RequestFields"
 import { Clock, Duration, Effect, Layer, Redacted, type Scope, Stream } from "effect"
 import { type ChatRequest, type ChatResponse, Ollama, type Options } from "ollama"
 import { toLLMError } from "./internal/errors.ts"
+import { callDelta, type PartRefused, partsOf, toOllamaMessages, toOllamaTools, toThink } from "./internal/messages.ts"
 import { tokensOfChars } from "@llm-gateway/core/accounting/TokenEstimator"
 
 export interface OllamaClientOptions {
@@ -79,7 +85,13 @@ export const fieldPolicy: FieldPolicy = { otherwise: "drop", mapped: ["seed", "f
 
 const mappedOptions = ["seed", "frequency_penalty", "presence_penalty"] as const
 
-const toChatRequest = (req: ProviderRequest): ChatRequest => {
+interface ChatPlan {
+  readonly chat: ChatRequest
+  /** Where the request's images are (to name one if the model has no vision). */
+  readonly images: ReadonlyArray<string>
+}
+
+const toChatRequest = (req: ProviderRequest, modelRef: string): ChatPlan | PartRefused => {
   const options: Partial<Options> = {}
   if (req.extra !== undefined) {
     for (const name of mappedOptions) {
@@ -96,12 +108,35 @@ const toChatRequest = (req: ProviderRequest): ChatRequest => {
     : req.responseFormat.type === "json_object"
     ? "json"
     : req.responseFormat.schema
+  const converted = toOllamaMessages(req.messages, modelRef)
+  if ("param" in converted) return converted
+  const tools = toOllamaTools(req)
+  const think = toThink(req)
   return {
-    model: req.model,
-    messages: req.messages.map((m) => ({ role: m.role, content: messageText(m) })),
-    ...(Object.keys(options).length > 0 ? { options } : {}),
-    ...(format !== undefined ? { format } : {})
+    images: converted.images,
+    chat: {
+      model: req.model,
+      messages: converted.messages,
+      ...(tools !== undefined ? { tools } : {}),
+      ...(think !== undefined ? { think } : {}),
+      ...(Object.keys(options).length > 0 ? { options } : {}),
+      ...(format !== undefined ? { format } : {})
+    }
   }
+}
+
+/**
+ * What the model cannot take, by its `/api/show` capabilities: tools, images (vision) or
+ * thinking, as an InvalidRequest naming the field or part. Unknown capabilities pass.
+ */
+const capabilityRefusal = (plan: ChatPlan, capabilities: ReadonlyArray<string> | undefined, model: string): InvalidRequest | undefined => {
+  if (capabilities === undefined) return undefined
+  const refuse = (param: string, what: string) =>
+    new InvalidRequest({ model, param, message: `${param}: ${what} not supported by ${model} (its capabilities: ${capabilities.join(", ")})` })
+  if ((plan.chat.tools?.length ?? 0) > 0 && !capabilities.includes("tools")) return refuse("tools", "tools are")
+  if (plan.images.length > 0 && !capabilities.includes("vision")) return refuse(plan.images[0]!, "image input is")
+  if (plan.chat.think !== undefined && plan.chat.think !== false && !capabilities.includes("thinking")) return refuse("reasoning", "thinking is")
+  return undefined
 }
 
 /** Ollama embeds texts only: token-id inputs are OpenAI's. */
@@ -216,13 +251,46 @@ export const makeOllamaClient = Effect.fn("makeOllamaClient")(function*(
       })
     ).pipe(Effect.timeoutOrElse({ duration: Duration.millis(ms), orElse: () => Effect.fail(timeoutError(model, ms)) }))
 
+  /** `/api/show` capabilities per model, once known (a failed lookup is retried next time). */
+  const capabilities = new Map<string, ReadonlyArray<string>>()
+  const capabilitiesOf = (model: string) =>
+    capabilities.has(model)
+      ? Effect.succeed(capabilities.get(model))
+      : request(model, healthTimeoutMs, undefined, (o) => o.show({ model })).pipe(
+        Effect.map((show) => {
+          const caps = Array.isArray(show.capabilities) ? show.capabilities : undefined
+          if (caps !== undefined) capabilities.set(model, caps)
+          return caps
+        }),
+        // an older Ollama, or a proxy without /api/show: unknown, so assumed capable
+        Effect.orElseSucceed(() => undefined)
+      )
+
+  /** The SDK request, after the parts and the model's capabilities are checked. */
+  const planFor = (req: ProviderRequest) =>
+    Effect.gen(function*() {
+      const ref = modelRef(req.model)
+      const plan = toChatRequest(req, ref)
+      if ("param" in plan) return yield* new InvalidRequest({ model: ref, param: plan.param, message: plan.message })
+      const needsCapabilities = (plan.chat.tools?.length ?? 0) > 0 || plan.images.length > 0 || (plan.chat.think ?? false) !== false
+      if (needsCapabilities) {
+        const refused = capabilityRefusal(plan, yield* capabilitiesOf(req.model), ref)
+        if (refused !== undefined) return yield* refused
+      }
+      return plan.chat
+    })
+
   const generate = Effect.fn("OllamaClient.generate")(function*(req: ProviderRequest) {
-    const res = yield* request(req.model, timeoutMs, estimateTokens(promptTexts(req)), (o) => o.chat({ ...toChatRequest(req), stream: false }))
+    const chat = yield* planFor(req)
+    const res = yield* request(req.model, timeoutMs, estimateTokens(promptTexts(req)), (o) => o.chat({ ...chat, stream: false }))
+    const parts = partsOf(res.message)
     const response: ProviderResponse = {
       content: res.message?.content ?? "",
       model: res.model || req.model,
       usage: usageOf(res),
-      finishReason: mapFinishReason(res.done_reason)
+      // Ollama says "stop" after tool calls too
+      finishReason: (res.message?.tool_calls?.length ?? 0) > 0 ? "tool_calls" : mapFinishReason(res.done_reason),
+      ...(parts !== undefined ? { parts } : {})
     }
     return response
   })
@@ -230,14 +298,16 @@ export const makeOllamaClient = Effect.fn("makeOllamaClient")(function*(
   const stream = (req: ProviderRequest): Stream.Stream<StreamChunk, LLMError> =>
     Stream.unwrap(
       Effect.gen(function*() {
+        const chat = yield* planFor(req)
         const call = yield* openCall
         const onError = mapError(call, req.model, timeoutMs, estimateTokens(promptTexts(req)))
         const parts = yield* Effect.tryPromise({
-          try: () => call.ollama.chat({ ...toChatRequest(req), stream: true }),
+          try: () => call.ollama.chat({ ...chat, stream: true }),
           catch: onError
         }).pipe(
           Effect.timeoutOrElse({ duration: Duration.millis(timeoutMs), orElse: () => Effect.fail(timeoutError(req.model, timeoutMs)) })
         )
+        let calls = 0
         return Stream.fromAsyncIterable(parts, onError).pipe(
           Stream.timeoutOrElse({
             duration: Duration.millis(timeoutMs),
@@ -245,9 +315,16 @@ export const makeOllamaClient = Effect.fn("makeOllamaClient")(function*(
           }),
           Stream.map((part): StreamChunk | undefined => {
             const delta = part.message?.content ?? ""
-            if (!part.done) return delta.length > 0 ? { delta } : undefined
+            const thinking = part.message?.thinking ?? ""
+            const toolCallDeltas = (part.message?.tool_calls ?? []).map((c) => callDelta(c, calls++))
+            const extra = {
+              ...(thinking.length > 0 ? { reasoningDelta: thinking } : {}),
+              ...(toolCallDeltas.length > 0 ? { toolCallDeltas } : {})
+            }
+            if (!part.done) return delta.length > 0 || Object.keys(extra).length > 0 ? { delta, ...extra } : undefined
             call.done = true
-            return { delta, usage: usageOf(part), finishReason: mapFinishReason(part.done_reason) }
+            const finishReason = calls > 0 ? "tool_calls" : mapFinishReason(part.done_reason)
+            return { delta, ...extra, usage: usageOf(part), finishReason }
           }),
           Stream.filter((chunk): chunk is StreamChunk => chunk !== undefined)
         )
