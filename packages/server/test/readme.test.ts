@@ -142,6 +142,14 @@ describe("README examples (fresh clone, nothing configured)", () => {
     expect(offline.stderr).toMatch(/local\/stories260K · \d+ tokens/)
   })
 
+  it("alerts: the offline classify example answers one result from the embedded model", () => {
+    const { results } = JSON.parse(ok("alerts-classify").stdout) as { results: Array<Record<string, unknown>> }
+    expect(results.length).toBe(1)
+    expect(Object.keys(results[0])).toEqual(["fingerprint", "severity", "category", "confidence", "reasoning", "recommendations", "source", "model", "tokens", "costUsd"])
+    expect(results[0]).toMatchObject({ source: "llm", model: "local/stories260K", costUsd: 0 })
+    expect(["critical", "warning", "info", "noise"]).toContain(results[0].severity)
+  })
+
   it("every marked block ran (a block added to the README without a check still has to exit 0)", () => {
     expect(blocks.length).toBeGreaterThanOrEqual(10)
     for (const b of blocks) if (b.name !== "start") ok(b.name)
