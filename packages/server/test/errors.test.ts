@@ -66,7 +66,7 @@ describe("bad input: 4xx in the error envelope", () => {
     [{ model: "auto", messages: hello, max_tokens: -1 }, "max_tokens"],
     [{ model: "auto", messages: hello, stream: "yes" }, "stream"],
     [{ model: "auto", messages: hello, n: 0 }, "n"],
-    [{ model: "auto", messages: hello, tools: [{ type: "function" }] }, "tools"],
+    [{ model: "auto", messages: hello, tools: [{ type: "function" }] }, "tools[0].function"],
     [[1, 2, 3], null]
   ])("a schema violation is 400 invalid_request naming the field (%j → %s)", async (body, param) => {
     const r = await chat(body)

@@ -1,11 +1,12 @@
 /**
  * OpenAI's chat-completions wire format ↔ the gateway's `LLMRequest` / `LLMResponse` /
- * `StreamChunk`. The fields the gateway interprets are read here (strictly: tools, tool
- * messages and images are a 400 naming the field, never silently dropped); every other field
+ * `StreamChunk`. The fields the gateway interprets are read here (strictly: a malformed one is a
+ * 400 naming the field, never silently dropped; parts and tools in chatParts.ts); every other field
  * is carried unchanged in `LLMRequest.extra`, and the router applies the field rule once the
  * provider is known (core RequestFields; the table is in notes/http-api.md).
  */
 import type { ChatMessage, FinishReason, LLMRequest, LLMResponse, ResponseFormat, StreamChunk, Usage } from "@llm-gateway/core/domain/Domain"
+import { readReasoningEffort, readRichMessage, readToolChoice, readTools, richDelta, wireMessage } from "./chatParts.ts"
 import * as V from "./validate.ts"
 
 /** Gateway headers of a model request (`x-llm-task`, `x-llm-strategy`, `x-llm-cache`). */
@@ -22,12 +23,13 @@ export interface ChatCall {
 }
 
 // A Map, not an object literal: a role named "constructor" must not find Object's prototype.
-const roles = new Map<string, "system" | "user" | "assistant">([
+const roles = new Map<string, "system" | "user" | "assistant" | "tool">([
   ["system", "system"],
   // OpenAI's newer name for the system role (o1 and later).
   ["developer", "system"],
   ["user", "user"],
-  ["assistant", "assistant"]
+  ["assistant", "assistant"],
+  ["tool", "tool"]
 ])
 
 const readContent = (raw: unknown, param: string, role: string): string => {
@@ -57,6 +59,7 @@ const readMessages = (body: V.Body): Array<ChatMessage> => {
   if (!Array.isArray(raw)) return V.fail("messages", "'messages' must be an array")
   if (raw.length === 0) return V.fail("messages", "'messages' must contain at least one message")
   const out = new Array<ChatMessage>(raw.length)
+  const names = new Map<string, string>()
   for (let i = 0; i < raw.length; i++) {
     const param = `messages[${i}]`
     const m = V.object(raw[i], param)
@@ -65,15 +68,17 @@ const readMessages = (body: V.Body): Array<ChatMessage> => {
     if (role === undefined) {
       V.fail(
         `${param}.role`,
-        roleName === "tool" || roleName === "function"
-          ? `'${param}.role' "${roleName}": tool messages are not supported by this gateway`
-          : `'${param}.role' must be one of system, developer, user, assistant, got "${roleName}"`
+        roleName === "function"
+          ? `'${param}.role' "function" (deprecated): send tool messages (role "tool") instead`
+          : `'${param}.role' must be one of system, developer, user, assistant, tool, got "${roleName}"`
       )
     }
-    if (m.tool_calls !== undefined && m.tool_calls !== null) {
-      V.fail(`${param}.tool_calls`, "tool calls are not supported by this gateway")
-    }
-    out[i] = { role: role!, content: readContent(m.content, `${param}.content`, roleName) }
+    // Text stays on the string path; parts, tool calls and tool messages are read as parts.
+    out[i] = role !== "tool" && typeof m.content === "string" && (m.tool_calls === undefined || m.tool_calls === null)
+      ? { role: role as "system" | "user" | "assistant", content: m.content }
+      : role === "assistant" && m.tool_calls === undefined || role === "assistant" && m.tool_calls === null
+      ? { role: "assistant", content: readContent(m.content, `${param}.content`, roleName) }
+      : readRichMessage(m, role!, param, names)
   }
   return out
 }
@@ -126,6 +131,9 @@ const interpreted = new Set([
   "response_format",
   "n",
   "tools",
+  "tool_choice",
+  "parallel_tool_calls",
+  "reasoning_effort",
   "functions"
 ])
 
@@ -151,8 +159,11 @@ export const readChatRequest = (raw: unknown, hints: GatewayHints): ChatCall => 
   const body = V.object(raw)
   const model = V.string(body, "model")
   const messages = readMessages(body)
-  unsupported(body, "tools", "tools")
-  unsupported(body, "functions", "functions")
+  unsupported(body, "functions", "functions (deprecated; send tools)")
+  const tools = readTools(body)
+  const toolChoice = readToolChoice(body)
+  const parallelToolCalls = V.optBoolean(body, "parallel_tool_calls")
+  const effort = readReasoningEffort(body)
   const n = V.optNumber(body, "n", { min: 1, max: MAX_N, int: true })
   const completionCap = V.optPositiveInt(body, "max_completion_tokens")
   const maxTokens = completionCap ?? V.optPositiveInt(body, "max_tokens")
@@ -181,7 +192,11 @@ export const readChatRequest = (raw: unknown, hints: GatewayHints): ChatCall => 
       responseFormat,
       n: n !== undefined && n > 1 ? n : undefined,
       extra: readExtra(body),
-      maxTokensField: maxTokens === undefined ? undefined : completionCap !== undefined ? "max_completion_tokens" : "max_tokens"
+      maxTokensField: maxTokens === undefined ? undefined : completionCap !== undefined ? "max_completion_tokens" : "max_tokens",
+      ...(tools !== undefined ? { tools } : {}),
+      ...(toolChoice !== undefined ? { toolChoice } : {}),
+      ...(parallelToolCalls !== undefined ? { parallelToolCalls } : {}),
+      ...(effort !== undefined ? { reasoning: { effort } } : {})
     },
     stream,
     includeUsage
@@ -238,13 +253,13 @@ export const chatCompletionJson = (r: LLMResponse, id: string, created: number, 
     choices: r.choices === undefined
       ? [{
         index: 0,
-        message: { role: "assistant", content: r.content, refusal: null },
+        message: wireMessage(r.content, r.parts),
         logprobs: null,
         finish_reason: openAIFinish(r.finishReason)
       }]
       : r.choices.map((c, index) => ({
         index,
-        message: { role: "assistant", content: c.content, refusal: null },
+        message: wireMessage(c.content, c.parts),
         logprobs: null,
         finish_reason: openAIFinish(c.finishReason)
       })),
@@ -305,10 +320,12 @@ export class ChunkEncoder {
     if (this.n > 1) return this.choiceChunk(c)
     if (c.usage !== undefined) this.usage = c.usage
     if (c.finishReason !== undefined) this.finish = c.finishReason
+    const rich = richDelta(c)
     if (this.first) {
       this.first = false
-      return this.frame({ role: "assistant", content: c.delta }, null)
+      return this.frame(rich === undefined ? { role: "assistant", content: c.delta } : { role: "assistant", ...rich }, null)
     }
+    if (rich !== undefined) return this.frame(rich, null)
     return c.delta.length === 0 ? "" : this.frame({ content: c.delta }, null)
   }
 

@@ -5,6 +5,7 @@
  */
 import { Stream } from "effect"
 import type { LLMResponse, StreamChunk } from "../../domain/Domain.ts"
+import { partChunks } from "../../domain/StreamedParts.ts"
 
 /** At most this many content chunks: enough to look like a stream, few enough to be cheap. */
 const MAX_CHUNKS = 8
@@ -32,12 +33,12 @@ export const splitContent = (content: string): Array<string> => {
 
 export const replayChunks = (response: LLMResponse): Array<StreamChunk> => {
   const { provider, model } = response
-  const chunks: Array<StreamChunk> = splitContent(response.content).map((delta) => ({
-    delta,
-    provider,
-    model,
-    cached: true
-  }))
+  const { after, before } = partChunks(response.parts)
+  const chunks: Array<StreamChunk> = [
+    ...before,
+    ...splitContent(response.content).map((delta): StreamChunk => ({ delta })),
+    ...after
+  ].map((c) => ({ ...c, provider, model, cached: true }))
   chunks.push({
     delta: "",
     provider,

@@ -4,7 +4,14 @@
  */
 import { Clock, Effect } from "effect"
 import type { CacheServiceShape } from "../../cache/CacheService.ts"
-import { type LLMRequest, type LLMResponse, messageText, requestMessages } from "../../domain/Domain.ts"
+import {
+  isTextMessage,
+  type LLMRequest,
+  type LLMResponse,
+  messageText,
+  requestMessages,
+  toolCallsOf
+} from "../../domain/Domain.ts"
 import type { LLMError } from "../../domain/LLMError.ts"
 import type { ModelRouterShape, RoutePlan } from "../../routing/ModelRouter.ts"
 import { generateChoices } from "./choices.ts"
@@ -40,7 +47,8 @@ export const makeGenerate = (router: ModelRouterShape, cache: CacheServiceShape,
       finishReason: r.finishReason,
       attempts: r.attempts,
       ...(r.choices !== undefined && r.choices.length > 1 ? { choices: r.choices } : {}),
-      ...(r.ignoredFields !== undefined ? { ignoredFields: r.ignoredFields } : {})
+      ...(r.ignoredFields !== undefined ? { ignoredFields: r.ignoredFields } : {}),
+      ...(r.parts !== undefined ? { parts: r.parts, toolCalls: toolCallsOf(r.parts) } : {})
     }))
 
   /** A validated request, answered and accounted; `plan` (cache off only): the one it was already given. */
@@ -55,7 +63,9 @@ export const makeGenerate = (router: ModelRouterShape, cache: CacheServiceShape,
     const key = keyOf(cache, req, scope, plan)
     const startedNs = yield* Clock.currentTimeNanos
     // a look-alike prompt's answer has one choice and none of this request's extra fields
-    const semantic = (req.n ?? 1) > 1 || req.extra !== undefined
+    // nor its tools or parts: a look-alike text is not the same tool call or image
+    const semantic = (req.n ?? 1) > 1 || req.extra !== undefined || req.tools !== undefined ||
+        !requestMessages(req).every(isTextMessage)
       ? undefined
       : { text: lastUserText(req), scope, task: req.taskType ?? DEFAULT_TASK }
     const { response: found, cache: outcome } = yield* cache.getOrCompute(key, fromRouter(req, plan), { semantic })

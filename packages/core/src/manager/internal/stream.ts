@@ -4,7 +4,8 @@
  */
 import { Effect, Option, Stream } from "effect"
 import { CacheService, type CacheServiceShape } from "../../cache/CacheService.ts"
-import type { LLMRequest, LLMResponse, StreamChunk } from "../../domain/Domain.ts"
+import { type LLMRequest, type LLMResponse, type StreamChunk, toolCallsOf } from "../../domain/Domain.ts"
+import { StreamedParts } from "../../domain/StreamedParts.ts"
 import type { InvalidRequest, LLMError } from "../../domain/LLMError.ts"
 import { annotateParentSpan, isTracing, requestAttributes } from "../../metrics/GenAiSpans.ts"
 import type { ModelRouterShape } from "../../routing/ModelRouter.ts"
@@ -48,6 +49,7 @@ export const makeGenerateStream = ({ accept, cache, record, router, spans }: Str
       let provider = ""
       let model = ""
       let ignoredFields: ReadonlyArray<string> | undefined
+      const streamed = new StreamedParts()
       const started = Date.now()
       // Per batch, not per chunk: the bookkeeping is synchronous, and only the batch that
       // carries the last chunk runs an effect (cache write, accounting).
@@ -57,13 +59,17 @@ export const makeGenerateStream = ({ accept, cache, record, router, spans }: Str
         let last: StreamChunk | undefined
         for (let i = 0; i < batch.length; i++) {
           const chunk = batch[i]
-          if (keep && chunk.choiceIndex === undefined) content += chunk.delta
+          if (keep && chunk.choiceIndex === undefined) {
+            content += chunk.delta
+            streamed.add(chunk)
+          }
           if (chunk.provider !== undefined) provider = chunk.provider
           if (chunk.model !== undefined) model = chunk.model
           if (chunk.ignoredFields !== undefined) ignoredFields = chunk.ignoredFields
           if (chunk.usage !== undefined && chunk.finishReason !== undefined) last = chunk
         }
         if (last === undefined) return Effect.succeed(batch)
+        const parts = streamed.parts(content)
         const response: LLMResponse = {
           content,
           provider,
@@ -74,7 +80,8 @@ export const makeGenerateStream = ({ accept, cache, record, router, spans }: Str
           cached: false,
           finishReason: last.finishReason!,
           attempts: [],
-          ...(ignoredFields !== undefined ? { ignoredFields } : {})
+          ...(ignoredFields !== undefined ? { ignoredFields } : {}),
+          ...(parts !== undefined ? { parts, toolCalls: toolCallsOf(parts) } : {})
         }
         const save = key !== undefined ? cache.set(key, response) : Effect.void
         const done = Effect.andThen(save, record(valid, scope, response))

@@ -1,6 +1,6 @@
 /**
  * Streaming through the chain. An attempt is "open the upstream stream and receive its first
- * chunk": until then a failure is an ordinary attempt failure (retried or failed over, the
+ * chunk" of any kind (text, reasoning or a tool call's first fragment): until then a failure is an ordinary attempt failure (retried or failed over, the
  * caller sees nothing). After the first chunk the answer is committed to that model, and a
  * failure ends the stream with the typed error — never a silently truncated success — and
  * counts against the model's circuit.
@@ -90,6 +90,8 @@ export const routeStream = (p: StreamPlan): Stream.Stream<StreamChunk, LLMError>
     // One object per chunk (not one spread per added field): this runs for every delta.
     const decorate = (c: StreamChunk): StreamChunk => {
       completionChars += c.delta.length
+      if (c.toolCallDeltas !== undefined) for (const t of c.toolCallDeltas) completionChars += t.argumentsDelta?.length ?? 0
+      if (c.reasoningDelta !== undefined) completionChars += c.reasoningDelta.length
       if (c.finishReason !== undefined) finishReason = c.finishReason
       if (c.usage !== undefined) usage = c.usage
       const costUsd = c.usage !== undefined ? costOfUsage(d.entry, c.usage) : c.costUsd
