@@ -14,7 +14,7 @@
 import * as NodePath from "node:path"
 import * as Os from "node:os"
 import { stat } from "node:fs/promises"
-import type { ChatWrapper, LlamaGrammar } from "node-llama-cpp"
+import type { ChatHistoryItem, ChatModelFunctions, ChatWrapper, LlamaGrammar } from "node-llama-cpp"
 import { Config, Duration, Effect, Layer, Queue, Scope, Stream } from "effect"
 import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import {
@@ -26,6 +26,7 @@ import {
   makeUsage,
   type ProviderRequest,
   type ProviderResponse,
+  type ResponsePart,
   type StreamChunk,
   type Usage
 } from "@llm-gateway/core/domain/Domain"
@@ -38,6 +39,7 @@ import {
 } from "@llm-gateway/core/domain/LLMError"
 import { ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
 import type { FieldPolicy } from "@llm-gateway/core/providers/RequestFields"
+import { callForced, chatWrapperFor, generateWithFunctions, offeredTools, promptTokensOf, toChatHistory, toFunctions } from "./internal/functions.ts"
 import { grammarFor } from "./internal/grammar.ts"
 import { type LlamaCppSettings, type LoadedModel, loadModel } from "./internal/loadModel.ts"
 import { renderPrompt } from "./internal/prompt.ts"
@@ -91,7 +93,66 @@ interface Generated {
   readonly content: string
   readonly usage: Usage
   readonly finishReason: FinishReason
+  /** Text and tool calls, when the answer made calls. */
+  readonly parts?: ReadonlyArray<ResponsePart> | undefined
 }
+
+/** No vision or audio model runs here: a file part is an InvalidRequest naming it. */
+const refuseFiles = (req: ProviderRequest, model: string): InvalidRequest | undefined => {
+  for (const [i, m] of req.messages.entries()) {
+    if (typeof m.content === "string") continue
+    for (const [j, part] of m.content.entries()) {
+      if (part.type !== "file") continue
+      const at = `messages[${i}].content[${j}]`
+      const kind = part.mediaType.startsWith("image/") ? "image" : part.mediaType.startsWith("audio/") ? "audio" : "file"
+      return new InvalidRequest({ model, param: at, message: `${at}: ${kind} input is not supported by ${model} (llama.cpp runs a text-only model)` })
+    }
+  }
+  return undefined
+}
+
+/**
+ * One generation with tools (internal/functions.ts), on the same cancellation contract as
+ * `complete`: interruption aborts llama.cpp and waits for it to stop.
+ */
+const completeWithFunctions = (
+  loaded: LoadedModel,
+  sequence: Effect.Success<LoadedModel["sequence"]>,
+  req: ProviderRequest,
+  plan: { readonly wrapper: ChatWrapper; readonly history: Array<ChatHistoryItem>; readonly functions: ChatModelFunctions; readonly promptTokens: number },
+  onChunk: (chunk: StreamChunk) => void
+) =>
+  Effect.callback<Generated, ModelUnavailable | InvalidRequest>((resume) => {
+    const controller = new AbortController()
+    const done = generateWithFunctions({
+      loaded,
+      sequence,
+      req,
+      ...plan,
+      maxTokens: req.maxTokens ?? DEFAULT_MAX_TOKENS,
+      signal: controller.signal,
+      onText: (delta) => onChunk({ delta }),
+      onToolDelta: (delta) => onChunk({ delta: "", toolCallDeltas: [delta] })
+    }).then(
+      (out) =>
+        resume(Effect.succeed({
+          content: out.text,
+          usage: makeUsage(plan.promptTokens, out.completionTokens),
+          finishReason: out.calls > 0 ? "tool_calls" : out.maxTokensHit ? "length" : "stop",
+          ...(out.calls > 0 ? { parts: out.parts } : {})
+        })),
+      (e: unknown) => {
+        const message = e instanceof Error ? e.message : String(e)
+        // node-llama-cpp refuses a parameters schema it cannot turn into a grammar
+        resume(Effect.fail(
+          /schema|grammar/i.test(message)
+            ? new InvalidRequest({ model: req.model, param: "tools", message: `tools cannot be enforced by llama.cpp: ${message}` })
+            : new ModelUnavailable({ model: req.model, message: `llama.cpp generation failed: ${message}` })
+        ))
+      }
+    )
+    return Effect.sync(() => controller.abort()).pipe(Effect.andThen(Effect.promise(() => done)))
+  })
 
 /**
  * Runs one completion on a sequence. Built on `Effect.callback` rather than `tryPromise`:
@@ -187,13 +248,36 @@ export const makeLlamaCppClient = Effect.fn("LlamaCppClient.make")(function*(
       })
     )
 
-  const run = (req: ProviderRequest, onDelta: (delta: string) => void): Effect.Effect<Generated, LLMError> =>
+  const run = (req: ProviderRequest, onChunk: (chunk: StreamChunk) => void): Effect.Effect<Generated, LLMError> =>
     Effect.gen(function*() {
       yield* checkModel(req.model)
       if (req.messages.length === 0) {
         return yield* new InvalidRequest({ message: "no messages to complete", model: req.model, param: "messages" })
       }
+      const refused = refuseFiles(req, `${settings.provider}/${req.model}`)
+      if (refused !== undefined) return yield* refused
+      const tools = offeredTools(req)
       const model = yield* load
+      if (tools !== undefined) {
+        // llama.cpp samples under one grammar: the functions' or the response format's
+        if (req.responseFormat !== undefined) {
+          return yield* new InvalidRequest({ message: "response_format cannot be combined with tools on llama.cpp", model: req.model, param: "response_format" })
+        }
+        const wrapper = chatWrapperFor(model, callForced(req))
+        const history = toChatHistory(req.messages)
+        const functions = toFunctions(tools)
+        const promptTokens = promptTokensOf(model, wrapper, history, functions)
+        if (promptTokens > model.contextSize - 1) {
+          return yield* new ContextTooLarge({
+            model: req.model,
+            tokenCount: promptTokens,
+            contextWindow: model.contextSize,
+            message: `prompt with the tools' documentation is ${promptTokens} tokens; the context holds ${model.contextSize}`
+          })
+        }
+        const sequence = yield* model.sequence
+        return yield* completeWithFunctions(model, sequence, req, { wrapper, history, functions, promptTokens }, onChunk)
+      }
       const prompt = renderPrompt(model, req.messages)
       // LlamaCompletion would otherwise cut the prompt's beginning to fit, without a word.
       if (prompt.promptTokens > model.contextSize - 1) {
@@ -206,7 +290,7 @@ export const makeLlamaCppClient = Effect.fn("LlamaCppClient.make")(function*(
       }
       const grammar = yield* grammarFor(model.llama, req.responseFormat, req.model)
       const sequence = yield* model.sequence
-      return yield* complete(model, sequence, req, prompt, grammar, onDelta)
+      return yield* complete(model, sequence, req, prompt, grammar, (delta) => onChunk({ delta }))
     }).pipe(Effect.scoped)
 
   const generate = Effect.fn("LlamaCppClient.generate")(function*(req: ProviderRequest) {
@@ -215,14 +299,15 @@ export const makeLlamaCppClient = Effect.fn("LlamaCppClient.make")(function*(
       content: out.content,
       model: req.model,
       usage: out.usage,
-      finishReason: out.finishReason
+      finishReason: out.finishReason,
+      ...(out.parts !== undefined ? { parts: out.parts } : {})
     } satisfies ProviderResponse
   })
 
   const stream = (req: ProviderRequest): Stream.Stream<StreamChunk, LLMError> =>
     Stream.callback<StreamChunk, LLMError>((queue) =>
-      run(req, (delta) => {
-        Queue.offerUnsafe(queue, { delta })
+      run(req, (chunk) => {
+        Queue.offerUnsafe(queue, chunk)
       }).pipe(
         Effect.flatMap((out) =>
           Queue.offer(queue, { delta: "", model: req.model, usage: out.usage, finishReason: out.finishReason })
