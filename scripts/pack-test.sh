@@ -11,9 +11,9 @@ root=$PWD
 node="$root/node_modules/.bin/node"   # the project's Node 24, never the system one
 pnpm=(npx -y pnpm@10)
 
-# The packages a library user installs (console: the /ui bundle the server serves). @llm-gateway/llamacpp is an optional peer of
+# The packages a library user installs (ops: alert routes the server mounts; console: the /ui bundle the server serves). @llm-gateway/llamacpp is an optional peer of
 # llm-gateway (node-llama-cpp's native builds are large) and is not installed here.
-packages=(core openai anthropic ollama storage testing gateway server console)
+packages=(core openai anthropic ollama storage testing gateway ops server console)
 # effect and @effect/platform-node as a user gets them: the newest versions in the declared peer
 # range (PACK_TEST_EFFECT_VERSION pins one instead).
 effect_range="$("$node" -p 'require("./packages/core/package.json").peerDependencies.effect')"

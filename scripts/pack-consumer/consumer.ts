@@ -84,6 +84,13 @@ try {
       return await res.json() as { choices: Array<{ message: { content: string } }> }
     })
     assert.equal(body.choices[0]?.message.content, "Hello from the fake upstream")
+    // the web console ships in @llm-gateway/console's tarball and is served from node_modules
+    yield* Effect.promise(async () => {
+      const page = await fetch(`${url}/ui`)
+      assert.equal(page.status, 200)
+      assert.match(await page.text(), /<style>[\s\S]+<\/style>[\s\S]*\/ui\/app\.js/)
+      assert.equal((await fetch(`${url}/ui/app.js`)).status, 200)
+    })
   })))
 
   // The embedded llama.cpp provider is an optional peer, not installed here: asking for it is a
@@ -94,7 +101,7 @@ try {
   assert.equal(missing._tag, "ConfigurationError")
   assert.match(missing.message, /npm install @llm-gateway\/llamacpp/)
 
-  console.log("consumer: generate, stream, generateObject, createDefaultLLMManager, layerTest, the server and the missing-llamacpp error OK")
+  console.log("consumer: generate, stream, generateObject, createDefaultLLMManager, layerTest, the server, its /ui console and the missing-llamacpp error OK")
 } finally {
   await fake.close()
 }
