@@ -248,6 +248,20 @@ describe("Anthropic streaming", () => {
       expect(chunks.at(-1)!.finishReason).toBe("tool_calls")
     }))
 
+  it.live("a tool call's first fragment reaches the caller while the upstream is still sending the rest", () =>
+    Effect.gen(function*() {
+      const { fake, client } = yield* setup({ chunkIntervalMs: 60 })
+      fake.script([{ toolCalls: [{ name: "get_weather", arguments: { city: "Paris", unit: "celsius" } }] }])
+      const seen: Array<{ at: number; args?: string }> = []
+      yield* client.stream(request({ tools: [weather] })).pipe(
+        Stream.runForEach((c) => Effect.sync(() => seen.push({ at: performance.now(), args: c.toolCallDeltas?.[0]?.argumentsDelta })))
+      )
+      const fragments = seen.filter((s) => s.args !== undefined)
+      expect(fragments).toHaveLength(5)
+      // five fragments 60 ms apart upstream: buffered whole, they would arrive together
+      expect(fragments.at(-1)!.at - fragments[0]!.at).toBeGreaterThan(150)
+    }))
+
   it.live("streams thinking deltas and the signature as reasoning metadata", () =>
     Effect.gen(function*() {
       const { fake, client } = yield* setup()
