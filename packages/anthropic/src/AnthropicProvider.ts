@@ -48,6 +48,8 @@ export const anthropicProvider = defineProvider({
   // the SDK appends /v1/messages to the host
   normalizeBaseUrl: (url) => stripUrlSuffix(stripUrlSuffix(url, ["/v1/messages", "/messages"]), ["/v1"]),
   models: anthropicModels,
+  // the Messages API has no audio input (images and PDFs it takes)
+  limits: { audio: false },
   ownsModelId: (id) => id.startsWith("claude-"),
   env: {
     fields: [

@@ -27,6 +27,8 @@ export const llamacppProvider = defineProvider({
   type: "llamacpp",
   family: "local",
   requiredFields: { modelPath: "a GGUF file" },
+  // the embedded text models take no file parts (the client refuses them): routing skips it for one
+  limits: { vision: false, audio: false, pdf: false },
   configFields: {
     modelPath: ProviderConfig.fields.modelPath,
     contextLength: ProviderConfig.fields.contextLength,

@@ -7,6 +7,7 @@
  * provider types anywhere else.
  */
 import type { Schema } from "effect"
+import type { ModelCapabilities } from "../domain/Messages.ts"
 import type { ModelEntry, ProviderFamily } from "./ConfigSchema.ts"
 
 /** One provider field set from env: the first variable of `vars` that is set wins. */
@@ -83,6 +84,12 @@ export interface ProviderSpec {
    * provider entries are the union of the definitions' schemas, keyed by `type`.
    */
   readonly configFields?: Schema.Struct.Fields | undefined
+  /**
+   * What no model of this type can take, whatever its entry says (`{ vision: false, audio: false }`
+   * for llama.cpp): written over every model entry's `capabilities`, so the router's capability
+   * planning skips or refuses them (notes/rich-messages.md §4).
+   */
+  readonly limits?: ModelCapabilities | undefined
 }
 
 /** Specs by `type`; later ones replace earlier ones of the same type (a plug-in may override a built-in). */

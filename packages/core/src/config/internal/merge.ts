@@ -67,6 +67,10 @@ const finishProvider = (p: unknown, env: EnvConfig, specs: ReadonlyMap<string, P
   if (out.baseUrl === undefined && spec.defaultBaseUrl !== undefined && spec.clientDefaultsBaseUrl !== true && spec.needsBaseUrl !== true) {
     out.baseUrl = spec.defaultBaseUrl
   }
+  if (spec.limits !== undefined && Array.isArray(out.models)) {
+    const limits = spec.limits
+    out.models = out.models.map((m) => isRecord(m) ? { ...m, capabilities: { ...(isRecord(m.capabilities) ? m.capabilities : {}), ...limits } } : m)
+  }
   if (out.family === undefined && spec.family !== undefined) out.family = spec.family
   if (out.rpm === undefined && env.rpm !== undefined) out.rpm = env.rpm
   if (out.tpm === undefined && env.tpm !== undefined) out.tpm = env.tpm

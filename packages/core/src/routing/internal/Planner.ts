@@ -10,6 +10,7 @@ import type { LoadBalancing } from "../../config/ConfigSchema.ts"
 import type { Attempt, RoutingStrategy } from "../../domain/Domain.ts"
 import { estimateRequestCost } from "../../accounting/Pricing.ts"
 import type { Deployment, Group } from "./Deployments.ts"
+import type { Need } from "./Capabilities.ts"
 import { balanceMembers, orderByStrategy } from "./Strategies.ts"
 
 /** Health of a deployment as the planner sees it. */
@@ -40,7 +41,19 @@ export interface RoutePlan {
   readonly promptTokens: number
   readonly candidates: ReadonlyArray<PlannedCandidate>
   /** Deployments left out before any attempt, with the reason. */
-  readonly excluded: ReadonlyArray<{ readonly ref: string; readonly reason: "context-window" }>
+  readonly excluded: ReadonlyArray<Excluded>
+}
+
+/**
+ * A deployment left out of a plan: its window is too small, or it cannot take a part or field
+ * of the request (`need`, capability planning). `order` is where the strategy ranked it (the
+ * number of candidates placed ahead of it), so a success behind it can name it as skipped.
+ */
+export interface Excluded {
+  readonly ref: string
+  readonly reason: "context-window" | "unsupported"
+  readonly need?: Need | undefined
+  readonly order?: number | undefined
 }
 
 export interface PlanInput {
@@ -57,6 +70,8 @@ export interface PlanInput {
   readonly random: () => number
   /** The first group is the model the request named: it keeps first place whatever the strategy. */
   readonly pinnedFirst?: boolean | undefined
+  /** What of the request a deployment cannot take (Capabilities): it is left out, with the reason. */
+  readonly unsupported?: ((d: Deployment) => Need | undefined) | undefined
 }
 
 interface GroupItem {
@@ -88,7 +103,7 @@ export const computePlan = (input: PlanInput): RoutePlan => {
     : orderByStrategy(input.strategy, items)
 
   const candidates: Array<PlannedCandidate> = []
-  const excluded: Array<{ ref: string; reason: "context-window" }> = []
+  const excluded: Array<Excluded> = []
   for (const item of ordered) {
     const members = item.group.members
     const balanced = members.length === 1
@@ -102,6 +117,11 @@ export const computePlan = (input: PlanInput): RoutePlan => {
     for (const d of balanced) {
       if (d.contextWindow !== undefined && promptTokens > d.contextWindow) {
         excluded.push({ ref: d.ref, reason: "context-window" })
+        continue
+      }
+      const need = input.unsupported?.(d)
+      if (need !== undefined) {
+        excluded.push({ ref: d.ref, reason: "unsupported", need, order: candidates.length })
         continue
       }
       candidates.push({
@@ -136,6 +156,8 @@ export const computePlan = (input: PlanInput): RoutePlan => {
 
 const none: ReadonlyArray<Attempt> = []
 const skippedAs = { "rate-limited": "skipped:RateLimited", open: "skipped:CircuitOpen" } as const
+/** The outcome of a deployment left out because it cannot take a part or field of the request. */
+export const SKIPPED_UNSUPPORTED = "skipped:Unsupported"
 
 /**
  * The candidates the health partition moved behind `ref` although the strategy ranked them
@@ -143,12 +165,13 @@ const skippedAs = { "rate-limited": "skipped:RateLimited", open: "skipped:Circui
  * a call, and the route a caller sees (`attempts`, `x-llm-route`) must say why they were skipped.
  */
 export const passedOver = (plan: RoutePlan, ref: string): ReadonlyArray<Attempt> => {
+  const unsupported = plan.excluded.length === 0 ? none : unsupportedAhead(plan, ref)
   // the usual case: the strategy's first choice answered, nothing was ahead of it
-  if (plan.candidates[0]?.ref === ref && plan.candidates[0].order === 0) return none
+  if (plan.candidates[0]?.ref === ref && plan.candidates[0].order === 0) return unsupported
   const at = plan.candidates.findIndex((c) => c.ref === ref)
   const order = plan.candidates[at]?.order
-  if (order === undefined) return none
-  const out: Array<Attempt> = []
+  if (order === undefined) return unsupported
+  const out: Array<Attempt> = [...unsupported]
   for (let i = at + 1; i < plan.candidates.length; i++) {
     const c = plan.candidates[i]
     if (c.order !== undefined && c.order < order && c.health !== "healthy") out.push({ model: c.ref, outcome: skippedAs[c.health], ms: 0 })
@@ -156,7 +179,19 @@ export const passedOver = (plan: RoutePlan, ref: string): ReadonlyArray<Attempt>
   return out.sort((a, b) => orderOf(plan, a.model) - orderOf(plan, b.model))
 }
 
-const orderOf = (plan: RoutePlan, ref: string) => plan.candidates.find((c) => c.ref === ref)?.order ?? 0
+const orderOf = (plan: RoutePlan, ref: string) =>
+  plan.candidates.find((c) => c.ref === ref)?.order ?? plan.excluded.find((e) => e.ref === ref)?.order ?? 0
+
+/** Deployments the strategy ranked ahead of `ref` but left out for a part or field they cannot take. */
+const unsupportedAhead = (plan: RoutePlan, ref: string): ReadonlyArray<Attempt> => {
+  const order = plan.candidates.find((c) => c.ref === ref)?.order
+  if (order === undefined) return none
+  const out: Array<Attempt> = []
+  for (const e of plan.excluded) {
+    if (e.reason === "unsupported" && e.order !== undefined && e.order <= order) out.push({ model: e.ref, outcome: SKIPPED_UNSUPPORTED, ms: 0 })
+  }
+  return out
+}
 
 /**
  * The same plan once its request's prompt changed size (`chat` trims a conversation's history
@@ -173,7 +208,7 @@ export const fitPlan = <P extends RoutePlan>(plan: P, promptTokens: number): P =
     candidates: plan.candidates.filter(fits),
     excluded: [
       ...plan.excluded,
-      ...plan.candidates.filter((c) => !fits(c)).map((c) => ({ ref: c.ref, reason: "context-window" as const }))
+      ...plan.candidates.filter((c) => !fits(c)).map((c): Excluded => ({ ref: c.ref, reason: "context-window" }))
     ]
   }
 }

@@ -14,6 +14,7 @@ import type { LLMRequest, ProviderRequest } from "../../domain/Domain.ts"
 import { requestMessages } from "../../domain/Domain.ts"
 import { ContextTooLarge, InvalidRequest, type LLMError, ModelUnavailable } from "../../domain/LLMError.ts"
 import { estimatePromptTokens } from "../../accounting/Pricing.ts"
+import { requestNeeds, unmetNeed, unsupported } from "./Capabilities.ts"
 import type { Deployment, DeploymentTable, Group } from "./Deployments.ts"
 import { computePlan, type RoutePlan } from "./Planner.ts"
 import type { RouterState } from "./State.ts"
@@ -116,8 +117,17 @@ export const makeRequestPlanner = (
     if (messages.length === 0) return new InvalidRequest({ message: "the request has neither prompt nor messages" })
     const groups = groupsFor(req)
     if (isError(groups)) return groups
+    // capability planning: a model the caller named that cannot take a part is the caller's
+    // 400 (no fallback to a model they did not ask for); routed candidates are only left out
+    const needs = requestNeeds(req)
+    const unmet = needs.length === 0 ? undefined : (d: Deployment) => unmetNeed(d.entry.capabilities, needs)
+    if (unmet !== undefined && isPinned(req.model)) {
+      const refused = groups[0].members.map((d) => [d, unmet(d)] as const)
+      if (refused.every(([, need]) => need !== undefined)) return unsupported(refused[0][1]!, refused[0][0].ref)
+    }
     const promptTokens = estimatePromptTokens(messages)
     const plan = computePlan({
+      unsupported: unmet,
       pinnedFirst: isPinned(req.model),
       taskType: req.taskType ?? "general",
       groups,
@@ -131,6 +141,9 @@ export const makeRequestPlanner = (
       random
     })
     if (plan.candidates.length > 0) return plan
+    // nobody can take a part of it: a 400 naming the part, not a 503 or a window error
+    const first = plan.excluded.find((e) => e.need !== undefined)
+    if (first?.need !== undefined) return unsupported(first.need, first.ref)
     const windows = groups.flatMap((g) => g.members.map((m) => m.contextWindow ?? 0))
     return new ContextTooLarge({
       model: plan.excluded[0]?.ref ?? groups[0].key,
