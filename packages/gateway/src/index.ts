@@ -13,3 +13,4 @@ export { embeddedModelPath, embeddedProvider, withEmbeddedDefault } from "./Embe
 export { Effect, Stream } from "effect"
 export * from "./LocalDiscovery.ts"
 export * from "./StreamAdapters.ts"
+export { type GatewayMetadata, languageModelLayer, layerLanguageModel, type LanguageModelOptions, makeLanguageModel } from "./LanguageModel.ts"
