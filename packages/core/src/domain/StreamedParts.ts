@@ -6,6 +6,11 @@
  */
 import type { ResponsePart, ResponseToolCall, StreamChunk, ToolCallDelta } from "./Domain.ts"
 
+interface Reasoning {
+  text: string
+  metadata: Record<string, unknown> | undefined
+}
+
 interface OpenCall {
   id: string
   name: string
@@ -22,20 +27,39 @@ export const parseArguments = (args: string): unknown => {
   }
 }
 
+/**
+ * Reasoning arrives as several parts when the provider streams several blocks — Anthropic sends
+ * a `redacted_thinking` block (its payload as metadata, no text) and `thinking` blocks (text
+ * deltas, then a signature as metadata). Metadata closes a part: text after it starts the next
+ * one, and metadata arriving while the open part already has some starts a part of its own. Each
+ * keeps its own payload, so every block can be sent back byte for byte (one merged part would
+ * keep only the last block's metadata and lose a redacted payload).
+ */
 export class StreamedParts {
-  private reasoning = ""
-  private reasoningMetadata: Record<string, unknown> | undefined
+  private readonly reasoning: Array<Reasoning> = []
   private readonly calls = new Map<number, OpenCall>()
 
   /** True once any non-text part has streamed. */
   get rich(): boolean {
-    return this.reasoning !== "" || this.reasoningMetadata !== undefined || this.calls.size > 0
+    return this.reasoning.length > 0 || this.calls.size > 0
   }
 
   add(chunk: StreamChunk): void {
-    if (chunk.reasoningDelta !== undefined) this.reasoning += chunk.reasoningDelta
-    if (chunk.reasoningMetadata !== undefined) this.reasoningMetadata = chunk.reasoningMetadata
+    if (chunk.reasoningDelta !== undefined && chunk.reasoningDelta !== "") this.addReasoning(chunk.reasoningDelta)
+    if (chunk.reasoningMetadata !== undefined) this.addReasoningMetadata(chunk.reasoningMetadata)
     if (chunk.toolCallDeltas !== undefined) for (const d of chunk.toolCallDeltas) this.addCall(d)
+  }
+
+  private addReasoning(delta: string): void {
+    const open = this.reasoning.at(-1)
+    if (open === undefined || open.metadata !== undefined) this.reasoning.push({ text: delta, metadata: undefined })
+    else open.text += delta
+  }
+
+  private addReasoningMetadata(metadata: Record<string, unknown>): void {
+    const open = this.reasoning.at(-1)
+    if (open === undefined || open.metadata !== undefined) this.reasoning.push({ text: "", metadata })
+    else open.metadata = metadata
   }
 
   private addCall(d: ToolCallDelta): void {
@@ -53,12 +77,8 @@ export class StreamedParts {
   parts(content: string): ReadonlyArray<ResponsePart> | undefined {
     if (!this.rich) return undefined
     const parts: Array<ResponsePart> = []
-    if (this.reasoning !== "" || this.reasoningMetadata !== undefined) {
-      parts.push({
-        type: "reasoning",
-        text: this.reasoning,
-        ...(this.reasoningMetadata !== undefined ? { metadata: this.reasoningMetadata } : {})
-      })
+    for (const r of this.reasoning) {
+      parts.push({ type: "reasoning", text: r.text, ...(r.metadata !== undefined ? { metadata: r.metadata } : {}) })
     }
     if (content !== "") parts.push({ type: "text", text: content })
     for (const [, c] of [...this.calls].sort(([a], [b]) => a - b)) {
