@@ -1,7 +1,8 @@
 /**
  * Every OpenAI-shaped body the server sends validates against OpenAI's published OpenAPI schema
  * (the committed extract in `@llm-gateway/testing/OpenAISchemas`, ajv in the 2020-12 dialect):
- * chat JSON, every stream chunk and the usage chunk, embeddings (float and base64), the model
+ * chat JSON, every stream chunk and the usage chunk, tool-call answers and tool-call stream chunks
+ * from each provider, embeddings (float and base64), the model
  * list and one model, the error envelope of 400/401/404/413/429/5xx answers and the in-band
  * error event of a stream cut mid-way. Bodies are the real bytes off the wire.
  */
@@ -115,6 +116,54 @@ describe("chat completions", () => {
     expect(stream.headers.get("x-llm-cache")).toBe("hit")
     for (const chunk of events(await stream.text())) expectValid("CreateChatCompletionStreamResponse", chunk)
   })
+})
+
+describe("tool calls", () => {
+  const tools = [{
+    type: "function" as const,
+    function: { name: "get_weather", description: "Weather in a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }
+  }]
+  const scripted = (model: string) => {
+    const fake = fakes[model.slice(0, model.indexOf("/")) as "openai" | "anthropic" | "ollama"]
+    fake.script([{ toolCalls: [{ name: "get_weather", arguments: { city: "Lisbon, Portugal" } }] }])
+  }
+
+  it("the validator checks tool calls (a call without arguments is refused)", () => {
+    const call = { id: "call_1", type: "function", function: { name: "get_weather" } }
+    const message = { role: "assistant", content: null, refusal: null, tool_calls: [call] }
+    const body = { id: "x", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message, finish_reason: "tool_calls", logprobs: null }] }
+    expect(violations("CreateChatCompletionResponse", body)).not.toEqual([])
+    call.function = { ...call.function, arguments: "{}" } as typeof call.function
+    expect(violations("CreateChatCompletionResponse", body)).toEqual([])
+  })
+
+  for (const model of ["openai/gpt-4o-mini", "anthropic/claude-3-haiku-20240307", "ollama/llama3.2:latest"]) {
+    it(`a tool-call answer from ${model}`, async () => {
+      scripted(model)
+      const res = await gw.client(KEY).chat.completions
+        .create({ model, tools, messages: [{ role: "user", content: unique("schema tool json") }] })
+        .asResponse()
+      expect(res.status).toBe(200)
+      const body = (await res.json()) as { choices: Array<{ finish_reason: string; message: { tool_calls?: Array<{ function: { arguments: string } }> } }> }
+      expect(body.choices[0].finish_reason).toBe("tool_calls")
+      expect(JSON.parse(body.choices[0].message.tool_calls?.[0].function.arguments ?? "null")).toEqual({ city: "Lisbon, Portugal" })
+      expectValid("CreateChatCompletionResponse", body)
+    })
+
+    it(`every tool-call stream chunk from ${model}`, async () => {
+      scripted(model)
+      const res = await gw.client(KEY).chat.completions
+        .create({ model, tools, stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: unique("schema tool stream") }] })
+        .asResponse()
+      const chunks = events(await res.text()) as Array<{ choices: Array<{ delta: { tool_calls?: Array<{ function?: { arguments?: string } }> }; finish_reason: string | null }> }>
+      const withCalls = chunks.filter((c) => c.choices[0]?.delta.tool_calls !== undefined)
+      expect(withCalls.length).toBeGreaterThan(0)
+      const args = withCalls.map((c) => c.choices[0].delta.tool_calls?.[0].function?.arguments ?? "").join("")
+      expect(JSON.parse(args)).toEqual({ city: "Lisbon, Portugal" })
+      expect(chunks.some((c) => c.choices[0]?.finish_reason === "tool_calls")).toBe(true)
+      for (const chunk of chunks) expectValid("CreateChatCompletionStreamResponse", chunk)
+    })
+  }
 })
 
 describe("embeddings", () => {
