@@ -31,6 +31,34 @@ export const T0 = 1_700_000_000_000
 const user = (content: string): ChatMessage => ({ role: "user", content })
 const assistant = (content: string): ChatMessage => ({ role: "assistant", content })
 
+/**
+ * A tool round trip with every kind of part (issue 13): an image, signed reasoning, a tool call,
+ * the `tool` role's result, then the answer. Stores must give it back exactly as appended.
+ */
+export const toolRoundTrip: ReadonlyArray<ChatMessage> = [
+  { role: "system", content: "You can look up the weather." },
+  {
+    role: "user",
+    content: [
+      { type: "text", text: "Weather where this photo was taken?" },
+      { type: "file", mediaType: "image/png", data: "iVBORw0KGgo=", options: { openai: { imageDetail: "low" } } }
+    ]
+  },
+  {
+    role: "assistant",
+    content: [
+      { type: "reasoning", text: "", options: { anthropic: { redactedData: "EmwKAhgB" } } },
+      { type: "reasoning", text: "It looks like Paris.", options: { anthropic: { signature: "sig-1" } } },
+      { type: "tool-call", id: "toolu_01", name: "get_weather", params: { city: "Paris", days: [1, 2] } }
+    ]
+  },
+  {
+    role: "tool",
+    content: [{ type: "tool-result", id: "toolu_01", name: "get_weather", isFailure: false, result: { temp: 21, sky: "clear \u0000 \"ok\"" } }]
+  },
+  { role: "assistant", content: "21 °C and clear in Paris." }
+]
+
 /** Real-time wait (bounded) for I/O started by a fiber the TestClock woke. */
 const eventually = <A>(probe: Effect.Effect<A>, done: (a: A) => boolean) =>
   Effect.gen(function*() {
@@ -133,6 +161,18 @@ export const conversationStorageContract = (name: string, make: MakeStore, optio
           expect(got.messages.map((m) => m.content)).toEqual(texts)
           expect(got.metadata).toEqual({ "título": "¿qué? 🦜", empty: "" })
           expect((yield* storage.list({ scope: "scope 'ü'" })).items.map((c) => c.id)).toEqual([id])
+        })))
+
+    it.effect("keeps messages made of parts: a tool round trip with the tool role, files and reasoning", () =>
+      withStore({}, (storage) =>
+        Effect.gen(function*() {
+          const created = yield* storage.create({ id: "tools", messages: toolRoundTrip.slice(0, 2) })
+          expect(created.messages).toEqual(toolRoundTrip.slice(0, 2))
+          yield* storage.append("tools", toolRoundTrip[2])
+          yield* storage.append("tools", toolRoundTrip.slice(3))
+          const got = yield* storage.get("tools")
+          expect(got.messages).toEqual(toolRoundTrip)
+          expect(got.messages[3].role).toBe("tool")
         })))
 
     it.effect("keeps every message of concurrent appends, each batch contiguous and in order", () =>

@@ -3,7 +3,7 @@ import { PgClient } from "@effect/sql-pg"
 import { ConversationStorage } from "@llm-gateway/core/conversations/ConversationStorage"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import { conversationStorageContract } from "../../core/test/ConversationStorageContract.ts"
+import { conversationStorageContract, toolRoundTrip } from "../../core/test/ConversationStorageContract.ts"
 import * as PostgresConversationStorage from "../src/PostgresConversationStorage.ts"
 import { databaseUrl, expectContiguousTurns, pgTables, postgresStore, rollsBackAFailedBatch, uniquePrefix } from "./support.ts"
 
@@ -47,8 +47,29 @@ describe("PostgresConversationStorage", () => {
         yield* b.delete("shared")
         expect((yield* Effect.flip(a.get("shared")))._tag).toBe("ConversationNotFound")
         const sql = yield* SqlClient.SqlClient
-        expect(yield* sql`SELECT migration_id FROM ${sql(`${prefix}migrations`)}`).toEqual([{ migration_id: 1 }])
+        expect(yield* sql`SELECT migration_id FROM ${sql(`${prefix}migrations`)}`).toEqual([{ migration_id: 1 }, { migration_id: 2 }])
       }).pipe(Effect.provide(Layer.mergeAll(both, pgTables(prefix), PgClient.layer({ url: databaseUrl(), maxConnections: 1 }))))
+    }), 30_000)
+
+  it.live("a tool round trip survives a restart; rows from before the parts migration read back as text", () =>
+    Effect.suspend(() => {
+      const prefix = uniquePrefix()
+      return Effect.gen(function*() {
+        yield* useStore(instance(prefix), (s) => s.create({ id: "tools", messages: toolRoundTrip }))
+        expect((yield* useStore(instance(prefix), (s) => s.get("tools"))).messages).toEqual(toolRoundTrip)
+        // tables as migration 1 left them: no parts column, text rows only
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`DELETE FROM ${sql(`${prefix}migrations`)} WHERE migration_id = 2`
+        yield* sql`ALTER TABLE ${sql(`${prefix}messages`)} DROP COLUMN parts`
+        yield* sql`INSERT INTO ${sql(`${prefix}conversations`)} (id, created_at, updated_at, message_count) VALUES ('old', 1, 9000000000000000, 1)`
+        yield* sql`INSERT INTO ${sql(`${prefix}messages`)} (conversation_id, seq, role, content, created_at) VALUES ('old', 0, 'user', 'hello from before', 1)`
+        const old = yield* useStore(instance(prefix), (s) => s.get("old"))
+        expect(old.messages).toEqual([{ role: "user", content: "hello from before" }])
+        // the migration ran again on them, and parts are stored from then on
+        yield* useStore(instance(prefix), (s) => s.append("old", toolRoundTrip.slice(2, 4)))
+        expect((yield* useStore(instance(prefix), (s) => s.get("old"))).messages.slice(1)).toEqual(toolRoundTrip.slice(2, 4))
+        expect(yield* sql`SELECT migration_id FROM ${sql(`${prefix}migrations`)} ORDER BY migration_id`).toEqual([{ migration_id: 1 }, { migration_id: 2 }])
+      }).pipe(Effect.provide(Layer.merge(pgTables(prefix), PgClient.layer({ url: databaseUrl(), maxConnections: 1 }))))
     }), 30_000)
 
   it.live("rolls back a failed batch as a whole", () =>

@@ -7,7 +7,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { ConversationStorage } from "@llm-gateway/core/conversations/ConversationStorage"
 import { Effect } from "effect"
 import { afterAll } from "vitest"
-import { conversationStorageContract } from "../../core/test/ConversationStorageContract.ts"
+import { messageParts } from "@llm-gateway/core/domain/Messages"
+import { conversationStorageContract, toolRoundTrip } from "../../core/test/ConversationStorageContract.ts"
 import * as SqliteConversationStorage from "../src/SqliteConversationStorage.ts"
 import { expectContiguousTurns, rollsBackAFailedBatch, sqliteStore, tempDir } from "./support.ts"
 
@@ -42,8 +43,34 @@ describe("SqliteConversationStorage", () => {
       expect(got.messages).toEqual([{ role: "system", content: "sys" }, { role: "user", content: "hi" }])
       expect(got.metadata).toEqual({ a: "b" })
       expect(inspect<{ migration_id: number }>(path, "SELECT migration_id FROM llm_gateway_migrations"))
-        .toEqual([{ migration_id: 1 }])
+        .toEqual([{ migration_id: 1 }, { migration_id: 2 }])
       expect(inspect<{ journal_mode: string }>(path, "PRAGMA journal_mode")).toEqual([{ journal_mode: "wal" }])
+    }))
+
+  it.effect("a tool round trip survives a restart; rows from before the parts migration read back as text", () =>
+    Effect.gen(function*() {
+      const path = join(tmp.dir, "parts.db")
+      const layer = SqliteConversationStorage.layer({ path })
+      const use = <A>(f: (s: ConversationStorage["Service"]) => Effect.Effect<A, unknown>) =>
+        Effect.flatMap(Effect.service(ConversationStorage), f).pipe(Effect.provide(layer))
+      yield* use((s) => s.create({ id: "tools", messages: toolRoundTrip }))
+      expect((yield* use((s) => s.get("tools"))).messages).toEqual(toolRoundTrip)
+
+      // a database as migration 1 left it: no parts column, text rows only
+      const db = new DatabaseSync(path)
+      db.exec(`DELETE FROM llm_gateway_migrations WHERE migration_id = 2;
+        ALTER TABLE llm_gateway_messages DROP COLUMN parts;
+        INSERT INTO llm_gateway_conversations (id, created_at, updated_at, message_count) VALUES ('old', 1, 9e15, 2);
+        INSERT INTO llm_gateway_messages (conversation_id, seq, role, content, created_at)
+          VALUES ('old', 0, 'user', 'hello from before', 1), ('old', 1, 'assistant', 'hi', 1);`)
+      db.close()
+      const old = yield* use((s) => s.get("old"))
+      expect(old.messages).toEqual([{ role: "user", content: "hello from before" }, { role: "assistant", content: "hi" }])
+      expect(messageParts(old.messages[0])).toEqual([{ type: "text", text: "hello from before" }])
+      // the migration ran again on it, and parts are stored from then on
+      yield* use((s) => s.append("old", toolRoundTrip.slice(2, 4)))
+      expect((yield* use((s) => s.get("old"))).messages.slice(2)).toEqual(toolRoundTrip.slice(2, 4))
+      expect(inspect<{ migration_id: number }>(path, "SELECT migration_id FROM llm_gateway_migrations").map((r) => r.migration_id)).toEqual([1, 2])
     }))
 
   it.effect("rolls back a failed batch as a whole", () =>

@@ -50,14 +50,24 @@ interface ConversationRow {
 interface ConversationWithMessageRow extends ConversationRow {
   readonly role: Role | null
   readonly content: string | null
+  readonly parts: string | null
 }
 
 /** Rows per INSERT: far below both databases' bound-parameter limits (5 per message). */
 const InsertChunk = 500
 
-/** A stored row as a message: rows hold text, so a `tool` row (no text form) reads as the user's. */
-const storedMessage = (role: Role, content: string): ChatMessage =>
-  role === "tool" ? { role: "user", content } : { role, content }
+/**
+ * A stored row as a message: its parts when it has them (JSON, migration 2), else its text. A
+ * `tool` row without parts (none was stored before migration 2) has no tool form: it reads as
+ * the user's text, as it always did.
+ */
+const storedMessage = (role: Role, content: string, parts: string | null): ChatMessage => {
+  if (parts !== null) return { role, content: JSON.parse(parts) } as ChatMessage
+  return role === "tool" ? { role: "user", content } : { role, content }
+}
+
+/** The `parts` column of a message: NULL for plain text (the row reads back as before). */
+const partsOf = (m: ChatMessage): string | null => typeof m.content === "string" ? null : JSON.stringify(m.content)
 
 const isTransient = (e: unknown) =>
   SqlError.isSqlError(e) && (e.reason._tag === "DeadlockError" || e.reason._tag === "SerializationError")
@@ -111,8 +121,10 @@ export const make = Effect.fnUntraced(function*(t: Tables, options: Conversation
           conversation_id: id,
           seq: first + start + i,
           role: m.role,
-          // Text only until the parts migration (notes/rich-messages.md §4, Conversations).
+          // the text for text-only readers; the parts, when there are any, for the round trip
+          // (JSON escapes U+0000, so Postgres takes them as they are)
           content: storable(messageText(m)),
+          parts: partsOf(m),
           created_at: now
         }))
         return Arr.isReadonlyArrayNonEmpty(rows) ? sql`INSERT INTO ${messagesTable} ${sql.insert(rows)}` : Effect.void
@@ -145,7 +157,7 @@ export const make = Effect.fnUntraced(function*(t: Tables, options: Conversation
         createdAt: now,
         updatedAt: now,
         ...(input.metadata !== undefined ? { metadata: { ...input.metadata } } : {}),
-        messages: initial.map((m) => storedMessage(m.role, storable(messageText(m))))
+        messages: initial.map((m) => storedMessage(m.role, storable(messageText(m)), partsOf(m)))
       } satisfies Conversation
     })))
   })
@@ -176,12 +188,12 @@ export const make = Effect.fnUntraced(function*(t: Tables, options: Conversation
     const now = yield* Clock.currentTimeMillis
     // One statement, so the conversation and its messages come from one snapshot.
     const rows = yield* atEdge(sql<ConversationWithMessageRow>`
-      SELECT c.id, c.scope, c.created_at, c.updated_at, c.metadata, c.message_count, m.role, m.content
+      SELECT c.id, c.scope, c.created_at, c.updated_at, c.metadata, c.message_count, m.role, m.content, m.parts
       FROM ${conversations} c LEFT JOIN ${messagesTable} m ON m.conversation_id = c.id
       WHERE c.id = ${id} AND c.updated_at > ${aliveAfter(now)} AND ${inScope(opts.scope)}
       ORDER BY m.seq`)
     if (rows.length === 0) return yield* new ConversationNotFound({ id })
-    const messages = rows.flatMap((r) => r.role !== null && r.content !== null ? [storedMessage(r.role, r.content)] : [])
+    const messages = rows.flatMap((r) => r.role !== null && r.content !== null ? [storedMessage(r.role, r.content, r.parts)] : [])
     return conversation(rows[0], messages)
   })
 

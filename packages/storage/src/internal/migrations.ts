@@ -10,6 +10,9 @@
  *   interleave or duplicate; deleted with their conversation (`ON DELETE CASCADE`).
  * Timestamps are epoch milliseconds from effect's `Clock` (so TestClock drives TTL), not
  * database time. Metadata is a JSON text, the same on both dialects.
+ * Migration 2 adds `messages.parts`: a message made of parts (tool calls and results, files,
+ * reasoning; notes/rich-messages.md) keeps them there as JSON, beside its text in `content`.
+ * Rows from before it have `parts` NULL and read back as their text, as they always did.
  */
 import { Effect } from "effect"
 import { Migrator, SqlClient } from "effect/sql"
@@ -63,11 +66,18 @@ const createTables = (t: Tables) =>
     )`
   })
 
+const addMessageParts = (t: Tables) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN parts TEXT`
+  })
+
 /** Brings the schema up to date; concurrent starters wait for (or skip) the one migrating. */
 export const migrate = (t: Tables) =>
   Migrator.make({})({
     table: t.migrations,
     loader: Migrator.fromRecord({
-      "1_create_conversations": createTables(t)
+      "1_create_conversations": createTables(t),
+      "2_message_parts": addMessageParts(t)
     })
   })
