@@ -13,7 +13,7 @@
  * first and last day of a range from the raw rows (through the `(key_id, at)`, `(team, at)` and
  * `(scope, at)` indexes).
  */
-import { Context, Effect, Layer, Metric, Option, Schedule } from "effect"
+import { Context, Effect, Layer, Metric, Option, Schedule, Semaphore } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { SqlClient } from "effect/sql"
 import { type Feature, GatewayDatabase } from "./GatewayDatabase.ts"
@@ -186,7 +186,10 @@ export const make = (options: UsageLedgerOptions = {}) =>
     const db = yield* GatewayDatabase
     const flushMs = options.flushMs ?? 1000
     const maxBuffer = options.maxBuffer ?? 100_000
-    const batchSize = options.batchSize ?? 2000
+    // 18 columns a row: one INSERT of 1000 rows binds 18 000 parameters. Postgres's wire format
+    // caps a statement at 32 767 (a signed 16-bit count in @effect/sql-pg); at 2000 rows every
+    // write failed with "Failed to encode query" once an outage had buffered that many.
+    const batchSize = Math.min(options.batchSize ?? 1000, 1800)
     let buffer: Array<LedgerRow> = []
     let dropped = 0
     let down = false
@@ -204,8 +207,12 @@ export const make = (options: UsageLedgerOptions = {}) =>
         }
       }))
 
+    // One flush at a time: a caller's flush (tests, shutdown) waits for the writer fiber's batch in
+    // flight instead of returning (or closing the scope) while it is neither buffered nor stored.
+    const flushing = yield* Semaphore.make(1)
+
     /** Writes the buffer in batches; on failure the rows go back to the front, to try again. */
-    const flush: Effect.Effect<void> = Effect.gen(function*() {
+    const flush: Effect.Effect<void> = flushing.withPermits(1)(Effect.gen(function*() {
       while (buffer.length > 0) {
         const batch = buffer.slice(0, batchSize) as unknown as NonEmptyReadonlyArray<LedgerRow>
         buffer = buffer.slice(batch.length)
@@ -227,7 +234,7 @@ export const make = (options: UsageLedgerOptions = {}) =>
           yield* Effect.logInfo("usage ledger: store back, writing buffered rows")
         }
       }
-    })
+    }))
 
     // registered at 0 from the start, so /metrics shows it before the first drop
     yield* Metric.update(droppedRows, 0)

@@ -128,6 +128,22 @@ const baseRow: LedgerRow = {
   status: 200, promptTokens: 1, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, costUsd: 0.001, latencyMs: 1, cacheHit: false
 }
 
+describe("UsageLedger on Postgres with a large backlog", () => {
+  // what an outage leaves behind: at 2000 rows a batch bound 36 000 parameters, past Postgres's
+  // 32 767, and every write failed ("Failed to encode query") for as long as the backlog lasted
+  it.live("writes 5000 buffered rows in statements Postgres accepts", () =>
+    Effect.gen(function*() {
+      const ledger = yield* UsageLedger
+      const scope = `backlog-${uniquePrefix()}`
+      const at = Date.now() - 1000
+      for (let i = 0; i < 5000; i++) ledger.record({ ...baseRow, at, scope })
+      yield* ledger.flush
+      expect(ledger.stats().pending).toBe(0)
+      const report = yield* ledger.query({ scope, from: at - 1, to: Date.now() + 1 })
+      expect(report.totals.requests).toBe(5000)
+    }).pipe(Effect.provide(UsageLedger.layer({ flushMs: 60_000 }).pipe(Layer.provide(GatewayDatabase.layer({ url: databaseUrl() }))))))
+})
+
 /**
  * The budget guarantee as a property: whatever the costs and however reserve / settle
  * interleave, settled spend never exceeds the limit, and a request is refused only when its
@@ -172,7 +188,7 @@ describe("BudgetStore", () => {
     Effect.flatMap(BudgetStore, (store) => {
       expect(store.kind).toBe("postgres")
       return Effect.promise(() => budgetProperty(store, "pg"))
-    }).pipe(Effect.provide(BudgetStore.layerPostgres.pipe(Layer.provide(GatewayDatabase.layer({ url: databaseUrl() }))))))
+    }).pipe(Effect.provide(BudgetStore.layerPostgres.pipe(Layer.provide(GatewayDatabase.layer({ url: databaseUrl() }))))), 30_000)
 
   it.live("Postgres: an unsettled reservation expires and frees its room; a refusal reserves on no line", () =>
     Effect.gen(function*() {
