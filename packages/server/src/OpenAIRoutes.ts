@@ -202,11 +202,11 @@ const chatCompletions = (ctx: ServerContext) => (request: Request) => {
 }
 
 const embeddings = (ctx: ServerContext) => (request: Request) =>
-  authenticated(ctx, request, () =>
+  authenticated(ctx, request, (scope) =>
     Effect.flatMap(ctx.readJson(request), (body): Handled => {
       const call = decodeWith(readEmbeddingsRequest, body)
       if (isApiError(call)) return Effect.fail(call)
-      return Effect.map(ctx.manager.embed(call.input, { model: call.model, dimensions: call.dimensions }), (r) =>
+      return Effect.map(ctx.manager.embed(call.input, { model: call.model, dimensions: call.dimensions, scope }), (r) =>
         jsonText(embeddingsJson(r, call.base64), 200, {
           "x-llm-provider": headerSafe(r.provider),
           "x-llm-model": headerSafe(r.model)

@@ -4,9 +4,10 @@
  * budgets refused before any upstream call, the usage API over the ledger, and
  * `/api/v1/llm/status` scoped to the caller.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { configFor, type Fakes, type Gateway, raw, startFakes, startGateway, unique } from "./support/harness.ts"
@@ -119,16 +120,20 @@ describe("admin API and virtual keys", () => {
     // refused requests never reached the upstream
     expect(fakes.openai.requests().length - upstreamBefore).toBe(ok.length)
 
-    // the usage API shows every served request within 5 s, and its spend is within the budget
+    // the usage API shows every request within 5 s (the refused ones as rows of no model, at no
+    // cost), and its spend is within the budget
     let usage: any
     const started = Date.now()
     do {
       await new Promise((r) => setTimeout(r, 100))
       usage = (await adminCall(gw, "GET", `/admin/v1/usage?key=${id}`)).json
-    } while (usage.totals.requests < ok.length && Date.now() - started < 5000)
-    expect(usage.totals.requests).toBe(ok.length)
+    } while (usage.totals.requests < 60 && Date.now() - started < 5000)
+    expect(usage.totals.requests).toBe(60)
     expect(usage.totals.costUsd).toBeLessThanOrEqual(budgetUsd)
-    expect(usage.rows[0]).toMatchObject({ model: "gpt-4o-mini", provider: "openai", requests: ok.length })
+    expect(usage.rows).toEqual(expect.arrayContaining([
+      expect.objectContaining({ model: "gpt-4o-mini", provider: "openai", requests: ok.length }),
+      expect.objectContaining({ model: "", provider: "", requests: refused.length, costUsd: 0 })
+    ]))
   })
 
   it("/api/v1/llm/status shows the caller's own usage; an admin key sees every tenant", async () => {
@@ -142,5 +147,57 @@ describe("admin API and virtual keys", () => {
     expect((await statusOf(a.key)).usage.requests).toBe(2)
     expect((await statusOf(b.key)).usage.requests).toBe(1)
     expect((await statusOf(ADMIN)).usage.requests).toBeGreaterThanOrEqual(3 + 3)
+  })
+})
+
+/** The ledger's stored rows matching `where`, once there are at least `n` (the writer flushes every 200 ms). */
+const ledgerRows = async (where: string, n: number): Promise<Array<Record<string, unknown>>> => {
+  let rows: Array<Record<string, unknown>> = []
+  for (let i = 0; i < 50 && rows.length < n; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    const db = new DatabaseSync(join(dir, "gateway.db"), { readOnly: true })
+    try {
+      rows = db.prepare(`SELECT key_id, task, model, status, prompt_tokens, cost_usd FROM gateway_usage WHERE ${where} ORDER BY at`).all() as Array<Record<string, unknown>>
+    } finally {
+      db.close()
+    }
+  }
+  return rows
+}
+
+describe("every call an upstream may serve goes through keys, budgets and the ledger", () => {
+  it("POST /v1/embeddings: a key's allowed models apply (403 model_not_allowed, its row stored with status 403); an allowed call is a ledger row of task embedding with its tokens", async () => {
+    const chatOnly = (await adminCall(gw, "POST", "/admin/v1/keys", { name: "chat-only", models: ["openai/gpt-4o-mini"] })).json as { id: string; key: string }
+    const refused = await gw.client(chatOnly.key).embeddings.create({ model: "openai/text-embedding-3-small", input: ["x"] }).then(() => undefined, (e: unknown) => e)
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError)
+    expect((refused as InstanceType<typeof OpenAI.PermissionDeniedError>).code).toBe("model_not_allowed")
+
+    const embedder = (await adminCall(gw, "POST", "/admin/v1/keys", { name: "embedder", models: ["openai/text-embedding-*"] })).json as { id: string; key: string }
+    const ok = await gw.client(embedder.key).embeddings.create({ model: "openai/text-embedding-3-small", input: ["hello world", "again"] })
+    expect(ok.data).toHaveLength(2)
+
+    expect(await ledgerRows(`key_id = '${chatOnly.id}'`, 1)).toEqual([expect.objectContaining({ status: 403, task: "embedding", model: "" })])
+    const [row] = await ledgerRows(`key_id = '${embedder.id}'`, 1)
+    expect(row).toMatchObject({ status: 200, task: "embedding", model: "text-embedding-3-small" })
+    expect(row.prompt_tokens).toBeGreaterThan(0)
+    const usage = (await adminCall(gw, "GET", `/admin/v1/usage?key=${embedder.id}`)).json as any
+    expect(usage.rows).toEqual([expect.objectContaining({ model: "text-embedding-3-small", provider: "openai", requests: 1 })])
+  })
+
+  it("a chat refused over its budget (429) is a ledger row with status 429", async () => {
+    const broke = (await adminCall(gw, "POST", "/admin/v1/keys", { name: "broke", budgetUsd: 0.0000001, budgetPeriod: "day" })).json as { id: string; key: string }
+    const refused = await ask(gw, broke.key).then(() => undefined, (e: unknown) => e)
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError)
+    expect(await ledgerRows(`key_id = '${broke.id}'`, 1)).toEqual([expect.objectContaining({ status: 429, task: "general", cost_usd: 0 })])
+  })
+
+  it("alert classification (generateObject) writes ledger rows of its task", async () => {
+    const webhook = readFileSync(new URL("../../ops/test/fixtures/alertmanager-webhook.json", import.meta.url), "utf8")
+    const res = await raw(`${gw.url}/api/v1/alerts/classify`, { method: "POST", body: webhook, headers: { authorization: `Bearer ${STATIC}` } })
+    expect(res.status).toBe(200)
+    // the fake answers prose, not JSON: the first call and its one repair, each a row
+    const rows = await ledgerRows("task = 'alert-classification'", 2)
+    expect(rows.length).toBeGreaterThanOrEqual(2)
+    expect(rows[0]).toMatchObject({ status: 200, model: "gpt-4o-mini" })
   })
 })

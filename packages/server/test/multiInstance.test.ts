@@ -104,13 +104,15 @@ describe(`${INSTANCES} gateway processes sharing Redis`, () => {
     // refused before any upstream call
     expect(upstream.requests().length - before).toBe(FITS)
 
-    // the ledger of all three, through any one: the settled spend
+    // the ledger of all three, through any one: the settled spend; every request is a row, the
+    // refused ones with no model and no cost
     let usage = await admin(servers[2].url, `/admin/v1/usage?key=${created.json.id}`)
-    for (let i = 0; i < 50 && usage.json.totals.requests < FITS; i++) {
+    for (let i = 0; i < 50 && usage.json.totals.requests < REQUESTS; i++) {
       await new Promise((r) => setTimeout(r, 100))
       usage = await admin(servers[2].url, `/admin/v1/usage?key=${created.json.id}`)
     }
-    expect(usage.json.totals.requests).toBe(FITS)
+    expect(usage.json.totals.requests).toBe(REQUESTS)
+    expect(usage.json.rows.find((r: { model: string }) => r.model === "gpt-4o-mini").requests).toBe(FITS)
     expect(usage.json.totals.costUsd).toBeGreaterThan(0)
     expect(usage.json.totals.costUsd).toBeLessThanOrEqual(FITS + 0.5)
   }, 30_000)

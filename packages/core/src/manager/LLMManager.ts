@@ -19,7 +19,9 @@ import { makeSpanNaming } from "./internal/spans.ts"
 import { makeGenerateStream } from "./internal/stream.ts"
 import { makeGenerateObject, type StructuredOutputError } from "./internal/structuredOutput.ts"
 
-export { StructuredOutputError } from "./internal/structuredOutput.ts"
+// makeGenerateObject: a wrapper of the manager (the server's keys and budgets) builds the same
+// generateObject over its own generate, so each of its calls is admitted and recorded
+export { makeGenerateObject, StructuredOutputError } from "./internal/structuredOutput.ts"
 
 /** Who is calling: the tenant / API key that scopes cache entries and usage. */
 export interface CallContext {
@@ -45,6 +47,8 @@ export interface ChatResponse extends LLMResponse {
 
 export interface EmbedOptions {
   readonly model?: string | undefined
+  /** The caller's tenant scope (the server's keys, budgets and ledger read it); `default` if unset. */
+  readonly scope?: string | undefined
   readonly dimensions?: number | undefined
 }
 

@@ -11,14 +11,19 @@
  * `maxTokens` it gets the one reserved for, so the real cost cannot exceed the reservation. The
  * reservation settles to the real cost when the call ends.
  *
+ * Every method that calls an upstream goes through it: `generate`, `chat`, `generateStream`,
+ * `embed` (task `embedding`, embedding models only, no output tokens) and `generateObject` (each
+ * of its calls, the repair too, as a `generate`: alert classification writes its rows).
+ *
  * Refusals are `ApiError`s failing through the manager's error channel: the routes' `guard`
- * answers any `Failure`, so they reach the client as 403/429 in the usual envelope.
+ * answers any `Failure`, so they reach the client as 403/429 in the usual envelope. A refused
+ * call writes its ledger row too, with that status and no model.
  */
 import type { ModelEntry } from "@llm-gateway/core/config/ConfigSchema"
-import { estimatePromptTokens, estimateTokens, DEFAULT_OUTPUT_TOKENS } from "@llm-gateway/core/accounting/Pricing"
-import type { LLMRequest, LLMResponse, StreamChunk } from "@llm-gateway/core/domain/Domain"
+import { costOfUsage, DEFAULT_OUTPUT_TOKENS, estimatePromptTokens, estimateTokens } from "@llm-gateway/core/accounting/Pricing"
+import { type EmbeddingInput, isTokenInput, type LLMRequest, type LLMResponse, type StreamChunk } from "@llm-gateway/core/domain/Domain"
 import type { LLMError } from "@llm-gateway/core/domain/LLMError"
-import type { LLMManagerShape } from "@llm-gateway/core/manager/LLMManager"
+import { type EmbedResult, type LLMManagerShape, makeGenerateObject } from "@llm-gateway/core/manager/LLMManager"
 import type { BudgetLine, BudgetStoreShape } from "@llm-gateway/storage/BudgetStore"
 import type { KeyRecord, TeamRecord } from "@llm-gateway/storage/KeyStore"
 import type { LedgerRow, UsageLedgerShape } from "@llm-gateway/storage/UsageLedger"
@@ -80,33 +85,58 @@ export const budgetExceeded = (who: string, remainingUsd: number) =>
 
 const statusOf = (e: unknown): number => (e instanceof ApiError ? e.status : fromLLMError(e as LLMError).status)
 
-/** Admission as the caller's key allows it; returns the request to run and how to settle. */
+/** What a call may cost, as admission sees it. */
+interface Demand {
+  readonly model: string | undefined
+  readonly task: string
+  /** The prompt estimate, with its margin. */
+  readonly promptTokens: number
+  /** Embeddings produce no output tokens and reach only embedding models. */
+  readonly embedding: boolean
+  /** The caller's `maxTokens` (chat only). */
+  readonly maxTokens?: number | undefined
+}
+
+/** Admission as the caller's key allows it: the `maxTokens` to run with, and how to settle. */
 interface Admitted {
-  readonly req: LLMRequest
+  readonly maxTokens: number | undefined
   readonly settle: (costUsd: number | undefined) => Effect.Effect<void>
 }
 
-export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDeps): LLMManagerShape => {
-  const allModels = [...deps.models.entries()].filter(([, m]) => m.embedding !== true)
+const open: Admitted = { maxTokens: undefined, settle: () => Effect.void }
 
-  const admit = (caller: Caller | undefined, req: LLMRequest): Effect.Effect<Admitted, ApiError> => {
+const promptEstimate = (req: LLMRequest) =>
+  Math.ceil((req.messages !== undefined ? estimatePromptTokens(req.messages as never) : estimateTokens(req.prompt ?? "")) * 1.1) + 16
+
+const embedEstimate = (texts: EmbeddingInput) =>
+  isTokenInput(texts) ? texts.reduce((n, ids) => n + ids.length, 0) : Math.ceil(texts.reduce((n, t) => n + estimateTokens(t), 0) * 1.1) + 16
+
+export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDeps): LLMManagerShape => {
+  const chatModels = [...deps.models.entries()].filter(([, m]) => m.embedding !== true)
+  const embeddingModels = [...deps.models.entries()].filter(([, m]) => m.embedding === true)
+
+  const admit = (caller: Caller | undefined, d: Demand): Effect.Effect<Admitted, ApiError> => {
     const key = caller?.key
-    if (key === undefined) return Effect.succeed({ req, settle: () => Effect.void })
+    if (key === undefined) return Effect.succeed(open)
     return Effect.gen(function*() {
-      // the models this request may reach: the one it names, else every configured chat model
-      const named = req.model !== undefined && req.model !== "auto" ? allModels.filter(([ref, m]) => ref === req.model || m.id === req.model || m.alias === req.model) : []
-      const reachable = named.length > 0 ? named : allModels
+      // the models this call may reach: the one it names, else every configured model of its kind
+      const kind = d.embedding ? embeddingModels : chatModels
+      const named = d.model !== undefined && d.model !== "auto" && d.model !== ""
+        ? [...deps.models.entries()].filter(([ref, m]) => ref === d.model || m.id === d.model || m.alias === d.model)
+        : []
+      const reachable = named.length > 0 ? named : kind
       if (key.models !== null && key.models.length > 0) {
         const allowed = reachable.filter(([ref]) => modelAllowed(key.models!, ref))
         if (allowed.length === 0 || (named.length > 0 && allowed.length < named.length)) {
-          return yield* Effect.fail(forbidden("model_not_allowed", `key ${key.name} may not use model ${req.model ?? "auto"}`))
+          return yield* Effect.fail(forbidden("model_not_allowed", `key ${key.name} may not use model ${d.model ?? "auto"}`))
         }
       }
-      if (key.tasks !== null && key.tasks.length > 0 && !key.tasks.includes(req.taskType ?? "general")) {
-        return yield* Effect.fail(forbidden("task_not_allowed", `key ${key.name} may not run task ${req.taskType ?? "general"}`))
+      if (key.tasks !== null && key.tasks.length > 0 && !key.tasks.includes(d.task)) {
+        return yield* Effect.fail(forbidden("task_not_allowed", `key ${key.name} may not run task ${d.task}`))
       }
-      const promptTokens = Math.ceil((req.messages !== undefined ? estimatePromptTokens(req.messages as never) : estimateTokens(req.prompt ?? "")) * 1.1) + 16
-      const maxTokens = req.preferences?.maxTokens ?? Math.max(...reachable.map(([, m]) => m.maxOutputTokens ?? DEFAULT_OUTPUT_TOKENS), DEFAULT_OUTPUT_TOKENS)
+      const maxTokens = d.embedding
+        ? 0
+        : d.maxTokens ?? Math.max(...reachable.map(([, m]) => m.maxOutputTokens ?? DEFAULT_OUTPUT_TOKENS), DEFAULT_OUTPUT_TOKENS)
       const limited = (which: "rpm" | "tpm", limit: number | null, tokens: number) =>
         limit === null ? Effect.void : deps.limiter.consume({
           algorithm: "fixed-window",
@@ -130,20 +160,18 @@ export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDe
           )
         )
       yield* limited("rpm", key.rpm, 1)
-      yield* limited("tpm", key.tpm, promptTokens + maxTokens)
+      yield* limited("tpm", key.tpm, d.promptTokens + maxTokens)
 
       const now = Date.now()
       const lines: Array<BudgetLine> = []
       if (key.budgetUsd !== null) lines.push(budgetLine("key", key.id, key.budgetUsd, key.budgetPeriod, now))
       const team = caller?.team
       if (team !== undefined && team.budgetUsd !== null) lines.push(budgetLine("team", team.id, team.budgetUsd, team.budgetPeriod, now))
-      const capped: LLMRequest = req.preferences?.maxTokens === undefined
-        ? { ...req, preferences: { ...req.preferences, maxTokens } }
-        : req
-      if (lines.length === 0) return { req: capped, settle: () => Effect.void }
+      const capped = d.embedding ? undefined : maxTokens
+      if (lines.length === 0) return { maxTokens: capped, settle: () => Effect.void }
       let worst = 0
       for (const [, m] of reachable) {
-        worst = Math.max(worst, (promptTokens * (m.inputCostPer1M ?? 0) + maxTokens * (m.outputCostPer1M ?? 0)) / 1_000_000)
+        worst = Math.max(worst, (d.promptTokens * (m.inputCostPer1M ?? 0) + maxTokens * (m.outputCostPer1M ?? 0)) / 1_000_000)
       }
       const reservation = yield* deps.budgets.reserve(lines, worst, deps.timeoutMs + 60_000)
       if (!reservation.ok) {
@@ -151,12 +179,23 @@ export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDe
         return yield* Effect.fail(budgetExceeded(who, reservation.remainingUsd))
       }
       return {
-        req: capped,
+        maxTokens: capped,
         // an unknown real cost (a stream cut off) settles at the reserved worst case
         settle: (cost) => deps.budgets.settle(reservation.id, lines, cost ?? worst)
       }
     })
   }
+
+  /** A chat request's demand; admitted, it runs with the `maxTokens` reserved for. */
+  const chatDemand = (req: LLMRequest): Demand => ({
+    model: req.model,
+    task: req.taskType ?? "general",
+    promptTokens: promptEstimate(req),
+    embedding: false,
+    maxTokens: req.preferences?.maxTokens
+  })
+  const capped = (req: LLMRequest, a: Admitted): LLMRequest =>
+    a.maxTokens === undefined || req.preferences?.maxTokens !== undefined ? req : { ...req, preferences: { ...req.preferences, maxTokens: a.maxTokens } }
 
   const row = (caller: Caller | undefined, scope: string, req: LLMRequest, startedAt: number, r: Partial<LLMResponse> | undefined, status: number): LedgerRow => {
     const tried = r?.attempts?.filter((a) => !a.outcome.startsWith("skipped:")).length ?? 0
@@ -182,17 +221,28 @@ export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDe
     }
   }
 
-  const governed = <A extends LLMResponse, E>(scope: string, req: LLMRequest, run: (req: LLMRequest) => Effect.Effect<A, E>) => {
+  /** Admission, the call, then its one ledger row; a refused call gets its row too (403 / 429). */
+  const governed = <A, E>(
+    scope: string,
+    req: LLMRequest,
+    demand: Demand,
+    run: (a: Admitted) => Effect.Effect<A, E>,
+    summary: (a: A) => Partial<LLMResponse>
+  ) => {
     const caller = deps.callerOf(scope)
     const startedAt = performance.now()
-    return Effect.flatMap(admit(caller, req), (a) =>
-      run(a.req).pipe(
-        Effect.onExit((exit) => {
-          const r = Exit.isSuccess(exit) ? exit.value : undefined
-          deps.ledger.record(row(caller, scope, req, startedAt, r, r !== undefined ? 200 : Exit.isFailure(exit) ? statusOfExit(exit) : 500))
-          return a.settle(r !== undefined ? r.costUsd : Exit.hasInterrupts(exit) ? undefined : 0)
-        })
-      )) as Effect.Effect<A, E>
+    return admit(caller, demand).pipe(
+      Effect.tapError((e) => Effect.sync(() => deps.ledger.record(row(caller, scope, req, startedAt, undefined, e.status)))),
+      Effect.flatMap((a) =>
+        run(a).pipe(
+          Effect.onExit((exit) => {
+            const r = Exit.isSuccess(exit) ? summary(exit.value) : undefined
+            deps.ledger.record(row(caller, scope, req, startedAt, r, r !== undefined ? 200 : statusOfExit(exit)))
+            return a.settle(r !== undefined ? r.costUsd ?? 0 : Exit.hasInterrupts(exit) ? undefined : 0)
+          })
+        )
+      )
+    ) as Effect.Effect<A, E>
   }
 
   const statusOfExit = (exit: Exit.Exit<unknown, unknown>): number => {
@@ -201,21 +251,40 @@ export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDe
     return e === undefined ? 499 : statusOf((e as { error: unknown }).error)
   }
 
+  const generate: LLMManagerShape["generate"] = (req, ctx) =>
+    governed(ctx?.scope ?? "default", req, chatDemand(req), (a) => manager.generate(capped(req, a), ctx), (r) => r)
+
+  /** An embedding call's price: the model's input rate (the router prices it the same way). */
+  const embedSummary = (r: EmbedResult): Partial<LLMResponse> => {
+    const entry = deps.models.get(`${r.provider}/${r.model}`)
+    return { provider: r.provider, model: r.model, usage: r.usage, costUsd: entry === undefined ? 0 : costOfUsage(entry, r.usage) }
+  }
+
   return {
     ...manager,
-    generate: (req, ctx) => governed(ctx?.scope ?? "default", req, (r) => manager.generate(r, ctx)),
+    generate,
+    // each call (the first and a repair) admitted, reserved for and recorded like any generate
+    generateObject: makeGenerateObject(generate),
+    embed: (texts, options) => {
+      const req: LLMRequest = { model: options?.model, taskType: "embedding", prompt: "" }
+      const demand: Demand = { model: options?.model, task: "embedding", promptTokens: embedEstimate(texts), embedding: true }
+      return governed(options?.scope ?? "default", req, demand, () => manager.embed(texts, options), embedSummary)
+    },
     chat: (id, message, options) => {
       const scope = options?.scope ?? "default"
       const req: LLMRequest = { model: options?.model, taskType: options?.taskType, preferences: options?.preferences, prompt: typeof message === "string" ? message : JSON.stringify(message) }
-      return governed(scope, req, (r) => manager.chat(id, message, { ...options, preferences: r.preferences }))
+      return governed(scope, req, chatDemand(req), (a) => manager.chat(id, message, { ...options, preferences: capped(req, a).preferences }), (r) => r)
     },
     generateStream: (req, ctx) => {
       const scope = ctx?.scope ?? "default"
       const caller = deps.callerOf(scope)
       const startedAt = performance.now()
-      return Stream.unwrap(Effect.map(admit(caller, req) as unknown as Effect.Effect<Admitted, LLMError>, (a) => {
+      const admitted = admit(caller, chatDemand(req)).pipe(
+        Effect.tapError((e) => Effect.sync(() => deps.ledger.record(row(caller, scope, req, startedAt, undefined, e.status))))
+      )
+      return Stream.unwrap(Effect.map(admitted as unknown as Effect.Effect<Admitted, LLMError>, (a) => {
         let last: Partial<LLMResponse> = {}
-        return manager.generateStream(a.req, ctx).pipe(
+        return manager.generateStream(capped(req, a), ctx).pipe(
           Stream.tap((chunk: StreamChunk) =>
             Effect.sync(() => {
               if (chunk.provider !== undefined) last = { ...last, provider: chunk.provider, model: chunk.model, attempts: chunk.attempts ?? last.attempts, cached: chunk.cached ?? last.cached }
