@@ -5,13 +5,15 @@
  *   `GET` / `PATCH` / `DELETE /admin/v1/keys/{id}` (delete revokes); `POST /admin/v1/keys/{id}/rotate`;
  * - `POST /admin/v1/teams` `{ name, budgetUsd?, budgetPeriod? }`, `GET /admin/v1/teams`,
  *   `GET` / `PATCH` / `DELETE /admin/v1/teams/{id}`;
- * - `GET /admin/v1/usage?key={id}|team={id}&from=&to=` (ISO-8601; default the last 30 days)
- *   → `{ totals: { requests, promptTokens, completionTokens, costUsd }, rows: [per model] }`;
+ * - `GET /admin/v1/usage?key={id}|team={id}&from=&to=&groupBy=model|task|key|team` (ISO-8601;
+ *   default the last 30 days, per model) → `{ totals: { requests, promptTokens, completionTokens,
+ *   costUsd }, rows: [per group, each naming it: { model, provider } | { task } | { key } | { team }] }`;
  * - `GET /admin/v1/audit`: every admin action.
  * A revoke or update takes effect at once on this instance (its key cache is dropped) and within
  * a second on the others (they re-verify keys every 500 ms).
  */
 import type { KeyInput, KeyRecord, Limits, TeamRecord } from "@llm-gateway/storage/KeyStore"
+import { type UsageGroup, usageGroups } from "@llm-gateway/storage/UsageLedger"
 import { Effect, Option } from "effect"
 import { HttpRouter, type HttpServerRequest } from "effect/http"
 import { ApiError, invalidApiKey } from "./HttpError.ts"
@@ -238,8 +240,12 @@ export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never
           if (range instanceof ApiError) return yield* Effect.fail(range)
           const keyId = url.searchParams.get("key") ?? undefined
           const team = url.searchParams.get("team") ?? undefined
-          const report = yield* ledger.query({ keyId, team, ...range })
-          return json({ from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), key: keyId ?? null, team: team ?? null, ...report })
+          const groupBy = url.searchParams.get("groupBy") ?? "model"
+          if (!usageGroups.includes(groupBy as UsageGroup)) {
+            return yield* Effect.fail(invalid(`groupBy must be one of ${usageGroups.join(", ")}`, "groupBy"))
+          }
+          const report = yield* ledger.query({ keyId, team, ...range, groupBy: groupBy as UsageGroup })
+          return json({ from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), key: keyId ?? null, team: team ?? null, groupBy, ...report })
         }))),
     HttpRouter.route("GET", "/admin/v1/audit", (request) =>
       admin(ctx, request, () =>

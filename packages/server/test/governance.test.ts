@@ -201,3 +201,27 @@ describe("every call an upstream may serve goes through keys, budgets and the le
     expect(rows[0]).toMatchObject({ status: 200, model: "gpt-4o-mini" })
   })
 })
+
+describe("GET /admin/v1/usage?groupBy=", () => {
+  it("groups per task, key or team (default model), each row naming its group; an unknown groupBy is 400", async () => {
+    const team = unique("squad")
+    const a = (await adminCall(gw, "POST", "/admin/v1/keys", { name: "ga", team })).json as { id: string; key: string }
+    const b = (await adminCall(gw, "POST", "/admin/v1/keys", { name: "gb", team })).json as { id: string; key: string }
+    const chat = (key: string, task: string) =>
+      gw.client(key).chat.completions.create({ model: "openai/gpt-4o-mini", max_tokens: 10, messages: [{ role: "user", content: unique("hi") }] }, { headers: { "x-llm-task": task } })
+    await chat(a.key, "analysis")
+    await chat(a.key, "sql")
+    await chat(b.key, "analysis")
+    const usage = async (q: string) => (await adminCall(gw, "GET", `/admin/v1/usage?team=${team}&${q}`)).json as any
+    const byTask = await usage("groupBy=task")
+    expect(byTask.groupBy).toBe("task")
+    expect(byTask.rows.map((r: any) => [r.task, r.requests]).sort()).toEqual([["analysis", 2], ["sql", 1]])
+    expect(byTask.totals.requests).toBe(3)
+    expect((await usage("groupBy=key")).rows.map((r: any) => [r.key, r.requests]).sort()).toEqual([[a.id, 2], [b.id, 1]].sort())
+    expect((await usage("groupBy=team")).rows).toEqual([expect.objectContaining({ team, requests: 3 })])
+    expect((await usage("")).rows).toEqual([expect.objectContaining({ model: "gpt-4o-mini", provider: "openai", requests: 3 })])
+    const bad = await adminCall(gw, "GET", "/admin/v1/usage?groupBy=colour")
+    expect(bad.status).toBe(400)
+    expect(bad.json).toMatchObject({ error: { param: "groupBy" } })
+  })
+})

@@ -5,13 +5,13 @@
  * `record` only pushes onto a bounded in-memory buffer — it never waits, never fails, never
  * opens the store. A background fiber writes the buffer every `flushMs` (1 s by default) in
  * batches, one transaction each: the raw rows, plus an upsert of the daily rollup
- * (`gateway_usage_daily`: per day, scope, key, team and model). When the store is down, rows stay
+ * (`gateway_usage_daily`: per day, scope, key, team, task and model). When the store is down, rows stay
  * in the buffer and are written when it is back; only a buffer full beyond `maxBuffer` drops
  * rows, counted in `llm_gateway_ledger_dropped_rows_total`.
  *
  * Reads stay fast at millions of rows: whole UTC days come from the rollup, and only the partial
  * first and last day of a range from the raw rows (through the `(key_id, at)`, `(team, at)` and
- * `(scope, at)` indexes).
+ * `(scope, at)` indexes). A report groups its rows per model, task, key or team.
  */
 import { Context, Effect, Layer, Metric, Option, Schedule, Semaphore } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -44,6 +44,11 @@ export interface LedgerRow {
   readonly body?: string | null | undefined
 }
 
+/** What a report's rows are per. */
+export type UsageGroup = "model" | "task" | "key" | "team"
+
+export const usageGroups: ReadonlyArray<UsageGroup> = ["model", "task", "key", "team"]
+
 export interface UsageFilter {
   readonly keyId?: string | undefined
   readonly team?: string | undefined
@@ -52,6 +57,8 @@ export interface UsageFilter {
   readonly from: number
   /** Epoch ms, exclusive. */
   readonly to: number
+  /** Default `model`. */
+  readonly groupBy?: UsageGroup | undefined
 }
 
 export interface UsageTotals {
@@ -61,9 +68,18 @@ export interface UsageTotals {
   readonly costUsd: number
 }
 
+/** One group's sums, named by the group's own fields: `model` + `provider`, `task`, `key` or `team` (null: none). */
+export interface UsageRow extends UsageTotals {
+  readonly model?: string
+  readonly provider?: string
+  readonly task?: string
+  readonly key?: string | null
+  readonly team?: string | null
+}
+
 export interface UsageReport {
   readonly totals: UsageTotals
-  readonly rows: ReadonlyArray<UsageTotals & { readonly model: string; readonly provider: string }>
+  readonly rows: ReadonlyArray<UsageRow>
 }
 
 export interface UsageLedgerShape {
@@ -81,6 +97,8 @@ export interface UsageLedgerOptions {
   readonly maxBuffer?: number | undefined
   readonly batchSize?: number | undefined
 }
+
+const DAY = 86_400_000
 
 export const LedgerFeature: Feature = {
   name: "ledger",
@@ -108,11 +126,29 @@ export const LedgerFeature: Feature = {
       yield* sql`CREATE INDEX gateway_usage_daily_key ON gateway_usage_daily (key_id, day)`
       yield* sql`CREATE INDEX gateway_usage_daily_team ON gateway_usage_daily (team, day)`
       yield* sql`CREATE INDEX gateway_usage_daily_scope ON gateway_usage_daily (scope, day)`
+    }),
+    // the rollup gains the task (usage per task): rebuilt from the raw rows, which keep it
+    "2_daily_task": Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`DROP TABLE gateway_usage_daily`
+      yield* sql`CREATE TABLE gateway_usage_daily (
+        day BIGINT NOT NULL, scope TEXT NOT NULL, key_id TEXT NOT NULL, team TEXT NOT NULL, task TEXT NOT NULL,
+        model TEXT NOT NULL, provider TEXT NOT NULL, requests BIGINT NOT NULL, prompt_tokens BIGINT NOT NULL,
+        completion_tokens BIGINT NOT NULL, cost_usd DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (day, scope, key_id, team, task, model, provider)
+      )`
+      yield* sql`CREATE INDEX gateway_usage_daily_key ON gateway_usage_daily (key_id, day)`
+      yield* sql`CREATE INDEX gateway_usage_daily_team ON gateway_usage_daily (team, day)`
+      yield* sql`CREATE INDEX gateway_usage_daily_scope ON gateway_usage_daily (scope, day)`
+      // the day as a literal: as two bound parameters Postgres would not see the GROUP BY's expression as the SELECT's
+      yield* sql.unsafe(`INSERT INTO gateway_usage_daily
+        SELECT (at / ${DAY}) * ${DAY}, scope, coalesce(key_id, ''), coalesce(team, ''), task, model, provider,
+          count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd)
+        FROM gateway_usage GROUP BY 1, 2, 3, 4, 5, 6, 7`)
     })
   }
 }
 
-const DAY = 86_400_000
 const dayOf = (ms: number) => Math.floor(ms / DAY) * DAY
 
 export const droppedRows = Metric.counter("llm_gateway_ledger_dropped_rows_total", {
@@ -146,6 +182,7 @@ interface Rollup {
   scope: string
   key_id: string
   team: string
+  task: string
   model: string
   provider: string
   requests: number
@@ -158,10 +195,10 @@ const rollupsOf = (rows: ReadonlyArray<LedgerRow>): Array<Rollup> => {
   const byKey = new Map<string, Rollup>()
   for (const r of rows) {
     const day = dayOf(r.at)
-    const k = JSON.stringify([day, r.scope, r.keyId ?? "", r.team ?? "", r.model, r.provider])
+    const k = JSON.stringify([day, r.scope, r.keyId ?? "", r.team ?? "", r.task, r.model, r.provider])
     let u = byKey.get(k)
     if (u === undefined) {
-      u = { day, scope: r.scope, key_id: r.keyId ?? "", team: r.team ?? "", model: r.model, provider: r.provider, requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 }
+      u = { day, scope: r.scope, key_id: r.keyId ?? "", team: r.team ?? "", task: r.task, model: r.model, provider: r.provider, requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 }
       byKey.set(k, u)
     }
     u.requests++
@@ -172,13 +209,22 @@ const rollupsOf = (rows: ReadonlyArray<LedgerRow>): Array<Rollup> => {
   return [...byKey.values()]
 }
 
+/** One group's partial sums; `g1`, `g2` name the group (`g2` only for a model: its provider). */
 interface Agg {
-  model: string
-  provider: string
+  g1: string | null
+  g2: string | null
   requests: number | string
   prompt_tokens: number | string | null
   completion_tokens: number | string | null
   cost_usd: number | string | null
+}
+
+/** The columns naming a group, the same on the raw rows and the rollup ('' for no key / team). */
+const groupSql: Record<UsageGroup, { readonly select: string; readonly groupBy: string }> = {
+  model: { select: "model AS g1, provider AS g2", groupBy: "model, provider" },
+  task: { select: "task AS g1, '' AS g2", groupBy: "task" },
+  key: { select: "coalesce(key_id, '') AS g1, '' AS g2", groupBy: "coalesce(key_id, '')" },
+  team: { select: "coalesce(team, '') AS g1, '' AS g2", groupBy: "coalesce(team, '')" }
 }
 
 export const make = (options: UsageLedgerOptions = {}) =>
@@ -199,7 +245,7 @@ export const make = (options: UsageLedgerOptions = {}) =>
         yield* s`INSERT INTO gateway_usage ${s.insert(batch.map(rowColumns) as unknown as NonEmptyReadonlyArray<Record<string, unknown>>)}`
         for (const u of rollupsOf(batch)) {
           yield* s`INSERT INTO gateway_usage_daily ${s.insert({ ...u })}
-            ON CONFLICT (day, scope, key_id, team, model, provider) DO UPDATE SET
+            ON CONFLICT (day, scope, key_id, team, task, model, provider) DO UPDATE SET
               requests = gateway_usage_daily.requests + excluded.requests,
               prompt_tokens = gateway_usage_daily.prompt_tokens + excluded.prompt_tokens,
               completion_tokens = gateway_usage_daily.completion_tokens + excluded.completion_tokens,
@@ -253,25 +299,28 @@ export const make = (options: UsageLedgerOptions = {}) =>
 
     const query = (f: UsageFilter): Effect.Effect<UsageReport> =>
       Effect.gen(function*() {
+        const by = f.groupBy ?? "model"
         const client = yield* db.openIfExists(LedgerFeature).pipe(Effect.orDie)
         const parts: Array<Agg> = []
         if (Option.isSome(client)) {
           const s = client.value
           const where = filterSql(s, f)
+          const group = s.literal(groupSql[by].select)
+          const groupBy = s.literal(groupSql[by].groupBy)
           const firstFull = dayOf(f.from) === f.from ? f.from : dayOf(f.from) + DAY
           const lastFull = dayOf(f.to)
           const raw = (from: number, to: number) =>
-            s<Agg>`SELECT model, provider, count(*) AS requests, sum(prompt_tokens) AS prompt_tokens,
+            s<Agg>`SELECT ${group}, count(*) AS requests, sum(prompt_tokens) AS prompt_tokens,
               sum(completion_tokens) AS completion_tokens, sum(cost_usd) AS cost_usd
-              FROM gateway_usage WHERE ${where} AND at >= ${from} AND at < ${to} GROUP BY model, provider`
+              FROM gateway_usage WHERE ${where} AND at >= ${from} AND at < ${to} GROUP BY ${groupBy}`
           if (firstFull >= lastFull) {
             parts.push(...yield* raw(f.from, f.to))
           } else {
             if (f.from < firstFull) parts.push(...yield* raw(f.from, firstFull))
             const rollWhere = f.keyId !== undefined || f.team !== undefined || f.scope !== undefined ? where : s`1 = 1`
-            parts.push(...yield* s<Agg>`SELECT model, provider, sum(requests) AS requests, sum(prompt_tokens) AS prompt_tokens,
+            parts.push(...yield* s<Agg>`SELECT ${group}, sum(requests) AS requests, sum(prompt_tokens) AS prompt_tokens,
               sum(completion_tokens) AS completion_tokens, sum(cost_usd) AS cost_usd
-              FROM gateway_usage_daily WHERE ${rollWhere} AND day >= ${firstFull} AND day < ${lastFull} GROUP BY model, provider`)
+              FROM gateway_usage_daily WHERE ${rollWhere} AND day >= ${firstFull} AND day < ${lastFull} GROUP BY ${groupBy}`)
             if (lastFull < f.to) parts.push(...yield* raw(lastFull, f.to))
           }
         }
@@ -279,28 +328,36 @@ export const make = (options: UsageLedgerOptions = {}) =>
         for (const r of buffer) {
           if (r.at < f.from || r.at >= f.to) continue
           if (f.keyId !== undefined ? r.keyId !== f.keyId : f.team !== undefined ? r.team !== f.team : f.scope !== undefined && r.scope !== f.scope) continue
-          parts.push({ model: r.model, provider: r.provider, requests: 1, prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, cost_usd: r.costUsd })
+          const [g1, g2] = by === "model" ? [r.model, r.provider] : by === "task" ? [r.task, ""] : by === "key" ? [r.keyId ?? "", ""] : [r.team ?? "", ""]
+          parts.push({ g1, g2, requests: 1, prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, cost_usd: r.costUsd })
         }
-        const byModel = new Map<string, { model: string; provider: string; requests: number; promptTokens: number; completionTokens: number; costUsd: number }>()
+        const groups = new Map<string, { g1: string; g2: string } & { -readonly [K in keyof UsageTotals]: number }>()
         for (const p of parts) {
-          const k = `${p.provider}/${p.model}`
-          const row = byModel.get(k) ?? { model: p.model, provider: p.provider, requests: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
+          const g1 = p.g1 ?? ""
+          const g2 = p.g2 ?? ""
+          const k = JSON.stringify([g1, g2])
+          const row = groups.get(k) ?? { g1, g2, requests: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
           row.requests += Number(p.requests)
           row.promptTokens += Number(p.prompt_tokens ?? 0)
           row.completionTokens += Number(p.completion_tokens ?? 0)
           row.costUsd += Number(p.cost_usd ?? 0)
-          byModel.set(k, row)
+          groups.set(k, row)
         }
-        const rows = [...byModel.values()].sort((a, b) => b.costUsd - a.costUsd || a.model.localeCompare(b.model))
+        const sorted = [...groups.values()].sort((a, b) => b.costUsd - a.costUsd || a.g1.localeCompare(b.g1))
         const totals = { requests: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
-        for (const r of rows) {
+        for (const r of sorted) {
           totals.requests += r.requests
           totals.promptTokens += r.promptTokens
           totals.completionTokens += r.completionTokens
           totals.costUsd += r.costUsd
         }
+        const rows = sorted.map(({ g1, g2, ...sums }): UsageRow =>
+          by === "model" ? { model: g1, provider: g2, ...sums } : by === "task" ? { task: g1, ...sums } : by === "key" ? { key: g1 === "" ? null : g1, ...sums } : { team: g1 === "" ? null : g1, ...sums }
+        )
         return { totals, rows }
-      }).pipe(Effect.orDie)
+        // not while a batch is in flight: taken off the buffer and not yet committed, its rows
+        // would be in neither half of the sum
+      }).pipe(flushing.withPermits(1), Effect.orDie)
 
     return UsageLedger.of({
       record: (row) => {

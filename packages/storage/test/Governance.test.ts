@@ -10,7 +10,7 @@ import { afterAll } from "vitest"
 import { type BudgetLine, BudgetStore, type BudgetStoreShape } from "../src/BudgetStore.ts"
 import { GatewayDatabase, GatewayDatabaseError } from "../src/GatewayDatabase.ts"
 import { KeyStore } from "../src/KeyStore.ts"
-import { type LedgerRow, UsageLedger } from "../src/UsageLedger.ts"
+import { LedgerFeature, type LedgerRow, UsageLedger } from "../src/UsageLedger.ts"
 import { databaseUrl, tempDir, uniquePrefix } from "./support.ts"
 
 const tmp = tempDir("governance")
@@ -93,8 +93,60 @@ for (const [name, dbLayer] of stores) {
         expect((yield* ledger.query({ keyId: key, from: Date.UTC(2025, 0, 9), to: Date.UTC(2025, 0, 13) })).totals.requests).toBe(8)
         expect((yield* ledger.query({ keyId: key, from: days[2], to: days[2] + 1 })).totals.requests).toBe(1)
       }).pipe(Effect.provide(UsageLedger.layer({ flushMs: 60_000 }).pipe(Layer.provide(dbLayer())))))
+
+    it.live("groups per task, key or team: rows naming their group, from the raw rows and the rollup alike", () =>
+      Effect.gen(function*() {
+        const ledger = yield* UsageLedger
+        const team = `t-${uniquePrefix()}`
+        const [k1, k2] = [`a-${uniquePrefix()}`, `b-${uniquePrefix()}`]
+        const days = [10, 11].map((d) => Date.UTC(2025, 0, d, 12))
+        for (const at of days) {
+          ledger.record(row({ at, keyId: k1, team, task: "analysis", costUsd: 0.03 }))
+          ledger.record(row({ at, keyId: k1, team, task: "sql", costUsd: 0.01 }))
+          ledger.record(row({ at, keyId: k2, team, task: "analysis", costUsd: 0.02 }))
+        }
+        yield* ledger.flush
+        // whole days (the rollup) plus a partial day (raw rows), then the same in the buffer
+        ledger.record(row({ at: days[1] + 1, keyId: k2, team, task: "embedding", costUsd: 0.001 }))
+        for (const range of [{ from: Date.UTC(2025, 0, 10), to: Date.UTC(2025, 0, 12) }, { from: Date.UTC(2025, 0, 10, 6), to: Date.UTC(2025, 0, 11, 18) }]) {
+          const byTask = yield* ledger.query({ team, ...range, groupBy: "task" })
+          expect(byTask.rows.map((r) => [r.task, r.requests])).toEqual([["analysis", 4], ["sql", 2], ["embedding", 1]])
+          expect(byTask.rows[0].costUsd).toBeCloseTo(0.1, 9)
+          expect(byTask.totals.requests).toBe(7)
+          const byKey = yield* ledger.query({ team, ...range, groupBy: "key" })
+          expect(byKey.rows.map((r) => [r.key, r.requests])).toEqual([[k1, 4], [k2, 3]])
+          const byTeam = yield* ledger.query({ keyId: k1, ...range, groupBy: "team" })
+          expect(byTeam.rows).toEqual([expect.objectContaining({ team, requests: 4 })])
+          // the default stays per model
+          expect((yield* ledger.query({ team, ...range })).rows).toEqual([expect.objectContaining({ model: "m1", provider: "p", requests: 7 })])
+        }
+        // rows of no key group as key null
+        ledger.record(row({ at: days[0], scope: team }))
+        expect((yield* ledger.query({ scope: team, from: days[0], to: days[0] + 1, groupBy: "key" })).rows).toEqual([expect.objectContaining({ key: null, requests: 1 })])
+      }).pipe(Effect.provide(UsageLedger.layer({ flushMs: 60_000 }).pipe(Layer.provide(dbLayer())))))
   })
 }
+
+describe("UsageLedger migration 2 (the rollup's task)", () => {
+  it.live("a ledger written before it gets its rollup rebuilt from the raw rows, with their tasks", () =>
+    Effect.gen(function*() {
+      const path = join(tmp.dir, "ledger-v1.db")
+      const v1 = { name: "ledger", migrations: { "1_create_ledger": LedgerFeature.migrations["1_create_ledger"] } }
+      yield* Effect.gen(function*() {
+        const sql = yield* (yield* GatewayDatabase).open(v1)
+        const at = Date.UTC(2025, 0, 10, 12)
+        for (const task of ["analysis", "analysis", "sql"]) {
+          yield* sql`INSERT INTO gateway_usage VALUES (${at}, 'k', NULL, 's', ${task}, NULL, 'm', 'p', 1, 200, 10, 5, 0, 0, 0.01, 1, 0, NULL)`
+        }
+        yield* sql`INSERT INTO gateway_usage_daily VALUES (${Date.UTC(2025, 0, 10)}, 's', 'k', '', 'm', 'p', 3, 30, 15, 0.03)`
+      }).pipe(Effect.provide(GatewayDatabase.layer({ path })))
+      const report = yield* Effect.flatMap(Effect.service(UsageLedger), (l) => l.query({ keyId: "k", from: Date.UTC(2025, 0, 10), to: Date.UTC(2025, 0, 11), groupBy: "task" })).pipe(
+        Effect.provide(UsageLedger.layer({ flushMs: 60_000 }).pipe(Layer.provide(GatewayDatabase.layer({ path }))))
+      )
+      expect(report.rows.map((r) => [r.task, r.requests])).toEqual([["analysis", 2], ["sql", 1]])
+      expect(report.totals).toMatchObject({ requests: 3, promptTokens: 30, completionTokens: 15 })
+    }))
+})
 
 describe("UsageLedger while the store is down", () => {
   it.live("keeps rows in the buffer and writes them when the store is back; drops only past maxBuffer", () =>

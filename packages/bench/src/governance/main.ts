@@ -120,8 +120,8 @@ const usage = async () => {
       FROM generate_series(0, ${rows - 1}) AS i`)
     const inserted = performance.now() - t0
     psql(url.toString(), `INSERT INTO gateway_usage_daily
-      SELECT (at / ${DAY}) * ${DAY}, scope, coalesce(key_id, ''), coalesce(team, ''), model, provider, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd)
-      FROM gateway_usage GROUP BY 1, 2, 3, 4, 5, 6; ANALYZE gateway_usage; ANALYZE gateway_usage_daily`)
+      SELECT (at / ${DAY}) * ${DAY}, scope, coalesce(key_id, ''), coalesce(team, ''), task, model, provider, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd)
+      FROM gateway_usage GROUP BY 1, 2, 3, 4, 5, 6, 7; ANALYZE gateway_usage; ANALYZE gateway_usage_daily`)
     log(`${rows} rows in ${(inserted / 1000).toFixed(1)} s, rollups + analyze in ${((performance.now() - t0 - inserted) / 1000).toFixed(1)} s`)
     // a month ending now: the partial days from raw rows, the whole days from the rollup
     const to = Date.now()
