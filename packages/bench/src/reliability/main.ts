@@ -19,6 +19,9 @@ import { startPrivateRedis } from "@llm-gateway/testing/services/PrivateRedis"
 import { Context, Effect, Exit, Layer, Logger, Scope } from "effect"
 import { HttpServer } from "effect/http"
 import { layerFromConfig, loadGatewayConfig } from "llm-gateway/GatewayLayer"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 
@@ -38,7 +41,12 @@ interface Gateway {
   readonly close: () => Promise<void>
 }
 
-const startGateway = async (config: GatewayConfigInput): Promise<Gateway> => {
+// The usage ledger writes a row per request: into a throw-away store, not the working directory.
+const dataDir = mkdtempSync(join(tmpdir(), "llm-gateway-reliability-"))
+let stores = 0
+
+const startGateway = async (input: GatewayConfigInput): Promise<Gateway> => {
+  const config = { ...input, database: { path: join(dataDir, `gateway-${stores++}.db`) } } as GatewayConfigInput
   const lines: Array<string> = []
   const capture = Logger.make(({ message }) => {
     lines.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
@@ -176,7 +184,10 @@ const main = async () => {
   process.stdout.write(`| scenario | measured | bound |\n|---|---|---|\n${rows.map((r) => `| ${r.join(" | ")} |`).join("\n")}\n`)
 }
 
-main().then(() => process.exit(0), (e) => {
+main().then(() => {
+  rmSync(dataDir, { recursive: true, force: true })
+  process.exit(0)
+}, (e) => {
   console.error(e)
   process.exit(1)
 })
