@@ -210,6 +210,11 @@ describe("web console at /ui", () => {
     await page.getByLabel("Group").selectOption("model")
     await page.getByRole("button", { name: "Show" }).click()
     await page.locator("#usage-table tbody th", { hasText: "openai/gpt-4o-mini" }).waitFor()
+    // per task: the request named none, so it ran as general
+    await page.getByLabel("Group").selectOption("task")
+    await page.getByRole("button", { name: "Show" }).click()
+    await page.locator("#usage-table tbody th", { hasText: "general" }).waitFor()
+    expect(await page.locator("#usage-table thead th").first().textContent()).toBe("Task")
     await page.getByLabel("Group").selectOption("key")
     await page.getByRole("button", { name: "Show" }).click()
     await usageRow.waitFor()

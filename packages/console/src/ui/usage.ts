@@ -1,13 +1,12 @@
 /**
  * Usage: spend and tokens over a chosen range from `GET /admin/v1/usage` (the usage ledger),
- * grouped per model, per key or per team, as bar charts and a table, exportable as CSV.
+ * grouped per model, task, key or team, as bar charts and a table, exportable as CSV.
  *
- * The API answers one filter (`key=` or `team=`) with rows per model, so per model is one call
- * and per key / per team is one call per key or team (a console lists tens of them, not
- * thousands). What no virtual key made (static and admin keys) is the difference between the
- * range's totals and the keys' sum, shown as its own row so the table adds up.
+ * One call whatever the grouping: the API groups (`groupBy=`) within one optional filter
+ * (`key=` or `team=`). What no virtual key made (static and admin keys) is its own row, key
+ * `null`, so the table adds up; so are refused and failed requests per model (no model).
  */
-import { adminError, type KeyRecord, listKeys, listTeams, withAdminKey } from "./admin.ts"
+import { adminError, type KeyRecord, listKeys, withAdminKey } from "./admin.ts"
 import { getJson } from "./api.ts"
 import { bars } from "./charts.ts"
 import { field, fmt, h, replace } from "./dom.ts"
@@ -23,10 +22,12 @@ interface UsageBody {
   readonly from: string
   readonly to: string
   readonly totals: Totals
-  readonly rows: ReadonlyArray<Totals & { readonly model: string; readonly provider: string }>
+  readonly rows: ReadonlyArray<
+    Totals & { readonly model?: string; readonly provider?: string; readonly task?: string; readonly key?: string | null; readonly team?: string | null }
+  >
 }
 
-type GroupBy = "model" | "key" | "team"
+type GroupBy = "model" | "task" | "key" | "team"
 
 interface Row extends Totals {
   readonly label: string
@@ -38,35 +39,20 @@ const usage = (range: URLSearchParams, filter: Record<string, string> = {}) => {
   return getJson<UsageBody>(`/admin/v1/usage?${q}`, { admin: true })
 }
 
-const minus = (a: Totals, rows: ReadonlyArray<Totals>): Totals => ({
-  requests: a.requests - rows.reduce((s, r) => s + r.requests, 0),
-  promptTokens: a.promptTokens - rows.reduce((s, r) => s + r.promptTokens, 0),
-  completionTokens: a.completionTokens - rows.reduce((s, r) => s + r.completionTokens, 0),
-  // float sums: a difference under a nano-dollar is rounding, not spend
-  costUsd: Math.max(0, a.costUsd - rows.reduce((s, r) => s + r.costUsd, 0))
-})
-
 /** The rows of one grouping; `filter` narrows to one key or one team (`key:<id>` / `team:<name>`). */
 const grouped = async (by: GroupBy, range: URLSearchParams, filter: string, keys: ReadonlyArray<KeyRecord>): Promise<{ totals: Totals; rows: Array<Row> }> => {
   const [kind, id] = filter === "" ? ["", ""] : [filter.slice(0, filter.indexOf(":")), filter.slice(filter.indexOf(":") + 1)]
-  const scope = kind === "" ? {} : { [kind]: id }
-  const all = await usage(range, scope)
-  if (by === "model") return { totals: all.totals, rows: all.rows.map((r) => ({ ...r, label: `${r.provider}/${r.model}` })) }
-  const used = (r: Row) => r.requests > 0
-  if (by === "key") {
-    const chosen = kind === "key" ? keys.filter((k) => k.id === id) : kind === "team" ? keys.filter((k) => k.team === id) : keys
-    const rows = (await Promise.all(chosen.map((k) => usage(range, { key: k.id }).then((u) => ({ ...u.totals, label: k.name }))))).filter(used)
-    const rest = minus(all.totals, rows)
-    if (kind === "" && rest.requests > 0) rows.push({ ...rest, label: "static and admin keys" })
-    return { totals: all.totals, rows }
-  }
-  const teams = kind === "team" ? [id] : kind === "key" ? keys.filter((k) => k.id === id && k.team !== null).map((k) => k.team!) : [
-    ...new Set([...(await listTeams()).map((t) => t.id), ...keys.flatMap((k) => (k.team === null ? [] : [k.team]))])
-  ]
-  const rows = (await Promise.all(teams.map((t) => usage(range, { team: t }).then((u) => ({ ...u.totals, label: t }))))).filter(used)
-  const rest = minus(all.totals, rows)
-  if (kind !== "team" && rest.requests > 0) rows.push({ ...rest, label: "no team" })
-  return { totals: all.totals, rows }
+  const u = await usage(range, { ...(kind === "" ? {} : { [kind]: id }), groupBy: by })
+  const names = new Map(keys.map((k) => [k.id, k.name]))
+  const label = (r: UsageBody["rows"][number]): string =>
+    by === "model"
+      ? (r.model === "" || r.model === undefined ? "no model (refused or failed)" : `${r.provider}/${r.model}`)
+      : by === "task"
+      ? r.task ?? ""
+      : by === "key"
+      ? (r.key === null || r.key === undefined ? "static and admin keys" : names.get(r.key) ?? r.key)
+      : r.team ?? "no team"
+  return { totals: u.totals, rows: u.rows.map((r) => ({ requests: r.requests, promptTokens: r.promptTokens, completionTokens: r.completionTokens, costUsd: r.costUsd, label: label(r) })) }
 }
 
 const csvCell = (v: string | number) => {
@@ -85,12 +71,12 @@ const isoLocal = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_
 
 const tile = (label: string, value: string) => h("div", { class: "tile" }, h("span", {}, label), h("strong", {}, value))
 
-const titles: Record<GroupBy, string> = { model: "model", key: "key", team: "team" }
+const titles: Record<GroupBy, string> = { model: "model", task: "task", key: "key", team: "team" }
 
 export const mountUsage = (root: HTMLElement): (() => void) => {
   let csvUrl: string | undefined
   const load = () => {
-    const by = h("select", { name: "groupBy" }, (["model", "key", "team"] as const).map((g) => h("option", { value: g }, `per ${titles[g]}`)))
+    const by = h("select", { name: "groupBy" }, (["model", "task", "key", "team"] as const).map((g) => h("option", { value: g }, `per ${titles[g]}`)))
     const scope = h("select", { name: "scope" }, h("option", { value: "" }, "every key"))
     // the ledger keeps minute-precise times; a range ends now by default (to the next minute)
     const from = h("input", { type: "datetime-local", name: "from", value: isoLocal(new Date(Date.now() - 30 * 86_400_000)) })
