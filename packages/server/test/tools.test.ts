@@ -126,4 +126,36 @@ describe("tools through /v1/chat/completions", () => {
       { type: "image_url", image_url: { url: "https://example.com/cat.jpg" } }
     ])
   })
+
+  it("an answer that ends in tool calls is cached like any other, JSON and streamed", async () => {
+    const client = gw.client()
+    const ask = { model: MODEL, messages: [{ role: "user" as const, content: unique("cache a call") }], tools: [weather] }
+    fakes.openai.script([{ toolCalls: [{ id: "call_c", name: "get_weather", arguments: { city: "Bern" } }] }])
+    const first = await client.chat.completions.create(ask).withResponse()
+    const again = await client.chat.completions.create(ask).withResponse()
+    expect(first.response.headers.get("x-llm-cache")).toBe("miss")
+    expect(again.response.headers.get("x-llm-cache")).toBe("hit")
+    expect(again.data.choices[0].finish_reason).toBe("tool_calls")
+    expect(again.data.choices[0].message.tool_calls).toEqual(first.data.choices[0].message.tool_calls)
+
+    const streamAsk = { ...ask, messages: [{ role: "user" as const, content: unique("cache a streamed call") }], stream: true as const }
+    fakes.openai.script([{ toolCalls: [{ id: "call_d", name: "get_weather", arguments: { city: "Graz" } }] }])
+    const collect = async () => {
+      const { data, response } = await client.chat.completions.create(streamAsk).withResponse()
+      let args = ""
+      let finish: string | null = null
+      for await (const chunk of data) {
+        for (const c of chunk.choices) {
+          for (const t of c.delta.tool_calls ?? []) args += t.function?.arguments ?? ""
+          if (c.finish_reason !== null) finish = c.finish_reason
+        }
+      }
+      return { cache: response.headers.get("x-llm-cache"), args, finish }
+    }
+    const s1 = await collect()
+    const s2 = await collect()
+    expect(s1.cache).toBe("miss")
+    expect(s2).toEqual({ cache: "hit", args: s1.args, finish: "tool_calls" })
+    expect(JSON.parse(s2.args)).toEqual({ city: "Graz" })
+  })
 })
