@@ -27,7 +27,7 @@ import { Effect, Layer, type Scope } from "effect"
 import { HttpRouter, type HttpServer } from "effect/http"
 import type { ServeError } from "effect/http/HttpServerError"
 import { makeAuthenticator } from "./internal/auth.ts"
-import { makeGovernedManager } from "./internal/governance.ts"
+import { boundedTask, makeGovernedManager } from "./internal/governance.ts"
 import { buildGovernance, teamOf } from "./internal/governanceServices.ts"
 import type { ServerContext } from "./internal/context.ts"
 import { makeJsonReader } from "./internal/http.ts"
@@ -72,6 +72,7 @@ export const makeContext: Effect.Effect<ServerContext, never, ServerServices | S
       ...governance,
       callerOf: auth.cachedCaller,
       timeoutMs: config.routing.timeoutMs,
+      taskOf: boundedTask(config.routing),
       bodies: config.ledger?.storeBodies === true ? makeBodyRecorder(scrubber) : undefined
     }),
     router: yield* ModelRouter,

@@ -220,6 +220,10 @@ describe("GET /admin/v1/usage?groupBy=", () => {
     expect((await usage("groupBy=key")).rows.map((r: any) => [r.key, r.requests]).sort()).toEqual([[a.id, 2], [b.id, 1]].sort())
     expect((await usage("groupBy=team")).rows).toEqual([expect.objectContaining({ team, requests: 3 })])
     expect((await usage("")).rows).toEqual([expect.objectContaining({ model: "gpt-4o-mini", provider: "openai", requests: 3 })])
+    // a task name nobody configured is accounted as `general`: the raw header is never a dimension
+    await chat(b.key, "x".repeat(4096))
+    const after = await usage("groupBy=task")
+    expect(after.rows.map((r: any) => [r.task, r.requests]).sort()).toEqual([["analysis", 2], ["general", 1], ["sql", 1]])
     const bad = await adminCall(gw, "GET", "/admin/v1/usage?groupBy=colour")
     expect(bad.status).toBe(400)
     expect(bad.json).toMatchObject({ error: { param: "groupBy" } })

@@ -22,6 +22,8 @@ import { makeGenerateObject, type StructuredOutputError } from "./internal/struc
 // makeGenerateObject: a wrapper of the manager (the server's keys and budgets) builds the same
 // generateObject over its own generate, so each of its calls is admitted and recorded
 export { makeGenerateObject, StructuredOutputError } from "./internal/structuredOutput.ts"
+// The server keys usage rows by task too: it bounds the name exactly as the manager routes it.
+export { makeTaskResolver } from "./internal/tasks.ts"
 
 /** Who is calling: the tenant / API key that scopes cache entries and usage. */
 export interface CallContext {

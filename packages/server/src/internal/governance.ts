@@ -19,11 +19,11 @@
  * answers any `Failure`, so they reach the client as 403/429 in the usual envelope. A refused
  * call writes its ledger row too, with that status and no model.
  */
-import type { ModelEntry } from "@llm-gateway/core/config/ConfigSchema"
+import type { ModelEntry, RoutingConfig } from "@llm-gateway/core/config/ConfigSchema"
 import { costOfUsage, DEFAULT_OUTPUT_TOKENS, estimatePromptTokens, estimateTokens } from "@llm-gateway/core/accounting/Pricing"
 import { type EmbeddingInput, isTokenInput, type LLMRequest, type LLMResponse, type StreamChunk } from "@llm-gateway/core/domain/Domain"
 import type { LLMError } from "@llm-gateway/core/domain/LLMError"
-import { type EmbedResult, type LLMManagerShape, makeGenerateObject } from "@llm-gateway/core/manager/LLMManager"
+import { type EmbedResult, type LLMManagerShape, makeGenerateObject, makeTaskResolver } from "@llm-gateway/core/manager/LLMManager"
 import type { BudgetLine, BudgetStoreShape } from "@llm-gateway/storage/BudgetStore"
 import type { KeyRecord, TeamRecord } from "@llm-gateway/storage/KeyStore"
 import type { LedgerRow, UsageLedgerShape } from "@llm-gateway/storage/UsageLedger"
@@ -52,9 +52,28 @@ export interface GovernanceDeps {
   readonly timeoutMs: number
   /** With `ledger.storeBodies: true`: each row keeps the request and answer, redacted and capped. */
   readonly bodies?: BodyRecorder | undefined
+  /**
+   * The task a request is routed and accounted under (built-in or configured; anything else is
+   * `general`): the raw `x-llm-task` must never become a ledger or rollup dimension.
+   */
+  readonly taskOf: (name: string | undefined) => string
 }
 
 const DAY = 86_400_000
+const EMBEDDING_TASK = "embedding"
+
+/**
+ * `taskOf` for a config: a name the manager would route as `general` (or refuse) is `general`;
+ * `embedding` is the ledger's own task for embeddings calls.
+ */
+export const boundedTask = (routing: Pick<RoutingConfig, "tasks" | "unknownTasks">) => {
+  const resolve = makeTaskResolver(routing)
+  return (name: string | undefined): string => {
+    if (name === EMBEDDING_TASK) return name
+    const task = resolve(name)
+    return typeof task === "string" ? task : "general"
+  }
+}
 
 /** The budget line of a key or team for the period `at` falls in. */
 export const budgetLine = (kind: "key" | "team", id: string, limitUsd: number, period: KeyRecord["budgetPeriod"], at: number): BudgetLine => {
@@ -189,7 +208,7 @@ export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDe
   /** A chat request's demand; admitted, it runs with the `maxTokens` reserved for. */
   const chatDemand = (req: LLMRequest): Demand => ({
     model: req.model,
-    task: req.taskType ?? "general",
+    task: deps.taskOf(req.taskType),
     promptTokens: promptEstimate(req),
     embedding: false,
     maxTokens: req.preferences?.maxTokens
@@ -204,7 +223,7 @@ export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDe
       keyId: caller?.key?.id ?? null,
       team: caller?.key?.team ?? null,
       scope,
-      task: req.taskType ?? "general",
+      task: deps.taskOf(req.taskType),
       requestedModel: req.model ?? null,
       model: r?.model ?? "",
       provider: r?.provider ?? "",
