@@ -10,6 +10,7 @@ import { ConversationStorage } from "@llm-gateway/core/conversations/Conversatio
 import { Embedder } from "@llm-gateway/core/cache/Embedder"
 import { type GatewayConfigInput, LLMConfig, loadConfig, resolveBareModel } from "@llm-gateway/core/config/LLMConfig"
 import type { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
+import { GatewayStatus } from "@llm-gateway/core/manager/GatewayStatus"
 import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
 import type { ModelClients } from "@llm-gateway/core/providers/ModelClients"
 import type { ProviderDefinition } from "@llm-gateway/core/providers/ProviderDefinition"
@@ -26,7 +27,15 @@ import { withPlugins } from "./Plugins.ts"
 import { type ClientOverrides, layerProviderClients, providerDefinitions } from "./ProviderClients.ts"
 
 /** What the gateway Layer provides. */
-export type GatewayServices = LLMManager | ModelRouter | LLMConfig | CacheService | UsageAccounting | ModelClients | ConversationStorage
+export type GatewayServices =
+  | LLMManager
+  | GatewayStatus
+  | ModelRouter
+  | LLMConfig
+  | CacheService
+  | UsageAccounting
+  | ModelClients
+  | ConversationStorage
 
 export interface GatewayOptions {
   /** A YAML config file (else `LLM_GATEWAY_CONFIG`, else env and embedded defaults). */
@@ -136,7 +145,8 @@ export const layerFromConfig = (
     UsageAccounting.layerMemory,
     Layer.succeed(LLMConfig, config)
   )
-  return LLMManager.layerNoDeps.pipe(Layer.provideMerge(services))
+  // the server reads models, counters and health through GatewayStatus, not these services
+  return Layer.merge(LLMManager.layerNoDeps, GatewayStatus.layer).pipe(Layer.provideMerge(services))
 }
 
 /** Loads and validates the config (file, env, defaults), then builds the gateway. */

@@ -9,7 +9,7 @@ import { describeConfig, LLMConfig } from "@llm-gateway/core/config/LLMConfig"
 import { describe as describeError, isLLMError } from "@llm-gateway/core/domain/LLMError"
 import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
 import { BuiltinTaskTypes, type LLMRequest, type StreamChunk } from "@llm-gateway/core/domain/Domain"
-import { ModelClients } from "@llm-gateway/core/providers/ModelClients"
+import { GatewayStatus } from "@llm-gateway/core/manager/GatewayStatus"
 import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
 import { isEmbeddedDefault } from "llm-gateway/EmbeddedDefault"
 import { gatewayLayer } from "llm-gateway/GatewayLayer"
@@ -168,8 +168,8 @@ const health = Command.make("health", {
 }, (flags) =>
   reportFailure(Effect.scoped(Effect.gen(function*() {
     const services = yield* gateway(flags.config)
-    const scrubber = makeScrubber(secretsOf(Context.get(services, LLMConfig)))
-    const results = yield* probeProviders(Context.get(services, ModelClients), scrubber, flags.timeout)
+    const status = Context.get(services, GatewayStatus)
+    const results = yield* probeProviders(status, makeScrubber(secretsOf(status.config)), flags.timeout)
     if (results.length === 0) yield* out("no providers configured\n")
     for (const h of results) {
       yield* out(

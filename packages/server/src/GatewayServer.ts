@@ -1,6 +1,6 @@
 /**
  * The gateway's HTTP server: effect/http routes on Node's `http` server, over the services the
- * gateway Layer provides (LLMManager, ModelRouter, LLMConfig, CacheService, ModelClients).
+ * gateway Layer provides: `LLMManager` and `GatewayStatus` (config, models, counters, health).
  *
  * Graceful shutdown: when the layer's scope closes (SIGINT/SIGTERM under `NodeRuntime.runMain`)
  * the listener stops accepting connections, requests and streams in flight get up to
@@ -17,12 +17,9 @@
  */
 import { createServer, type Server } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
-import { CacheService } from "@llm-gateway/core/cache/CacheService"
-import { LLMConfig } from "@llm-gateway/core/config/LLMConfig"
 import type { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
+import { GatewayStatus } from "@llm-gateway/core/manager/GatewayStatus"
 import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
-import { ModelClients } from "@llm-gateway/core/providers/ModelClients"
-import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
 import { Effect, Layer, type Scope } from "effect"
 import { HttpRouter, type HttpServer } from "effect/http"
 import type { ServeError } from "effect/http/HttpServerError"
@@ -43,7 +40,8 @@ import * as OpsRoutes from "./OpsRoutes.ts"
 import * as SeedRoutes from "./SeedRoutes.ts"
 import * as Tracing from "./Tracing.ts"
 
-export type ServerServices = LLMManager | ModelRouter | LLMConfig | CacheService | ModelClients
+/** The manager serves requests; `GatewayStatus` answers status, health and model listings. */
+export type ServerServices = LLMManager | GatewayStatus
 
 export interface ServeOptions {
   /** Overrides `server.host` (`--host`). */
@@ -60,7 +58,8 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
 
 /** Resolves everything a request needs once, at start-up. */
 export const makeContext: Effect.Effect<ServerContext, never, ServerServices | Scope.Scope> = Effect.gen(function*() {
-  const config = yield* LLMConfig
+  const status = yield* GatewayStatus
+  const config = status.config
   const governance = yield* buildGovernance(config)
   const auth = makeAuthenticator(config, { keys: governance.keys, teamOf: teamOf(governance.keys) })
   const scrubber = makeScrubber(secretsOf(config))
@@ -75,9 +74,7 @@ export const makeContext: Effect.Effect<ServerContext, never, ServerServices | S
       taskOf: boundedTask(config.routing),
       bodies: config.ledger?.storeBodies === true ? makeBodyRecorder(scrubber) : undefined
     }),
-    router: yield* ModelRouter,
-    cache: yield* CacheService,
-    clients: yield* ModelClients,
+    status,
     auth,
     scrubber,
     readJson: makeJsonReader(config.server.maxBodyBytes),
@@ -143,7 +140,7 @@ const makeNodeServer = (drain: Drain, graceMs: number) => (): Server => {
  * `HttpServer` (its `address` tells the bound port).
  */
 export const layer = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpServer, ServeError | ConfigurationError, ServerServices> =>
-  Layer.unwrap(Effect.map(LLMConfig, (config) => {
+  Layer.unwrap(Effect.map(GatewayStatus, ({ config }) => {
     const graceMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
     // streams still open shortly before the grace ends are cut with an error event
     const drain = makeDrain()

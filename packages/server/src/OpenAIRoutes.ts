@@ -226,7 +226,7 @@ const modelObject = (m: ModelInfo, created: number) => ({
 
 /** The model list never changes while the server runs: rendered once. */
 const modelsJson = (ctx: ServerContext, created: number): string =>
-  JSON.stringify({ object: "list", data: ctx.router.models.map((m) => modelObject(m, created)) })
+  JSON.stringify({ object: "list", data: ctx.status.models.map((m) => modelObject(m, created)) })
 
 /**
  * `GET /v1/models` and `GET /v1/models/{model}` (one wildcard route: the router declares both
@@ -238,7 +238,7 @@ const models = (ctx: ServerContext, created: number) => {
   const list = modelsJson(ctx, created)
   const byName = new Map<string, string>()
   const bare = new Map<string, string | null>()
-  for (const m of ctx.router.models) {
+  for (const m of ctx.status.models) {
     const body = JSON.stringify(modelObject(m, created))
     byName.set(m.ref, body)
     bare.set(m.model, bare.has(m.model) ? null : body)

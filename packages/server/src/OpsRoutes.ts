@@ -33,7 +33,7 @@ const health = (ctx: ServerContext) => (request: Request) =>
 /** Probes are shared for a second: a burst of readiness checks costs the upstreams one probe. */
 const ready = (ctx: ServerContext) =>
   Effect.map(
-    Effect.cachedWithTTL(probeProviders(ctx.clients, ctx.scrubber), "1 second"),
+    Effect.cachedWithTTL(probeProviders(ctx.status, ctx.scrubber), "1 second"),
     (probe) => (request: Request) =>
       guard(ctx, request, Effect.map(probe, (all) => {
         const ok = isReady(all)

@@ -34,7 +34,7 @@ const seedRequest = (
     readonly cache: boolean
   }
 ) => {
-  const model = resolveTarget(call.target, ctx.router.models)
+  const model = resolveTarget(call.target, ctx.status.models)
   if (isApiError(model)) return model
   const req: LLMRequest = {
     messages: call.messages,
@@ -130,14 +130,13 @@ const status = (ctx: ServerContext) => (request: Request) =>
   authenticated(ctx, request, (scope) =>
     Effect.map(
       Effect.all([
-        ctx.router.stats,
-        ctx.cache.stats,
+        ctx.status.stats,
         ctx.governance.ledger.query({ scope: scope.startsWith(ADMIN_SCOPE_PREFIX) ? undefined : scope, from: 0, to: Date.now() + 1 })
       ]),
-      ([stats, cache, report]) =>
+      ([stats, report]) =>
         jsonText(ctx.scrubber.scrub(statusJson(
-          stats,
-          cache,
+          stats.router,
+          stats.cache,
           [{ provider: "", model: "", task: "", scope, cachedRequests: 0, ...report.totals }],
           (performance.now() - ctx.startedAt) / 1000
         )))

@@ -2,12 +2,10 @@
  * What every route needs, resolved once when the server starts (services, the authenticator,
  * the body reader, the secret scrubber), so a request looks nothing up.
  */
-import type { CacheServiceShape } from "@llm-gateway/core/cache/CacheService"
 import type { GatewayConfig } from "@llm-gateway/core/config/ConfigSchema"
 import { isLLMError, type LLMError } from "@llm-gateway/core/domain/LLMError"
+import type { GatewayStatusShape } from "@llm-gateway/core/manager/GatewayStatus"
 import type { LLMManagerShape } from "@llm-gateway/core/manager/LLMManager"
-import type { ModelClientsShape } from "@llm-gateway/core/providers/ModelClients"
-import type { ModelRouterShape } from "@llm-gateway/core/routing/ModelRouter"
 import { Cause, Effect } from "effect"
 import type { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { ApiError, fromLLMError, internalError, invalidApiKey } from "../HttpError.ts"
@@ -19,9 +17,8 @@ import type { Scrubber } from "./secrets.ts"
 export interface ServerContext {
   readonly config: GatewayConfig
   readonly manager: LLMManagerShape
-  readonly router: ModelRouterShape
-  readonly cache: CacheServiceShape
-  readonly clients: ModelClientsShape
+  /** Models, router and cache counters, provider health: the read-only side of the gateway. */
+  readonly status: GatewayStatusShape
   readonly auth: Authenticator
   /** Virtual keys, budgets, the usage ledger (notes/http-api.md "Admin API", notes/operations.md "Budgets"). */
   readonly governance: Governance
