@@ -1,0 +1,118 @@
+/**
+ * Anthropic's Messages API on the gateway: `POST /v1/messages` (JSON or SSE) and `POST
+ * /v1/messages/count_tokens`, so Anthropic clients (the official SDKs, Claude Code with
+ * `ANTHROPIC_BASE_URL`) reach every configured model. The gateway key comes as `x-api-key` (what
+ * Anthropic's SDKs send) or `Authorization: Bearer`; every error, the gateway's own 401 included,
+ * is Anthropic's `{type: "error", error: {type, message}}` (notes/http-api.md).
+ */
+import { tokenEstimator } from "@llm-gateway/core/accounting/TokenEstimator"
+import { Cause, Effect, type Scope } from "effect"
+import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { type ApiError, internalError, invalidApiKey } from "./HttpError.ts"
+import {
+  anthropicErrorBody,
+  gatewayHeaders,
+  type MessagesCall,
+  messageId,
+  messageJson,
+  readMessagesRequest
+} from "./internal/anthropicWire.ts"
+import { streamMessages } from "./internal/anthropicStream.ts"
+import type { GatewayHints } from "./internal/chatWire.ts"
+import { type Failure, type ServerContext, toApiError } from "./internal/context.ts"
+import { JSON_TYPE, jsonText } from "./internal/http.ts"
+import { decodeWith, isApiError } from "./internal/validate.ts"
+
+type Request = HttpServerRequest.HttpServerRequest
+
+const errorResponse = (ctx: ServerContext, e: ApiError) => {
+  const headers: Record<string, string> = { ...e.headers }
+  if (e.retryAfterSeconds !== undefined) headers["retry-after"] = String(e.retryAfterSeconds)
+  if (e.shouldRetry === false) headers["x-should-retry"] = "false"
+  return HttpServerResponse.text(ctx.scrubber.scrub(anthropicErrorBody(e)), { status: e.status, contentType: JSON_TYPE, headers })
+}
+
+/** The context's guard, answering in Anthropic's error shape. */
+const guard = <R>(ctx: ServerContext, request: Request, effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Failure, R>) =>
+  Effect.catchCause(effect, (cause) => {
+    const failure = Cause.findErrorOption(cause)
+    if (failure._tag === "Some") {
+      const e = toApiError(failure.value)
+      const log = e.status >= 500
+        ? Effect.logWarning(ctx.scrubber.scrub(`${request.method} ${request.url} → ${e.status} ${e.code}: ${e.message}`))
+        : Effect.void
+      return Effect.as(log, errorResponse(ctx, e))
+    }
+    if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+    return Effect.as(
+      Effect.logError(ctx.scrubber.scrub(`${request.method} ${request.url} failed: ${Cause.pretty(cause)}`)),
+      errorResponse(ctx, internalError)
+    )
+  })
+
+/** Anthropic's SDKs send the key as `x-api-key`; a Bearer header (Claude Code's auth token) wins. */
+const authorizationOf = (request: Request): string | undefined => {
+  const bearer = request.headers.authorization
+  if (bearer !== undefined) return bearer
+  const key = request.headers["x-api-key"]
+  return key === undefined ? undefined : `Bearer ${key}`
+}
+
+const authenticated = <R>(
+  ctx: ServerContext,
+  request: Request,
+  f: (scope: string) => Effect.Effect<HttpServerResponse.HttpServerResponse, Failure, R>
+) => {
+  const authorization = authorizationOf(request)
+  const scope = ctx.auth.scopeOf(authorization)
+  if (scope !== undefined) return guard(ctx, request, f(scope))
+  return guard(
+    ctx,
+    request,
+    Effect.flatMap(ctx.auth.callerOf(authorization), (caller) => caller === undefined ? Effect.fail(invalidApiKey) : f(caller.scope))
+  )
+}
+
+const hintsOf = (request: Request): GatewayHints => {
+  const h = request.headers
+  const cache = h["x-llm-cache"]
+  return { task: h["x-llm-task"], strategy: h["x-llm-strategy"], noCache: cache !== undefined && /no-cache|no-store|bypass/i.test(cache) }
+}
+
+const complete = (ctx: ServerContext, call: MessagesCall, scope: string) =>
+  Effect.map(ctx.manager.generate(call.request, { scope, validated: true }), (r) =>
+    jsonText(messageJson(r, messageId()), 200, gatewayHeaders(r.provider, r.model, r.cached, [...call.ignored, ...(r.ignoredFields ?? [])])))
+
+const messages = (ctx: ServerContext) => (request: Request) =>
+  authenticated(ctx, request, (scope) =>
+    Effect.flatMap(ctx.readJson(request), (body): Effect.Effect<HttpServerResponse.HttpServerResponse, Failure, Scope.Scope> => {
+      const call = decodeWith((b) => readMessagesRequest(b, hintsOf(request)), body)
+      if (isApiError(call)) return Effect.fail(call)
+      return call.stream ? streamMessages(ctx, call, scope) : complete(ctx, call, scope)
+    }))
+
+/**
+ * `count_tokens` with the gateway's tokenizer (gpt-tokenizer): an estimate for any model, which is
+ * what Claude Code uses it for (deciding when to compact).
+ */
+const countTokens = (ctx: ServerContext) => (request: Request) =>
+  authenticated(ctx, request, () =>
+    Effect.flatMap(ctx.readJson(request), (body) => {
+      // the reader needs `max_tokens`, which count_tokens does not take
+      const call = decodeWith((b) => readMessagesRequest({ max_tokens: 1, ...(b as object) }, hintsOf(request)), body)
+      if (isApiError(call)) return Effect.fail(call)
+      return Effect.map(tokenEstimator, (estimator) => {
+        const tools = call.request.tools === undefined ? 0 : estimator.countText(JSON.stringify(call.request.tools))
+        return jsonText(JSON.stringify({ input_tokens: estimator.countMessages(call.request.messages ?? []) + tools }))
+      })
+    }))
+
+/** Also without the `/v1` prefix, like the OpenAI routes (a base URL given without it keeps working). */
+export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never, never>> => {
+  const create = messages(ctx)
+  const count = countTokens(ctx)
+  return (["/v1", ""] as const).flatMap((prefix) => [
+    HttpRouter.route("POST", `${prefix}/messages` as const, create),
+    HttpRouter.route("POST", `${prefix}/messages/count_tokens` as const, count)
+  ])
+}
