@@ -19,7 +19,7 @@ import { GatewayDatabase } from "@llm-gateway/storage/GatewayDatabase"
 import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { HttpRouter, type HttpServerRequest } from "effect/http"
 import { ApiError, invalidRequest } from "./HttpError.ts"
-import { authenticated, type Handled, type ServerContext } from "./internal/context.ts"
+import { authenticated, type Handled, jsonRoute, type ServerContext } from "./internal/context.ts"
 import { jsonText, makeJsonReader } from "./internal/http.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
@@ -62,36 +62,34 @@ export const routes = (ctx: ServerContext, ops: Context.Context<OpsLayer.OpsServ
   const readAlerts = makeJsonReader(OpsLayer.resolveSettings(ctx.config).maxBodyBytes)
 
   const receive = (request: Request) =>
-    authenticated(ctx, request, () =>
-      Effect.flatMap(readAlerts(request), (body): Handled => {
-        const decoded = decodePayload(body)
-        if (decoded._tag === "Failure") return Effect.fail(invalidRequest(`invalid Alertmanager webhook payload: ${decoded.failure.message}`))
-        return Effect.flatMap(forwarder.submit(body as Record<string, unknown>, decoded.success), (queued) =>
-          queued
-            ? Effect.succeed(jsonText(JSON.stringify({ status: "accepted", alerts: decoded.success.alerts.length })))
-            : Effect.fail(queueFull))
-      }))
+    jsonRoute(ctx, request, (body) => {
+      const decoded = decodePayload(body)
+      return decoded._tag === "Failure"
+        ? invalidRequest(`invalid Alertmanager webhook payload: ${decoded.failure.message}`)
+        : { body: body as Record<string, unknown>, payload: decoded.success }
+    }, ({ body, payload }): Handled =>
+      Effect.flatMap(forwarder.submit(body, payload), (queued) =>
+        queued
+          ? Effect.succeed(jsonText(JSON.stringify({ status: "accepted", alerts: payload.alerts.length })))
+          : Effect.fail(queueFull)), readAlerts)
 
   const classify = (request: Request) =>
-    authenticated(ctx, request, () =>
-      Effect.flatMap(readAlerts(request), (body): Handled => {
-        const alerts = alertsOfBody(body)
-        if (typeof alerts === "string") return Effect.fail(invalidRequest(alerts))
-        return Effect.map(classifier.classifyBatch(alerts), (results) => jsonText(JSON.stringify({ results: results.map(resultJson) })))
-      }))
+    jsonRoute(ctx, request, (body) => {
+      const alerts = alertsOfBody(body)
+      return typeof alerts === "string" ? invalidRequest(alerts) : alerts
+    }, (alerts): Handled =>
+      Effect.map(classifier.classifyBatch(alerts), (results) => jsonText(JSON.stringify({ results: results.map(resultJson) }))), readAlerts)
 
   const getMode = (request: Request) =>
     authenticated(ctx, request, () => Effect.map(mode.get, (m) => jsonText(JSON.stringify({ mode: m }))))
 
   const putMode = (request: Request) =>
-    authenticated(ctx, request, () =>
-      Effect.flatMap(ctx.readJson(request), (body): Handled => {
-        const m = typeof body === "object" && body !== null ? (body as { mode?: unknown }).mode : undefined
-        if (typeof m !== "string" || !(MODES as ReadonlyArray<string>).includes(m)) {
-          return Effect.fail(invalidRequest(`mode must be one of ${MODES.join(", ")}`, "mode"))
-        }
-        return Effect.as(mode.set(m as (typeof MODES)[number]), jsonText(JSON.stringify({ mode: m })))
-      }))
+    jsonRoute(ctx, request, (body) => {
+      const m = typeof body === "object" && body !== null ? (body as { mode?: unknown }).mode : undefined
+      return typeof m === "string" && (MODES as ReadonlyArray<string>).includes(m)
+        ? m as (typeof MODES)[number]
+        : invalidRequest(`mode must be one of ${MODES.join(", ")}`, "mode")
+    }, (m): Handled => Effect.as(mode.set(m), jsonText(JSON.stringify({ mode: m }))))
 
   return [
     HttpRouter.route("POST", "/api/v1/alerts", receive),

@@ -21,11 +21,10 @@ import {
   modelRef,
   readChatRequest
 } from "./internal/chatWire.ts"
-import { authenticated, type Handled, type ServerContext } from "./internal/context.ts"
+import { authenticated, type Handled, jsonRoute, type ServerContext } from "./internal/context.ts"
 import { embeddingsJson, readEmbeddingsRequest } from "./internal/embeddingsWire.ts"
 import { jsonText } from "./internal/http.ts"
 import { CurrentDrain, ShuttingDown } from "./internal/shutdown.ts"
-import { decodeWith, isApiError } from "./internal/validate.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
 
@@ -192,26 +191,19 @@ const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt
 
 const chatCompletions = (ctx: ServerContext) => (request: Request) => {
   const startedAt = performance.now()
-  return authenticated(ctx, request, (scope) =>
-    Effect.flatMap(ctx.readJson(request), (body): Handled<Scope.Scope> => {
-      const call = decodeWith((b) => readChatRequest(b, hintsOf(request)), body)
-      if (isApiError(call)) return Effect.fail(call)
-      const route = wantsRoute(request)
-      return call.stream ? streamChat(ctx, call, scope, startedAt, route) : completeChat(ctx, call, scope, startedAt, route)
-    }))
+  return jsonRoute(ctx, request, (b) => readChatRequest(b, hintsOf(request)), (call, scope): Handled<Scope.Scope> => {
+    const route = wantsRoute(request)
+    return call.stream ? streamChat(ctx, call, scope, startedAt, route) : completeChat(ctx, call, scope, startedAt, route)
+  })
 }
 
 const embeddings = (ctx: ServerContext) => (request: Request) =>
-  authenticated(ctx, request, (scope) =>
-    Effect.flatMap(ctx.readJson(request), (body): Handled => {
-      const call = decodeWith(readEmbeddingsRequest, body)
-      if (isApiError(call)) return Effect.fail(call)
-      return Effect.map(ctx.manager.embed(call.input, { model: call.model, dimensions: call.dimensions, scope }), (r) =>
-        jsonText(embeddingsJson(r, call.base64), 200, {
-          "x-llm-provider": headerSafe(r.provider),
-          "x-llm-model": headerSafe(r.model)
-        }))
-    }))
+  jsonRoute(ctx, request, readEmbeddingsRequest, (call, scope): Handled =>
+    Effect.map(ctx.manager.embed(call.input, { model: call.model, dimensions: call.dimensions, scope }), (r) =>
+      jsonText(embeddingsJson(r, call.base64), 200, {
+        "x-llm-provider": headerSafe(r.provider),
+        "x-llm-model": headerSafe(r.model)
+      })))
 
 /** OpenAI's Model object, plus what the gateway knows about the deployment. */
 const modelObject = (m: ModelInfo, created: number) => ({

@@ -10,7 +10,7 @@ import { SystemAnalyst } from "@llm-gateway/ops/SystemAnalyst"
 import { Context, Effect } from "effect"
 import { HttpRouter, type HttpServerRequest } from "effect/http"
 import { invalidRequest } from "./HttpError.ts"
-import { authenticated, type Handled, type ServerContext } from "./internal/context.ts"
+import { type Handled, jsonRoute, type ServerContext } from "./internal/context.ts"
 import { jsonText } from "./internal/http.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
@@ -29,8 +29,7 @@ const contextOf = (body: Body) => (isRecord(body.context) ? body.context : undef
 export const routes = (ctx: ServerContext, ops: Context.Context<OpsLayer.OpsServices>): ReadonlyArray<HttpRouter.Route<never, never>> => {
   const analyst = Context.get(ops, SystemAnalyst)
   const post = (f: (body: Body) => Handled) => (request: Request) =>
-    authenticated(ctx, request, () =>
-      Effect.flatMap(ctx.readJson(request), (body): Handled => isRecord(body) ? f(body) : Effect.fail(invalidRequest("the body must be a JSON object"))))
+    jsonRoute(ctx, request, (body) => (isRecord(body) ? body : invalidRequest("the body must be a JSON object")), f)
   const json = (value: unknown) => jsonText(JSON.stringify(value))
 
   const analyze = post((body) => {

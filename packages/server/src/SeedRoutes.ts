@@ -16,10 +16,10 @@ import { Effect } from "effect"
 import { HttpRouter, type HttpServerRequest } from "effect/http"
 import { ApiError } from "./HttpError.ts"
 import { ADMIN_SCOPE_PREFIX } from "./internal/auth.ts"
-import { authenticated, type Handled, type ServerContext } from "./internal/context.ts"
+import { authenticated, type Handled, jsonRoute, type ServerContext } from "./internal/context.ts"
 import { jsonText } from "./internal/http.ts"
 import { generateJson, readChat, readGenerate, resolveTarget, statusJson } from "./internal/seedWire.ts"
-import { decodeWith, isApiError } from "./internal/validate.ts"
+import { isApiError } from "./internal/validate.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
 
@@ -47,45 +47,39 @@ const seedRequest = (
 }
 
 const generate = (ctx: ServerContext) => (request: Request) =>
-  authenticated(ctx, request, (scope) =>
-    Effect.flatMap(ctx.readJson(request), (body): Handled => {
-      const call = decodeWith(readGenerate, body)
-      if (isApiError(call)) return Effect.fail(call)
-      const req = seedRequest(ctx, call)
-      if (isApiError(req)) return Effect.fail(req)
-      return Effect.map(ctx.manager.generate(req, { scope }), (r) => jsonText(generateJson(r)))
-    }))
+  jsonRoute(ctx, request, readGenerate, (call, scope): Handled => {
+    const req = seedRequest(ctx, call)
+    if (isApiError(req)) return Effect.fail(req)
+    return Effect.map(ctx.manager.generate(req, { scope }), (r) => jsonText(generateJson(r)))
+  })
 
 const chat = (ctx: ServerContext) => (request: Request) =>
-  authenticated(ctx, request, (scope) =>
-    Effect.flatMap(ctx.readJson(request), (body): Handled => {
-      const call = decodeWith(readChat, body)
-      if (isApiError(call)) return Effect.fail(call)
-      const req = seedRequest(ctx, call)
-      if (isApiError(req)) return Effect.fail(req)
-      if (call.conversationId === undefined) {
-        return Effect.map(ctx.manager.generate(req, { scope }), (r) =>
-          jsonText(generateJson(r, { conversation_id: null, message: { role: "assistant", content: r.content } })))
-      }
-      const conversationId = storedId(ctx, scope, call.conversationId)
-      const clientId = call.conversationId
-      const turn = call.messages[call.messages.length - 1]
-      const system = call.messages[0].role === "system" && call.messages.length > 1 ? call.messages[0].content : undefined
-      return Effect.map(
-        ctx.manager.chat(conversationId, turn, {
-          scope,
-          model: req.model,
-          taskType: call.taskType,
-          preferences: call.preferences,
-          system
-        }),
-        (r) =>
-          jsonText(generateJson(r, {
-            conversation_id: clientId,
-            message: { role: "assistant", content: r.content }
-          }))
-      )
-    }))
+  jsonRoute(ctx, request, readChat, (call, scope): Handled => {
+    const req = seedRequest(ctx, call)
+    if (isApiError(req)) return Effect.fail(req)
+    if (call.conversationId === undefined) {
+      return Effect.map(ctx.manager.generate(req, { scope }), (r) =>
+        jsonText(generateJson(r, { conversation_id: null, message: { role: "assistant", content: r.content } })))
+    }
+    const conversationId = storedId(ctx, scope, call.conversationId)
+    const clientId = call.conversationId
+    const turn = call.messages[call.messages.length - 1]
+    const system = call.messages[0].role === "system" && call.messages.length > 1 ? call.messages[0].content : undefined
+    return Effect.map(
+      ctx.manager.chat(conversationId, turn, {
+        scope,
+        model: req.model,
+        taskType: call.taskType,
+        preferences: call.preferences,
+        system
+      }),
+      (r) =>
+        jsonText(generateJson(r, {
+          conversation_id: clientId,
+          message: { role: "assistant", content: r.content }
+        }))
+    )
+  })
 
 /**
  * With gateway keys, each tenant has its own conversation namespace: the same id sent with
