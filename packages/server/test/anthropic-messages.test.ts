@@ -22,6 +22,8 @@ afterAll(async () => {
 /** What Claude Code does with `ANTHROPIC_BASE_URL`: the SDK pointed at the gateway's root. */
 const client = (apiKey = KEY) => new Anthropic({ baseURL: gw.url, apiKey, maxRetries: 0, timeout: 10_000 })
 
+type ApiErr = InstanceType<typeof Anthropic.APIError>
+
 const OPENAI = "openai/gpt-4o-mini"
 const CLAUDE = "claude-3-haiku-20240307"
 const weather: Anthropic.Messages.Tool = {
@@ -37,7 +39,8 @@ describe("POST /v1/messages (JSON)", () => {
       model: OPENAI,
       max_tokens: 64,
       system: "Be brief.",
-      temperature: 0.5,
+      // SDK 1.x no longer types the sampling parameters; the API still takes them
+      ...({ temperature: 0.5 } as object),
       stop_sequences: ["END"],
       messages: [{ role: "user", content: prompt }]
     })
@@ -152,7 +155,7 @@ describe("errors in Anthropic's shape", () => {
     const e = await client("wrong-key").messages.create({ model: OPENAI, max_tokens: 8, messages: [{ role: "user", content: "hi" }] })
       .catch((e: unknown) => e)
     expect(e).toBeInstanceOf(Anthropic.AuthenticationError)
-    expect((e as Anthropic.APIError).error).toMatchObject({ type: "error", error: { type: "authentication_error" } })
+    expect((e as ApiErr).error).toMatchObject({ type: "error", error: { type: "authentication_error" } })
   })
 
   it("400 for a request without max_tokens: invalid_request_error", async () => {
@@ -168,7 +171,7 @@ describe("errors in Anthropic's shape", () => {
     const e = await client().messages.create({ model: "nope/unknown-model", max_tokens: 8, messages: [{ role: "user", content: "hi" }] })
       .catch((e: unknown) => e)
     expect(e).toBeInstanceOf(Anthropic.NotFoundError)
-    expect((e as Anthropic.APIError).error).toMatchObject({ type: "error", error: { type: "not_found_error" } })
+    expect((e as ApiErr).error).toMatchObject({ type: "error", error: { type: "not_found_error" } })
   })
 
   it("429 with retry-after: rate_limit_error", async () => {
@@ -180,7 +183,71 @@ describe("errors in Anthropic's shape", () => {
       .catch((e: unknown) => e)
       .finally(() => only.close())
     expect(e).toBeInstanceOf(Anthropic.RateLimitError)
-    expect((e as Anthropic.APIError).headers?.get("retry-after")).toBe("7")
-    expect((e as Anthropic.APIError).error).toMatchObject({ type: "error", error: { type: "rate_limit_error" } })
+    expect((e as ApiErr).headers?.get("retry-after")).toBe("7")
+    expect((e as ApiErr).error).toMatchObject({ type: "error", error: { type: "rate_limit_error" } })
+  })
+})
+
+describe("POST /v1/messages (SSE)", () => {
+  it("streams text from an OpenAI-wire upstream: message_start … message_stop, usage in message_delta", async () => {
+    const stream = client().messages.stream({ model: OPENAI, max_tokens: 64, messages: [{ role: "user", content: unique("Stream") }] })
+    const events: Array<string> = []
+    stream.on("streamEvent", (e) => events.push(e.type))
+    const msg = await stream.finalMessage()
+    expect(msg.content).toEqual([{ type: "text", text: "Hello from the fake upstream." }])
+    expect(msg.stop_reason).toBe("end_turn")
+    expect(msg.usage.output_tokens).toBeGreaterThan(0)
+    expect(msg.usage.input_tokens).toBeGreaterThan(0)
+    expect(events[0]).toBe("message_start")
+    expect(events).toContain("content_block_delta")
+    expect(events.slice(-2)).toEqual(["message_delta", "message_stop"])
+  })
+
+  it("streams thinking (with its signature) and a tool_use from the Anthropic upstream", async () => {
+    fakes.anthropic.script([{ reasoning: "Look it up.", toolCalls: [{ id: "toolu_s", name: "get_weather", arguments: { city: "Rome" } }] }])
+    const stream = client().messages.stream({
+      model: CLAUDE,
+      max_tokens: 2048,
+      thinking: { type: "enabled", budget_tokens: 1024 },
+      tools: [weather],
+      messages: [{ role: "user", content: unique("Weather in Rome?") }]
+    })
+    const deltas = new Set<string>()
+    stream.on("streamEvent", (e) => {
+      if (e.type === "content_block_delta") deltas.add(e.delta.type)
+    })
+    const msg = await stream.finalMessage()
+    expect(msg.stop_reason).toBe("tool_use")
+    expect(msg.content[0]).toMatchObject({ type: "thinking", thinking: "Look it up." })
+    expect((msg.content[0] as Anthropic.Messages.ThinkingBlock).signature.length).toBeGreaterThan(0)
+    expect(msg.content[1]).toEqual({ type: "tool_use", id: "toolu_s", name: "get_weather", input: { city: "Rome" } })
+    expect([...deltas]).toEqual(expect.arrayContaining(["thinking_delta", "signature_delta", "input_json_delta"]))
+    expect(fakes.anthropic.messageBodies().at(-1)?.thinking).toEqual({ type: "enabled", budget_tokens: 1024 })
+  })
+
+  it("a failure after the first chunk ends the stream with an in-band error event", async () => {
+    fakes.anthropic.fail({ kind: "streamError", afterChunks: 1, errorType: "overloaded_error", message: "Overloaded" })
+    const res = await raw(`${gw.url}/v1/messages`, {
+      headers: { "x-api-key": KEY },
+      body: JSON.stringify({ model: `anthropic/${CLAUDE}`, max_tokens: 64, stream: true, messages: [{ role: "user", content: unique("cut") }] })
+    })
+    expect(res.status).toBe(200)
+    expect(res.text).toContain("event: message_start")
+    expect(res.text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"[a-z_]+_error"/)
+    expect(res.text).not.toContain("event: message_stop")
+  })
+})
+
+describe("POST /v1/messages/count_tokens", () => {
+  it("counts with the gateway's tokenizer; more text, more tokens", async () => {
+    const short = await client().messages.countTokens({ model: OPENAI, messages: [{ role: "user", content: "Hello" }] })
+    const long = await client().messages.countTokens({
+      model: OPENAI,
+      system: "You are a helpful assistant.",
+      tools: [weather],
+      messages: [{ role: "user", content: "Hello there, how is the weather in Paris today?" }]
+    })
+    expect(short.input_tokens).toBeGreaterThan(0)
+    expect(long.input_tokens).toBeGreaterThan(short.input_tokens + 10)
   })
 })
