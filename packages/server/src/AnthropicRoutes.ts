@@ -8,7 +8,7 @@
 import { tokenEstimator } from "@llm-gateway/core/accounting/TokenEstimator"
 import { Cause, Effect, type Scope } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
-import { type ApiError, internalError, invalidApiKey } from "./HttpError.ts"
+import { type ApiError, internalError, invalidApiKey, modelNotFound } from "./HttpError.ts"
 import {
   anthropicErrorBody,
   gatewayHeaders,
@@ -106,6 +106,45 @@ const countTokens = (ctx: ServerContext) => (request: Request) =>
         return jsonText(JSON.stringify({ input_tokens: estimator.countMessages(call.request.messages ?? []) + tools }))
       })
     }))
+
+/**
+ * `GET /v1/models[/{id}]` in Anthropic's shape, for a request that carries `anthropic-version`
+ * (OpenAIRoutes hands it over: both APIs share the path). Chat models only; `id` is the ref a
+ * client sends back as `model`; a bare id is found when exactly one provider lists it.
+ */
+export const models = (ctx: ServerContext, created: number) => {
+  const createdAt = new Date(created * 1000).toISOString()
+  const chat = ctx.status.models.filter((m) => !m.embedding)
+  const objectOf = (ref: string) => ({ type: "model", id: ref, display_name: ref, created_at: createdAt })
+  const list = JSON.stringify({
+    data: chat.map((m) => objectOf(m.ref)),
+    has_more: false,
+    first_id: chat[0]?.ref ?? null,
+    last_id: chat.at(-1)?.ref ?? null
+  })
+  const byName = new Map<string, string>()
+  const bare = new Map<string, string | null>()
+  for (const m of chat) {
+    const body = JSON.stringify(objectOf(m.ref))
+    byName.set(m.ref, body)
+    bare.set(m.model, bare.has(m.model) ? null : body)
+  }
+  return (request: Request) =>
+    authenticated(ctx, request, () => {
+      const path = request.url.split("?")[0]
+      const at = path.indexOf("/models/")
+      const encoded = at < 0 ? "" : path.slice(at + "/models/".length)
+      if (encoded === "") return Effect.succeed(jsonText(list))
+      let name = encoded
+      try {
+        name = decodeURIComponent(encoded)
+      } catch {
+        // a malformed escape is looked up as sent
+      }
+      const body = byName.get(name) ?? bare.get(name)
+      return body === undefined || body === null ? Effect.fail(modelNotFound(name)) : Effect.succeed(jsonText(body))
+    })
+}
 
 /** Also without the `/v1` prefix, like the OpenAI routes (a base URL given without it keeps working). */
 export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never, never>> => {

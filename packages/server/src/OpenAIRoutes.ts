@@ -11,6 +11,7 @@ import type { ModelInfo } from "@llm-gateway/core/routing/ModelRouter"
 import { Cause, Channel, Effect, Pull, type Scope, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as AnthropicRoutes from "./AnthropicRoutes.ts"
 import { envelope, fromLLMError, internalError, modelNotFound, serverShuttingDown } from "./HttpError.ts"
 import {
   ChunkEncoder,
@@ -235,8 +236,10 @@ const models = (ctx: ServerContext, created: number) => {
     byName.set(m.ref, body)
     bare.set(m.model, bare.has(m.model) ? null : body)
   }
+  const anthropic = AnthropicRoutes.models(ctx, created)
   return (request: Request) =>
-    authenticated(ctx, request, () => {
+    // Anthropic's SDKs share the path: they send `anthropic-version` and get Anthropic's shape
+    request.headers["anthropic-version"] !== undefined ? anthropic(request) : authenticated(ctx, request, () => {
       const path = request.url.split("?")[0]
       const at = path.indexOf("/models/")
       const encoded = at < 0 ? "" : path.slice(at + "/models/".length)

@@ -251,3 +251,18 @@ describe("POST /v1/messages/count_tokens", () => {
     expect(long.input_tokens).toBeGreaterThan(short.input_tokens + 10)
   })
 })
+
+describe("GET /v1/models with anthropic-version", () => {
+  it("lists the chat models in Anthropic's shape (the OpenAI shape without the header)", async () => {
+    const ids: Array<string> = []
+    for await (const m of client().models.list()) {
+      expect(m.type).toBe("model")
+      ids.push(m.id)
+    }
+    expect(ids).toEqual(expect.arrayContaining([OPENAI, `anthropic/${CLAUDE}`]))
+    expect(ids).not.toContain("openai/text-embedding-3-small")
+    expect(await client().models.retrieve(CLAUDE)).toMatchObject({ type: "model", id: `anthropic/${CLAUDE}` })
+    const openai = await raw(`${gw.url}/v1/models`, { method: "GET", headers: { authorization: `Bearer ${KEY}` } })
+    expect(openai.json).toMatchObject({ object: "list" })
+  })
+})
