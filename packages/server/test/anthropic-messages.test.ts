@@ -80,6 +80,36 @@ describe("POST /v1/messages (JSON)", () => {
     expect(upstream.max_tokens).toBe(100)
   })
 
+  it("takes Claude Code's shapes: system turns inside messages, image blocks, deferred and cached tools", async () => {
+    const png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    const res = await raw(`${gw.url}/v1/messages`, {
+      headers: { "x-api-key": KEY, "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({
+        model: OPENAI,
+        max_tokens: 32,
+        messages: [
+          { role: "system", content: "Reminder: be brief." },
+          {
+            role: "user",
+            content: [
+              { type: "image", source: { type: "base64", media_type: "image/png", data: png } },
+              { type: "text", text: unique("What is this?"), cache_control: { type: "ephemeral" } }
+            ]
+          }
+        ],
+        tools: [{ ...weather, defer_loading: true, cache_control: { type: "ephemeral" } }]
+      })
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get("x-llm-ignored-fields")).toBe("tools.defer_loading")
+    const sent = fakes.openai.lastBody() as { messages: Array<{ role: string; content: unknown }>; tools: Array<unknown> }
+    expect(sent.messages[0]).toEqual({ role: "system", content: "Reminder: be brief." })
+    expect(sent.messages[1].content).toEqual(expect.arrayContaining([
+      { type: "image_url", image_url: { url: `data:image/png;base64,${png}` } }
+    ]))
+    expect(sent.tools).toHaveLength(1)
+  })
+
   it("accepts a query string (`?beta=true`, as the SDK's beta client sends) and x-api-key auth", async () => {
     const res = await raw(`${gw.url}/v1/messages?beta=true`, {
       headers: { "x-api-key": KEY, "anthropic-version": "2023-06-01" },
