@@ -16,7 +16,7 @@ const ROOT = resolve(import.meta.dirname, "../../..")
 const ARTIFACTS = resolve(import.meta.dirname, "../.artifacts")
 const KEY = "console-test-key-0123456789"
 const ADMIN_KEY = "console-admin-key-0123456789"
-const UPSTREAM_KEY = "sk-upstream-canary-0123456789"
+const UPSTREAM_KEY = "sk-upstream-canary-01"
 const SLOW_REPLY = Array.from({ length: 60 }, (_, i) => `word${i}`).join(" ")
 
 const freePort = (): Promise<number> =>
