@@ -5,13 +5,14 @@
  * status) dedupes across instances, and the lease keeps two instances from sending one row.
  * Run on both stores: one SQLite file, and Postgres (a schema of its own).
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { type FakeOpenAI, startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
+import { serveGateway } from "@llm-gateway/testing/GatewayProcess"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { stores } from "../../ops/test/stores.ts"
@@ -66,23 +67,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const serve = (configFile: string): Promise<{ child: ChildProcess; url: string }> =>
-  new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [CLI, "serve", "--config", configFile, "--port", "0"], {
-      env: { PATH: process.env.PATH ?? "", HOME: dir, NO_COLOR: "1" },
-      cwd: dir
-    })
-    let stderr = ""
-    const timer = setTimeout(() => fail(new Error(`no listening line in: ${stderr}`)), 30_000)
-    child.stderr.on("data", (d) => {
-      stderr += d
-      const m = /listening on (http:\/\/\S+?) /.exec(stderr)
-      if (m !== null) {
-        clearTimeout(timer)
-        ok({ child, url: m[1] })
-      }
-    })
-  })
+const serve = (configFile: string) => serveGateway(CLI, configFile, { cwd: dir })
 
 const until = async (what: string, check: () => boolean | Promise<boolean>, ms = 10_000) => {
   const end = Date.now() + ms

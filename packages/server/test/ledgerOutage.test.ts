@@ -5,10 +5,9 @@
  * dropped, and every row is in Postgres once it is back. The full size (30 s at 200 req/s) is a
  * bench scenario (notes/benchmarks.md).
  */
-import { createServer, type Server, Socket } from "node:net"
-import type { AddressInfo } from "node:net"
 import { make as makeGatewayDatabase } from "@llm-gateway/storage/GatewayDatabase"
 import { LedgerFeature } from "@llm-gateway/storage/UsageLedger"
+import { type CuttableProxy, startCuttableProxy } from "@llm-gateway/testing/CuttableProxy"
 import { type FakeOpenAI, startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
 import { Effect, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -18,45 +17,13 @@ import { type Gateway, startGateway } from "./support/harness.ts"
 const KEY = `gw-outage-${Math.random().toString(36).slice(2)}`
 const target = new URL(process.env.DATABASE_URL!)
 
-/** A TCP proxy to the real Postgres that can be cut. */
-const makeProxy = async () => {
-  let down = false
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((client) => {
-    if (down) return void client.destroy()
-    const upstream = new Socket()
-    upstream.connect(Number(target.port || 5432), target.hostname)
-    for (const s of [client, upstream]) {
-      sockets.add(s)
-      s.on("close", () => sockets.delete(s))
-      s.on("error", () => s.destroy())
-    }
-    client.pipe(upstream).pipe(client)
-    client.on("close", () => upstream.destroy())
-    upstream.on("close", () => client.destroy())
-  })
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
-  const url = new URL(target)
-  url.hostname = "127.0.0.1"
-  url.port = String((server.address() as AddressInfo).port)
-  return {
-    url: url.toString(),
-    cut: () => {
-      down = true
-      for (const s of sockets) s.destroy()
-    },
-    restore: () => void (down = false),
-    close: () => new Promise<void>((r) => server.close(() => r()))
-  }
-}
-
 let upstream: FakeOpenAI
-let proxy: Awaited<ReturnType<typeof makeProxy>>
+let proxy: CuttableProxy
 let gw: Gateway
 
 beforeAll(async () => {
   upstream = await startFakeOpenAI({ reply: "ok", apiKey: "sk-upstream" })
-  proxy = await makeProxy()
+  proxy = await startCuttableProxy(target)
   gw = await startGateway({
     server: { apiKeys: [KEY] },
     providers: [{ name: "openai", type: "openai", baseUrl: `${upstream.url}/v1`, apiKey: "sk-upstream", models: [{ id: "gpt-4o-mini", inputCostPer1M: 1, outputCostPer1M: 1 }] }],

@@ -4,11 +4,12 @@
  * virtual key whose budget holds 12 worst cases. The full size (500 requests, a budget of 100)
  * is a bench scenario (notes/benchmarks.md).
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { type FakeOpenAI, startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
+import { serveGateway } from "@llm-gateway/testing/GatewayProcess"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 const CLI = resolve(import.meta.dirname, "../src/cli.ts")
@@ -21,23 +22,7 @@ let upstream: FakeOpenAI
 let dir: string
 const servers: Array<{ child: ChildProcess; url: string }> = []
 
-const serve = (configFile: string): Promise<{ child: ChildProcess; url: string }> =>
-  new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [CLI, "serve", "--config", configFile, "--port", "0"], {
-      env: { PATH: process.env.PATH ?? "", HOME: dir, NO_COLOR: "1" },
-      cwd: dir
-    })
-    let stderr = ""
-    const timer = setTimeout(() => fail(new Error(`no listening line in: ${stderr}`)), 30_000)
-    child.stderr.on("data", (d) => {
-      stderr += d
-      const m = /listening on (http:\/\/\S+?) /.exec(stderr)
-      if (m !== null) {
-        clearTimeout(timer)
-        ok({ child, url: m[1] })
-      }
-    })
-  })
+const serve = (configFile: string) => serveGateway(CLI, configFile, { cwd: dir })
 
 beforeAll(async () => {
   // every upstream call outlasts the burst: no reservation settles before all 60 have asked, so

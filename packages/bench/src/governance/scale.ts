@@ -2,11 +2,10 @@
  * The full-size multi-process budget run and the ledger outage (packages/server/test's
  * multiInstance and ledgerOutage tests at the issue's size).
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { rmSync, writeFileSync } from "node:fs"
-import { createServer, Socket } from "node:net"
-import type { AddressInfo } from "node:net"
 import { join, resolve } from "node:path"
+import { startCuttableProxy } from "@llm-gateway/testing/CuttableProxy"
+import { serveGateway } from "@llm-gateway/testing/GatewayProcess"
 import { startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
 import { psql, startInProcess, tempDir } from "./inprocess.ts"
 
@@ -15,23 +14,7 @@ type Out = (line: string) => void
 const CLI = resolve(import.meta.dirname, "../../../server/src/cli.ts")
 const ADMIN = "bench-admin-key-0123456789"
 
-const serve = (configFile: string, cwd: string): Promise<{ child: ChildProcess; url: string }> =>
-  new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [CLI, "serve", "--config", configFile, "--port", "0"], {
-      env: { PATH: process.env.PATH ?? "", HOME: cwd, NO_COLOR: "1" },
-      cwd
-    })
-    let stderr = ""
-    const timer = setTimeout(() => fail(new Error(`no listening line in: ${stderr}`)), 60_000)
-    child.stderr.on("data", (d) => {
-      stderr += d
-      const m = /listening on (http:\/\/\S+?) /.exec(stderr)
-      if (m !== null) {
-        clearTimeout(timer)
-        ok({ child, url: m[1] })
-      }
-    })
-  })
+const serve = (configFile: string, cwd: string) => serveGateway(CLI, configFile, { cwd, timeoutMs: 60_000 })
 
 /** 500 concurrent requests over 3 processes sharing Redis; the budget fits 100 worst cases. */
 export const budgetScenario = async (report: Out, log: Out, requests = 500, fits = 100, instances = 3) => {
@@ -80,35 +63,6 @@ database: { path: ${join(dir, "gateway.db")} }
   }
 }
 
-/** A TCP proxy to Postgres that can be cut (every connection dropped, new ones refused). */
-const cuttableProxy = async (target: URL) => {
-  let down = false
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    if (down) return void client.destroy()
-    const upstream = new Socket().connect(Number(target.port || 5432), target.hostname)
-    for (const s of [client, upstream]) {
-      sockets.add(s)
-      s.on("close", () => sockets.delete(s))
-      s.on("error", () => s.destroy())
-    }
-    client.pipe(upstream).pipe(client)
-  })
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
-  const url = new URL(target)
-  url.hostname = "127.0.0.1"
-  url.port = String((server.address() as AddressInfo).port)
-  return {
-    url: url.toString(),
-    cut: () => {
-      down = true
-      for (const s of sockets) s.destroy()
-    },
-    restore: () => void (down = false),
-    close: () => new Promise<void>((r) => server.close(() => r()))
-  }
-}
-
 /** `secondsDown` of Postgres outage at `rate` req/s (5 s before and after): rows dropped, rows stored. */
 export const outageScenario = async (report: Out, log: Out, secondsDown = 30, rate = 200) => {
   const base = new URL(process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres")
@@ -116,7 +70,7 @@ export const outageScenario = async (report: Out, log: Out, secondsDown = 30, ra
   psql(base.toString(), `CREATE DATABASE ${dbName}`)
   const target = new URL(base)
   target.pathname = `/${dbName}`
-  const proxy = await cuttableProxy(target)
+  const proxy = await startCuttableProxy(target)
   const upstream = await startFakeOpenAI({ reply: "ok" })
   const gw = await startInProcess({
     server: { apiKeys: ["bench-outage-key-0123"] },
