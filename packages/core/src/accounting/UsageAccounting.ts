@@ -83,7 +83,7 @@ const makeMemory = (maxRows = DEFAULT_MAX_ROWS) => {
     sink.cachedRequests += row.cachedRequests
     sink.promptTokens += row.promptTokens
     sink.completionTokens += row.completionTokens
-    sink.costUsd += row.costUsd
+    sink.costUsd = roundUsd(sink.costUsd + row.costUsd)
   }
   return UsageAccounting.of({
     record: (u) =>

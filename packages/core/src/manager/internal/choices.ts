@@ -13,6 +13,7 @@
 import { Effect, Stream } from "effect"
 import type { Choice, LLMRequest, StreamChunk, Usage } from "../../domain/Domain.ts"
 import { makeUsage } from "../../domain/Domain.ts"
+import { roundUsd } from "../../accounting/Pricing.ts"
 import type { LLMError } from "../../domain/LLMError.ts"
 import type { RoutedResponse } from "../../routing/ModelRouter.ts"
 
@@ -50,7 +51,7 @@ export const generateChoices = (
       all.push(...choicesOf(r).slice(0, n - all.length))
       prompt += r.usage.promptTokens
       completion += r.usage.completionTokens
-      costUsd += r.costUsd
+      costUsd = roundUsd(costUsd + r.costUsd)
       upstreamMs += r.upstreamMs
       attempts.push(...r.attempts)
     }
@@ -78,7 +79,7 @@ export const streamChoices = (
         // each choice's usage is summed into the closing chunk instead
         prompt += c.usage.promptTokens
         completion += c.usage.completionTokens
-        costUsd += c.costUsd ?? 0
+        costUsd = roundUsd(costUsd + (c.costUsd ?? 0))
         if (choiceIndex === 0) finish0 = c.finishReason
         return { delta: c.delta, provider: c.provider, model: c.model, finishReason: c.finishReason, choiceIndex }
       }))
