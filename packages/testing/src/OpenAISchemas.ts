@@ -1,6 +1,7 @@
 /**
  * OpenAI's published response schemas (CreateChatCompletionResponse, the stream chunk,
- * embeddings, models, the error envelope and all they reference) as one JSON Schema 2020-12
+ * embeddings, models, the error envelope, the Responses API's `Response` and
+ * `ResponseStreamEvent`, and all they reference) as one JSON Schema 2020-12
  * document with `$defs` (under `schema`), read from the committed fixture `fixtures/openai-schemas.json`.
  * Re-extract from a newer spec with `scripts/extract-openai-schemas.ts`.
  */
