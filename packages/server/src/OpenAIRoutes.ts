@@ -5,14 +5,12 @@
  * The hot path: headers read once, the body parsed once, one hand-written validation pass,
  * one `JSON.stringify` for the answer; no per-request logging or service lookups.
  */
-import type { LLMResponse, StreamChunk } from "@llm-gateway/core/domain/Domain"
-import type { LLMError } from "@llm-gateway/core/domain/LLMError"
+import type { LLMResponse } from "@llm-gateway/core/domain/Domain"
 import type { ModelInfo } from "@llm-gateway/core/routing/ModelRouter"
-import { Cause, Channel, Effect, Pull, type Scope, Stream } from "effect"
-import type { NonEmptyReadonlyArray } from "effect/Array"
-import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { Effect, type Scope } from "effect"
+import { HttpRouter, type HttpServerRequest } from "effect/http"
 import * as AnthropicRoutes from "./AnthropicRoutes.ts"
-import { envelope, fromLLMError, internalError, modelNotFound, serverShuttingDown } from "./HttpError.ts"
+import { envelope, modelNotFound } from "./HttpError.ts"
 import {
   ChunkEncoder,
   chatCompletionJson,
@@ -25,7 +23,7 @@ import {
 import { authenticated, type Handled, jsonRoute, type ServerContext } from "./internal/context.ts"
 import { embeddingsJson, readEmbeddingsRequest } from "./internal/embeddingsWire.ts"
 import { jsonText } from "./internal/http.ts"
-import { CurrentDrain, ShuttingDown } from "./internal/shutdown.ts"
+import { type SseEncoder, sseResponse } from "./internal/sseStream.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
 
@@ -97,49 +95,15 @@ const completeChat = (ctx: ServerContext, call: ChatCall, scope: string, started
       llmHeaders(ctx, call, r, startedAt, route)
     ))
 
-const sseHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
-
-/** The error event that ends a stream which failed after its first chunk (no `[DONE]`). */
-const errorEvent = (ctx: ServerContext, cause: Cause.Cause<LLMError | ShuttingDown>): Effect.Effect<string> => {
-  const failure = Cause.findErrorOption(cause)
-  const e = failure._tag === "None"
-    ? internalError
-    : failure.value instanceof ShuttingDown
-    ? serverShuttingDown
-    : fromLLMError(failure.value)
-  const line = `data: ${ctx.scrubber.scrub(JSON.stringify(envelope(e)))}\n\n`
-  const log = failure._tag === "Some"
-    ? Effect.logWarning(ctx.scrubber.scrub(`stream failed after its first chunk: ${e.status} ${e.code}: ${e.message}`))
-    : Effect.logError(ctx.scrubber.scrub(`stream failed after its first chunk: ${Cause.pretty(cause)}`))
-  return Effect.as(log, line)
-}
-
-/** One `Uint8Array` per batch: platform-node writes each emitted array as one socket write. */
-const utf8 = (text: string): NonEmptyReadonlyArray<Uint8Array> => [Buffer.from(text, "utf8")]
-
 /**
- * A streamed answer. The first chunk is awaited before the status line: a failure up to then
- * (every candidate failed) is an ordinary error answer with its status code; after it the
- * stream is committed, and a failure ends it with an SSE error event instead of `[DONE]`.
- * The upstream stream lives in the request's scope: a client that disconnects aborts it.
- *
- * The body is one hand-written pull over the manager's pull (not map / concat / catchCause /
- * filter / encodeText, an Effect step each per pull): each batch of chunks becomes one SSE
- * string and one buffer.
+ * A streamed answer, through the shared SSE driver (internal/sseStream.ts): chat chunks, `[DONE]`
+ * at the end, and OpenAI's error envelope as a `data:` line when the stream fails after its first chunk.
  */
 const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt: number, route: boolean) =>
-  Effect.gen(function*() {
-    const pull = yield* Channel.toPullScoped(
-      Stream.toChannel(ctx.manager.generateStream(call.request, { scope, validated: true })),
-      yield* Effect.scope
-    )
-    // past the shutdown grace the stream ends with a `server_shutting_down` error event
-    const drain = yield* CurrentDrain
-    const first: ReadonlyArray<StreamChunk> = yield* Pull.catchDone(pull, () => Effect.succeed([]))
-    const head = first[0]
+  sseResponse(ctx, ctx.manager.generateStream(call.request, { scope, validated: true }), (head) => {
     const provider = head?.provider ?? ""
     const model = head?.model ?? ""
-    const encoder = new ChunkEncoder(
+    const chunks = new ChunkEncoder(
       completionId(),
       Math.floor(Date.now() / 1000),
       modelRef(provider, model),
@@ -147,47 +111,14 @@ const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt
       call.request.n ?? 1,
       route
     )
-    const headers = {
-      ...sseHeaders,
-      ...llmHeaders(
-        ctx,
-        call,
-        { provider, model, cached: head?.cached === true, attempts: head?.attempts, ignoredFields: head?.ignoredFields },
-        startedAt,
-        route
-      )
+    const encoder: SseEncoder = {
+      start: () => "",
+      chunks: (batch) => chunks.chunks(batch),
+      end: () => chunks.end(),
+      error: (e) => `data: ${JSON.stringify(envelope(e))}\n\n`
     }
-    // an upstream that ended without a chunk still gets the closing frames
-    let state: "first" | "streaming" | "end" | "done" = first.length > 0 ? "first" : "end"
-    // A batch may encode to nothing (the usage-only last chunk): pull on rather than emit "".
-    const onPulled = {
-      onSuccess: (text: string): Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError | ShuttingDown> =>
-        text.length === 0 ? body : Effect.succeed(utf8(text)),
-      onFailure: (
-        cause: Cause.Cause<LLMError | ShuttingDown | Cause.Done>
-      ): Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError | ShuttingDown> => {
-        state = "done"
-        if (Pull.isDoneCause(cause)) return Effect.sync(() => utf8(encoder.end()))
-        const failure = cause as Cause.Cause<LLMError | ShuttingDown>
-        return Cause.hasInterruptsOnly(failure) ? Effect.failCause(failure) : Effect.map(errorEvent(ctx, failure), utf8)
-      }
-    }
-    const body: Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError | ShuttingDown> = Effect.suspend(() => {
-      switch (state) {
-        case "first":
-          state = "streaming"
-          return Effect.matchCauseEffect(Effect.sync(() => encoder.chunks(first)), onPulled)
-        case "streaming":
-          // the encoder runs inside the match: a defect there still ends with an error event
-          return Effect.matchCauseEffect(Effect.map(drain.cuttable(pull), (batch) => encoder.chunks(batch)), onPulled)
-        case "end":
-          state = "done"
-          return Effect.sync(() => utf8(encoder.end()))
-        case "done":
-          return Cause.done()
-      }
-    })
-    return HttpServerResponse.stream(Stream.fromPull(Effect.succeed(body)), { contentType: "text/event-stream; charset=utf-8", headers })
+    const outcome = { provider, model, cached: head?.cached === true, attempts: head?.attempts, ignoredFields: head?.ignoredFields }
+    return { encoder, headers: llmHeaders(ctx, call, outcome, startedAt, route) }
   })
 
 const chatCompletions = (ctx: ServerContext) => (request: Request) => {

@@ -1,27 +1,22 @@
 /**
  * Anthropic's SSE framing of a streamed answer: `message_start`, `ping`, one
  * `content_block_start/delta/stop` run per block (text, thinking, tool_use), `message_delta`
- * with the stop reason and usage, `message_stop`. Like the OpenAI stream, the first chunk is
- * awaited before the status line (a failure up to then is an ordinary error answer); a later
- * failure ends the stream with an in-band `event: error`.
+ * with the stop reason and usage, `message_stop`; a failure after the first chunk ends the stream
+ * with an in-band `event: error`. The stream itself is run by the shared driver (sseStream.ts).
  */
 import type { StreamChunk } from "@llm-gateway/core/domain/Domain"
-import type { LLMError } from "@llm-gateway/core/domain/LLMError"
-import { Cause, Channel, Effect, Pull, Stream } from "effect"
-import type { NonEmptyReadonlyArray } from "effect/Array"
-import { HttpServerResponse } from "effect/http"
-import { type ApiError, fromLLMError, internalError, serverShuttingDown } from "../HttpError.ts"
+import type { ApiError } from "../HttpError.ts"
 import { anthropicErrorBody, anthropicUsage, gatewayHeaders, messageId, type MessagesCall, stopReason } from "./anthropicWire.ts"
 import { modelRef } from "./chatWire.ts"
 import type { ServerContext } from "./context.ts"
-import { CurrentDrain, ShuttingDown } from "./shutdown.ts"
+import { type SseEncoder, sseResponse } from "./sseStream.ts"
 
 const event = (name: string, data: object): string => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`
 
 type Open = "text" | "thinking" | "tool_use" | undefined
 
 /** Turns gateway chunks into Anthropic's events, tracking the one content block open at a time. */
-export class MessageEncoder {
+export class MessageEncoder implements SseEncoder {
   private index = -1
   private open: Open = undefined
   private readonly tools = new Map<number, number>()
@@ -29,9 +24,11 @@ export class MessageEncoder {
   private finish: StreamChunk["finishReason"]
   private readonly id: string
   private readonly model: string
-  constructor(id: string, model: string) {
+  private readonly render: (e: ApiError) => string
+  constructor(id: string, model: string, render: (e: ApiError) => string = anthropicErrorBody) {
     this.id = id
     this.model = model
+    this.render = render
   }
 
   start(): string {
@@ -111,58 +108,19 @@ export class MessageEncoder {
       }) +
       event("message_stop", { type: "message_stop" })
   }
+
+  error(e: ApiError): string {
+    return `event: error\ndata: ${this.render(e)}\n\n`
+  }
 }
 
-const utf8 = (text: string): NonEmptyReadonlyArray<Uint8Array> => [Buffer.from(text, "utf8")]
-
-const errorEvent = (ctx: ServerContext, cause: Cause.Cause<LLMError | ShuttingDown>, render = anthropicErrorBody) => {
-  const failure = Cause.findErrorOption(cause)
-  const e = failure._tag === "None" ? internalError : failure.value instanceof ShuttingDown ? serverShuttingDown : fromLLMError(failure.value)
-  const log = failure._tag === "Some"
-    ? Effect.logWarning(ctx.scrubber.scrub(`stream failed after its first chunk: ${e.status} ${e.code}: ${e.message}`))
-    : Effect.logError(ctx.scrubber.scrub(`stream failed after its first chunk: ${Cause.pretty(cause)}`))
-  return Effect.as(log, `event: error\ndata: ${ctx.scrubber.scrub(render(e))}\n\n`)
-}
-
-/** The streamed answer; the upstream stream lives in the request's scope (a client that leaves aborts it). */
+/** The streamed answer, through the shared SSE driver (sseStream.ts); `render` is the in-band error body. */
 export const streamMessages = (ctx: ServerContext, call: MessagesCall, scope: string, render = anthropicErrorBody) =>
-  Effect.gen(function*() {
-    const pull = yield* Channel.toPullScoped(
-      Stream.toChannel(ctx.manager.generateStream(call.request, { scope, validated: true })),
-      yield* Effect.scope
-    )
-    const drain = yield* CurrentDrain
-    const first: ReadonlyArray<StreamChunk> = yield* Pull.catchDone(pull, () => Effect.succeed([]))
-    const head = first[0]
+  sseResponse(ctx, ctx.manager.generateStream(call.request, { scope, validated: true }), (head) => {
     const provider = head?.provider ?? ""
     const model = head?.model ?? ""
-    const encoder = new MessageEncoder(messageId(), modelRef(provider, model))
-    const headers = {
-      "cache-control": "no-cache",
-      "x-accel-buffering": "no",
-      ...gatewayHeaders(provider, model, head?.cached === true, [...call.ignored, ...(head?.ignoredFields ?? [])])
+    return {
+      encoder: new MessageEncoder(messageId(), modelRef(provider, model), render),
+      headers: gatewayHeaders(provider, model, head?.cached === true, [...call.ignored, ...(head?.ignoredFields ?? [])])
     }
-    let state: "first" | "streaming" | "done" = "first"
-    const onPulled = {
-      onSuccess: (text: string): Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError | ShuttingDown> =>
-        text.length === 0 ? body : Effect.succeed(utf8(text)),
-      onFailure: (cause: Cause.Cause<LLMError | ShuttingDown | Cause.Done>): Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError | ShuttingDown> => {
-        state = "done"
-        if (Pull.isDoneCause(cause)) return Effect.sync(() => utf8(encoder.end()))
-        const failure = cause as Cause.Cause<LLMError | ShuttingDown>
-        return Cause.hasInterruptsOnly(failure) ? Effect.failCause(failure) : Effect.map(errorEvent(ctx, failure, render), utf8)
-      }
-    }
-    const body: Pull.Pull<NonEmptyReadonlyArray<Uint8Array>, LLMError | ShuttingDown> = Effect.suspend(() => {
-      switch (state) {
-        case "first":
-          state = first.length > 0 ? "streaming" : "done"
-          return Effect.sync(() => utf8(encoder.start() + encoder.chunks(first) + (first.length > 0 ? "" : encoder.end())))
-        case "streaming":
-          return Effect.matchCauseEffect(Effect.map(drain.cuttable(pull), (batch) => encoder.chunks(batch)), onPulled)
-        case "done":
-          return Cause.done()
-      }
-    })
-    return HttpServerResponse.stream(Stream.fromPull(Effect.succeed(body)), { contentType: "text/event-stream; charset=utf-8", headers })
   })
