@@ -8,7 +8,7 @@ import { Effect, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { makeScriptedClient } from "@llm-gateway/testing/ScriptedModelClient"
 import type { StreamChunk } from "../src/domain/Domain.ts"
-import { NetworkError } from "../src/domain/LLMError.ts"
+import { attemptsOf, NetworkError } from "../src/domain/LLMError.ts"
 import { ModelClients } from "../src/providers/ModelClients.ts"
 import { gatewayConfig, makeRouter, provider } from "./router/fixtures.ts"
 
@@ -75,6 +75,6 @@ describe("ModelRouter.stream over batched upstream chunks", () => {
       const e = yield* Fiber.join(fiber)
       expect(seen).toEqual(["par", "tial"])
       expect(e._tag).toBe("NetworkError")
-      expect(e.attempts?.map((a) => a.outcome)).toEqual(["ok", "NetworkError:mid-stream"])
+      expect(attemptsOf(e)?.map((a) => a.outcome)).toEqual(["ok", "NetworkError:mid-stream"])
     }).pipe(Effect.scoped))
 })

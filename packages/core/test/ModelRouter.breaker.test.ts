@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Metric, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { InvalidRequest, NetworkError } from "../src/domain/LLMError.ts"
+import { attemptsOf, InvalidRequest, NetworkError } from "../src/domain/LLMError.ts"
 import { Scripted } from "@llm-gateway/testing/ScriptedModelClient"
 import { gatewayConfig, makeRouter, provider, scripted } from "./router/fixtures.ts"
 
@@ -195,7 +195,7 @@ describe("ModelRouter rate limits", () => {
       yield* router.generate({ prompt: "hi" })
       const e = yield* Effect.flip(router.generate({ prompt: "hi" }))
       expect(e._tag === "RateLimitExceeded" && e.retryAfter).toBe(60_000)
-      expect(e.attempts).toEqual([{ model: "a/m", outcome: "skipped:RateLimited", ms: 0 }])
+      expect(attemptsOf(e)).toEqual([{ model: "a/m", outcome: "skipped:RateLimited", ms: 0 }])
       expect(clients.a.calls).toHaveLength(1)
       const limited = (yield* Metric.snapshot).find((m) => m.id === "llm_rate_limit_limited_total")
       expect(limited?.state).toEqual({ count: 1, incremental: true })

@@ -6,6 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import {
+  attemptsOf,
   AuthenticationFailed,
   ConfigurationError,
   ContextTooLarge,
@@ -107,7 +108,7 @@ describe("ModelRouter retry and fallback rules", () => {
       const router = yield* makeRouter(abc(), layer)
       const e = yield* Effect.flip(router.generate({ prompt: "hi" }))
       expect(e._tag).toBe("AuthenticationFailed")
-      expect(e.attempts?.map((a) => a.model)).toEqual(["a/m", "b/m", "c/m"])
+      expect(attemptsOf(e)?.map((a) => a.model)).toEqual(["a/m", "b/m", "c/m"])
     }).pipe(Effect.scoped))
 
   it.effect("ConfigurationError falls back at once, without retry", () =>
@@ -128,7 +129,7 @@ describe("ModelRouter retry and fallback rules", () => {
       const router = yield* makeRouter(abc({ maxRetries: 3 }), layer)
       const e = yield* Effect.flip(router.generate({ prompt: "hi" }))
       expect(e._tag).toBe("InvalidRequest")
-      expect(e.attempts).toEqual([{ model: "a/m", outcome: "InvalidRequest", ms: 0 }])
+      expect(attemptsOf(e)).toEqual([{ model: "a/m", outcome: "InvalidRequest", ms: 0 }])
       expect([clients.a.calls.length, clients.b.calls.length]).toEqual([1, 0])
     }).pipe(Effect.scoped))
 
@@ -158,7 +159,7 @@ describe("ModelRouter retry and fallback rules", () => {
       const router = yield* makeRouter(abc({}, [8_192, 8_192, 4_096]), layer)
       const e = yield* Effect.flip(router.generate({ prompt: "hi" }))
       expect(e._tag).toBe("ContextTooLarge")
-      expect(e.attempts?.map((a) => a.outcome)).toEqual(["ContextTooLarge", "skipped:ContextTooLarge", "skipped:ContextTooLarge"])
+      expect(attemptsOf(e)?.map((a) => a.outcome)).toEqual(["ContextTooLarge", "skipped:ContextTooLarge", "skipped:ContextTooLarge"])
     }).pipe(Effect.scoped))
 
   it.effect("a hung first candidate times out after attemptTimeoutMs and leaves time for the next", () =>
@@ -191,7 +192,7 @@ describe("ModelRouter retry and fallback rules", () => {
       yield* TestClock.adjust(1)
       const e = yield* Fiber.join(fiber)
       expect(e._tag === "TimeoutError" && e.timeoutMs).toBe(5_000)
-      const total = (e.attempts ?? []).reduce((a, x) => a + x.ms, 0)
+      const total = (attemptsOf(e) ?? []).reduce((a, x) => a + x.ms, 0)
       expect(total).toBeLessThanOrEqual(5_000)
       expect(clients.c.calls.length + clients.b.calls.length + clients.a.calls.length).toBeGreaterThanOrEqual(2)
     }).pipe(Effect.scoped))
@@ -206,7 +207,7 @@ describe("ModelRouter retry and fallback rules", () => {
       const router = yield* makeRouter(abc({ maxRetries: 0 }), layer)
       const e = yield* Effect.flip(router.generate({ prompt: "hi" }))
       expect(e._tag === "RateLimitExceeded" && e.retryAfter).toBe(3_000)
-      expect(e.attempts?.map((a) => a.outcome)).toEqual(["NetworkError", "RateLimitExceeded", "ModelUnavailable"])
+      expect(attemptsOf(e)?.map((a) => a.outcome)).toEqual(["NetworkError", "RateLimitExceeded", "ModelUnavailable"])
     }).pipe(Effect.scoped))
 
   it.effect("an upstream x-should-retry: false is respected", () =>

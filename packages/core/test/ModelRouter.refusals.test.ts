@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { describe as describeError, NetworkError, RateLimitExceeded } from "../src/domain/LLMError.ts"
+import { attemptsOf, describe as describeError, NetworkError, RateLimitExceeded } from "../src/domain/LLMError.ts"
 import { Scripted } from "@llm-gateway/testing/ScriptedModelClient"
 import { gatewayConfig, makeRouter, provider, scripted } from "./router/fixtures.ts"
 
@@ -39,7 +39,7 @@ describe("ModelRouter: the error names the request and every candidate's reason"
       for (let i = 0; i < 2; i++) yield* Effect.flip(router.generate({ prompt: "hi", model: "openai/gpt-4o-mini" }))
       const e = yield* Effect.flip(router.generate({ prompt: "hi", model: "openai/gpt-4o-mini" }))
       expect(e._tag).toBe("ModelUnavailable")
-      expect(e.attempts?.map((a) => a.outcome)).toEqual(["skipped:CircuitOpen", "skipped:CircuitOpen"])
+      expect(attemptsOf(e)?.map((a) => a.outcome)).toEqual(["skipped:CircuitOpen", "skipped:CircuitOpen"])
       expect(describeError(e)).toBe(
         "openai/gpt-4o-mini: no candidate answered: openai/gpt-4o-mini: circuit open (retry in 60 s); " +
           "anthropic/claude-3-haiku-20240307: circuit open (retry in 60 s)"
@@ -76,7 +76,7 @@ describe("ModelRouter rate limits refuse at once, per provider", () => {
       yield* TestClock.adjust(0)
       const e = yield* Fiber.join(fiber)
       expect(e._tag === "RateLimitExceeded" && e.retryAfter).toBe(10_000)
-      expect(e.attempts).toEqual([{ model: "a/m", outcome: "skipped:RateLimited", ms: 0 }])
+      expect(attemptsOf(e)).toEqual([{ model: "a/m", outcome: "skipped:RateLimited", ms: 0 }])
       expect(clients.a.calls).toHaveLength(6)
     }).pipe(Effect.scoped))
 

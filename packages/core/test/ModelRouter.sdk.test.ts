@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted, Stream } from "effect"
 import { fakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
 import type { ProviderConfig } from "../src/config/ConfigSchema.ts"
+import { attemptsOf } from "../src/domain/LLMError.ts"
 import { ModelClients } from "../src/providers/ModelClients.ts"
 // core does not depend on the provider packages; the test reaches the sibling's source directly
 import { makeOpenAIClient } from "../../openai/src/OpenAIClient.ts"
@@ -105,7 +106,7 @@ describe("ModelRouter through the openai SDK", () => {
       smaller.one.enqueueFault(contextError)
       const e = yield* Effect.flip(smaller.router.generate({ prompt: "hi" }))
       expect(e._tag).toBe("ContextTooLarge")
-      expect(e.attempts?.map((a) => a.outcome)).toEqual(["ContextTooLarge", "skipped:ContextTooLarge"])
+      expect(attemptsOf(e)?.map((a) => a.outcome)).toEqual(["ContextTooLarge", "skipped:ContextTooLarge"])
       expect(chatRequests(smaller.two)).toHaveLength(0)
     }).pipe(Effect.scoped))
 
@@ -146,7 +147,7 @@ describe("ModelRouter through the openai SDK", () => {
       expect("answer from one".startsWith(seen.join(""))).toBe(true)
       expect(seen.join("")).not.toBe("answer from one")
       expect(e._tag).toBe("NetworkError")
-      expect(e.attempts?.at(-1)?.outcome).toBe("NetworkError:mid-stream")
+      expect(attemptsOf(e)?.at(-1)?.outcome).toBe("NetworkError:mid-stream")
       expect(chatRequests(two)).toHaveLength(0)
     }).pipe(Effect.scoped))
 })

@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import type { StreamChunk } from "../src/domain/Domain.ts"
-import { NetworkError } from "../src/domain/LLMError.ts"
+import { attemptsOf, NetworkError } from "../src/domain/LLMError.ts"
 import { Scripted } from "@llm-gateway/testing/ScriptedModelClient"
 import { gatewayConfig, makeRouter, provider, scripted } from "./router/fixtures.ts"
 
@@ -74,7 +74,7 @@ describe("ModelRouter.stream", () => {
       const e = yield* Fiber.join(fiber)
       expect(seen).toEqual(["partial ", "answer"])
       expect(e._tag).toBe("NetworkError")
-      expect(e.attempts?.map((a) => a.outcome)).toEqual(["ok", "NetworkError:mid-stream"])
+      expect(attemptsOf(e)?.map((a) => a.outcome)).toEqual(["ok", "NetworkError:mid-stream"])
       expect(clients.b.calls).toHaveLength(0)
       const a = (yield* router.stats).deployments.find((d) => d.ref === "a/m")
       expect([a?.requests, a?.errors]).toEqual([1, 1])

@@ -16,7 +16,7 @@
  * ```
  */
 import { CacheL2 } from "@llm-gateway/core/cache/CacheL2"
-import type { LLMError } from "@llm-gateway/core/domain/LLMError"
+import { attemptsOf, type LLMError } from "@llm-gateway/core/domain/LLMError"
 import { LLMManager, type StructuredOutputError } from "@llm-gateway/core/manager/LLMManager"
 import { Clock, Context, Deferred, Effect, Layer, Option, Schema } from "effect"
 import { type Alert, type Classification, fingerprintOf, identityOf, ModelAnswer, ModelClassification } from "./Alert.ts"
@@ -73,7 +73,7 @@ const L2_TIMEOUT = "100 millis"
 
 const fallbackReason = (e: LLMError | StructuredOutputError): OpsMetrics.FallbackReason => {
   if (e._tag === "StructuredOutputError") return "schema"
-  const attempts = e.attempts ?? []
+  const attempts = attemptsOf(e) ?? []
   return attempts.length > 0 && attempts.every((a) => a.outcome === "skipped:CircuitOpen") ? "breaker_open" : "unavailable"
 }
 

@@ -22,7 +22,7 @@
  * | stream cut by shutdown (SSE error event)    | 503    | ServiceUnavailable   | server_shutting_down    |
  */
 import type { LLMError } from "@llm-gateway/core/domain/LLMError"
-import { describe } from "@llm-gateway/core/domain/LLMError"
+import { attemptsOf, describe } from "@llm-gateway/core/domain/LLMError"
 
 export interface ApiErrorFields {
   readonly status: number
@@ -161,7 +161,7 @@ export const fromLLMError = (e: LLMError): ApiError => {
     case "ModelUnavailable":
       // The router refuses a name no provider lists before trying anything: that is the
       // caller's mistake (404); a known model that cannot answer now is a 503.
-      return e.status === 404 && (e.attempts === undefined || e.attempts.length === 0)
+      return e.status === 404 && (attemptsOf(e) ?? []).length === 0
         ? modelNotFound(e.model, e.message)
         : make({ status: 503, type: e._tag, code: "model_unavailable", message, shouldRetry: e.shouldRetry })
     case "RateLimitExceeded":

@@ -11,7 +11,8 @@ import {
   ModelUnavailable,
   NetworkError,
   RateLimitExceeded,
-  TimeoutError
+  TimeoutError,
+  withAttempts
 } from "@llm-gateway/core/domain/LLMError"
 import { openAIErrorBody } from "@llm-gateway/testing/FakeOpenAI"
 import { Effect } from "effect"
@@ -263,7 +264,7 @@ describe("fromLLMError: one row per tag", () => {
     [new ContextTooLarge({ model: "a/b", tokenCount: 9 }), 400, "ContextTooLarge", "context_length_exceeded"],
     [new ModelUnavailable({ model: "x", message: "unknown", status: 404 }), 404, "ModelUnavailable", "model_not_found"],
     [new ModelUnavailable({ model: "a/b", message: "down", status: 503 }), 503, "ModelUnavailable", "model_unavailable"],
-    [new ModelUnavailable({ model: "a/b", message: "nf", status: 404, attempts: [{ model: "a/b", outcome: "ModelUnavailable", ms: 1 }] }), 503, "ModelUnavailable", "model_unavailable"],
+    [withAttempts(new ModelUnavailable({ model: "a/b", message: "nf", status: 404 }), [{ model: "a/b", outcome: "ModelUnavailable", ms: 1 }]), 503, "ModelUnavailable", "model_unavailable"],
     [new RateLimitExceeded({ model: "a/b", retryAfter: 1500 }), 429, "RateLimitExceeded", "rate_limit_exceeded"],
     [new AuthenticationFailed({ model: "a/b", message: "no" }), 502, "AuthenticationFailed", "upstream_auth_failed"],
     [new NetworkError({ model: "a/b", message: "refused" }), 502, "NetworkError", "upstream_unreachable"],

@@ -41,18 +41,11 @@ const withPolicy = <B extends abstract new(...args: Array<any>) => object>(Base:
   }
   return WithPolicy
 }
-/**
- * Set by the router on the error a request finally fails with: every try of every candidate
- * (model, outcome, ms), so a caller sees what was attempted. Absent on errors from one client.
- */
-const Attempts = Schema.optional(Schema.Array(Attempt))
-
 export class ModelUnavailable extends withPolicy(Schema.TaggedError<ModelUnavailable>()("ModelUnavailable", {
   model: Schema.String,
   message: Schema.String,
   status: Schema.optional(Schema.Number),
-  shouldRetry: ShouldRetry,
-  attempts: Attempts
+  shouldRetry: ShouldRetry
 }), { retry: true }) {}
 
 export class RateLimitExceeded extends withPolicy(Schema.TaggedError<RateLimitExceeded>()("RateLimitExceeded", {
@@ -60,8 +53,7 @@ export class RateLimitExceeded extends withPolicy(Schema.TaggedError<RateLimitEx
   /** Milliseconds the upstream asked us to wait (0 when it did not say). */
   retryAfter: Schema.Number,
   message: Schema.optional(Schema.String),
-  shouldRetry: ShouldRetry,
-  attempts: Attempts
+  shouldRetry: ShouldRetry
 }), { retry: true }) {
   override get retryAfterMs(): number {
     return this.retryAfter
@@ -73,24 +65,21 @@ export class InvalidRequest extends withPolicy(Schema.TaggedError<InvalidRequest
   model: Schema.optional(Schema.String),
   /** The offending field, when known (`messages[0].role`). */
   param: Schema.optional(Schema.String),
-  shouldRetry: ShouldRetry,
-  attempts: Attempts
+  shouldRetry: ShouldRetry
 }), { retry: false, fallback: false }) {}
 
 export class AuthenticationFailed extends withPolicy(Schema.TaggedError<AuthenticationFailed>()("AuthenticationFailed", {
   model: Schema.String,
   message: Schema.String,
   status: Schema.optional(Schema.Number),
-  shouldRetry: ShouldRetry,
-  attempts: Attempts
+  shouldRetry: ShouldRetry
 }), { retry: false }) {}
 
 export class TimeoutError extends withPolicy(Schema.TaggedError<TimeoutError>()("TimeoutError", {
   model: Schema.String,
   timeoutMs: Schema.Number,
   message: Schema.optional(Schema.String),
-  shouldRetry: ShouldRetry,
-  attempts: Attempts
+  shouldRetry: ShouldRetry
 }), { retry: true }) {}
 
 export class ContextTooLarge extends withPolicy(Schema.TaggedError<ContextTooLarge>()("ContextTooLarge", {
@@ -99,22 +88,19 @@ export class ContextTooLarge extends withPolicy(Schema.TaggedError<ContextTooLar
   tokenCount: Schema.Number,
   /** The window of the model that refused, when known: fallback only goes to larger ones. */
   contextWindow: Schema.optional(Schema.Number),
-  message: Schema.optional(Schema.String),
-  attempts: Attempts
+  message: Schema.optional(Schema.String)
 }), { retry: false }) {}
 
 export class ConfigurationError extends withPolicy(Schema.TaggedError<ConfigurationError>()("ConfigurationError", {
   message: Schema.String,
   /** Where the problem is: a config path (`providers[0].baseUrl`) or a file path. */
-  path: Schema.optional(Schema.String),
-  attempts: Attempts
+  path: Schema.optional(Schema.String)
 }), { retry: false }) {}
 
 export class NetworkError extends withPolicy(Schema.TaggedError<NetworkError>()("NetworkError", {
   model: Schema.String,
   message: Schema.String,
-  shouldRetry: ShouldRetry,
-  attempts: Attempts
+  shouldRetry: ShouldRetry
 }), { retry: true }) {}
 
 export type LLMError =
@@ -157,10 +143,33 @@ const tags: ReadonlySet<string> = new Set<string>(LLMErrorTags)
 export const isLLMError = (u: unknown): u is LLMError =>
   Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag)
 
+/**
+ * The attempts of a routed request travel beside the error it failed with, not inside it: an
+ * error is what went wrong (one client's verdict, or the router's on a whole chain), the
+ * attempts are what the router did about it. Keyed by the error instance, so they follow it
+ * through the manager, the server and streams without any layer copying the error, and go
+ * when it goes.
+ */
+const routedAttempts = new WeakMap<LLMError, ReadonlyArray<Attempt>>()
+
+/**
+ * Every try of every candidate (model, outcome, ms) of the routed request that failed with
+ * `error`; `undefined` for an error that did not end a routed request (one client's error, a
+ * request refused before routing). See notes/routing.md "The attempts of a failed request".
+ */
+export const attemptsOf = (error: LLMError): ReadonlyArray<Attempt> | undefined => routedAttempts.get(error)
+
+/** Sets the attempts beside `error` (the router's, when a request fails with it) and returns it. */
+export const withAttempts = <E extends LLMError>(error: E, attempts: ReadonlyArray<Attempt>): E => {
+  routedAttempts.set(error, attempts)
+  return error
+}
+
 /** A one-line human description, safe to log (errors never carry secrets). */
 export const describe = (error: LLMError): string => {
-  // the router's verdict on a whole chain (it carries the attempts) already says it all
-  if (error.attempts !== undefined && error.attempts.length > 0 && error.message) {
+  // the router's verdict on a whole chain (attempts beside it) already says it all
+  const attempts = attemptsOf(error)
+  if (attempts !== undefined && attempts.length > 0 && error.message) {
     return "model" in error && error.model ? `${error.model}: ${error.message}` : error.message
   }
   switch (error._tag) {

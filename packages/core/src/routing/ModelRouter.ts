@@ -24,7 +24,7 @@ import type {
   Usage
 } from "../domain/Domain.ts"
 import { isTokenInput, requestMessages } from "../domain/Domain.ts"
-import { ConfigurationError, type InvalidRequest, type LLMError } from "../domain/LLMError.ts"
+import { attemptsOf, ConfigurationError, type InvalidRequest, type LLMError } from "../domain/LLMError.ts"
 import { LLMConfig } from "../config/LLMConfig.ts"
 import type { ModelClientShape } from "../providers/ModelClient.ts"
 import { ModelClients, type ModelClientsShape } from "../providers/ModelClients.ts"
@@ -155,8 +155,8 @@ const makeRouting = (
     Effect.flatMap(now, (t) => {
       const seconds = (t - startedAt) / 1000
       if (error === undefined) return Telemetry.clientRequest(seconds, "success")
-      const onlyOpen = (error.attempts ?? []).length > 0 &&
-        (error.attempts ?? []).every((a) => a.outcome === "skipped:CircuitOpen")
+      const attempts = attemptsOf(error) ?? []
+      const onlyOpen = attempts.length > 0 && attempts.every((a) => a.outcome === "skipped:CircuitOpen")
       return Telemetry.clientRequest(seconds, onlyOpen ? "circuit_open" : "error", error._tag)
     })
 

@@ -15,7 +15,7 @@ import type {
   ToolDefinition,
   Usage
 } from "@llm-gateway/core/domain/Domain"
-import type { LLMError } from "@llm-gateway/core/domain/LLMError"
+import { attemptsOf, type LLMError } from "@llm-gateway/core/domain/LLMError"
 import { Duration, Schema } from "effect"
 import { AiError, type LanguageModel, Prompt, type Response, Tool } from "effect/ai"
 
@@ -290,7 +290,7 @@ export const makeStreamTranslator = () => {
 
 /** The reason effect/ai callers match on (`Effect.catchReason`), with the gateway's error kept in metadata. */
 const reasonOf = (error: LLMError): AiError.AiErrorReason => {
-  const metadata = { gateway: { tag: error._tag, attempts: (error.attempts ?? []) as unknown as Json } }
+  const metadata = { gateway: { tag: error._tag, attempts: (attemptsOf(error) ?? []) as unknown as Json } }
   switch (error._tag) {
     case "RateLimitExceeded":
       return new AiError.RateLimitError({

@@ -18,7 +18,7 @@ import { Cause, Duration, Effect, Exit, Option } from "effect"
 import { CircuitBreaker } from "effect/persistence"
 import type { RoutingConfig } from "../../config/ConfigSchema.ts"
 import type { Attempt } from "../../domain/Domain.ts"
-import { isLLMError, type LLMError, ModelUnavailable, TimeoutError } from "../../domain/LLMError.ts"
+import { isLLMError, type LLMError, ModelUnavailable, TimeoutError, withAttempts } from "../../domain/LLMError.ts"
 import { isTracing } from "../../metrics/GenAiSpans.ts"
 import type { Breakers } from "./Breakers.ts"
 import type { Deployment } from "./Deployments.ts"
@@ -31,8 +31,7 @@ import {
   makeBackoff,
   mostInformative,
   reasonOf,
-  summarize,
-  withAttempts
+  summarize
 } from "./RetryPolicy.ts"
 import type { RouterState } from "./State.ts"
 import { attemptSpan, type Operation, upstreamSpan } from "./Spans.ts"

@@ -10,7 +10,18 @@
  * - InvalidRequest: fail at once — it would fail on every candidate.
  */
 import { Duration, Effect, Pull, Schedule } from "effect"
-import { RateLimitExceeded, TimeoutError, type LLMError } from "../../domain/LLMError.ts"
+import {
+  AuthenticationFailed,
+  ConfigurationError,
+  ContextTooLarge,
+  InvalidRequest,
+  type LLMError,
+  ModelUnavailable,
+  NetworkError,
+  RateLimitExceeded,
+  TimeoutError,
+  withAttempts
+} from "../../domain/LLMError.ts"
 import type { Attempt } from "../../domain/Domain.ts"
 
 export interface BackoffOptions {
@@ -50,8 +61,8 @@ export const decide = (error: LLMError, retriesLeft: number): Decision => {
 }
 
 /**
- * When every candidate failed, the caller gets the error that tells it most (DESIGN's HTTP
- * table): all tries failing the same way → that error (AuthenticationFailed everywhere is
+ * When every candidate failed, the caller gets the error that tells it most (the HTTP
+ * table of notes/http-api.md): all tries failing the same way → that error (AuthenticationFailed everywhere is
  * the upstream-auth 502; RateLimitExceeded everywhere is a 429 with the soonest retry-after);
  * otherwise the first of: InvalidRequest, RateLimitExceeded, TimeoutError, ModelUnavailable,
  * NetworkError, ContextTooLarge, AuthenticationFailed, ConfigurationError.
@@ -80,18 +91,6 @@ export const mostInformative = (errors: ReadonlyArray<LLMError>): LLMError | und
     } else if (rank === bestRank) best = e // the latest of a kind is the freshest news
   }
   return best
-}
-
-/** A copy of the error carrying the request's attempts (errors are immutable values). */
-export const withAttempts = (error: LLMError, attempts: ReadonlyArray<Attempt>): LLMError => {
-  const Ctor = error.constructor as new(props: object) => LLMError
-  const props: Record<string, unknown> = {}
-  // `message` is an own but non-enumerable property of Error: list own names, not keys
-  for (const key of Object.getOwnPropertyNames(error)) {
-    if (key !== "_tag" && key !== "stack") props[key] = (error as any)[key]
-  }
-  props.attempts = attempts
-  return new Ctor(props)
 }
 
 export const chainTimeout = (model: string, timeoutMs: number) =>
@@ -124,10 +123,33 @@ export const reasonOf = (e: LLMError): string => {
   }
 }
 
+/** `error`'s kind and details under another model name and message (no fields copied by reflection). */
+const restated = (error: LLMError, model: string, message: string): LLMError => {
+  switch (error._tag) {
+    case "ModelUnavailable":
+      return new ModelUnavailable({ model, message, status: error.status, shouldRetry: error.shouldRetry })
+    case "RateLimitExceeded":
+      return new RateLimitExceeded({ model, message, retryAfter: error.retryAfter, shouldRetry: error.shouldRetry })
+    case "InvalidRequest":
+      return new InvalidRequest({ model, message, param: error.param, shouldRetry: error.shouldRetry })
+    case "AuthenticationFailed":
+      return new AuthenticationFailed({ model, message, status: error.status, shouldRetry: error.shouldRetry })
+    case "TimeoutError":
+      return new TimeoutError({ model, message, timeoutMs: error.timeoutMs, shouldRetry: error.shouldRetry })
+    case "ContextTooLarge":
+      return new ContextTooLarge({ model, message, tokenCount: error.tokenCount, contextWindow: error.contextWindow })
+    case "ConfigurationError":
+      // no model field: the message names it instead
+      return new ConfigurationError({ message: `${model}: ${message}`, path: error.path })
+    case "NetworkError":
+      return new NetworkError({ model, message, shouldRetry: error.shouldRetry })
+  }
+}
+
 /**
  * The error a request fails with when every candidate failed: `best`'s kind (so its status and
  * retry-after stand), but naming what the caller asked for — not whichever candidate happened
- * to be tried last — and why each candidate fell out.
+ * to be tried last — and why each candidate fell out; the attempts beside it.
  */
 export const summarize = (
   best: LLMError,
@@ -135,19 +157,6 @@ export const summarize = (
   reasons: ReadonlyArray<string>,
   attempts: ReadonlyArray<Attempt>
 ): LLMError => {
-  const Ctor = best.constructor as new(props: object) => LLMError
-  const props: Record<string, unknown> = {}
-  for (const key of Object.getOwnPropertyNames(best)) {
-    if (key !== "_tag" && key !== "stack") props[key] = (best as any)[key]
-  }
   const forTask = requested.task !== undefined ? ` for task ${requested.task}` : ""
-  const message = `no candidate answered${forTask}: ${reasons.join("; ")}`
-  // ConfigurationError has no model field: the message names it instead
-  if (best._tag === "ConfigurationError") props.message = `${requested.model}: ${message}`
-  else {
-    props.model = requested.model
-    props.message = message
-  }
-  props.attempts = attempts
-  return new Ctor(props)
+  return withAttempts(restated(best, requested.model, `no candidate answered${forTask}: ${reasons.join("; ")}`), attempts)
 }

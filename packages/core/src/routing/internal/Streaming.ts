@@ -16,12 +16,11 @@ import { Cause, Channel, Effect, Exit, Pull, Scope, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Attempt, ProviderRequest, StreamChunk, Usage } from "../../domain/Domain.ts"
 import { makeUsage } from "../../domain/Domain.ts"
-import { type LLMError, TimeoutError } from "../../domain/LLMError.ts"
+import { type LLMError, TimeoutError, withAttempts } from "../../domain/LLMError.ts"
 import type { ModelClientShape } from "../../providers/ModelClient.ts"
 import { costOfUsage } from "../../accounting/Pricing.ts"
 import type { Deployment } from "./Deployments.ts"
 import { type ChainContext, type Requested, runChain } from "./Executor.ts"
-import { withAttempts } from "./RetryPolicy.ts"
 import * as Telemetry from "./Telemetry.ts"
 
 export interface OpenedStream {
