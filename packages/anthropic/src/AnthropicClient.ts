@@ -11,6 +11,7 @@
  *   says (`internal/messages.ts`, `internal/convert.ts`); a part Anthropic cannot take (audio)
  *   is an InvalidRequest naming it, before anything is sent.
  * - No embeddings endpoint: `embed` fails with `ConfigurationError`.
+ * - A client speaking Anthropic's own API is passed through (`passthrough`, internal/passthrough.ts).
  */
 import Anthropic from "@anthropic-ai/sdk"
 import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
@@ -29,6 +30,7 @@ import { fieldPolicy, partsOf, textOf, toFinishReason, toMessagesParams, toUsage
 import { isPartRefused } from "./internal/messages.ts"
 import { type ErrorContext, toLLMError } from "./internal/errors.ts"
 import { scopedFetch } from "./internal/fetch.ts"
+import { makePassthrough } from "./internal/passthrough.ts"
 import { toChunks } from "./internal/stream.ts"
 
 export const DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -193,7 +195,8 @@ export const makeAnthropicClient = (
       generate,
       stream,
       embed: embeddingsUnsupported(config.name),
-      health
+      health,
+      passthrough: makePassthrough(client, errorContext)
     } satisfies ModelClientShape
   })
 

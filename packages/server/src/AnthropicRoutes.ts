@@ -6,6 +6,7 @@
  * is Anthropic's `{type: "error", error: {type, message}}` (notes/http-api.md).
  */
 import { tokenEstimator } from "@llm-gateway/core/accounting/TokenEstimator"
+import type { PassthroughRequest } from "@llm-gateway/core/providers/Passthrough"
 import { Cause, Effect, type Scope } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { type ApiError, internalError, invalidApiKey, modelNotFound } from "./HttpError.ts"
@@ -17,6 +18,7 @@ import {
   messageJson,
   readMessagesRequest
 } from "./internal/anthropicWire.ts"
+import { anthropicPassthrough } from "./internal/anthropicPassthrough.ts"
 import { streamMessages } from "./internal/anthropicStream.ts"
 import type { GatewayHints } from "./internal/chatWire.ts"
 import { type Failure, type ServerContext, toApiError } from "./internal/context.ts"
@@ -79,16 +81,24 @@ const hintsOf = (request: Request): GatewayHints => {
   return { task: h["x-llm-task"], strategy: h["x-llm-strategy"], noCache: cache !== undefined && /no-cache|no-store|bypass/i.test(cache) }
 }
 
-const complete = (ctx: ServerContext, call: MessagesCall, scope: string) =>
-  Effect.map(ctx.manager.generate(call.request, { scope, validated: true }), (r) =>
-    jsonText(messageJson(r, messageId()), 200, gatewayHeaders(r.provider, r.model, r.cached, [...call.ignored, ...(r.ignoredFields ?? [])])))
+const complete = (ctx: ServerContext, call: MessagesCall, scope: string, passthrough: PassthroughRequest | undefined) =>
+  Effect.map(ctx.manager.generate(call.request, { scope, validated: true, passthrough }), (r) =>
+    r.native !== undefined
+      // an Anthropic deployment answered natively: its JSON as it came (internal/anthropicPassthrough.ts)
+      ? jsonText(JSON.stringify(r.native), 200, gatewayHeaders(r.provider, r.model, false, []))
+      : jsonText(messageJson(r, messageId()), 200, gatewayHeaders(r.provider, r.model, r.cached, [...call.ignored, ...(r.ignoredFields ?? [])])))
 
+/**
+ * The body is read (and checked) as the gateway's request, which every non-Anthropic candidate
+ * gets; an Anthropic candidate gets the body itself (notes/http-api.md "Pass-through").
+ */
 const messages = (ctx: ServerContext) => (request: Request) =>
   authenticated(ctx, request, (scope) =>
     Effect.flatMap(ctx.readJson(request), (body): Effect.Effect<HttpServerResponse.HttpServerResponse, Failure, Scope.Scope> => {
       const call = decodeWith((b) => readMessagesRequest(b, hintsOf(request)), body)
       if (isApiError(call)) return Effect.fail(call)
-      return call.stream ? streamMessages(ctx, call, scope) : complete(ctx, call, scope)
+      const passthrough = anthropicPassthrough(request, body)
+      return call.stream ? streamMessages(ctx, call, scope, undefined, passthrough) : complete(ctx, call, scope, passthrough)
     }))
 
 /**

@@ -59,7 +59,7 @@ describe("POST /v1/messages (JSON)", () => {
     expect(sent).toMatchObject({ max_tokens: 64, temperature: 0.5, stop: ["END"] })
   })
 
-  it("routes a bare Claude id to the Anthropic upstream, maps metadata.user_id, names Claude Code's extras as ignored", async () => {
+  it("routes a bare Claude id to the Anthropic upstream, which gets Claude Code's extras as sent (pass-through)", async () => {
     const { data, response } = await client().messages.create({
       model: CLAUDE,
       max_tokens: 100,
@@ -73,9 +73,10 @@ describe("POST /v1/messages (JSON)", () => {
     expect(data.content).toEqual([{ type: "text", text: "Hello from fake Claude." }])
     expect(data.model).toBe(`anthropic/${CLAUDE}`)
     expect(response.headers.get("x-llm-provider")).toBe("anthropic")
-    const ignored = response.headers.get("x-llm-ignored-fields")?.split(",") ?? []
-    expect(ignored).toEqual(expect.arrayContaining(["context_management", "output_config", "thinking"]))
+    // Anthropic's own API takes them all: nothing is left out (anthropic-passthrough.test.ts)
+    expect(response.headers.get("x-llm-ignored-fields")).toBeNull()
     const upstream = fakes.anthropic.messageBodies().at(-1) as unknown as Record<string, unknown>
+    expect(upstream).toMatchObject({ context_management: { edits: [] }, output_config: { effort: "high" }, thinking: { type: "adaptive" } })
     expect(upstream.metadata).toEqual({ user_id: "user-42" })
     expect(upstream.max_tokens).toBe(100)
   })

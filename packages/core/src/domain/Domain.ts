@@ -195,7 +195,9 @@ export const LLMResponse = Schema.Struct({
   /** Reasoning, text and tool calls in order, when the answer is more than text (`content` is the text). */
   parts: Schema.optional(Schema.Array(ResponsePart)),
   /** The tool calls among `parts` (finish reason `tool_calls`). */
-  toolCalls: Schema.optional(Schema.Array(ResponseToolCall))
+  toolCalls: Schema.optional(Schema.Array(ResponseToolCall)),
+  /** A pass-through answer: the upstream's own JSON, unchanged but for its model id (providers/Passthrough). */
+  native: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
 })
 export type LLMResponse = typeof LLMResponse.Type
 
@@ -219,7 +221,9 @@ export const StreamChunk = Schema.Struct({
   /** A piece of the model's reasoning text. */
   reasoningDelta: Schema.optional(Schema.String),
   /** Opaque provider data closing a reasoning part (`anthropic: { signature }`). */
-  reasoningMetadata: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
+  reasoningMetadata: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
+  /** A pass-through stream: the upstream's own event, as an SSE frame ready to write (providers/Passthrough). */
+  native: Schema.optional(Schema.String)
 })
 export type StreamChunk = typeof StreamChunk.Type
 
@@ -262,6 +266,8 @@ export interface ProviderResponse {
   readonly choices?: ReadonlyArray<Choice> | undefined
   /** Reasoning, text and tool calls in order, when the answer is more than text. */
   readonly parts?: ReadonlyArray<ResponsePart> | undefined
+  /** A pass-through answer's upstream JSON (providers/Passthrough). */
+  readonly native?: Readonly<Record<string, unknown>> | undefined
 }
 
 /** Texts, or (OpenAI-wire upstreams only) pre-tokenized inputs: token ids per input. */

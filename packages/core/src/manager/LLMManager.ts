@@ -10,6 +10,7 @@ import { type Conversation, type ConversationNotFound, ConversationStorage } fro
 import type { ChatMessage, EmbeddingInput, EmbeddingResponse, LLMRequest, LLMResponse, StreamChunk } from "../domain/Domain.ts"
 import { InvalidRequest, type LLMError } from "../domain/LLMError.ts"
 import { annotated } from "../metrics/GenAiSpans.ts"
+import type { PassthroughRequest } from "../providers/Passthrough.ts"
 import { ModelRouter } from "../routing/ModelRouter.ts"
 import { makeConversations } from "./internal/conversations.ts"
 import { makeGenerate } from "./internal/generate.ts"
@@ -33,6 +34,11 @@ export interface CallContext {
    * HTTP server does): skip the Schema decode (its CPU share: notes/benchmarks.md).
    */
   readonly validated?: boolean | undefined
+  /**
+   * The request as its client sent it in a provider's own API: a candidate of that provider
+   * answers it natively (`native` on the answer or on each chunk), the others `req` (providers/Passthrough).
+   */
+  readonly passthrough?: PassthroughRequest | undefined
 }
 
 export interface ChatOptions extends CallContext {
@@ -100,7 +106,7 @@ export const make = Effect.gen(function*() {
   // Error (for the span's stack) on every request (its CPU share: notes/benchmarks.md).
   const generate = Effect.fn("LLMManager.generate")(function*(req: LLMRequest, ctx?: CallContext) {
     const valid = yield* accept(req, ctx?.validated)
-    return yield* annotated("chat", () => spans.spanRequest(valid), spans.genAiProvider, generateValidated(valid, ctx?.scope ?? DEFAULT_SCOPE))
+    return yield* annotated("chat", () => spans.spanRequest(valid), spans.genAiProvider, generateValidated(valid, ctx?.scope ?? DEFAULT_SCOPE, undefined, ctx?.passthrough))
   })
 
   const embed = Effect.fn("LLMManager.embed")(function*(texts: EmbeddingInput, options?: EmbedOptions) {

@@ -17,6 +17,7 @@ import type {
   StreamChunk
 } from "../domain/Domain.ts"
 import { ConfigurationError, type LLMError } from "../domain/LLMError.ts"
+import type { ModelClientPassthrough } from "./Passthrough.ts"
 import type { FieldPolicy } from "./RequestFields.ts"
 
 export interface ModelClientShape {
@@ -41,6 +42,8 @@ export interface ModelClientShape {
   readonly embed: (req: EmbeddingRequest) => Effect.Effect<EmbeddingResponse, LLMError>
   /** Never fails: an unreachable upstream is `healthy: false` with the reason. */
   readonly health: Effect.Effect<HealthStatus>
+  /** Requests in the provider's own API, sent on unchanged but for the model (providers/Passthrough). */
+  readonly passthrough?: ModelClientPassthrough | undefined
 }
 
 export class ModelClient extends Context.Service<ModelClient, ModelClientShape>()("@llm-gateway/core/ModelClient") {

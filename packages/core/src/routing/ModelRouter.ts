@@ -28,6 +28,7 @@ import { attemptsOf, ConfigurationError, type InvalidRequest, type LLMError } fr
 import { LLMConfig } from "../config/LLMConfig.ts"
 import type { ModelClientShape } from "../providers/ModelClient.ts"
 import { ModelClients, type ModelClientsShape } from "../providers/ModelClients.ts"
+import type { PassthroughRequest } from "../providers/Passthrough.ts"
 import { costOfUsage, estimatePromptTokens } from "../accounting/Pricing.ts"
 import { type Deployment, type DeploymentTable, makeDeploymentTable } from "./internal/Deployments.ts"
 import { type ChainContext, runChain } from "./internal/Executor.ts"
@@ -47,12 +48,14 @@ import { RouterState } from "./internal/State.ts"
 import type { StoreHealthOptions } from "./internal/StoreFallback.ts"
 import { layerMemoryStores, makeResilience, type RouterStores } from "./internal/Stores.ts"
 import { routeStream } from "./internal/Streaming.ts"
+import { attemptClient } from "./internal/Passthrough.ts"
 import { makeStats, type RouterStats } from "./internal/Stats.ts"
 import * as Telemetry from "./internal/Telemetry.ts"
 
 export { noChatModelMessage } from "./internal/RequestPlan.ts"
 export type { PlannedCandidate, RoutePlan } from "./internal/Planner.ts"
 export { fitPlan } from "./internal/Planner.ts"
+export { answersNatively } from "./internal/Passthrough.ts"
 export type { DeploymentStats, ProviderStats, RouterStats } from "./internal/Stats.ts"
 
 /** A provider's answer plus what the router did to get it. */
@@ -113,10 +116,14 @@ export interface ModelRouterShape {
    * (round-robin advances when the plan runs).
    */
   readonly plan: (req: LLMRequest) => Effect.Effect<RoutePlan, LLMError>
-  /** Runs `plan` (this request's, from `plan`) or plans here when none is given. */
-  readonly generate: (req: LLMRequest, plan?: RoutePlan) => Effect.Effect<RoutedResponse, LLMError>
+  /**
+   * Runs `plan` (this request's, from `plan`) or plans here when none is given. With
+   * `passthrough`, a candidate that serves its API natively gets the client's own request and
+   * answers with `native` set; the others get `req` (providers/Passthrough).
+   */
+  readonly generate: (req: LLMRequest, plan?: RoutePlan, passthrough?: PassthroughRequest) => Effect.Effect<RoutedResponse, LLMError>
   /** Chunks carry provider/model; the first carries attempts, the last usage, finishReason, costUsd. */
-  readonly stream: (req: LLMRequest, plan?: RoutePlan) => Stream.Stream<StreamChunk, LLMError>
+  readonly stream: (req: LLMRequest, plan?: RoutePlan, passthrough?: PassthroughRequest) => Stream.Stream<StreamChunk, LLMError>
   readonly embed: (req: EmbedRequest) => Effect.Effect<RoutedEmbedding, LLMError>
   readonly stats: Effect.Effect<RouterStats>
   readonly models: ReadonlyArray<DeploymentInfo>
@@ -172,7 +179,11 @@ const makeRouting = (
       Effect.tapError((e) => finished(startedAt, e))
     )
 
-  const generate = Effect.fn("ModelRouter.generate")(function*(req: LLMRequest, given?: RoutePlan) {
+  /** The client an attempt on `d` calls (its pass-through face for a native request). */
+  const attemptClientFor = (d: Deployment, passthrough: PassthroughRequest | undefined) =>
+    passthrough === undefined ? clientFor(d) : Effect.map(clientFor(d), (c) => attemptClient(c, d, passthrough))
+
+  const generate = Effect.fn("ModelRouter.generate")(function*(req: LLMRequest, given?: RoutePlan, passthrough?: PassthroughRequest) {
     const startedAt = yield* now
     const { admitted, p } = yield* prepared(req, given, startedAt)
     const messages = requestMessages(req)
@@ -185,7 +196,7 @@ const makeRouting = (
       requested: requestedOf(req),
       passedOver: (d) => passedOver(p, d.ref),
       call: (d, timeoutMs) =>
-        Effect.flatMap(clientFor(d), (client) =>
+        Effect.flatMap(attemptClientFor(d, passthrough), (client) =>
           client.generate(client.enforcesTimeout === true ? { ...request(d, client), timeoutMs } : request(d, client))),
       selfTimed: (d) => clients.get(d.provider)?.enforcesTimeout === true
     }).pipe(Effect.tapError((e) => finished(startedAt, e)))
@@ -208,7 +219,7 @@ const makeRouting = (
     } satisfies RoutedResponse
   })
 
-  const stream = (req: LLMRequest, given?: RoutePlan): Stream.Stream<StreamChunk, LLMError> =>
+  const stream = (req: LLMRequest, given?: RoutePlan, passthrough?: PassthroughRequest): Stream.Stream<StreamChunk, LLMError> =>
     Stream.unwrap(Effect.gen(function*() {
       const startedAt = yield* now
       const { admitted, p } = yield* prepared(req, given, startedAt)
@@ -222,7 +233,7 @@ const makeRouting = (
         passedOver: (d) => passedOver(p, d.ref),
         request: (d) => providerRequest(req, messages, d, fieldsFor(req, admitted.decisions?.get(d.ref), clients.get(d.provider))),
         ignored: (d) => ignoredOf(admitted.decisions?.get(d.ref)),
-        client: clientFor,
+        client: (d) => attemptClientFor(d, passthrough),
         onSettled: (d, usage, costUsd) => Effect.andThen(settle(d, usage, p.promptTokens, costUsd), finished(startedAt)),
         onFailed: (e, t) => finished(t, e)
       })
@@ -304,8 +315,8 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
   const withRandom = Effect.provideService(Random.Random, random)
   return ModelRouter.of({
     plan: routing.plan,
-    generate: (req, plan) => withRandom(routing.generate(req, plan)),
-    stream: (req, plan) => Stream.provideService(routing.stream(req, plan), Random.Random, random),
+    generate: (req, plan, passthrough) => withRandom(routing.generate(req, plan, passthrough)),
+    stream: (req, plan, passthrough) => Stream.provideService(routing.stream(req, plan, passthrough), Random.Random, random),
     embed: (req) => withRandom(routing.embed(req)),
     stats: makeStats({ deployments: catalog.deployments, state, breakers, limits, providers: config.providers }),
     models: catalog.deployments.map((d): DeploymentInfo => ({

@@ -5,10 +5,12 @@
  * with an in-band `event: error`. The stream itself is run by the shared driver (sseStream.ts).
  */
 import type { StreamChunk } from "@llm-gateway/core/domain/Domain"
+import type { PassthroughRequest } from "@llm-gateway/core/providers/Passthrough"
 import type { ApiError } from "../HttpError.ts"
 import { anthropicErrorBody, anthropicUsage, gatewayHeaders, messageId, type MessagesCall, stopReason } from "./anthropicWire.ts"
 import { modelRef } from "./chatWire.ts"
 import type { ServerContext } from "./context.ts"
+import { NativeEventEncoder } from "./anthropicPassthrough.ts"
 import { type SseEncoder, sseResponse } from "./sseStream.ts"
 
 const event = (name: string, data: object): string => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`
@@ -115,10 +117,20 @@ export class MessageEncoder implements SseEncoder {
 }
 
 /** The streamed answer, through the shared SSE driver (sseStream.ts); `render` is the in-band error body. */
-export const streamMessages = (ctx: ServerContext, call: MessagesCall, scope: string, render = anthropicErrorBody) =>
-  sseResponse(ctx, ctx.manager.generateStream(call.request, { scope, validated: true }), (head) => {
+export const streamMessages = (
+  ctx: ServerContext,
+  call: MessagesCall,
+  scope: string,
+  render = anthropicErrorBody,
+  passthrough?: PassthroughRequest
+) =>
+  sseResponse(ctx, ctx.manager.generateStream(call.request, { scope, validated: true, passthrough }), (head) => {
     const provider = head?.provider ?? ""
     const model = head?.model ?? ""
+    // an Anthropic deployment answered natively: its events go out as they came (anthropicPassthrough.ts)
+    if (head?.native !== undefined) {
+      return { encoder: new NativeEventEncoder(render), headers: gatewayHeaders(provider, model, false, []) }
+    }
     return {
       encoder: new MessageEncoder(messageId(), modelRef(provider, model), render),
       headers: gatewayHeaders(provider, model, head?.cached === true, [...call.ignored, ...(head?.ignoredFields ?? [])])

@@ -38,48 +38,52 @@ const withOptions = <A extends object>(part: A, block: Body): A => {
   return V.isObject(cc) ? { ...part, options: { anthropic: { cacheControl: cc } } } : part
 }
 
-const textOfContent = (raw: unknown, param: string): string => {
+const textOfContent = (r: V.Reader, raw: unknown, param: string): string => {
   if (typeof raw === "string") return raw
   if (raw === undefined || raw === null) return ""
-  if (!Array.isArray(raw)) return V.fail(param, `'${param}' must be a string or an array of blocks`)
-  return raw.map((b, i) => {
-    const block = V.object(b, `${param}[${i}]`)
-    return block.type === "text" ? V.string(block, "text", `${param}[${i}].text`) : JSON.stringify(block)
-  }).join("\n")
+  if (!Array.isArray(raw)) return r.fail(param, `'${param}' must be a string or an array of blocks`) ?? ""
+  let text = ""
+  for (let i = 0; i < raw.length; i++) {
+    const block = r.object(raw[i], `${param}[${i}]`)
+    const t = block.type === "text" ? r.string(block, "text", `${param}[${i}].text`) : JSON.stringify(block)
+    text = i === 0 ? t : `${text}\n${t}`
+  }
+  return text
 }
 
-/** An image or document block's `source` as a file part. */
-const filePart = (block: Body, param: string): UserPart => {
-  const source = V.object(block.source, `${param}.source`)
-  const title = V.optString(block, "title", `${param}.title`)
+/** An image or document block's `source` as a file part (`undefined` when it is not one). */
+const filePart = (r: V.Reader, block: Body, param: string): UserPart | undefined => {
+  const source = r.object(block.source, `${param}.source`)
+  const title = r.optString(block, "title", `${param}.title`)
   const name = title !== undefined ? { fileName: title } : {}
   const pdf = block.type === "document"
   switch (source.type) {
     case "base64":
       return withOptions({
-        type: "file",
-        mediaType: V.string(source, "media_type", `${param}.source.media_type`),
-        data: V.string(source, "data", `${param}.source.data`),
+        type: "file" as const,
+        mediaType: r.string(source, "media_type", `${param}.source.media_type`),
+        data: r.string(source, "data", `${param}.source.data`),
         ...name
       }, block)
     case "url": {
-      const href = V.string(source, "url", `${param}.source.url`)
-      return withOptions({ type: "file", mediaType: pdf ? "application/pdf" : "image/*", data: { _tag: "URL", href }, ...name }, block)
+      const href = r.string(source, "url", `${param}.source.url`)
+      return withOptions({ type: "file" as const, mediaType: pdf ? "application/pdf" : "image/*", data: { _tag: "URL" as const, href }, ...name }, block)
     }
     case "text":
       return withOptions({
-        type: "file",
+        type: "file" as const,
         mediaType: "text/plain",
-        data: Buffer.from(V.string(source, "data", `${param}.source.data`), "utf8").toString("base64"),
+        data: Buffer.from(r.string(source, "data", `${param}.source.data`), "utf8").toString("base64"),
         ...name
       }, block)
     default:
-      return V.fail(`${param}.source.type`, `'${param}.source.type' must be one of base64, url, text`)
+      return r.fail(`${param}.source.type`, `'${param}.source.type' must be one of base64, url, text`)
   }
 }
 
 /** One message's blocks: tool results (a tool message before the rest) and the other parts. */
 const readBlocks = (
+  r: V.Reader,
   raw: unknown,
   role: "user" | "assistant",
   param: string,
@@ -91,79 +95,87 @@ const readBlocks = (
     parts.push({ type: "text", text: raw })
     return { results, parts }
   }
-  if (!Array.isArray(raw)) return V.fail(param, `'${param}' must be a string or an array of content blocks`)
+  if (!Array.isArray(raw)) {
+    r.fail(param, `'${param}' must be a string or an array of content blocks`)
+    return { results, parts }
+  }
   for (let i = 0; i < raw.length; i++) {
     const at = `${param}[${i}]`
-    const block = V.object(raw[i], at)
+    const block = r.object(raw[i], at)
     switch (block.type) {
       case "text":
-        parts.push(withOptions({ type: "text", text: V.string(block, "text", `${at}.text`) }, block))
+        parts.push(withOptions({ type: "text", text: r.string(block, "text", `${at}.text`) }, block))
         break
       case "image":
-      case "document":
-        parts.push(filePart(block, at))
+      case "document": {
+        const file = filePart(r, block, at)
+        if (file !== undefined) parts.push(file)
         break
+      }
       case "tool_use": {
-        const id = V.string(block, "id", `${at}.id`)
-        const name = V.string(block, "name", `${at}.name`)
+        const id = r.string(block, "id", `${at}.id`)
+        const name = r.string(block, "name", `${at}.name`)
         names.set(id, name)
         parts.push(withOptions({ type: "tool-call", id, name, params: block.input ?? {} }, block))
         break
       }
       case "tool_result": {
-        const id = V.string(block, "tool_use_id", `${at}.tool_use_id`)
+        const id = r.string(block, "tool_use_id", `${at}.tool_use_id`)
         results.push(withOptions({
           type: "tool-result",
           id,
           name: names.get(id) ?? "",
           isFailure: block.is_error === true,
-          result: textOfContent(block.content, `${at}.content`)
+          result: textOfContent(r, block.content, `${at}.content`)
         }, block))
         break
       }
       case "thinking":
         parts.push({
           type: "reasoning",
-          text: V.string(block, "thinking", `${at}.thinking`),
-          options: { anthropic: { signature: V.string(block, "signature", `${at}.signature`) } }
+          text: r.string(block, "thinking", `${at}.thinking`),
+          options: { anthropic: { signature: r.string(block, "signature", `${at}.signature`) } }
         })
         break
       case "redacted_thinking":
-        parts.push({ type: "reasoning", text: "", options: { anthropic: { redactedData: V.string(block, "data", `${at}.data`) } } })
+        parts.push({ type: "reasoning", text: "", options: { anthropic: { redactedData: r.string(block, "data", `${at}.data`) } } })
         break
       default:
-        V.fail(`${at}.type`, `'${at}.type' ${JSON.stringify(block.type)} is not supported (text, image, document, tool_use, tool_result, thinking)`)
+        r.fail(`${at}.type`, `'${at}.type' ${JSON.stringify(block.type)} is not supported (text, image, document, tool_use, tool_result, thinking)`)
     }
   }
   if (role === "user" && parts.some((p) => p.type !== "text" && p.type !== "file")) {
-    V.fail(param, `'${param}' of a user message may hold text, image, document and tool_result blocks only`)
+    r.fail(param, `'${param}' of a user message may hold text, image, document and tool_result blocks only`)
   }
   return { results, parts }
 }
 
-const readMessages = (body: Body): Array<ChatMessage> => {
+const readMessages = (r: V.Reader, body: Body): Array<ChatMessage> | undefined => {
   const out: Array<ChatMessage> = []
   const system = body.system
-  if (system !== undefined && system !== null) out.push({ role: "system", content: textOfContent(system, "system") })
+  if (system !== undefined && system !== null) out.push({ role: "system", content: textOfContent(r, system, "system") })
   const raw = body.messages
-  if (!Array.isArray(raw)) return V.fail("messages", "'messages' must be an array")
-  if (raw.length === 0) return V.fail("messages", "'messages' must contain at least one message")
+  if (!Array.isArray(raw)) return r.fail("messages", "'messages' must be an array")
+  if (raw.length === 0) return r.fail("messages", "'messages' must contain at least one message")
   const names = new Map<string, string>()
   for (let i = 0; i < raw.length; i++) {
     const param = `messages[${i}]`
-    const m = V.object(raw[i], param)
-    const role = V.string(m, "role", `${param}.role`)
+    const m = r.object(raw[i], param)
+    const role = r.string(m, "role", `${param}.role`)
     if (role === "system") {
       // Claude Code and some SDK users put system turns inside messages; the gateway keeps them
-      out.push({ role: "system", content: textOfContent(m.content, `${param}.content`) })
+      out.push({ role: "system", content: textOfContent(r, m.content, `${param}.content`) })
       continue
     }
-    if (role !== "user" && role !== "assistant") V.fail(`${param}.role`, `'${param}.role' must be one of user, assistant, got "${role}"`)
+    if (role !== "user" && role !== "assistant") {
+      r.fail(`${param}.role`, `'${param}.role' must be one of user, assistant, got "${role}"`)
+      continue
+    }
     if (typeof m.content === "string") {
-      out.push({ role: role as "user" | "assistant", content: m.content })
+      out.push({ role, content: m.content })
       continue
     }
-    const { results, parts } = readBlocks(m.content, role as "user" | "assistant", `${param}.content`, names)
+    const { results, parts } = readBlocks(r, m.content, role, `${param}.content`, names)
     if (results.length > 0) out.push({ role: "tool", content: results })
     if (parts.length === 0 && results.length > 0) continue
     out.push(role === "user" ? { role: "user", content: parts as Array<UserPart> } : { role: "assistant", content: parts })
@@ -171,33 +183,33 @@ const readMessages = (body: Body): Array<ChatMessage> => {
   return out
 }
 
-const readTools = (body: Body, ignored: Array<string>): Array<ToolDefinition> | undefined => {
+const readTools = (r: V.Reader, body: Body, ignored: Array<string>): Array<ToolDefinition> | undefined => {
   const raw = body.tools
   if (raw === undefined || raw === null) return undefined
-  if (!Array.isArray(raw)) return V.fail("tools", "'tools' must be an array")
+  if (!Array.isArray(raw)) return r.fail("tools", "'tools' must be an array")
   const tools: Array<ToolDefinition> = []
   for (let i = 0; i < raw.length; i++) {
-    const t = V.object(raw[i], `tools[${i}]`)
+    const t = r.object(raw[i], `tools[${i}]`)
     // server tools (web_search_…, bash_…) run at Anthropic only: no gateway meaning
     if (t.type !== undefined && t.type !== null && t.type !== "custom") {
       ignored.push(`tools[${i}]`)
       continue
     }
     if (t.defer_loading !== undefined && !ignored.includes("tools.defer_loading")) ignored.push("tools.defer_loading")
-    const description = V.optString(t, "description", `tools[${i}].description`)
+    const description = r.optString(t, "description", `tools[${i}].description`)
     tools.push({
-      name: V.string(t, "name", `tools[${i}].name`),
-      parameters: t.input_schema === undefined ? { type: "object" } : V.object(t.input_schema, `tools[${i}].input_schema`),
+      name: r.string(t, "name", `tools[${i}].name`),
+      parameters: t.input_schema === undefined ? { type: "object" } : r.object(t.input_schema, `tools[${i}].input_schema`),
       ...(description !== undefined ? { description } : {})
     })
   }
   return tools.length > 0 ? tools : undefined
 }
 
-const readToolChoice = (body: Body): { choice?: ToolChoice; parallel?: boolean } => {
+const readToolChoice = (r: V.Reader, body: Body): { choice?: ToolChoice; parallel?: boolean } => {
   const raw = body.tool_choice
   if (raw === undefined || raw === null) return {}
-  const tc = V.object(raw, "tool_choice")
+  const tc = r.object(raw, "tool_choice")
   const parallel = tc.disable_parallel_tool_use === true ? { parallel: false } : {}
   switch (tc.type) {
     case "auto":
@@ -207,17 +219,18 @@ const readToolChoice = (body: Body): { choice?: ToolChoice; parallel?: boolean }
     case "none":
       return { choice: "none" }
     case "tool":
-      return { choice: { tool: V.string(tc, "name", "tool_choice.name") }, ...parallel }
+      return { choice: { tool: r.string(tc, "name", "tool_choice.name") }, ...parallel }
     default:
-      return V.fail("tool_choice.type", "'tool_choice.type' must be one of auto, any, tool, none")
+      r.fail("tool_choice.type", "'tool_choice.type' must be one of auto, any, tool, none")
+      return {}
   }
 }
 
-const readThinking = (body: Body, ignored: Array<string>): ReasoningOptions | undefined => {
+const readThinking = (r: V.Reader, body: Body, ignored: Array<string>): ReasoningOptions | undefined => {
   const raw = body.thinking
   if (raw === undefined || raw === null) return undefined
-  const t = V.object(raw, "thinking")
-  if (t.type === "enabled") return { budgetTokens: V.optPositiveInt(t, "budget_tokens", "thinking.budget_tokens") ?? 1024 }
+  const t = r.object(raw, "thinking")
+  if (t.type === "enabled") return { budgetTokens: r.optPositiveInt(t, "budget_tokens", "thinking.budget_tokens") ?? 1024 }
   // adaptive leaves the budget to the model: the gateway has no such setting
   if (t.type !== "disabled") ignored.push("thinking")
   return undefined
@@ -229,26 +242,32 @@ const interpreted = new Set([
   "tools", "tool_choice", "thinking", "metadata"
 ])
 
-export const readMessagesRequest = (raw: unknown, hints: GatewayHints): MessagesCall => {
-  const body = V.object(raw)
+/** Anthropic's bounds on `temperature` and `top_p`. */
+const UNIT_RANGE: V.NumberRange = { min: 0, max: 1 }
+
+export const readMessagesRequest = (raw: unknown, hints: GatewayHints): MessagesCall | ApiError => {
+  const r = new V.Reader()
+  const body = r.object(raw)
+  if (r.failed) return r.error()
   const ignored: Array<string> = []
-  const model = V.string(body, "model")
-  const maxTokens = V.optPositiveInt(body, "max_tokens")
-  if (maxTokens === undefined) V.fail("max_tokens", "'max_tokens' is required")
-  const messages = readMessages(body)
-  const tools = readTools(body, ignored)
-  const { choice, parallel } = readToolChoice(body)
-  const reasoning = readThinking(body, ignored)
-  const temperature = V.optNumber(body, "temperature", { min: 0, max: 1 })
-  const topP = V.optNumber(body, "top_p", { min: 0, max: 1 })
-  const stop = body.stop_sequences === undefined || body.stop_sequences === null ? undefined : V.optStop(body, "stop_sequences")
-  const stream = V.optBoolean(body, "stream") ?? false
+  const model = r.string(body, "model")
+  const maxTokens = r.optPositiveInt(body, "max_tokens")
+  if (maxTokens === undefined) r.fail("max_tokens", "'max_tokens' is required")
+  const messages = readMessages(r, body)
+  const tools = readTools(r, body, ignored)
+  const { choice, parallel } = readToolChoice(r, body)
+  const reasoning = readThinking(r, body, ignored)
+  const temperature = r.optNumber(body, "temperature", UNIT_RANGE)
+  const topP = r.optNumber(body, "top_p", UNIT_RANGE)
+  const stop = body.stop_sequences === undefined || body.stop_sequences === null ? undefined : r.optStop(body, "stop_sequences")
+  const stream = r.optBoolean(body, "stream") ?? false
   let user: string | undefined
   if (body.metadata !== undefined && body.metadata !== null) {
-    user = V.optString(V.object(body.metadata, "metadata"), "user_id", "metadata.user_id")
+    user = r.optString(r.object(body.metadata, "metadata"), "user_id", "metadata.user_id")
   }
   for (const key in body) if (!interpreted.has(key) && body[key] !== undefined && body[key] !== null) ignored.push(key)
-  const strategy = V.strategy(hints.strategy, "x-llm-strategy")
+  const strategy = r.strategy(hints.strategy, "x-llm-strategy")
+  if (r.failed || messages === undefined) return r.error()
   return {
     request: {
       messages,

@@ -26,121 +26,148 @@ const imageType = (href: string): string => {
   return (ext !== undefined ? EXT_TYPES[ext] : undefined) ?? "image/*"
 }
 
-const textOf = (raw: unknown, param: string): string => {
+const textOf = (r: V.Reader, raw: unknown, param: string): string => {
   if (typeof raw === "string") return raw
-  if (!Array.isArray(raw)) return V.fail(param, `'${param}' must be a string or an array of text parts`)
-  return raw.map((p, i) => {
-    const part = V.object(p, `${param}[${i}]`)
-    if (part.type !== "text") V.fail(`${param}[${i}].type`, `'${param}[${i}].type' must be "text" here`)
-    return V.string(part, "text", `${param}[${i}].text`)
-  }).join("\n")
+  if (!Array.isArray(raw)) return r.fail(param, `'${param}' must be a string or an array of text parts`) ?? ""
+  let text = ""
+  for (let i = 0; i < raw.length; i++) {
+    const part = r.object(raw[i], `${param}[${i}]`)
+    if (part.type !== "text") r.fail(`${param}[${i}].type`, `'${param}[${i}].type' must be "text" here`)
+    const t = r.string(part, "text", `${param}[${i}].text`)
+    text = i === 0 ? t : `${text}\n${t}`
+  }
+  return text
 }
 
-/** One user content part; `undefined` for a text part (the caller keeps text parts as text). */
-const userPart = (raw: unknown, param: string): UserPart => {
-  const part = V.object(raw, param)
+/** One user content part (`undefined` when it is not one). */
+const userPart = (r: V.Reader, raw: unknown, param: string): UserPart | undefined => {
+  const part = r.object(raw, param)
   switch (part.type) {
     case "text":
-      return { type: "text", text: V.string(part, "text", `${param}.text`) }
+      return { type: "text", text: r.string(part, "text", `${param}.text`) }
     case "image_url": {
-      const img = V.object(part.image_url, `${param}.image_url`)
-      const url = V.string(img, "url", `${param}.image_url.url`)
-      const detail = V.optString(img, "detail", `${param}.image_url.detail`)
+      const img = r.object(part.image_url, `${param}.image_url`)
+      const url = r.string(img, "url", `${param}.image_url.url`)
+      const detail = r.optString(img, "detail", `${param}.image_url.detail`)
       const options = detail !== undefined ? { options: { openai: { imageDetail: detail } } } : {}
       const m = DATA_URL.exec(url)
       if (m !== null) return { type: "file", mediaType: m[1], data: m[2], ...options }
-      if (!/^https?:\/\//.test(url)) V.fail(`${param}.image_url.url`, `'${param}.image_url.url' must be an http(s) URL or a base64 data URL`)
+      if (!/^https?:\/\//.test(url)) return r.fail(`${param}.image_url.url`, `'${param}.image_url.url' must be an http(s) URL or a base64 data URL`)
       return { type: "file", mediaType: imageType(url), data: { _tag: "URL", href: url }, ...options }
     }
     case "input_audio": {
-      const audio = V.object(part.input_audio, `${param}.input_audio`)
-      const format = V.string(audio, "format", `${param}.input_audio.format`)
-      if (format !== "wav" && format !== "mp3") V.fail(`${param}.input_audio.format`, `'${param}.input_audio.format' must be one of wav, mp3`)
-      return { type: "file", mediaType: format === "wav" ? "audio/wav" : "audio/mpeg", data: V.string(audio, "data", `${param}.input_audio.data`) }
+      const audio = r.object(part.input_audio, `${param}.input_audio`)
+      const format = r.string(audio, "format", `${param}.input_audio.format`)
+      if (format !== "wav" && format !== "mp3") r.fail(`${param}.input_audio.format`, `'${param}.input_audio.format' must be one of wav, mp3`)
+      return { type: "file", mediaType: format === "wav" ? "audio/wav" : "audio/mpeg", data: r.string(audio, "data", `${param}.input_audio.data`) }
     }
     case "file": {
-      const file = V.object(part.file, `${param}.file`)
-      const fileName = V.optString(file, "filename", `${param}.file.filename`)
-      const fileId = V.optString(file, "file_id", `${param}.file.file_id`)
+      const file = r.object(part.file, `${param}.file`)
+      const fileName = r.optString(file, "filename", `${param}.file.filename`)
+      const fileId = r.optString(file, "file_id", `${param}.file.file_id`)
       const name = fileName !== undefined ? { fileName } : {}
       if (fileId !== undefined) return { type: "file", mediaType: "application/octet-stream", data: "", ...name, options: { openai: { fileId } } }
-      const m = DATA_URL.exec(V.string(file, "file_data", `${param}.file.file_data`))
-      if (m === null) return V.fail(`${param}.file.file_data`, `'${param}.file.file_data' must be a base64 data URL`)
+      const m = DATA_URL.exec(r.string(file, "file_data", `${param}.file.file_data`))
+      if (m === null) return r.fail(`${param}.file.file_data`, `'${param}.file.file_data' must be a base64 data URL`)
       return { type: "file", mediaType: m[1], data: m[2], ...name }
     }
     default:
-      return V.fail(`${param}.type`, `'${param}.type' must be one of text, image_url, input_audio, file`)
+      return r.fail(`${param}.type`, `'${param}.type' must be one of text, image_url, input_audio, file`)
   }
 }
 
 /**
  * One wire message as the gateway's message; `names` maps the tool-call ids seen so far to their
- * tool names (a tool message carries only the id; Anthropic and Ollama want the name).
+ * tool names (a tool message carries only the id; Anthropic and Ollama want the name). Read
+ * through `r`: what it answers after a violation is never used.
  */
-export const readRichMessage = (m: V.Body, role: "system" | "user" | "assistant" | "tool", param: string, names: Map<string, string>): ChatMessage => {
-  if (role === "system") return { role, content: textOf(m.content, `${param}.content`) }
+export const readRichMessage = (
+  r: V.Reader,
+  m: V.Body,
+  role: "system" | "user" | "assistant" | "tool",
+  param: string,
+  names: Map<string, string>
+): ChatMessage => {
+  if (role === "system") return { role, content: textOf(r, m.content, `${param}.content`) }
   if (role === "tool") {
-    const id = V.string(m, "tool_call_id", `${param}.tool_call_id`)
-    const result = textOf(m.content, `${param}.content`)
+    const id = r.string(m, "tool_call_id", `${param}.tool_call_id`)
+    const result = textOf(r, m.content, `${param}.content`)
     return { role, content: [{ type: "tool-result", id, name: names.get(id) ?? "", isFailure: false, result }] }
   }
   if (role === "user") {
     if (typeof m.content === "string") return { role, content: m.content }
-    if (!Array.isArray(m.content)) return V.fail(`${param}.content`, `'${param}.content' must be a string or an array of content parts`)
-    const parts = m.content.map((p, i) => userPart(p, `${param}.content[${i}]`))
+    if (!Array.isArray(m.content)) {
+      r.fail(`${param}.content`, `'${param}.content' must be a string or an array of content parts`)
+      return { role, content: "" }
+    }
+    const parts: Array<UserPart> = []
+    let textOnly = true
+    for (let i = 0; i < m.content.length; i++) {
+      const part = userPart(r, m.content[i], `${param}.content[${i}]`)
+      if (part === undefined) continue
+      if (part.type !== "text") textOnly = false
+      parts.push(part)
+    }
     // text parts alone stay one string (a newline between parts, as before parts existed)
-    return parts.every((p) => p.type === "text")
+    return textOnly
       ? { role, content: parts.map((p) => (p as { text: string }).text).join("\n") }
       : { role, content: parts }
   }
-  const text = m.content === undefined || m.content === null ? "" : textOf(m.content, `${param}.content`)
+  const text = m.content === undefined || m.content === null ? "" : textOf(r, m.content, `${param}.content`)
   const calls = m.tool_calls
   if (calls === undefined || calls === null || (Array.isArray(calls) && calls.length === 0)) return { role, content: text }
-  if (!Array.isArray(calls)) return V.fail(`${param}.tool_calls`, `'${param}.tool_calls' must be an array`)
+  if (!Array.isArray(calls)) {
+    r.fail(`${param}.tool_calls`, `'${param}.tool_calls' must be an array`)
+    return { role, content: text }
+  }
   const parts: Array<AssistantPart> = text === "" ? [] : [{ type: "text", text }]
-  calls.forEach((c, j) => {
-    const call = V.object(c, `${param}.tool_calls[${j}]`)
-    const id = V.string(call, "id", `${param}.tool_calls[${j}].id`)
-    const fn = V.object(call.function, `${param}.tool_calls[${j}].function`)
-    const name = V.string(fn, "name", `${param}.tool_calls[${j}].function.name`)
+  for (let j = 0; j < calls.length; j++) {
+    const call = r.object(calls[j], `${param}.tool_calls[${j}]`)
+    const id = r.string(call, "id", `${param}.tool_calls[${j}].id`)
+    const fn = r.object(call.function, `${param}.tool_calls[${j}].function`)
+    const name = r.string(fn, "name", `${param}.tool_calls[${j}].function.name`)
     names.set(id, name)
-    parts.push({ type: "tool-call", id, name, params: parseArguments(V.string(fn, "arguments", `${param}.tool_calls[${j}].function.arguments`)) })
-  })
+    parts.push({ type: "tool-call", id, name, params: parseArguments(r.string(fn, "arguments", `${param}.tool_calls[${j}].function.arguments`)) })
+  }
   return { role, content: parts }
 }
 
-export const readTools = (body: V.Body): ReadonlyArray<ToolDefinition> | undefined => {
+const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/
+
+export const readTools = (r: V.Reader, body: V.Body): ReadonlyArray<ToolDefinition> | undefined => {
   const raw = body.tools
   if (raw === undefined || raw === null) return undefined
-  if (!Array.isArray(raw)) return V.fail("tools", "'tools' must be an array")
-  return raw.map((t, i) => {
-    const tool = V.object(t, `tools[${i}]`)
-    if (tool.type !== "function") V.fail(`tools[${i}].type`, `'tools[${i}].type' must be "function"`)
-    const fn = V.object(tool.function, `tools[${i}].function`)
-    const name = V.string(fn, "name", `tools[${i}].function.name`)
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) V.fail(`tools[${i}].function.name`, `'tools[${i}].function.name' must be 1-64 letters, digits, _ or -`)
-    const description = V.optString(fn, "description", `tools[${i}].function.description`)
-    const strict = V.optBoolean(fn, "strict", `tools[${i}].function.strict`)
+  if (!Array.isArray(raw)) return r.fail("tools", "'tools' must be an array")
+  const tools = new Array<ToolDefinition>(raw.length)
+  for (let i = 0; i < raw.length; i++) {
+    const tool = r.object(raw[i], `tools[${i}]`)
+    if (tool.type !== "function") r.fail(`tools[${i}].type`, `'tools[${i}].type' must be "function"`)
+    const fn = r.object(tool.function, `tools[${i}].function`)
+    const name = r.string(fn, "name", `tools[${i}].function.name`)
+    if (!TOOL_NAME.test(name)) r.fail(`tools[${i}].function.name`, `'tools[${i}].function.name' must be 1-64 letters, digits, _ or -`)
+    const description = r.optString(fn, "description", `tools[${i}].function.description`)
+    const strict = r.optBoolean(fn, "strict", `tools[${i}].function.strict`)
     const parameters = fn.parameters === undefined || fn.parameters === null
       ? { type: "object", properties: {} }
-      : V.object(fn.parameters, `tools[${i}].function.parameters`)
-    return { name, parameters, ...(description !== undefined ? { description } : {}), ...(strict !== undefined ? { strict } : {}) }
-  })
+      : r.object(fn.parameters, `tools[${i}].function.parameters`)
+    tools[i] = { name, parameters, ...(description !== undefined ? { description } : {}), ...(strict !== undefined ? { strict } : {}) }
+  }
+  return tools
 }
 
-export const readToolChoice = (body: V.Body): ToolChoice | undefined => {
+export const readToolChoice = (r: V.Reader, body: V.Body): ToolChoice | undefined => {
   const raw = body.tool_choice
   if (raw === undefined || raw === null) return undefined
   if (raw === "auto" || raw === "none" || raw === "required") return raw
-  const o = V.object(raw, "tool_choice")
-  if (o.type === "function") return { tool: V.string(V.object(o.function, "tool_choice.function"), "name", "tool_choice.function.name") }
-  return V.fail("tool_choice", `'tool_choice' must be one of auto, none, required, or { type: "function", function: { name } }`)
+  const o = r.object(raw, "tool_choice")
+  if (o.type === "function") return { tool: r.string(r.object(o.function, "tool_choice.function"), "name", "tool_choice.function.name") }
+  return r.fail("tool_choice", `'tool_choice' must be one of auto, none, required, or { type: "function", function: { name } }`)
 }
 
 const EFFORTS = new Set(["minimal", "low", "medium", "high"])
-export const readReasoningEffort = (body: V.Body): ReasoningEffort | undefined => {
-  const effort = V.optString(body, "reasoning_effort")
-  if (effort !== undefined && !EFFORTS.has(effort)) V.fail("reasoning_effort", "'reasoning_effort' must be one of minimal, low, medium, high")
+export const readReasoningEffort = (r: V.Reader, body: V.Body): ReasoningEffort | undefined => {
+  const effort = r.optString(body, "reasoning_effort")
+  if (effort !== undefined && !EFFORTS.has(effort)) return r.fail("reasoning_effort", "'reasoning_effort' must be one of minimal, low, medium, high")
   return effort as ReasoningEffort | undefined
 }
 

@@ -6,6 +6,7 @@
  * provider is known (core RequestFields; the table is in notes/http-api.md).
  */
 import type { ChatMessage, FinishReason, LLMRequest, LLMResponse, ResponseFormat, StreamChunk, Usage } from "@llm-gateway/core/domain/Domain"
+import type { ApiError } from "../HttpError.ts"
 import { readReasoningEffort, readRichMessage, readToolChoice, readTools, richDelta, wireMessage } from "./chatParts.ts"
 import * as V from "./validate.ts"
 
@@ -32,72 +33,73 @@ const roles = new Map<string, "system" | "user" | "assistant" | "tool">([
   ["tool", "tool"]
 ])
 
-const readContent = (raw: unknown, param: string, role: string): string => {
+const readContent = (r: V.Reader, raw: unknown, param: string, role: string): string => {
   if (typeof raw === "string") return raw
   if (raw === null || raw === undefined) {
     if (role === "assistant") return ""
-    return V.fail(param, `'${param}' is required`)
+    return r.fail(param, `'${param}' is required`) ?? ""
   }
-  if (!Array.isArray(raw)) return V.fail(param, `'${param}' must be a string or an array of content parts`)
+  if (!Array.isArray(raw)) return r.fail(param, `'${param}' must be a string or an array of content parts`) ?? ""
   // Parts stay apart: until messages carry parts, a newline between two keeps "Say hello" and
   // "politely" from running together as "Say hellopolitely".
   let text = ""
   for (let i = 0; i < raw.length; i++) {
-    const part = V.object(raw[i], `${param}[${i}]`)
+    const part = r.object(raw[i], `${param}[${i}]`)
     if (part.type !== "text") {
-      V.fail(`${param}[${i}].type`, `content part type ${JSON.stringify(part.type)} is not supported (only "text")`)
+      r.fail(`${param}[${i}].type`, `content part type ${JSON.stringify(part.type)} is not supported (only "text")`)
     }
-    const t = V.string(part, "text", `${param}[${i}].text`)
+    const t = r.string(part, "text", `${param}[${i}].text`)
     text = i === 0 ? t : `${text}\n${t}`
   }
   return text
 }
 
-const readMessages = (body: V.Body): Array<ChatMessage> => {
+const readMessages = (r: V.Reader, body: V.Body): Array<ChatMessage> | undefined => {
   const raw = body.messages
-  if (raw === undefined || raw === null) return V.fail("messages", "'messages' is required")
-  if (!Array.isArray(raw)) return V.fail("messages", "'messages' must be an array")
-  if (raw.length === 0) return V.fail("messages", "'messages' must contain at least one message")
+  if (raw === undefined || raw === null) return r.fail("messages", "'messages' is required")
+  if (!Array.isArray(raw)) return r.fail("messages", "'messages' must be an array")
+  if (raw.length === 0) return r.fail("messages", "'messages' must contain at least one message")
   const out = new Array<ChatMessage>(raw.length)
   const names = new Map<string, string>()
   for (let i = 0; i < raw.length; i++) {
     const param = `messages[${i}]`
-    const m = V.object(raw[i], param)
-    const roleName = V.string(m, "role", `${param}.role`)
+    const m = r.object(raw[i], param)
+    const roleName = r.string(m, "role", `${param}.role`)
     const role = roles.get(roleName)
     if (role === undefined) {
-      V.fail(
+      r.fail(
         `${param}.role`,
         roleName === "function"
           ? `'${param}.role' "function" (deprecated): send tool messages (role "tool") instead`
           : `'${param}.role' must be one of system, developer, user, assistant, tool, got "${roleName}"`
       )
+      continue
     }
     // Text stays on the string path; parts, tool calls and tool messages are read as parts.
     out[i] = role !== "tool" && typeof m.content === "string" && (m.tool_calls === undefined || m.tool_calls === null)
-      ? { role: role as "system" | "user" | "assistant", content: m.content }
-      : role === "assistant" && m.tool_calls === undefined || role === "assistant" && m.tool_calls === null
-      ? { role: "assistant", content: readContent(m.content, `${param}.content`, roleName) }
-      : readRichMessage(m, role!, param, names)
+      ? { role, content: m.content }
+      : role === "assistant" && (m.tool_calls === undefined || m.tool_calls === null)
+      ? { role: "assistant", content: readContent(r, m.content, `${param}.content`, roleName) }
+      : readRichMessage(r, m, role, param, names)
   }
   return out
 }
 
-const readResponseFormat = (body: V.Body): ResponseFormat | undefined => {
+const readResponseFormat = (r: V.Reader, body: V.Body): ResponseFormat | undefined => {
   const raw = body.response_format
   if (raw === undefined || raw === null) return undefined
-  const rf = V.object(raw, "response_format")
+  const rf = r.object(raw, "response_format")
   switch (rf.type) {
     case "text":
       return undefined
     case "json_object":
       return { type: "json_object" }
     case "json_schema": {
-      const js = V.object(rf.json_schema, "response_format.json_schema")
-      const name = V.string(js, "name", "response_format.json_schema.name")
-      const schema = js.schema === undefined ? {} : V.object(js.schema, "response_format.json_schema.schema")
-      const strict = V.optBoolean(js, "strict", "response_format.json_schema.strict")
-      const description = V.optString(js, "description", "response_format.json_schema.description")
+      const js = r.object(rf.json_schema, "response_format.json_schema")
+      const name = r.string(js, "name", "response_format.json_schema.name")
+      const schema = js.schema === undefined ? {} : r.object(js.schema, "response_format.json_schema.schema")
+      const strict = r.optBoolean(js, "strict", "response_format.json_schema.strict")
+      const description = r.optString(js, "description", "response_format.json_schema.description")
       return {
         type: "json_schema",
         name,
@@ -107,14 +109,14 @@ const readResponseFormat = (body: V.Body): ResponseFormat | undefined => {
       }
     }
     default:
-      return V.fail("response_format.type", "'response_format.type' must be one of text, json_object, json_schema")
+      return r.fail("response_format.type", "'response_format.type' must be one of text, json_object, json_schema")
   }
 }
 
-const unsupported = (body: V.Body, key: string, what: string) => {
+const unsupported = (r: V.Reader, body: V.Body, key: string, what: string): void => {
   const v = body[key]
   if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) return
-  V.fail(key, `${what} are not supported by this gateway`)
+  r.fail(key, `${what} are not supported by this gateway`)
 }
 
 /** Fields this reader interprets; every other one goes to `LLMRequest.extra` as sent. */
@@ -152,32 +154,37 @@ const readExtra = (body: V.Body): Record<string, unknown> | undefined => {
 /** `auto` (or nothing) lets the router pick by task; anything else pins a model. */
 export const pinnedModel = (model: string): string | undefined => (model === "auto" || model === "" ? undefined : model)
 
-/** OpenAI's own bound on `n`. */
-const MAX_N = 128
+/** OpenAI's own bounds on `n`, `temperature` and `top_p`. */
+const N_RANGE: V.NumberRange = { min: 1, max: 128, int: true }
+const TEMPERATURE_RANGE: V.NumberRange = { min: 0, max: 2 }
+const UNIT_RANGE: V.NumberRange = { min: 0, max: 1 }
 
-export const readChatRequest = (raw: unknown, hints: GatewayHints): ChatCall => {
-  const body = V.object(raw)
-  const model = V.string(body, "model")
-  const messages = readMessages(body)
-  unsupported(body, "functions", "functions (deprecated; send tools)")
-  const tools = readTools(body)
-  const toolChoice = readToolChoice(body)
-  const parallelToolCalls = V.optBoolean(body, "parallel_tool_calls")
-  const effort = readReasoningEffort(body)
-  const n = V.optNumber(body, "n", { min: 1, max: MAX_N, int: true })
-  const completionCap = V.optPositiveInt(body, "max_completion_tokens")
-  const maxTokens = completionCap ?? V.optPositiveInt(body, "max_tokens")
-  const temperature = V.optNumber(body, "temperature", { min: 0, max: 2 })
-  const topP = V.optNumber(body, "top_p", { min: 0, max: 1 })
-  const stop = V.optStop(body)
-  const stream = V.optBoolean(body, "stream") ?? false
+export const readChatRequest = (raw: unknown, hints: GatewayHints): ChatCall | ApiError => {
+  const r = new V.Reader()
+  const body = r.object(raw)
+  if (r.failed) return r.error()
+  const model = r.string(body, "model")
+  const messages = readMessages(r, body)
+  unsupported(r, body, "functions", "functions (deprecated; send tools)")
+  const tools = readTools(r, body)
+  const toolChoice = readToolChoice(r, body)
+  const parallelToolCalls = r.optBoolean(body, "parallel_tool_calls")
+  const effort = readReasoningEffort(r, body)
+  const n = r.optNumber(body, "n", N_RANGE)
+  const completionCap = r.optPositiveInt(body, "max_completion_tokens")
+  const maxTokens = completionCap ?? r.optPositiveInt(body, "max_tokens")
+  const temperature = r.optNumber(body, "temperature", TEMPERATURE_RANGE)
+  const topP = r.optNumber(body, "top_p", UNIT_RANGE)
+  const stop = r.optStop(body)
+  const stream = r.optBoolean(body, "stream") ?? false
   let includeUsage = false
   if (body.stream_options !== undefined && body.stream_options !== null) {
-    const so = V.object(body.stream_options, "stream_options")
-    includeUsage = V.optBoolean(so, "include_usage", "stream_options.include_usage") ?? false
+    const so = r.object(body.stream_options, "stream_options")
+    includeUsage = r.optBoolean(so, "include_usage", "stream_options.include_usage") ?? false
   }
-  const responseFormat = readResponseFormat(body)
-  const strategy = V.strategy(hints.strategy, "x-llm-strategy")
+  const responseFormat = readResponseFormat(r, body)
+  const strategy = r.strategy(hints.strategy, "x-llm-strategy")
+  if (r.failed || messages === undefined) return r.error()
   const preferences = maxTokens === undefined && temperature === undefined && topP === undefined &&
       stop === undefined && strategy === undefined
     ? undefined

@@ -8,12 +8,11 @@ import type { GatewayStatusShape } from "@llm-gateway/core/manager/GatewayStatus
 import type { LLMManagerShape } from "@llm-gateway/core/manager/LLMManager"
 import { Cause, Effect } from "effect"
 import type { HttpServerRequest, HttpServerResponse } from "effect/http"
-import { ApiError, fromLLMError, internalError, invalidApiKey, invalidRequest } from "../HttpError.ts"
+import { ApiError, fromLLMError, internalError, invalidApiKey } from "../HttpError.ts"
 import type { Authenticator } from "./auth.ts"
 import type { Governance } from "./governanceServices.ts"
 import { errorResponse } from "./http.ts"
 import type { Scrubber } from "./secrets.ts"
-import { Invalid } from "./validate.ts"
 
 export interface ServerContext {
   readonly config: GatewayConfig
@@ -84,8 +83,7 @@ export const authenticated = <R>(
 /**
  * The JSON routes' one preamble: authenticate, read the body (`ctx.readJson`, or the route's own
  * reader), decode it with `read`, then `handle` the decoded input with the caller's scope. `read`
- * returns an `ApiError` to refuse the body, or throws `Invalid` (validate.ts), which becomes a 400
- * naming the field. Decoding is a plain call inside the read's continuation, so the chat path runs
+ * returns an `ApiError` to refuse the body (validate.ts: a 400 naming the field). Decoding is a plain call inside the read's continuation, so the chat path runs
  * the same Effect steps as when each route wrote this out.
  */
 export const jsonRoute = <A, R>(
@@ -97,13 +95,7 @@ export const jsonRoute = <A, R>(
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
   authenticated(ctx, request, (scope) =>
     Effect.flatMap(readJson(request), (body) => {
-      let input: A | ApiError
-      try {
-        input = read(body)
-      } catch (e) {
-        if (!(e instanceof Invalid)) throw e
-        input = invalidRequest(e.message, e.param)
-      }
+      const input = read(body)
       return input instanceof ApiError ? Effect.fail(input) : handle(input, scope)
     }))
 

@@ -7,6 +7,7 @@
  */
 import type { EmbeddingInput } from "@llm-gateway/core/domain/Domain"
 import type { EmbedResult } from "@llm-gateway/core/manager/LLMManager"
+import type { ApiError } from "../HttpError.ts"
 import { modelRef, pinnedModel } from "./chatWire.ts"
 import * as V from "./validate.ts"
 
@@ -20,50 +21,64 @@ export interface EmbeddingsCall {
 /** OpenAI's own cap on inputs per request. */
 const MAX_INPUTS = 2048
 
-export const readEmbeddingsRequest = (raw: unknown): EmbeddingsCall => {
-  const body = V.object(raw)
-  const model = V.string(body, "model")
+export const readEmbeddingsRequest = (raw: unknown): EmbeddingsCall | ApiError => {
+  const r = new V.Reader()
+  const body = r.object(raw)
+  if (r.failed) return r.error()
+  const model = r.string(body, "model")
   const input = body.input
-  let texts: EmbeddingInput
+  let texts: EmbeddingInput | undefined
   if (typeof input === "string") texts = [input]
   else if (Array.isArray(input)) {
-    if (input.length === 0) return V.fail("input", "'input' must not be empty")
-    if (input.length > MAX_INPUTS) return V.fail("input", `'input' takes at most ${MAX_INPUTS} items`)
-    texts = typeof input[0] === "number"
-      ? [tokens(input, "input")]
-      : Array.isArray(input[0])
-      ? input.map((ids, i) => tokens(ids, `input[${i}]`))
-      : strings(input)
+    if (input.length === 0) r.fail("input", "'input' must not be empty")
+    else if (input.length > MAX_INPUTS) r.fail("input", `'input' takes at most ${MAX_INPUTS} items`)
+    else {
+      texts = typeof input[0] === "number"
+        ? [tokens(r, input, "input")]
+        : Array.isArray(input[0])
+        ? input.map((ids, i) => tokens(r, ids, `input[${i}]`))
+        : strings(r, input)
+    }
   } else {
-    return V.fail(
+    r.fail(
       "input",
       input === undefined || input === null
         ? "'input' is required"
         : "'input' must be a string, an array of strings, or token arrays"
     )
   }
-  const format = V.optString(body, "encoding_format")
+  const format = r.optString(body, "encoding_format")
   if (format !== undefined && format !== "float" && format !== "base64") {
-    V.fail("encoding_format", "'encoding_format' must be float or base64")
+    r.fail("encoding_format", "'encoding_format' must be float or base64")
   }
-  const dimensions = V.optPositiveInt(body, "dimensions")
+  const dimensions = r.optPositiveInt(body, "dimensions")
+  if (r.failed || texts === undefined) return r.error()
   return { model: pinnedModel(model), input: texts, base64: format === "base64", dimensions }
 }
 
-const strings = (input: ReadonlyArray<unknown>): ReadonlyArray<string> => {
+const strings = (r: V.Reader, input: ReadonlyArray<unknown>): ReadonlyArray<string> => {
   for (let i = 0; i < input.length; i++) {
-    if (typeof input[i] !== "string") V.fail(`input[${i}]`, `'input[${i}]' must be a string (inputs are all texts or all token arrays)`)
+    if (typeof input[i] !== "string") {
+      r.fail(`input[${i}]`, `'input[${i}]' must be a string (inputs are all texts or all token arrays)`)
+      break
+    }
   }
   return input as ReadonlyArray<string>
 }
 
 /** One token array: non-empty, integer token ids. */
-const tokens = (raw: unknown, param: string): ReadonlyArray<number> => {
-  if (!Array.isArray(raw)) return V.fail(param, `'${param}' must be an array of token ids (inputs are all texts or all token arrays)`)
-  if (raw.length === 0) return V.fail(param, `'${param}' must not be empty`)
+const tokens = (r: V.Reader, raw: unknown, param: string): ReadonlyArray<number> => {
+  if (!Array.isArray(raw)) {
+    r.fail(param, `'${param}' must be an array of token ids (inputs are all texts or all token arrays)`)
+    return []
+  }
+  if (raw.length === 0) r.fail(param, `'${param}' must not be empty`)
   for (let i = 0; i < raw.length; i++) {
     const t = raw[i]
-    if (typeof t !== "number" || !Number.isInteger(t) || t < 0) V.fail(`${param}[${i}]`, `'${param}[${i}]' must be a token id (an integer ≥ 0)`)
+    if (typeof t !== "number" || !Number.isInteger(t) || t < 0) {
+      r.fail(`${param}[${i}]`, `'${param}[${i}]' must be a token id (an integer ≥ 0)`)
+      break
+    }
   }
   return raw as ReadonlyArray<number>
 }

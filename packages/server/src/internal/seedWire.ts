@@ -33,54 +33,67 @@ export interface SeedChat extends SeedCommon {
   readonly messages: ReadonlyArray<ChatMessage>
 }
 
-const readMessages = (body: V.Body): Array<ChatMessage> => {
+const readMessages = (r: V.Reader, body: V.Body): Array<ChatMessage> | undefined => {
   const raw = body.messages
-  if (!Array.isArray(raw)) return V.fail("messages", "'messages' must be an array")
-  if (raw.length === 0) return V.fail("messages", "'messages' must contain at least one message")
-  return raw.map((m, i) => {
-    const o = V.object(m, `messages[${i}]`)
-    const role = V.string(o, "role", `messages[${i}].role`)
+  if (!Array.isArray(raw)) return r.fail("messages", "'messages' must be an array")
+  if (raw.length === 0) return r.fail("messages", "'messages' must contain at least one message")
+  const out = new Array<ChatMessage>(raw.length)
+  for (let i = 0; i < raw.length; i++) {
+    const o = r.object(raw[i], `messages[${i}]`)
+    const role = r.string(o, "role", `messages[${i}].role`)
     if (role !== "system" && role !== "user" && role !== "assistant") {
-      V.fail(`messages[${i}].role`, `'messages[${i}].role' must be one of system, user, assistant`)
+      r.fail(`messages[${i}].role`, `'messages[${i}].role' must be one of system, user, assistant`)
     }
-    return { role: role as "system" | "user" | "assistant", content: V.string(o, "content", `messages[${i}].content`) }
-  })
+    out[i] = { role: role as "system" | "user" | "assistant", content: r.string(o, "content", `messages[${i}].content`) }
+  }
+  return out
 }
 
-const readCommon = (body: V.Body): SeedCommon => {
-  const maxTokens = V.optPositiveInt(body, "max_tokens")
-  const temperature = V.optNumber(body, "temperature", { min: 0, max: 2 })
-  const topP = V.optNumber(body, "top_p", { min: 0, max: 1 })
-  const stop = V.optStop(body)
-  const strategy = V.strategy(V.optString(body, "strategy"), "strategy")
+const readCommon = (r: V.Reader, body: V.Body): SeedCommon => {
+  const maxTokens = r.optPositiveInt(body, "max_tokens")
+  const temperature = r.optNumber(body, "temperature", TEMPERATURE_RANGE)
+  const topP = r.optNumber(body, "top_p", UNIT_RANGE)
+  const stop = r.optStop(body)
+  const strategy = r.strategy(r.optString(body, "strategy"), "strategy")
   return {
-    target: { provider: V.optString(body, "provider"), model: V.optString(body, "model") },
-    taskType: V.optString(body, "task_type") ?? V.optString(body, "task"),
+    target: { provider: r.optString(body, "provider"), model: r.optString(body, "model") },
+    taskType: r.optString(body, "task_type") ?? r.optString(body, "task"),
     preferences: { maxTokens, temperature, topP, stop, strategy },
-    cache: V.optBoolean(body, "use_cache") ?? true
+    cache: r.optBoolean(body, "use_cache") ?? true
   }
 }
 
-export const readGenerate = (raw: unknown): SeedGenerate => {
-  const body = V.object(raw)
-  const common = readCommon(body)
-  const prompt = V.optString(body, "prompt")
-  if (prompt !== undefined) return { ...common, messages: [{ role: "user", content: prompt }] }
-  if (body.messages !== undefined && body.messages !== null) return { ...common, messages: readMessages(body) }
-  return V.fail("prompt", "'prompt' is required")
+const TEMPERATURE_RANGE: V.NumberRange = { min: 0, max: 2 }
+const UNIT_RANGE: V.NumberRange = { min: 0, max: 1 }
+
+export const readGenerate = (raw: unknown): SeedGenerate | ApiError => {
+  const r = new V.Reader()
+  const body = r.object(raw)
+  if (r.failed) return r.error()
+  const common = readCommon(r, body)
+  const prompt = r.optString(body, "prompt")
+  if (prompt !== undefined) return r.done({ ...common, messages: [{ role: "user", content: prompt }] })
+  const messages = body.messages === undefined || body.messages === null
+    ? r.fail("prompt", "'prompt' is required")
+    : readMessages(r, body)
+  return r.failed || messages === undefined ? r.error() : { ...common, messages }
 }
 
-export const readChat = (raw: unknown): SeedChat => {
-  const body = V.object(raw)
-  const common = readCommon(body)
-  const conversationId = V.optString(body, "conversation_id")
+export const readChat = (raw: unknown): SeedChat | ApiError => {
+  const r = new V.Reader()
+  const body = r.object(raw)
+  if (r.failed) return r.error()
+  const common = readCommon(r, body)
+  const conversationId = r.optString(body, "conversation_id")
   if (conversationId !== undefined && (conversationId.length === 0 || conversationId.length > 200)) {
-    V.fail("conversation_id", "'conversation_id' must be 1 to 200 characters")
+    r.fail("conversation_id", "'conversation_id' must be 1 to 200 characters")
   }
-  const message = V.optString(body, "message")
-  const messages = message !== undefined ? [{ role: "user" as const, content: message }] : readMessages(body)
+  const message = r.optString(body, "message")
+  const messages = message !== undefined ? [{ role: "user" as const, content: message }] : readMessages(r, body)
+  if (r.failed || messages === undefined) return r.error()
   if (conversationId !== undefined && messages[messages.length - 1].role !== "user") {
-    V.fail(`messages[${messages.length - 1}].role`, "the last message of a conversation turn must be the user's")
+    r.fail(`messages[${messages.length - 1}].role`, "the last message of a conversation turn must be the user's")
+    return r.error()
   }
   return { ...common, conversationId, messages }
 }

@@ -1,9 +1,140 @@
 /**
  * Hand-written readers for request bodies. The model endpoints are the hot path: a reader is a
  * few type checks per field, and a violation names the field (`messages[1].content`) the way
- * OpenAI's API does. Readers throw `Invalid`; `decodeWith` turns that into a 400.
+ * OpenAI's API does.
+ *
+ * A request is read through one `Reader`, which records the first violation and never throws:
+ * a field that fails reads as a neutral value of its type (`""`, an empty object, `undefined`)
+ * so the reader carries on without special cases, and `done(value)` answers the value, or the
+ * 400 naming the first violation. Reading stops early only where what follows would be
+ * meaningless (a body that is not an object, messages that are not an array). The first
+ * violation recorded is the one a throwing reader would have met first: the 400 bodies do not
+ * depend on how far the reader went after it.
  */
 import { ApiError, invalidRequest } from "../HttpError.ts"
+
+export type Body = Record<string, unknown>
+
+const typeName = (u: unknown): string =>
+  u === null ? "null" : Array.isArray(u) ? "an array" : typeof u === "object" ? "an object" : `a ${typeof u}`
+
+export const isObject = (u: unknown): u is Body => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** What `object` reads for a value that is not one: no fields, no prototype (no `constructor`). */
+const NO_FIELDS: Body = Object.freeze(Object.create(null))
+
+export const strategies = ["cost", "performance", "balanced"] as const
+export type Strategy = typeof strategies[number]
+
+export interface NumberRange {
+  readonly min?: number
+  readonly max?: number
+  readonly int?: boolean
+  readonly exclusiveMin?: boolean
+}
+
+export class Reader {
+  private param: string | undefined = undefined
+  private message: string | undefined = undefined
+
+  /** True once a violation is recorded. */
+  get failed(): boolean {
+    return this.message !== undefined
+  }
+
+  /** Records a violation (the first one wins) and reads as `undefined`. */
+  fail(param: string | undefined, message: string): undefined {
+    if (this.message === undefined) {
+      this.param = param
+      this.message = message
+    }
+    return undefined
+  }
+
+  /** The first violation as a 400 `invalid_request` naming the field. Call only when `failed`. */
+  error(): ApiError {
+    return invalidRequest(this.message ?? "invalid request", this.param)
+  }
+
+  /** The reader's answer: `value`, or the 400 of the first violation. */
+  done<A>(value: A): A | ApiError {
+    return this.message === undefined ? value : invalidRequest(this.message, this.param)
+  }
+
+  object(u: unknown, param?: string): Body {
+    if (isObject(u)) return u
+    this.fail(
+      param,
+      param === undefined ? `the request body must be a JSON object, got ${typeName(u)}` : `'${param}' must be an object, got ${typeName(u)}`
+    )
+    return NO_FIELDS
+  }
+
+  /** `undefined` and `null` are both "not given", as OpenAI's API treats them. */
+  optString(body: Body, key: string, param = key): string | undefined {
+    const v = body[key]
+    if (v === undefined || v === null) return undefined
+    if (typeof v === "string") return v
+    return this.fail(param, `'${param}' must be a string, got ${typeName(v)}`)
+  }
+
+  /** A required string; `""` when missing or not a string. */
+  string(body: Body, key: string, param = key): string {
+    const v = body[key]
+    if (typeof v === "string") return v
+    if (v === undefined || v === null) this.fail(param, `'${param}' is required`)
+    else this.fail(param, `'${param}' must be a string, got ${typeName(v)}`)
+    return ""
+  }
+
+  optBoolean(body: Body, key: string, param = key): boolean | undefined {
+    const v = body[key]
+    if (v === undefined || v === null) return undefined
+    if (typeof v === "boolean") return v
+    return this.fail(param, `'${param}' must be a boolean, got ${typeName(v)}`)
+  }
+
+  optNumber(body: Body, key: string, range: NumberRange, param = key): number | undefined {
+    const v = body[key]
+    if (v === undefined || v === null) return undefined
+    if (typeof v !== "number" || !Number.isFinite(v)) return this.fail(param, `'${param}' must be a number, got ${typeName(v)}`)
+    if (range.int === true && !Number.isInteger(v)) return this.fail(param, `'${param}' must be an integer`)
+    if (range.min !== undefined && (range.exclusiveMin ? v <= range.min : v < range.min)) {
+      return this.fail(param, `'${param}' must be ${range.exclusiveMin ? "greater than" : "at least"} ${range.min}`)
+    }
+    if (range.max !== undefined && v > range.max) return this.fail(param, `'${param}' must be at most ${range.max}`)
+    return v
+  }
+
+  optPositiveInt(body: Body, key: string, param = key): number | undefined {
+    return this.optNumber(body, key, POSITIVE_INT, param)
+  }
+
+  /** `stop`: a string or up to 4 strings. */
+  optStop(body: Body, key = "stop"): ReadonlyArray<string> | undefined {
+    const v = body[key]
+    if (v === undefined || v === null) return undefined
+    if (typeof v === "string") return [v]
+    if (!Array.isArray(v)) return this.fail(key, `'${key}' must be a string or an array of strings`)
+    if (v.length > 4) return this.fail(key, `'${key}' takes at most 4 sequences`)
+    for (let i = 0; i < v.length; i++) {
+      if (typeof v[i] !== "string") return this.fail(`${key}[${i}]`, `'${key}[${i}]' must be a string`)
+    }
+    return v as ReadonlyArray<string>
+  }
+
+  strategy(value: string | undefined, param: string): Strategy | undefined {
+    if (value === undefined || value === "") return undefined
+    if ((strategies as ReadonlyArray<string>).includes(value)) return value as Strategy
+    return this.fail(param, `'${param}' must be one of ${strategies.join(", ")}, got "${value}"`)
+  }
+}
+
+const POSITIVE_INT: NumberRange = { min: 0, exclusiveMin: true, int: true }
+
+// ---- compatibility: throwing readers ---------------------------------------------------------
+// For readers written before `Reader` (the Responses API's); they go once those read through a
+// `Reader`. `decodeWith` turns their `Invalid` into the same 400.
 
 export class Invalid {
   readonly param: string | undefined
@@ -14,87 +145,30 @@ export class Invalid {
   }
 }
 
-export type Body = Record<string, unknown>
+/** A `Reader` whose first violation throws `Invalid`. */
+class ThrowingReader extends Reader {
+  override fail(param: string | undefined, message: string): undefined {
+    throw new Invalid(param, message)
+  }
+}
 
-const typeName = (u: unknown): string =>
-  u === null ? "null" : Array.isArray(u) ? "an array" : typeof u === "object" ? "an object" : `a ${typeof u}`
+const throwing = new ThrowingReader()
 
 export const fail = (param: string | undefined, message: string): never => {
   throw new Invalid(param, message)
 }
+export const object = (u: unknown, param?: string): Body => throwing.object(u, param)
+export const optString = (body: Body, key: string, param = key): string | undefined => throwing.optString(body, key, param)
+export const string = (body: Body, key: string, param = key): string => throwing.string(body, key, param)
+export const optBoolean = (body: Body, key: string, param = key): boolean | undefined => throwing.optBoolean(body, key, param)
+export const optNumber = (body: Body, key: string, range: NumberRange, param = key): number | undefined =>
+  throwing.optNumber(body, key, range, param)
+export const optPositiveInt = (body: Body, key: string, param = key): number | undefined => throwing.optPositiveInt(body, key, param)
+export const optStop = (body: Body, key = "stop"): ReadonlyArray<string> | undefined => throwing.optStop(body, key)
+export const strategy = (value: string | undefined, param: string): Strategy | undefined => throwing.strategy(value, param)
 
-export const isObject = (u: unknown): u is Body => typeof u === "object" && u !== null && !Array.isArray(u)
-
-export const object = (u: unknown, param?: string): Body => {
-  if (!isObject(u)) {
-    fail(param, param === undefined ? `the request body must be a JSON object, got ${typeName(u)}` : `'${param}' must be an object, got ${typeName(u)}`)
-  }
-  return u as Body
-}
-
-/** `undefined` and `null` are both "not given", as OpenAI's API treats them. */
-export const optString = (body: Body, key: string, param = key): string | undefined => {
-  const v = body[key]
-  if (v === undefined || v === null) return undefined
-  if (typeof v !== "string") fail(param, `'${param}' must be a string, got ${typeName(v)}`)
-  return v as string
-}
-
-export const string = (body: Body, key: string, param = key): string => {
-  const v = optString(body, key, param)
-  if (v === undefined) fail(param, `'${param}' is required`)
-  return v as string
-}
-
-export const optBoolean = (body: Body, key: string, param = key): boolean | undefined => {
-  const v = body[key]
-  if (v === undefined || v === null) return undefined
-  if (typeof v !== "boolean") fail(param, `'${param}' must be a boolean, got ${typeName(v)}`)
-  return v as boolean
-}
-
-export const optNumber = (
-  body: Body,
-  key: string,
-  range: { readonly min?: number; readonly max?: number; readonly int?: boolean; readonly exclusiveMin?: boolean },
-  param = key
-): number | undefined => {
-  const v = body[key]
-  if (v === undefined || v === null) return undefined
-  if (typeof v !== "number" || !Number.isFinite(v)) return fail(param, `'${param}' must be a number, got ${typeName(v)}`)
-  if (range.int === true && !Number.isInteger(v)) fail(param, `'${param}' must be an integer`)
-  if (range.min !== undefined && (range.exclusiveMin ? v <= range.min : v < range.min)) {
-    fail(param, `'${param}' must be ${range.exclusiveMin ? "greater than" : "at least"} ${range.min}`)
-  }
-  if (range.max !== undefined && v > range.max) fail(param, `'${param}' must be at most ${range.max}`)
-  return v
-}
-
-export const optPositiveInt = (body: Body, key: string, param = key) =>
-  optNumber(body, key, { min: 0, exclusiveMin: true, int: true }, param)
-
-/** `stop`: a string or up to 4 strings. */
-export const optStop = (body: Body, key = "stop"): ReadonlyArray<string> | undefined => {
-  const v = body[key]
-  if (v === undefined || v === null) return undefined
-  if (typeof v === "string") return [v]
-  if (!Array.isArray(v)) return fail(key, `'${key}' must be a string or an array of strings`)
-  if (v.length > 4) fail(key, `'${key}' takes at most 4 sequences`)
-  for (let i = 0; i < v.length; i++) if (typeof v[i] !== "string") fail(`${key}[${i}]`, `'${key}[${i}]' must be a string`)
-  return v as ReadonlyArray<string>
-}
-
-export const strategies = ["cost", "performance", "balanced"] as const
-export type Strategy = typeof strategies[number]
-
-export const strategy = (value: string | undefined, param: string): Strategy | undefined => {
-  if (value === undefined || value === "") return undefined
-  if ((strategies as ReadonlyArray<string>).includes(value)) return value as Strategy
-  return fail(param, `'${param}' must be one of ${strategies.join(", ")}, got "${value}"`)
-}
-
-/** Runs a reader; a violation becomes a 400 `invalid_request` naming the field. */
-export const decodeWith = <A>(read: (body: unknown) => A, body: unknown): A | ApiError => {
+/** Runs a reader that answers `A | ApiError` (or, the compatibility readers, throws `Invalid`). */
+export const decodeWith = <A>(read: (body: unknown) => A | ApiError, body: unknown): A | ApiError => {
   try {
     return read(body)
   } catch (e) {

@@ -13,7 +13,8 @@ import {
   toolCallsOf
 } from "../../domain/Domain.ts"
 import type { LLMError } from "../../domain/LLMError.ts"
-import type { ModelRouterShape, RoutePlan } from "../../routing/ModelRouter.ts"
+import type { PassthroughRequest } from "../../providers/Passthrough.ts"
+import { answersNatively, type ModelRouterShape, type RoutePlan } from "../../routing/ModelRouter.ts"
 import { generateChoices } from "./choices.ts"
 import type { Recorder } from "./record.ts"
 import { DEFAULT_TASK } from "./tasks.ts"
@@ -30,13 +31,13 @@ const lastUserText = (req: LLMRequest): string => {
 
 export const makeGenerate = (router: ModelRouterShape, cache: CacheServiceShape, record: Recorder) => {
   /** Runs the request's plan (planned by the router itself when the manager needed none). */
-  const routed = (req: LLMRequest, plan: RoutePlan | undefined) =>
+  const routed = (req: LLMRequest, plan: RoutePlan | undefined, passthrough: PassthroughRequest | undefined) =>
     req.n !== undefined && req.n > 1
       ? generateChoices(req, req.n, router.generate(req, plan), router.generate)
-      : router.generate(req, plan)
+      : router.generate(req, plan, passthrough)
 
-  const fromRouter = (req: LLMRequest, plan?: RoutePlan): Effect.Effect<LLMResponse, LLMError> =>
-    Effect.map(routed(req, plan), (r): LLMResponse => ({
+  const fromRouter = (req: LLMRequest, plan?: RoutePlan, passthrough?: PassthroughRequest): Effect.Effect<LLMResponse, LLMError> =>
+    Effect.map(routed(req, plan, passthrough), (r): LLMResponse => ({
       content: r.content,
       provider: r.provider,
       model: r.model,
@@ -48,18 +49,28 @@ export const makeGenerate = (router: ModelRouterShape, cache: CacheServiceShape,
       attempts: r.attempts,
       ...(r.choices !== undefined && r.choices.length > 1 ? { choices: r.choices } : {}),
       ...(r.ignoredFields !== undefined ? { ignoredFields: r.ignoredFields } : {}),
-      ...(r.parts !== undefined ? { parts: r.parts, toolCalls: toolCallsOf(r.parts) } : {})
+      ...(r.parts !== undefined ? { parts: r.parts, toolCalls: toolCallsOf(r.parts) } : {}),
+      ...(r.native !== undefined ? { native: r.native } : {})
     }))
 
-  /** A validated request, answered and accounted; `plan` (cache off only): the one it was already given. */
-  return Effect.fnUntraced(function*(req: LLMRequest, scope: string, given?: RoutePlan) {
+  /**
+   * A validated request, answered and accounted; `plan` (cache off only): the one it was already
+   * given. A pass-through request that a candidate may answer natively is not cached: the cache
+   * keeps the gateway's own answers, and a native one carries what the translated request lacks.
+   */
+  return Effect.fnUntraced(function*(req: LLMRequest, scope: string, given?: RoutePlan, passthrough?: PassthroughRequest) {
     // No cache, no key: building one costs a plan and a SHA-256 per request.
     if (req.cache === false || !cache.enabled) {
-      const response = yield* fromRouter(req, given)
+      const response = yield* fromRouter(req, given, passthrough)
       yield* record(req, scope, response)
       return response
     }
     const plan = given ?? (yield* router.plan(req))
+    if (answersNatively(plan.candidates, passthrough)) {
+      const response = yield* fromRouter(req, plan, passthrough)
+      yield* record(req, scope, response)
+      return response
+    }
     const key = keyOf(cache, req, scope, plan)
     const startedNs = yield* Clock.currentTimeNanos
     // a look-alike prompt's answer has one choice and none of this request's extra fields

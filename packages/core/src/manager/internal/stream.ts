@@ -8,7 +8,7 @@ import { type LLMRequest, type LLMResponse, type StreamChunk, toolCallsOf } from
 import { StreamedParts } from "../../domain/StreamedParts.ts"
 import type { InvalidRequest, LLMError } from "../../domain/LLMError.ts"
 import { annotateParentSpan, isTracing, requestAttributes } from "../../metrics/GenAiSpans.ts"
-import type { ModelRouterShape } from "../../routing/ModelRouter.ts"
+import { answersNatively, type ModelRouterShape } from "../../routing/ModelRouter.ts"
 import type { CallContext } from "../LLMManager.ts"
 import { streamChoices } from "./choices.ts"
 import { keyOf } from "./generate.ts"
@@ -34,7 +34,8 @@ export const makeGenerateStream = ({ accept, cache, record, router, spans }: Str
       // several streamed choices are not cached: a replay has one choice
       const useCache = valid.cache !== false && cache.enabled && n === 1
       const plan = useCache ? yield* router.plan(valid) : undefined
-      const key = plan !== undefined ? keyOf(cache, valid, scope, plan) : undefined
+      // a pass-through request a candidate may answer natively is not cached (see generate)
+      const key = plan !== undefined && !answersNatively(plan.candidates, ctx?.passthrough) ? keyOf(cache, valid, scope, plan) : undefined
       if (key !== undefined) {
         const hit = yield* cache.get(key)
         if (Option.isSome(hit)) {
@@ -53,7 +54,7 @@ export const makeGenerateStream = ({ accept, cache, record, router, spans }: Str
       const started = Date.now()
       // Per batch, not per chunk: the bookkeeping is synchronous, and only the batch that
       // carries the last chunk runs an effect (cache write, accounting).
-      const upstream = n > 1 ? streamChoices(valid, n, router.stream) : router.stream(valid, plan)
+      const upstream = n > 1 ? streamChoices(valid, n, router.stream) : router.stream(valid, plan, ctx?.passthrough)
       const tracing = yield* Effect.withFiber((fiber) => Effect.succeed(isTracing(fiber)))
       const out = Stream.mapArrayEffect(upstream, (batch) => {
         let last: StreamChunk | undefined
