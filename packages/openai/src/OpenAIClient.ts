@@ -29,6 +29,7 @@ import { Effect, Layer, type Scope, Stream } from "effect"
 import OpenAI, { AzureOpenAI, type ClientOptions } from "openai"
 import { directHeaders, makeDirectChat } from "./internal/direct.ts"
 import { type ErrorScope, estimateTokens, toLLMError } from "./internal/errors.ts"
+import { makeResponsesPassthrough } from "./internal/responsesPassthrough.ts"
 import { resolveSettings } from "./internal/settings.ts"
 import { makeTransport } from "./internal/transport.ts"
 import { chatParams, chatStreamParams, toResponse, toStreamChunks } from "./internal/wire.ts"
@@ -199,7 +200,9 @@ export const makeOpenAIClient: (
     generate,
     stream,
     embed,
-    health
+    health,
+    // OpenAI's own Responses API, for a client that speaks it (internal/responsesPassthrough.ts)
+    ...(config.type === "openai" ? { passthrough: makeResponsesPassthrough(sdk, scope) } : {})
   })
 })
 

@@ -11,8 +11,17 @@ import type * as Http from "node:http"
 import { Effect } from "effect"
 import { checkChatRequest } from "./fakes/openai/ChatRules.ts"
 import { forcedTurn, openAIWireTurn } from "./fakes/openai/ChatTurn.ts"
+import { answerResponses, type FakeResponsesUsage } from "./fakes/openai/Responses.ts"
 import { type FakeScripting, isRich, makeTurnSource } from "./fakes/Script.ts"
-import { applyFault, type Fault, type LoopbackHandlerContext, type LoopbackServer, sendJson, startLoopbackServer } from "./LoopbackServer.ts"
+import {
+  applyFault,
+  type Fault,
+  type LoopbackHandlerContext,
+  type LoopbackServer,
+  type RecordedRequest,
+  sendJson,
+  startLoopbackServer
+} from "./LoopbackServer.ts"
 
 export type { FakeResponder, FakeToolCall, FakeTurn } from "./fakes/Script.ts"
 
@@ -89,6 +98,12 @@ export interface FakeOpenAI extends FakeScripting<FakeChatRequest> {
   readonly pendingFaults: () => number
   readonly setReply: (reply: string | ((req: FakeChatRequest) => string)) => void
   readonly setUsageDetails: (details: FakeUsageDetails | undefined) => void
+  /** `POST /v1/responses` requests received (body and headers), in order (fakes/openai/Responses.ts). */
+  readonly responsesRequests: () => Array<RecordedRequest>
+  /** Turns for `/v1/responses` (its own queue: chat turns are not consumed by it). */
+  readonly responsesScript: FakeScripting<Record<string, unknown>>
+  /** Usage details `/v1/responses` reports (cached input, reasoning tokens). */
+  readonly setResponsesUsage: (usage: FakeResponsesUsage | undefined) => void
   readonly close: () => Promise<void>
 }
 
@@ -166,6 +181,8 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
   let details = options.usageDetails
   let seq = 0
   const turns = makeTurnSource<FakeChatRequest>()
+  const responsesTurns = makeTurnSource<Record<string, unknown>>()
+  let responsesUsage: FakeResponsesUsage | undefined
   const models = options.models ?? ["gpt-4o-mini", "text-embedding-3-small"]
   const dims = options.embeddingDimensions ?? 8
   const latency = options.latencyMs ?? 0
@@ -338,6 +355,17 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
     if (!authorized(req, false)) return sendJson(res, 401, openAIErrorBody(401))
     if (req.method === "POST" && path === "/v1/chat/completions") return chat(ctx, body, fault)
     if (req.method === "POST" && path === "/v1/embeddings") return embeddings(ctx, body)
+    if (req.method === "POST" && path === "/v1/responses") {
+      const turn = responsesTurns.next(body)
+      return answerResponses(res, body, {
+        seq: ++seq,
+        text: turn?.text ?? (typeof reply === "string" ? reply : reply(body)),
+        turn,
+        usage: responsesUsage,
+        tokenCount: fakeTokenCount,
+        split: (text) => splitReply(text, options.chunks)
+      })
+    }
     if (req.method === "GET" && path === "/v1/models") return listModels(ctx)
     return sendJson(res, 404, openAIErrorBody(404, `Unknown request URL: ${req.method} ${path}`, "unknown_url"))
   })
@@ -359,6 +387,11 @@ export const startFakeOpenAI = async (options: FakeOpenAIOptions = {}): Promise<
     },
     setUsageDetails: (d) => {
       details = d
+    },
+    responsesRequests: () => server.requests.filter((r) => r.path === "/v1/responses"),
+    responsesScript: responsesTurns.scripting,
+    setResponsesUsage: (u) => {
+      responsesUsage = u
     },
     close: () => server.close()
   }
