@@ -40,11 +40,12 @@ type Lazy<F extends (...args: never) => Effect.Effect<unknown, unknown>> = (
   ...args: Parameters<F>
 ) => Effect.Effect<Effect.Success<ReturnType<F>>, Effect.Error<ReturnType<F>> | ConfigurationError>
 
-export interface DefaultLLMManager extends Omit<LLMManagerShape, "usage" | "getConversation" | "deleteConversation"> {
+export interface DefaultLLMManager extends Omit<LLMManagerShape, "usage" | "getConversation" | "deleteConversation" | "saveConversation"> {
   /** Fails with ConfigurationError only when the env config is invalid (the lazy start failed). */
   readonly usage: Effect.Effect<Effect.Success<LLMManagerShape["usage"]>, ConfigurationError>
   readonly getConversation: Lazy<LLMManagerShape["getConversation"]>
   readonly deleteConversation: Lazy<LLMManagerShape["deleteConversation"]>
+  readonly saveConversation: Lazy<LLMManagerShape["saveConversation"]>
   /** Closes provider connections, stores and timers. */
   readonly dispose: () => Promise<void>
 }
@@ -62,6 +63,7 @@ export const createDefaultLLMManager = (options: GatewayOptions = {}): DefaultLL
     chat: (id, message, options) => Effect.flatMap(manager, (m) => m.chat(id, message, options)),
     getConversation: (id, ctx) => Effect.flatMap(manager, (m) => m.getConversation(id, ctx)),
     deleteConversation: (id, ctx) => Effect.flatMap(manager, (m) => m.deleteConversation(id, ctx)),
+    saveConversation: (conversation, ctx) => Effect.flatMap(manager, (m) => m.saveConversation(conversation, ctx)),
     embed: (texts, options) => Effect.flatMap(manager, (m) => m.embed(texts, options)),
     generateObject: (req, schema, ctx) => Effect.flatMap(manager, (m) => m.generateObject(req, schema, ctx)),
     usage: Effect.flatMap(manager, (m) => m.usage),

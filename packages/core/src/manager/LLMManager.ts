@@ -6,13 +6,18 @@ import { Context, Effect, Layer, Option, type Schema, type Stream } from "effect
 import { UsageAccounting, type UsageRow } from "../accounting/UsageAccounting.ts"
 import { CacheService } from "../cache/CacheService.ts"
 import { LLMConfig } from "../config/LLMConfig.ts"
-import { type Conversation, type ConversationNotFound, ConversationStorage } from "../conversations/ConversationStorage.ts"
+import {
+  type Conversation,
+  type ConversationAlreadyExists,
+  type ConversationNotFound,
+  ConversationStorage
+} from "../conversations/ConversationStorage.ts"
 import type { ChatMessage, EmbeddingInput, EmbeddingResponse, LLMRequest, LLMResponse, StreamChunk } from "../domain/Domain.ts"
 import { InvalidRequest, type LLMError } from "../domain/LLMError.ts"
 import { annotated } from "../metrics/GenAiSpans.ts"
 import type { PassthroughRequest } from "../providers/Passthrough.ts"
 import { ModelRouter } from "../routing/ModelRouter.ts"
-import { makeConversations } from "./internal/conversations.ts"
+import { makeConversations, type SavedConversation } from "./internal/conversations.ts"
 import { makeGenerate } from "./internal/generate.ts"
 import { makeRecorder } from "./internal/record.ts"
 import { DEFAULT_SCOPE, makeRequestCheck } from "./internal/requests.ts"
@@ -25,6 +30,7 @@ import { makeGenerateObject, type StructuredOutputError } from "./internal/struc
 export { makeGenerateObject, StructuredOutputError } from "./internal/structuredOutput.ts"
 // The server keys usage rows by task too: it bounds the name exactly as the manager routes it.
 export { makeTaskResolver } from "./internal/tasks.ts"
+export type { SavedConversation } from "./internal/conversations.ts"
 
 /** Who is calling: the tenant / API key that scopes cache entries and usage. */
 export interface CallContext {
@@ -77,6 +83,8 @@ export interface LLMManagerShape {
   readonly getConversation: (conversationId: string, ctx?: CallContext) => Effect.Effect<Conversation, ConversationNotFound>
   /** Forgets a conversation: the next `chat` with its id starts a new one. */
   readonly deleteConversation: (conversationId: string, ctx?: CallContext) => Effect.Effect<void, ConversationNotFound>
+  /** Stores a whole conversation answered elsewhere (the server's stored Responses) in the caller's scope. */
+  readonly saveConversation: (conversation: SavedConversation, ctx?: CallContext) => Effect.Effect<Conversation, ConversationAlreadyExists>
   /** Texts, or token arrays (OpenAI-wire providers only); `dimensions` for models that can shorten vectors. */
   readonly embed: (texts: EmbeddingInput, options?: EmbedOptions) => Effect.Effect<EmbedResult, LLMError>
   readonly generateObject: <A, I>(

@@ -21,6 +21,13 @@ export interface ConversationDeps {
   readonly generate: (req: LLMRequest, scope: string, plan?: RoutePlan) => Effect.Effect<LLMResponse, LLMError>
 }
 
+/** A conversation stored as given: its id, every message, and metadata the caller reads back. */
+export interface SavedConversation {
+  readonly id: string
+  readonly messages: ReadonlyArray<ChatMessage>
+  readonly metadata?: Readonly<Record<string, string>> | undefined
+}
+
 /** Tokens kept free for the answer when the caller sets no `maxTokens`. */
 const DEFAULT_RESERVE = 1024
 
@@ -74,6 +81,9 @@ export const makeConversations = ({ generate, resolveTask, router, storage }: Co
     storage.get(conversationId, { scope: ctx?.scope ?? DEFAULT_SCOPE })
   const deleteConversation = (conversationId: string, ctx?: CallContext) =>
     storage.delete(conversationId, { scope: ctx?.scope ?? DEFAULT_SCOPE })
+  // a conversation whose turns were answered elsewhere (the server's stored Responses), kept whole
+  const saveConversation = (conversation: SavedConversation, ctx?: CallContext) =>
+    storage.create({ ...conversation, scope: ctx?.scope ?? DEFAULT_SCOPE })
 
-  return { chat, getConversation, deleteConversation }
+  return { chat, getConversation, deleteConversation, saveConversation }
 }
