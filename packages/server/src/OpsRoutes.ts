@@ -63,6 +63,7 @@ const known: Record<string, string> = {
   "/v1/chat/completions": "POST",
   "/v1/embeddings": "POST",
   "/v1/models": "GET",
+  "/v1/responses": "POST",
   "/api/v1/llm/generate": "POST",
   "/api/v1/llm/chat": "POST",
   "/api/v1/llm/status": "GET",
@@ -85,7 +86,7 @@ const consolePaths: Record<string, string> = { "/ui": "GET", "/ui/index.html": "
 const allowedOn = (path: string): string | undefined =>
   known[path] ?? known[`/v1${path}`] ?? (/^(\/v1)?\/models\/./.test(path)
     ? "GET"
-    : /^\/api\/v1\/llm\/conversations\/[^/]+$/.test(path)
+    : /^(\/v1)?\/responses\/[^/]+$/.test(path) || /^\/api\/v1\/llm\/conversations\/[^/]+$/.test(path)
     ? "GET, DELETE"
     : undefined)
 
