@@ -16,8 +16,8 @@ import type { KeyInput, KeyRecord, Limits, TeamRecord } from "@llm-gateway/stora
 import { type UsageGroup, usageGroups } from "@llm-gateway/storage/UsageLedger"
 import { Effect, Option } from "effect"
 import { HttpRouter, type HttpServerRequest } from "effect/http"
-import { ApiError, invalidApiKey } from "./HttpError.ts"
-import { type Failure, guard, type ServerContext } from "./internal/context.ts"
+import { ApiError } from "./HttpError.ts"
+import { authenticated, type Handled, jsonRoute, type RouteOptions, type ServerContext } from "./internal/context.ts"
 import { jsonText } from "./internal/http.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
@@ -28,14 +28,8 @@ const invalid = (message: string, param?: string) =>
 const notFound = (what: string, id: string) =>
   new ApiError({ status: 404, type: "InvalidRequest", code: "not_found", message: `${what} ${JSON.stringify(id)} not found` })
 
-/** Runs `f` for an admin key's caller (its scope names the actor in the audit log). */
-const admin = <R>(ctx: ServerContext, request: Request, f: (actor: string) => Effect.Effect<ReturnType<typeof jsonText>, Failure, R>) =>
-  guard(
-    ctx,
-    request,
-    Effect.flatMap(ctx.auth.callerOf(request.headers.authorization), (caller) =>
-      caller === undefined || !caller.admin ? Effect.fail(invalidApiKey) : f(caller.scope))
-  )
+/** Admin keys only: the caller's scope names the actor in the audit log. */
+const adminOnly: RouteOptions = { adminOnly: true }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
@@ -115,8 +109,39 @@ const readName = (b: Body, field = "name"): string | ApiError =>
 const readTeam = (b: Body): string | null | undefined | ApiError =>
   b.team === undefined || b.team === null ? b.team as null | undefined : typeof b.team === "string" && b.team !== "" ? b.team : invalid("team must be a string", "team")
 
-const body = (ctx: ServerContext, request: Request) =>
-  Effect.flatMap(ctx.readJson(request), (b) => (isBody(b) ? Effect.succeed(b) : Effect.fail(invalid("the body must be a JSON object"))))
+const notAnObject = invalid("the body must be a JSON object")
+
+const readKeyInput = (u: unknown): KeyInput | ApiError => {
+  if (!isBody(u)) return notAnObject
+  const name = readName(u)
+  if (name instanceof ApiError) return name
+  const team = readTeam(u)
+  if (team instanceof ApiError) return team
+  const limits = readLimits(u)
+  if (limits instanceof ApiError) return limits
+  return { ...limits, name, team }
+}
+
+const readKeyUpdate = (u: unknown): Partial<KeyInput> | ApiError => {
+  if (!isBody(u)) return notAnObject
+  const limits = readLimits(u)
+  if (limits instanceof ApiError) return limits
+  const team = readTeam(u)
+  if (team instanceof ApiError) return team
+  const name = u.name === undefined ? undefined : readName(u)
+  if (name instanceof ApiError) return name
+  return { ...limits, team, name }
+}
+
+const readTeamInput = (u: unknown): { readonly name: string; readonly limits: Limits } | ApiError => {
+  if (!isBody(u)) return notAnObject
+  const name = readName(u)
+  if (name instanceof ApiError) return name
+  const limits = readLimits(u)
+  return limits instanceof ApiError ? limits : { name, limits }
+}
+
+const readTeamUpdate = (u: unknown): Limits | ApiError => (isBody(u) ? readLimits(u) : notAnObject)
 
 const param = (name: string) => Effect.map(HttpRouter.params, (p) => p[name] ?? "")
 
@@ -138,45 +163,31 @@ const readRange = (url: URL): { from: number; to: number } | ApiError => {
 
 export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never, never>> => {
   const { keys, ledger } = ctx.governance
+  const admin = (request: Request, f: (actor: string) => Handled<HttpRouter.RouteContext>) => authenticated(ctx, request, f, adminOnly)
+  const adminBody = <A>(request: Request, read: (body: unknown) => A | ApiError, f: (input: A, actor: string) => Handled<HttpRouter.RouteContext>) =>
+    jsonRoute(ctx, request, read, f, adminOnly)
   return [
     HttpRouter.route("POST", "/admin/v1/keys", (request) =>
-      admin(ctx, request, (actor) =>
-        Effect.gen(function*() {
-          const b = yield* body(ctx, request)
-          const name = readName(b)
-          if (name instanceof ApiError) return yield* Effect.fail(name)
-          const team = readTeam(b)
-          if (team instanceof ApiError) return yield* Effect.fail(team)
-          const limits = readLimits(b)
-          if (limits instanceof ApiError) return yield* Effect.fail(limits)
-          const created = yield* keys.create({ ...limits, name, team } satisfies KeyInput, actor).pipe(Effect.orDie)
-          return json({ ...keyJson(created.record), key: created.key }, 201)
-        }))),
+      adminBody(request, readKeyInput, (input, actor) =>
+        Effect.map(Effect.orDie(keys.create(input, actor)), (created) => json({ ...keyJson(created.record), key: created.key }, 201)))),
     HttpRouter.route("GET", "/admin/v1/keys", (request) =>
-      admin(ctx, request, () => Effect.map(Effect.orDie(keys.list), (list) => json({ object: "list", data: list.map(keyJson) })))),
+      admin(request, () => Effect.map(Effect.orDie(keys.list), (list) => json({ object: "list", data: list.map(keyJson) })))),
     HttpRouter.route("GET", "/admin/v1/keys/:id", (request) =>
-      admin(ctx, request, () =>
+      admin(request, () =>
         Effect.gen(function*() {
           const id = yield* param("id")
           return json(keyJson(yield* orNotFound("key", id, yield* Effect.orDie(keys.get(id)))))
         }))),
     HttpRouter.route("PATCH", "/admin/v1/keys/:id", (request) =>
-      admin(ctx, request, (actor) =>
+      adminBody(request, readKeyUpdate, (update, actor) =>
         Effect.gen(function*() {
           const id = yield* param("id")
-          const b = yield* body(ctx, request)
-          const limits = readLimits(b)
-          if (limits instanceof ApiError) return yield* Effect.fail(limits)
-          const team = readTeam(b)
-          if (team instanceof ApiError) return yield* Effect.fail(team)
-          const name = b.name === undefined ? undefined : readName(b)
-          if (name instanceof ApiError) return yield* Effect.fail(name)
-          const updated = yield* orNotFound("key", id, yield* Effect.orDie(keys.update(id, { ...limits, team, name }, actor)))
+          const updated = yield* orNotFound("key", id, yield* Effect.orDie(keys.update(id, update, actor)))
           ctx.auth.forget(id)
           return json(keyJson(updated))
         }))),
     HttpRouter.route("DELETE", "/admin/v1/keys/:id", (request) =>
-      admin(ctx, request, (actor) =>
+      admin(request, (actor) =>
         Effect.gen(function*() {
           const id = yield* param("id")
           const revoked = yield* orNotFound("key", id, yield* Effect.orDie(keys.revoke(id, actor)))
@@ -184,7 +195,7 @@ export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never
           return json({ ...keyJson(revoked), deleted: true })
         }))),
     HttpRouter.route("POST", "/admin/v1/keys/:id/rotate", (request) =>
-      admin(ctx, request, (actor) =>
+      admin(request, (actor) =>
         Effect.gen(function*() {
           const id = yield* param("id")
           const rotated = yield* orNotFound("key", id, yield* Effect.orDie(keys.rotate(id, actor)))
@@ -192,13 +203,8 @@ export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never
           return json({ ...keyJson(rotated.record), key: rotated.key })
         }))),
     HttpRouter.route("POST", "/admin/v1/teams", (request) =>
-      admin(ctx, request, (actor) =>
+      adminBody(request, readTeamInput, ({ name, limits }, actor) =>
         Effect.gen(function*() {
-          const b = yield* body(ctx, request)
-          const name = readName(b)
-          if (name instanceof ApiError) return yield* Effect.fail(name)
-          const limits = readLimits(b)
-          if (limits instanceof ApiError) return yield* Effect.fail(limits)
           if (Option.isSome(Option.filter(yield* Effect.orDie(keys.getTeam(name)), (t) => t.deletedAt === null))) {
             return yield* Effect.fail(new ApiError({ status: 409, type: "InvalidRequest", code: "conflict", message: `team ${JSON.stringify(name)} exists` }))
           }
@@ -206,26 +212,24 @@ export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never
           return json(teamJson(team), 201)
         }))),
     HttpRouter.route("GET", "/admin/v1/teams", (request) =>
-      admin(ctx, request, () => Effect.map(Effect.orDie(keys.listTeams), (list) => json({ object: "list", data: list.map(teamJson) })))),
+      admin(request, () => Effect.map(Effect.orDie(keys.listTeams), (list) => json({ object: "list", data: list.map(teamJson) })))),
     HttpRouter.route("GET", "/admin/v1/teams/:id", (request) =>
-      admin(ctx, request, () =>
+      admin(request, () =>
         Effect.gen(function*() {
           const id = yield* param("id")
           const team = Option.filter(yield* Effect.orDie(keys.getTeam(id)), (t) => t.deletedAt === null)
           return json(teamJson(yield* orNotFound("team", id, team)))
         }))),
     HttpRouter.route("PATCH", "/admin/v1/teams/:id", (request) =>
-      admin(ctx, request, (actor) =>
+      adminBody(request, readTeamUpdate, (limits, actor) =>
         Effect.gen(function*() {
           const id = yield* param("id")
-          const limits = readLimits(yield* body(ctx, request))
-          if (limits instanceof ApiError) return yield* Effect.fail(limits)
           const team = yield* orNotFound("team", id, yield* Effect.orDie(keys.updateTeam(id, limits, actor)))
           ctx.auth.forget("")
           return json(teamJson(team))
         }))),
     HttpRouter.route("DELETE", "/admin/v1/teams/:id", (request) =>
-      admin(ctx, request, (actor) =>
+      admin(request, (actor) =>
         Effect.gen(function*() {
           const id = yield* param("id")
           const team = yield* orNotFound("team", id, yield* Effect.orDie(keys.deleteTeam(id, actor)))
@@ -233,7 +237,7 @@ export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never
           return json({ ...teamJson(team), deleted: true })
         }))),
     HttpRouter.route("GET", "/admin/v1/usage", (request) =>
-      admin(ctx, request, () =>
+      admin(request, () =>
         Effect.gen(function*() {
           const url = new URL(request.url, "http://gateway")
           const range = readRange(url)
@@ -248,7 +252,7 @@ export const routes = (ctx: ServerContext): ReadonlyArray<HttpRouter.Route<never
           return json({ from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), key: keyId ?? null, team: team ?? null, groupBy, ...report })
         }))),
     HttpRouter.route("GET", "/admin/v1/audit", (request) =>
-      admin(ctx, request, () =>
+      admin(request, () =>
         Effect.map(Effect.orDie(keys.audit), (entries) =>
           json({ object: "list", data: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString(), detail: e.detail === null ? null : JSON.parse(e.detail) })) }))))
   ]

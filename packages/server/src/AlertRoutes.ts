@@ -19,7 +19,7 @@ import { GatewayDatabase } from "@llm-gateway/storage/GatewayDatabase"
 import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { HttpRouter, type HttpServerRequest } from "effect/http"
 import { ApiError, invalidRequest } from "./HttpError.ts"
-import { authenticated, type Handled, jsonRoute, type ServerContext } from "./internal/context.ts"
+import { authenticated, type Handled, jsonRoute, type RouteOptions, type ServerContext } from "./internal/context.ts"
 import { jsonText, makeJsonReader } from "./internal/http.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
@@ -59,7 +59,8 @@ export const routes = (ctx: ServerContext, ops: Context.Context<OpsLayer.OpsServ
   const classifier = Context.get(ops, AlertClassifier)
   const forwarder = Context.get(ops, AlertForwarder)
   const mode = Context.get(ops, EnrichmentMode)
-  const readAlerts = makeJsonReader(OpsLayer.resolveSettings(ctx.config).maxBodyBytes)
+  // the webhook's own body limit: a big alert group outgrows the API's
+  const alertBodies: RouteOptions = { readJson: makeJsonReader(OpsLayer.resolveSettings(ctx.config).maxBodyBytes) }
 
   const receive = (request: Request) =>
     jsonRoute(ctx, request, (body) => {
@@ -71,14 +72,14 @@ export const routes = (ctx: ServerContext, ops: Context.Context<OpsLayer.OpsServ
       Effect.flatMap(forwarder.submit(body, payload), (queued) =>
         queued
           ? Effect.succeed(jsonText(JSON.stringify({ status: "accepted", alerts: payload.alerts.length })))
-          : Effect.fail(queueFull)), readAlerts)
+          : Effect.fail(queueFull)), alertBodies)
 
   const classify = (request: Request) =>
     jsonRoute(ctx, request, (body) => {
       const alerts = alertsOfBody(body)
       return typeof alerts === "string" ? invalidRequest(alerts) : alerts
     }, (alerts): Handled =>
-      Effect.map(classifier.classifyBatch(alerts), (results) => jsonText(JSON.stringify({ results: results.map(resultJson) }))), readAlerts)
+      Effect.map(classifier.classifyBatch(alerts), (results) => jsonText(JSON.stringify({ results: results.map(resultJson) }))), alertBodies)
 
   const getMode = (request: Request) =>
     authenticated(ctx, request, () => Effect.map(mode.get, (m) => jsonText(JSON.stringify({ mode: m }))))
