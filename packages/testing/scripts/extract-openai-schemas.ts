@@ -24,7 +24,7 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 
-/** The bodies the gateway sends on its OpenAI-compatible routes (chat, embeddings, models, responses). */
+/** The bodies the gateway sends on its OpenAI-compatible routes (chat, embeddings, models, responses), and the chat request it reads. */
 const ROOTS = [
   "CreateChatCompletionResponse",
   "CreateChatCompletionStreamResponse",
@@ -34,7 +34,9 @@ const ROOTS = [
   "ErrorResponse",
   // the Responses API (POST /v1/responses): the answer and every SSE event
   "Response",
-  "ResponseStreamEvent"
+  "ResponseStreamEvent",
+  // what clients send to POST /v1/chat/completions: every field is read, passed through or refused (validation.test.ts)
+  "CreateChatCompletionRequest"
 ] as const
 
 const REF = "#/components/schemas/"
