@@ -1,5 +1,5 @@
 import { defineProject } from "vitest/config"
 
 export default defineProject({
-  test: { name: "anthropic", include: ["test/**/*.test.ts"] }
+  test: { name: "anthropic", isolate: false, include: ["test/**/*.test.ts"] }
 })

@@ -1,5 +1,5 @@
 import { defineProject } from "vitest/config"
 
 export default defineProject({
-  test: { name: "llamacpp", include: ["test/**/*.test.ts"] }
+  test: { name: "llamacpp", isolate: false, include: ["test/**/*.test.ts"] }
 })

@@ -1,5 +1,5 @@
 import { defineProject } from "vitest/config"
 
 export default defineProject({
-  test: { name: "ollama", include: ["test/**/*.test.ts"] }
+  test: { name: "ollama", isolate: false, include: ["test/**/*.test.ts"] }
 })

@@ -1,5 +1,5 @@
 import { defineProject } from "vitest/config"
 
 export default defineProject({
-  test: { name: "openai", include: ["test/**/*.test.ts"] }
+  test: { name: "openai", isolate: false, include: ["test/**/*.test.ts"] }
 })

@@ -1,5 +1,5 @@
 import { defineProject } from "vitest/config"
 
 export default defineProject({
-  test: { name: "ops", include: ["test/**/*.test.ts"] }
+  test: { name: "ops", isolate: false, include: ["test/**/*.test.ts"] }
 })

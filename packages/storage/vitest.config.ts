@@ -1,5 +1,5 @@
 import { defineProject } from "vitest/config"
 
 export default defineProject({
-  test: { name: "storage", include: ["test/**/*.test.ts"] }
+  test: { name: "storage", isolate: false, include: ["test/**/*.test.ts"] }
 })
