@@ -66,6 +66,11 @@ describe("Codex (codex exec) through the gateway's Responses API", () => {
     const sent = gw.upstream.requests().slice(before)
     expect(sent.map((r) => r.model)).toContain("gpt-4o-mini")
     expect(sent.flatMap((r) => r.messages).some((m) => m.role === "user" && JSON.stringify(m.content).includes("Say where you are."))).toBe(true)
+    // Codex offers its shell, a namespace of sub-agent functions and OpenAI's hosted web_search:
+    // upstream gets plain functions only (the namespace flattened, web_search left out)
+    const tools = (sent[0].tools ?? []) as Array<{ type: string; function?: { name: string } }>
+    expect(new Set(tools.map((t) => t.type))).toEqual(new Set(["function"]))
+    expect(tools.map((t) => t.function?.name)).toEqual(expect.arrayContaining(["exec_command", "close_agent"]))
   }, 70_000)
 
   it("runs a shell command the model asks for and answers from its output", async () => {
