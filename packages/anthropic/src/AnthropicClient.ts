@@ -14,7 +14,6 @@
  * - A client speaking Anthropic's own API is passed through (`passthrough`, internal/passthrough.ts).
  */
 import Anthropic from "@anthropic-ai/sdk"
-import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import {
   formatModelRef,
   type HealthStatus,
@@ -29,6 +28,7 @@ import { Clock, Effect, Layer, Redacted, type Scope, Stream } from "effect"
 import { fieldPolicy, partsOf, textOf, toFinishReason, toMessagesParams, toUsage } from "./internal/convert.ts"
 import { isPartRefused } from "./internal/messages.ts"
 import { type ErrorContext, toLLMError } from "./internal/errors.ts"
+import type { AnthropicConfig } from "./AnthropicProvider.ts"
 import { scopedFetch } from "./internal/fetch.ts"
 import { makePassthrough } from "./internal/passthrough.ts"
 import { toChunks } from "./internal/stream.ts"
@@ -66,7 +66,7 @@ export interface AnthropicClientOptions {
 
 /** Builds the client; the HTTP agent lives as long as the scope. */
 export const makeAnthropicClient = (
-  config: ProviderConfig,
+  config: AnthropicConfig,
   options: AnthropicClientOptions = {}
 ): Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -202,6 +202,6 @@ export const makeAnthropicClient = (
 
 /** A Layer providing `ModelClient` for one configured Anthropic provider. */
 export const layer = (
-  config: ProviderConfig,
+  config: AnthropicConfig,
   options?: AnthropicClientOptions
 ): Layer.Layer<ModelClient, ConfigurationError> => Layer.effect(ModelClient, makeAnthropicClient(config, options))

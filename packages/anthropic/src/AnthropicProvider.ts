@@ -6,7 +6,7 @@
  * writes at 1.25× the input price (docs.anthropic.com "Prompt caching"; Claude 3 Haiku's
  * published figures are rounded: $0.03 read, $0.30 write).
  */
-import type { ModelEntry } from "@llm-gateway/core/config/ConfigSchema"
+import type { ModelEntry, ProviderEntry } from "@llm-gateway/core/config/ConfigSchema"
 import * as ModelCatalog from "@llm-gateway/core/config/ModelCatalog"
 import { stripUrlSuffix } from "@llm-gateway/core/config/ProviderSpec"
 import { defineProvider, lazyMake } from "@llm-gateway/core/providers/ProviderDefinition"
@@ -40,6 +40,9 @@ export const anthropicModels: ReadonlyArray<ModelEntry> = [
   an("claude-3-opus-20240229", 200_000, 4_096, 15, 75)
 ]
 
+/** An entry of `type: anthropic`: the common fields only (what the client reads). */
+export type AnthropicConfig = ProviderEntry<"anthropic">
+
 export const anthropicProvider = defineProvider({
   type: "anthropic",
   family: "anthropic",
@@ -60,5 +63,5 @@ export const anthropicProvider = defineProvider({
     generic: { aliases: ["anthropic", "claude"], keyPrefix: "sk-ant-", host: (host) => host.endsWith("anthropic.com") }
   },
   package: "@llm-gateway/anthropic",
-  make: lazyMake(() => import("./AnthropicClient.ts"), (m, config) => m.makeAnthropicClient(config))
+  make: lazyMake(() => import("./AnthropicClient.ts"), (m, config: AnthropicConfig) => m.makeAnthropicClient(config))
 })

@@ -247,7 +247,9 @@ describe("makeAnthropicClient configuration", () => {
 
   it.live("rejects a non-anthropic provider type and a non-http base URL", () =>
     Effect.gen(function*() {
-      expect(yield* configError({ type: "openai" })).toMatchObject({ path: "providers.anthropic.type" })
+      // the client's type forbids another type; an untyped caller (plain JS) is still refused
+      const otherType = { type: "openai" } as unknown as Parameters<typeof providerConfig>[1]
+      expect(yield* configError(otherType)).toMatchObject({ path: "providers.anthropic.type" })
       expect(yield* configError({ baseUrl: "ftp://example" })).toMatchObject({ path: "providers.anthropic.baseUrl" })
     }))
 

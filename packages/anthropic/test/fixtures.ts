@@ -1,6 +1,6 @@
 /** Shared setup: the real SDK client pointed at the loopback fake. */
 import { type AnthropicClientOptions, makeAnthropicClient } from "../src/AnthropicClient.ts"
-import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
+import type { AnthropicConfig } from "../src/AnthropicProvider.ts"
 import type { ProviderRequest } from "@llm-gateway/core/domain/Domain"
 import { type FakeAnthropicOptions, fakeAnthropic } from "@llm-gateway/testing/FakeAnthropic"
 import { expect } from "@effect/vitest"
@@ -10,7 +10,7 @@ import { Effect, Redacted } from "effect"
 export const CANARY = "sk-ant-canary-4b1d9e7c2f8a"
 export const MODEL = "claude-3-haiku-20240307"
 
-export const providerConfig = (baseUrl: string, over: Partial<ProviderConfig> = {}): ProviderConfig => ({
+export const providerConfig = (baseUrl: string, over: Partial<AnthropicConfig> = {}): AnthropicConfig => ({
   name: "anthropic",
   type: "anthropic",
   baseUrl,
@@ -28,7 +28,7 @@ export const request = (over: Partial<ProviderRequest> = {}): ProviderRequest =>
 /** The fake (checking the canary key) and a client on it; both closed with the test's scope. */
 export const setup = (
   fakeOptions: FakeAnthropicOptions = {},
-  over: Partial<ProviderConfig> = {},
+  over: Partial<AnthropicConfig> = {},
   clientOptions?: AnthropicClientOptions
 ) =>
   Effect.gen(function*() {

@@ -6,14 +6,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted, Stream } from "effect"
 import { fakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
-import type { ProviderConfig } from "../src/config/ConfigSchema.ts"
+import type { ProviderEntry } from "../src/config/ConfigSchema.ts"
 import { attemptsOf } from "../src/domain/LLMError.ts"
 import { ModelClients } from "../src/providers/ModelClients.ts"
 // core does not depend on the provider packages; the test reaches the sibling's source directly
 import { makeOpenAIClient } from "../../openai/src/OpenAIClient.ts"
 import { gatewayConfig, makeRouter } from "./router/fixtures.ts"
 
-const providerFor = (name: string, baseUrl: string, key = "sk-test", contextWindow?: number): ProviderConfig => ({
+const providerFor = (name: string, baseUrl: string, key = "sk-test", contextWindow?: number): ProviderEntry<"openai"> => ({
   name,
   type: "openai",
   baseUrl,

@@ -9,7 +9,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted, Stream } from "effect"
 import { fakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
-import type { ProviderConfig } from "../src/config/ConfigSchema.ts"
+import type { ProviderEntry } from "../src/config/ConfigSchema.ts"
 import type { StreamChunk, ToolDefinition } from "../src/domain/Domain.ts"
 import { StreamedParts } from "../src/domain/StreamedParts.ts"
 import { ModelClients } from "../src/providers/ModelClients.ts"
@@ -17,7 +17,7 @@ import { ModelClients } from "../src/providers/ModelClients.ts"
 import { makeOpenAIClient } from "../../openai/src/OpenAIClient.ts"
 import { gatewayConfig, makeRouter } from "./router/fixtures.ts"
 
-const providerFor = (name: string, baseUrl: string): ProviderConfig => ({
+const providerFor = (name: string, baseUrl: string): ProviderEntry<"openai"> => ({
   name,
   type: "openai",
   baseUrl,

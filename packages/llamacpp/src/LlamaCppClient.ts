@@ -16,7 +16,6 @@ import * as Os from "node:os"
 import { stat } from "node:fs/promises"
 import type { ChatHistoryItem, ChatModelFunctions, ChatWrapper, LlamaGrammar } from "node-llama-cpp"
 import { Config, Duration, Effect, Layer, Queue, Scope, Stream } from "effect"
-import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import {
   type EmbeddingRequest,
   type EmbeddingResponse,
@@ -39,6 +38,7 @@ import {
 } from "@llm-gateway/core/domain/LLMError"
 import { ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
 import type { FieldPolicy } from "@llm-gateway/core/providers/RequestFields"
+import type { LlamaCppConfig } from "./LlamaCppConfig.ts"
 import { callForced, chatWrapperFor, generateWithFunctions, offeredTools, promptTokensOf, toChatHistory, toFunctions } from "./internal/functions.ts"
 import { grammarFor } from "./internal/grammar.ts"
 import { type LlamaCppSettings, type LoadedModel, loadModel } from "./internal/loadModel.ts"
@@ -72,7 +72,7 @@ const modelIdOf = (modelPath: string) => NodePath.basename(modelPath).replace(/\
 
 const fileExists = (path: string) => Effect.promise(() => stat(path).then((s) => s.isFile(), () => false))
 
-const settingsOf = (config: ProviderConfig): Effect.Effect<LlamaCppSettings, ConfigurationError> =>
+const settingsOf = (config: LlamaCppConfig): Effect.Effect<LlamaCppSettings, ConfigurationError> =>
   config.modelPath === undefined
     ? Effect.fail(
       new ConfigurationError({
@@ -95,6 +95,15 @@ interface Generated {
   readonly finishReason: FinishReason
   /** Text and tool calls, when the answer made calls. */
   readonly parts?: ReadonlyArray<ResponsePart> | undefined
+  /** The caller's stop sequence that ended the answer. */
+  readonly stopSequence?: string | undefined
+}
+
+/** The caller's stop sequence among the trigger llama.cpp stopped on (a template's end token is none). */
+const stopSequenceOf = (trigger: ReadonlyArray<unknown> | undefined, stop: ReadonlyArray<string> | undefined): string | undefined => {
+  if (trigger === undefined || stop === undefined || !trigger.every((t) => typeof t === "string")) return undefined
+  const text = trigger.join("")
+  return stop.includes(text) ? text : undefined
 }
 
 /** No vision or audio model runs here: a file part is an InvalidRequest naming it. */
@@ -196,7 +205,8 @@ const complete = (
           resume(Effect.succeed({
             content: r.response,
             usage: makeUsage(prompt.promptTokens, completionTokens),
-            finishReason: r.metadata.stopReason === "maxTokens" ? "length" : "stop"
+            finishReason: r.metadata.stopReason === "maxTokens" ? "length" : "stop",
+            stopSequence: r.metadata.stopReason === "customStopTrigger" ? stopSequenceOf(r.metadata.customStopTrigger, req.stop) : undefined
           })),
         (e: unknown) =>
           resume(Effect.fail(
@@ -216,7 +226,7 @@ const complete = (
  * contexts are released when the scope closes.
  */
 export const makeLlamaCppClient = Effect.fn("LlamaCppClient.make")(function*(
-  config: ProviderConfig,
+  config: LlamaCppConfig,
   options: LlamaCppClientOptions = {}
 ): Effect.fn.Return<ModelClientShape, ConfigurationError, Scope.Scope> {
   const settings = yield* settingsOf(config)
@@ -290,7 +300,12 @@ export const makeLlamaCppClient = Effect.fn("LlamaCppClient.make")(function*(
       }
       const grammar = yield* grammarFor(model.llama, req.responseFormat, req.model)
       const sequence = yield* model.sequence
-      return yield* complete(model, sequence, req, prompt, grammar, (delta) => onChunk({ delta }))
+      // the prompt is counted before generation: the first chunk says so
+      let first = true
+      return yield* complete(model, sequence, req, prompt, grammar, (delta) => {
+        onChunk(first ? { delta, promptTokens: prompt.promptTokens } : { delta })
+        first = false
+      })
     }).pipe(Effect.scoped)
 
   const generate = Effect.fn("LlamaCppClient.generate")(function*(req: ProviderRequest) {
@@ -300,7 +315,8 @@ export const makeLlamaCppClient = Effect.fn("LlamaCppClient.make")(function*(
       model: req.model,
       usage: out.usage,
       finishReason: out.finishReason,
-      ...(out.parts !== undefined ? { parts: out.parts } : {})
+      ...(out.parts !== undefined ? { parts: out.parts } : {}),
+      ...(out.stopSequence !== undefined ? { stopSequence: out.stopSequence } : {})
     } satisfies ProviderResponse
   })
 
@@ -310,7 +326,13 @@ export const makeLlamaCppClient = Effect.fn("LlamaCppClient.make")(function*(
         Queue.offerUnsafe(queue, chunk)
       }).pipe(
         Effect.flatMap((out) =>
-          Queue.offer(queue, { delta: "", model: req.model, usage: out.usage, finishReason: out.finishReason })
+          Queue.offer(queue, {
+            delta: "",
+            model: req.model,
+            usage: out.usage,
+            finishReason: out.finishReason,
+            ...(out.stopSequence !== undefined ? { stopSequence: out.stopSequence } : {})
+          })
         ),
         Effect.andThen(Queue.end(queue))
       )
@@ -374,7 +396,7 @@ export const makeLlamaCppClient = Effect.fn("LlamaCppClient.make")(function*(
 })
 
 /** ModelClient for one `type: llamacpp` provider entry. */
-export const layer = (config: ProviderConfig, options?: LlamaCppClientOptions) =>
+export const layer = (config: LlamaCppConfig, options?: LlamaCppClientOptions) =>
   Layer.effect(ModelClient, makeLlamaCppClient(config, options))
 
 /** ModelClient for the GGUF named by `LLM_LOCAL_MODEL_PATH` (provider `local`, defaults otherwise). */

@@ -1,4 +1,4 @@
-import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
+import type { LlamaCppConfig } from "../src/LlamaCppConfig.ts"
 import type { ProviderRequest } from "@llm-gateway/core/domain/Domain"
 import { Effect } from "effect"
 import { fileURLToPath } from "node:url"
@@ -10,7 +10,7 @@ export const MODEL_PATH = fileURLToPath(new URL("../../../models/stories260K.ggu
 export const MODEL = "stories260K"
 export const PROMPT = "Once upon a time"
 
-export const providerConfig = (extra: Partial<ProviderConfig> = {}): ProviderConfig => ({
+export const providerConfig = (extra: Partial<LlamaCppConfig> = {}): LlamaCppConfig => ({
   name: "local",
   type: "llamacpp",
   modelPath: MODEL_PATH,
@@ -27,7 +27,7 @@ export const request = (extra: Partial<ProviderRequest> = {}): ProviderRequest =
 })
 
 /** A client on the real model, closed with the test's scope. */
-export const setup = (extra: Partial<ProviderConfig> = {}, options?: LlamaCppClientOptions) =>
+export const setup = (extra: Partial<LlamaCppConfig> = {}, options?: LlamaCppClientOptions) =>
   makeLlamaCppClient(providerConfig(extra), options)
 
 /** The model itself, loaded on its own, for its tokenizer: the reference for exact usage. */

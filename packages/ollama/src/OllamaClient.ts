@@ -17,7 +17,6 @@
  */
 import { type EmbeddingRequest, isTokenInput, type ProviderRequest, type StreamChunk } from "@llm-gateway/core/domain/Domain"
 import { type FinishReason, makeUsage, messageText, type ProviderResponse } from "@llm-gateway/core/domain/Domain"
-import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import { ConfigurationError, describe, InvalidRequest, type LLMError, TimeoutError } from "@llm-gateway/core/domain/LLMError"
 import { traceparentOf } from "@llm-gateway/core/metrics/GenAiSpans"
 import { ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
@@ -25,6 +24,7 @@ import type { FieldPolicy } from "@llm-gateway/core/providers/RequestFields"
 import { Clock, Duration, Effect, Layer, Redacted, type Scope, Stream } from "effect"
 import { type ChatRequest, type ChatResponse, Ollama, type Options } from "ollama"
 import { toLLMError } from "./internal/errors.ts"
+import type { OllamaConfig } from "./OllamaProvider.ts"
 import { callDelta, type PartRefused, partsOf, toOllamaMessages, toOllamaTools, toThink } from "./internal/messages.ts"
 import { tokensOfChars } from "@llm-gateway/core/accounting/TokenEstimator"
 
@@ -164,7 +164,7 @@ interface Call {
  * Fails with ConfigurationError for a provider of another type or an unusable `baseUrl`.
  */
 export const makeOllamaClient = Effect.fn("makeOllamaClient")(function*(
-  config: ProviderConfig,
+  config: OllamaConfig,
   options: OllamaClientOptions = {}
 ): Effect.fn.Return<ModelClientShape, ConfigurationError, Scope.Scope> {
   if (config.type !== "ollama") {
@@ -361,5 +361,5 @@ export const makeOllamaClient = Effect.fn("makeOllamaClient")(function*(
 })
 
 /** A `ModelClient` layer for one configured Ollama provider. */
-export const layer = (config: ProviderConfig, options?: OllamaClientOptions) =>
+export const layer = (config: OllamaConfig, options?: OllamaClientOptions) =>
   Layer.effect(ModelClient, makeOllamaClient(config, options))

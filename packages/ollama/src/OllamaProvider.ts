@@ -2,8 +2,12 @@
  * Ollama as a provider definition: local, its models are whatever is pulled (no catalog rows);
  * base URL, env variables and family are declared here. The SDK is imported by `make`.
  */
+import type { ProviderEntry } from "@llm-gateway/core/config/ConfigSchema"
 import { openaiEndpoints, stripUrlSuffix } from "@llm-gateway/core/config/ProviderSpec"
 import { defineProvider, lazyMake } from "@llm-gateway/core/providers/ProviderDefinition"
+
+/** An entry of `type: ollama`: the common fields only (what the client reads). */
+export type OllamaConfig = ProviderEntry<"ollama">
 
 export const ollamaProvider = defineProvider({
   type: "ollama",
@@ -23,5 +27,5 @@ export const ollamaProvider = defineProvider({
     generic: { aliases: ["ollama"] }
   },
   package: "@llm-gateway/ollama",
-  make: lazyMake(() => import("./OllamaClient.ts"), (m, config) => m.makeOllamaClient(config))
+  make: lazyMake(() => import("./OllamaClient.ts"), (m, config: OllamaConfig) => m.makeOllamaClient(config))
 })

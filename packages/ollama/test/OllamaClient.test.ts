@@ -4,6 +4,7 @@ import { ModelClient } from "@llm-gateway/core/providers/ModelClient"
 import { Effect, Exit, Fiber, Redacted, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { layer, makeOllamaClient, ollamaHost } from "../src/OllamaClient.ts"
+import type { OllamaConfig } from "../src/OllamaProvider.ts"
 import { closedPort, MODEL, providerConfig, request, setup, waitUntil } from "./helpers.ts"
 
 describe("OllamaClient", () => {
@@ -124,7 +125,9 @@ describe("OllamaClient", () => {
 
   it.effect("refuses a provider of another type or a base URL that is not http", () =>
     Effect.gen(function*() {
-      const wrongType = yield* Effect.flip(makeOllamaClient({ ...providerConfig("http://x"), type: "openai" }))
+      // the client's type forbids another type; an untyped caller (plain JS) is still refused
+      const otherType = { ...providerConfig("http://x"), type: "openai" } as unknown as OllamaConfig
+      const wrongType = yield* Effect.flip(makeOllamaClient(otherType))
       expect(wrongType._tag).toBe("ConfigurationError")
       const badUrl = yield* Effect.flip(makeOllamaClient(providerConfig("ftp://example.com")))
       expect([badUrl._tag, badUrl.path]).toEqual(["ConfigurationError", "baseUrl"])

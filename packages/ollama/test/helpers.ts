@@ -1,4 +1,4 @@
-import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
+import type { OllamaConfig } from "../src/OllamaProvider.ts"
 import type { ProviderRequest } from "@llm-gateway/core/domain/Domain"
 import { fakeOllama, type FakeOllamaOptions } from "@llm-gateway/testing/FakeOllama"
 import { Effect } from "effect"
@@ -7,7 +7,7 @@ import { makeOllamaClient, type OllamaClientOptions } from "../src/OllamaClient.
 
 export const MODEL = "llama3.2:latest"
 
-export const providerConfig = (baseUrl: string, extra: Partial<ProviderConfig> = {}): ProviderConfig => ({
+export const providerConfig = (baseUrl: string, extra: Partial<OllamaConfig> = {}): OllamaConfig => ({
   name: "local",
   type: "ollama",
   baseUrl,
@@ -22,7 +22,7 @@ export const request = (extra: Partial<ProviderRequest> = {}): ProviderRequest =
 })
 
 /** A fake Ollama and a client on it, both closed with the test's scope. */
-export const setup = (fake: FakeOllamaOptions = {}, options?: OllamaClientOptions, extra?: Partial<ProviderConfig>) =>
+export const setup = (fake: FakeOllamaOptions = {}, options?: OllamaClientOptions, extra?: Partial<OllamaConfig>) =>
   Effect.gen(function*() {
     const server = yield* fakeOllama(fake)
     const client = yield* makeOllamaClient(providerConfig(server.url, extra), options)

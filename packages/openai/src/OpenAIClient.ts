@@ -18,7 +18,6 @@
  * const layer = OpenAIClient.layer(providerConfig)   // provides ModelClient
  * ```
  */
-import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import type { EmbeddingRequest, HealthStatus, ProviderRequest } from "@llm-gateway/core/domain/Domain"
 import { makeUsage } from "@llm-gateway/core/domain/Domain"
 import { ConfigurationError, describe } from "@llm-gateway/core/domain/LLMError"
@@ -27,6 +26,7 @@ import { ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/
 import { openAIWirePolicy } from "@llm-gateway/core/providers/RequestFields"
 import { Effect, Layer, type Scope, Stream } from "effect"
 import OpenAI, { AzureOpenAI, type ClientOptions } from "openai"
+import type { OpenAIWireConfig } from "./OpenAIProvider.ts"
 import { directHeaders, makeDirectChat } from "./internal/direct.ts"
 import { type ErrorScope, estimateTokens, toLLMError } from "./internal/errors.ts"
 import { makeResponsesPassthrough } from "./internal/responsesPassthrough.ts"
@@ -61,10 +61,10 @@ const DEFAULT_HEALTH_TIMEOUT_MS = 5_000
  * The transport lives in the surrounding scope.
  */
 export const makeOpenAIClient: (
-  config: ProviderConfig,
+  config: OpenAIWireConfig,
   options?: OpenAIClientOptions
 ) => Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope> = Effect.fnUntraced(function*(
-  config: ProviderConfig,
+  config: OpenAIWireConfig,
   options?: OpenAIClientOptions
 ) {
   const settings = yield* resolveSettings(config)
@@ -225,6 +225,6 @@ const chatPath = (url: string): string => {
 export const make = makeOpenAIClient
 
 /** A `ModelClient` layer for one provider entry; the transport closes with the layer. */
-export const layer = (config: ProviderConfig, options?: OpenAIClientOptions): Layer.Layer<ModelClient, ConfigurationError> =>
+export const layer = (config: OpenAIWireConfig, options?: OpenAIClientOptions): Layer.Layer<ModelClient, ConfigurationError> =>
   Layer.effect(ModelClient, makeOpenAIClient(config, options))
 

@@ -12,10 +12,11 @@
  * caching. Gemini's cache discounts are not listed (implicit caching varies by model and date),
  * so cached tokens are billed at the input price — never less than the upstream charges.
  */
-import { type ModelEntry, ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
+import type { ModelEntry, ProviderEntry } from "@llm-gateway/core/config/ConfigSchema"
 import * as ModelCatalog from "@llm-gateway/core/config/ModelCatalog"
 import { openaiEndpoints, stripUrlSuffix, urlPath } from "@llm-gateway/core/config/ProviderSpec"
 import { defineProvider, lazyMake } from "@llm-gateway/core/providers/ProviderDefinition"
+import { Schema } from "effect"
 
 /** OpenAI: cached input at `ratio` of the input price. */
 const oa = (id: string, ctx: number, maxOut: number, input: number, output: number, ratio: number) =>
@@ -72,6 +73,21 @@ const openaiPrefix = /^(gpt-|o[134](-|$)|chatgpt-|text-embedding-)/
 /** Open-weight models named like OpenAI's (`gpt-oss`) run locally. */
 const openWeights = /^gpt-oss/
 
+/** Azure's own entry fields: the `api-version` query parameter and the deployment name (default: the model id). */
+export const azureConfigFields = {
+  apiVersion: Schema.optional(Schema.NonEmptyString),
+  deployment: Schema.optional(Schema.NonEmptyString)
+}
+
+/** The OpenAI-wire types whose entries have the common fields only. */
+export type OpenAIWireType = "openai" | "openai-compatible" | "vllm" | "lmstudio" | "gemini"
+
+/** An entry the OpenAI client serves: one of the OpenAI-wire types, Azure with its own fields. */
+export type OpenAIWireConfig = ProviderEntry<OpenAIWireType> | ProviderEntry<"azure-openai", typeof azureConfigFields>
+
+/** Every OpenAI-wire definition builds the same client (the SDK imported on first use). */
+const makeOpenAIWire = lazyMake(() => import("./OpenAIClient.ts"), (m, config: OpenAIWireConfig) => m.makeOpenAIClient(config))
+
 export const openaiProvider = defineProvider({
   type: "openai",
   family: "openai",
@@ -91,25 +107,26 @@ export const openaiProvider = defineProvider({
     generic: { aliases: ["openai"], host: (host) => host === "api.openai.com", fallback: "withoutUrl" }
   },
   package: "@llm-gateway/openai",
-  make: lazyMake(() => import("./OpenAIClient.ts"), (m, config) => m.makeOpenAIClient(config))
+  make: makeOpenAIWire
 })
 
 /** Azure: the resource's URL is always the user's; no env variables of its own. */
 export const azureOpenAIProvider = defineProvider({
   ...openaiProvider,
   type: "azure-openai",
+  make: makeOpenAIWire,
   defaultBaseUrl: undefined,
   clientDefaultsBaseUrl: undefined,
   needsBaseUrl: true,
   env: undefined,
-  // the `api-version` query parameter and the deployment name (default: the model id)
-  configFields: { apiVersion: ProviderConfig.fields.apiVersion, deployment: ProviderConfig.fields.deployment }
+  configFields: azureConfigFields
 })
 
 /** Any server that speaks OpenAI's API; its models are whatever it serves (no catalog, no prices). */
 export const openaiCompatibleProvider = defineProvider({
   ...openaiProvider,
   type: "openai-compatible",
+  make: makeOpenAIWire,
   family: "local",
   defaultBaseUrl: undefined,
   clientDefaultsBaseUrl: undefined,
@@ -122,6 +139,7 @@ export const openaiCompatibleProvider = defineProvider({
 export const vllmProvider = defineProvider({
   ...openaiCompatibleProvider,
   type: "vllm",
+  make: makeOpenAIWire,
   defaultBaseUrl: "http://127.0.0.1:8000/v1",
   normalizeBaseUrl: localServerBaseUrl,
   anyModelRank: 3,
@@ -138,6 +156,7 @@ export const vllmProvider = defineProvider({
 export const lmstudioProvider = defineProvider({
   ...openaiCompatibleProvider,
   type: "lmstudio",
+  make: makeOpenAIWire,
   defaultBaseUrl: "http://127.0.0.1:1234/v1",
   normalizeBaseUrl: localServerBaseUrl,
   anyModelRank: 1,
@@ -152,6 +171,7 @@ export const lmstudioProvider = defineProvider({
 export const geminiProvider = defineProvider({
   ...openaiProvider,
   type: "gemini",
+  make: makeOpenAIWire,
   family: undefined,
   defaultBaseUrl: "https://generativelanguage.googleapis.com/v1beta/openai",
   clientDefaultsBaseUrl: undefined,

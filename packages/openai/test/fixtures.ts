@@ -3,14 +3,14 @@
  * points at it, both closed with the test's scope. The key is a canary: no error may show it.
  */
 import { describe } from "@effect/vitest"
-import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
+import type { OpenAIWireConfig } from "../src/OpenAIProvider.ts"
 import { fakeOpenAI, type FakeOpenAIOptions } from "@llm-gateway/testing/FakeOpenAI"
 import { Effect, Redacted } from "effect"
 import { makeOpenAIClient, type OpenAIClientOptions } from "../src/OpenAIClient.ts"
 
 export const CANARY = "sk-canary-4c1d9e77b0a2f3"
 
-export const providerConfig = (baseUrl: string, overrides: Partial<ProviderConfig> = {}): ProviderConfig => ({
+export const providerConfig = (baseUrl: string, overrides: Partial<OpenAIWireConfig> = {}): OpenAIWireConfig => ({
   name: "oai",
   type: "openai",
   baseUrl,
@@ -21,7 +21,7 @@ export const providerConfig = (baseUrl: string, overrides: Partial<ProviderConfi
 
 export interface SetupOptions {
   readonly fake?: FakeOpenAIOptions
-  readonly config?: Partial<ProviderConfig>
+  readonly config?: Partial<OpenAIWireConfig>
   readonly client?: OpenAIClientOptions
 }
 

@@ -72,6 +72,16 @@ export const providerCommonFields = {
 }
 
 /**
+ * One provider entry as a definition declares it: the common fields, its `type` `T` and its own
+ * fields `F` (`ProviderSpec.configFields`). What a definition's `make` and its client read: a
+ * field of another provider type is a compile error there.
+ */
+export type ProviderEntry<T extends string = string, F extends Schema.Struct.Fields = {}> =
+  & Omit<Schema.Struct.Type<typeof providerCommonFields>, "type">
+  & { readonly type: T }
+  & Schema.Struct.Type<F>
+
+/**
  * A provider entry of any built-in type: the common fields plus every built-in's own (the
  * clients' static type). With definitions, entries are validated by the union of their schemas
  * instead (`gatewayConfigWith`): Azure's fields on an `openai` entry are an unknown key.

@@ -45,7 +45,8 @@ export interface ProviderEnv {
   } | undefined
 }
 
-export interface ProviderSpec {
+/** `F`: the entry fields of this type beyond the common ones (`configFields`). */
+export interface ProviderSpec<F extends Schema.Struct.Fields = {}> {
   /** The config `type` (`providers[].type`) this definition serves. */
   readonly type: string
   /**
@@ -83,7 +84,7 @@ export interface ProviderSpec {
    * as Schema fields: `{ apiVersion: Schema.optional(Schema.NonEmptyString) }`. The config's
    * provider entries are the union of the definitions' schemas, keyed by `type`.
    */
-  readonly configFields?: Schema.Struct.Fields | undefined
+  readonly configFields?: F | undefined
   /**
    * What no model of this type can take, whatever its entry says (`{ vision: false, audio: false }`
    * for llama.cpp): written over every model entry's `capabilities`, so the router's capability

@@ -7,8 +7,8 @@
  * `make` should import its SDK lazily (`import()` inside `make`): a definition is loaded for
  * every gateway, a client only when a provider of that type is configured.
  */
-import { Effect, type Scope } from "effect"
-import type { ProviderConfig } from "../config/ConfigSchema.ts"
+import { Effect, type Schema, type Scope } from "effect"
+import type { ProviderEntry } from "../config/ConfigSchema.ts"
 import { type ProviderSpec, specsByType } from "../config/ProviderSpec.ts"
 import { ConfigurationError } from "../domain/LLMError.ts"
 import type { ModelClientShape } from "./ModelClient.ts"
@@ -17,17 +17,30 @@ export type { ProviderFamily } from "../config/ConfigSchema.ts"
 
 /**
  * A provider type: its config knowledge (`ProviderSpec`: family, base URL, env variables,
- * bare-id rules, catalog rows) plus how to build its client.
+ * bare-id rules, catalog rows) plus how to build its client. `T` is its `type`, `F` its own
+ * entry fields: `make` reads `ProviderEntry<T, F>`, the member of the config's union it declares.
  */
-export interface ProviderDefinition extends ProviderSpec {
+export interface ProviderDefinition<T extends string = string, F extends Schema.Struct.Fields = {}> extends ProviderSpec<F> {
+  readonly type: T
   /** The npm package `make` imports, named in the ConfigurationError when it is not installed. */
   readonly package?: string | undefined
-  /** The client for one `providers[]` entry; its connections close with the scope. */
-  readonly make: (config: ProviderConfig) => Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope>
+  /**
+   * The client for one `providers[]` entry of this type; its connections close with the scope.
+   * A method, so that a list of definitions (`ReadonlyArray<ProviderDefinition>`) can hold each
+   * under the common entry type: the gateway hands a definition only entries of its `type`,
+   * decoded by its schema (`gatewayConfigWith`).
+   */
+  make(config: ProviderEntry<NoInfer<T>, NoInfer<F>>): Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope>
 }
 
-/** Declares a provider (identity at run time; it checks the shape and keeps the literal `type`). */
-export const defineProvider = <const D extends ProviderDefinition>(definition: D): D => definition
+/**
+ * Declares a provider (identity at run time). `type` and `configFields` fix what `make` is
+ * given: `defineProvider({ type: "acme", configFields: { region: Schema.String }, make: (config) => … })`
+ * types `config.region` as a string and `config.deployment` as an error.
+ */
+export const defineProvider = <const T extends string, const F extends Schema.Struct.Fields = {}>(
+  definition: ProviderDefinition<T, F>
+): ProviderDefinition<T, F> => definition
 
 /** Definitions by `type`; later ones replace earlier ones of the same type (a plug-in may override a built-in). */
 export const byType = (definitions: ReadonlyArray<ProviderDefinition>): ReadonlyMap<string, ProviderDefinition> =>
@@ -42,12 +55,12 @@ const isNotInstalled = (cause: unknown, name: string): boolean =>
  * built, not with the definition. A package that is not installed (`packageName`, e.g. an optional
  * peer) is a ConfigurationError saying what to install; any other import failure is a defect.
  */
-export const lazyMake = <M>(
+export const lazyMake = <M, C extends ProviderEntry>(
   load: () => Promise<M>,
-  make: (module: M, config: ProviderConfig) => Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope>,
+  make: (module: M, config: C) => Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope>,
   packageName?: string
 ) =>
-(config: ProviderConfig): Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope> =>
+(config: C): Effect.Effect<ModelClientShape, ConfigurationError, Scope.Scope> =>
   Effect.tryPromise({ try: load, catch: (cause) => cause }).pipe(
     Effect.catch((cause) =>
       packageName !== undefined && isNotInstalled(cause, packageName)

@@ -3,10 +3,9 @@
  * parameters. Checked here, once, so a bad entry fails at startup with a ConfigurationError
  * naming the field, not on the first request.
  */
-import type { ProviderConfig } from "@llm-gateway/core/config/ConfigSchema"
 import { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { Effect, Redacted } from "effect"
-import { defaultBaseUrlOf } from "../OpenAIProvider.ts"
+import { defaultBaseUrlOf, type OpenAIWireConfig } from "../OpenAIProvider.ts"
 import type { MaxTokensField } from "./wire.ts"
 
 export interface Settings {
@@ -34,7 +33,7 @@ const PLACEHOLDER_KEY = "no-key"
 /** Suffixes a full endpoint URL may carry (`LLM_BASE_URL=http://host/v1/chat/completions`). */
 const endpointSuffix = /\/(chat\/completions|completions|embeddings|models)\/?$/
 
-const configError = (config: ProviderConfig, field: string, message: string) =>
+const configError = (config: OpenAIWireConfig, field: string, message: string) =>
   new ConfigurationError({ message, path: `providers.${config.name}.${field}` })
 
 interface ParsedUrl {
@@ -57,7 +56,7 @@ const parseUrl = (raw: string): ParsedUrl | undefined => {
   return { base: `${url.origin}${path}`, query }
 }
 
-export const resolveSettings = (config: ProviderConfig): Effect.Effect<Settings, ConfigurationError> =>
+export const resolveSettings = (config: OpenAIWireConfig): Effect.Effect<Settings, ConfigurationError> =>
   Effect.suspend(() => {
     const key = config.apiKey === undefined ? "" : Redacted.value(config.apiKey)
     let headers: Record<string, string> | undefined
