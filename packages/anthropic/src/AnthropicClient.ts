@@ -144,7 +144,8 @@ export const makeAnthropicClient = (
           model: message.model,
           usage: toUsage(message.usage),
           finishReason: toFinishReason(message.stop_reason),
-          ...(parts !== undefined ? { parts } : {})
+          ...(parts !== undefined ? { parts } : {}),
+          ...(message.stop_sequence != null ? { stopSequence: message.stop_sequence } : {})
         }
       }
     )

@@ -7,6 +7,7 @@
  */
 import Anthropic from "@anthropic-ai/sdk"
 import { fakeSignature } from "@llm-gateway/testing/FakeAnthropic"
+import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { configFor, type Fakes, type Gateway, raw, startFakes, startGateway, unique } from "./support/harness.ts"
 
@@ -16,6 +17,9 @@ const CLAUDE = "claude-3-haiku-20240307"
 const REF = `anthropic/${CLAUDE}`
 // per 1M tokens: input, output, cache read, cache write
 const PRICES = { inputCostPer1M: 3, outputCostPer1M: 15, cachedInputCostPer1M: 0.3, cacheWriteCostPer1M: 3.75 }
+// the repository's tiny model, in-process: a translated provider that names the stop sequence it met
+const modelPath = fileURLToPath(new URL("../../../models/stories260K.gguf", import.meta.url))
+const LOCAL = "local/stories260K"
 
 let fakes: Fakes
 let gw: Gateway
@@ -26,7 +30,10 @@ beforeAll(async () => {
   const providers = base.providers.map((p) =>
     p.name === "anthropic" ? { ...p, models: [{ id: CLAUDE, contextWindow: 200000, ...PRICES }] } : p
   )
-  gw = await startGateway(configFor(fakes, { providers, server: { apiKeys: [KEY], adminKeys: [ADMIN] } }))
+  const local = { name: "local", type: "llamacpp", modelPath, models: [{ id: "stories260K" }] }
+  // llama.cpp loads its model on the first request: the attempt timeout leaves room for that on a busy machine
+  const routing = { ...(configFor(fakes) as { routing: object }).routing, timeoutMs: 30_000, attemptTimeoutMs: 20_000 }
+  gw = await startGateway(configFor(fakes, { providers: [...providers, local], routing, server: { apiKeys: [KEY], adminKeys: [ADMIN] } }))
 })
 afterAll(async () => {
   await gw?.close()
@@ -157,4 +164,42 @@ describe("POST /v1/messages to an Anthropic deployment passes through", () => {
     expect(res.text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error"/)
     expect(res.text).not.toContain("message_stop")
   })
+})
+
+describe("stop_sequence and message_start's input tokens", () => {
+  it("pass-through: Anthropic's own stop_sequence comes back as it sent it", async () => {
+    fakes.anthropic.configure({ reply: "one two STOP three" })
+    try {
+      const msg = await client().messages.create({ model: CLAUDE, max_tokens: 64, stop_sequences: ["STOP"], messages: [{ role: "user", content: unique("count") }] })
+      expect(msg).toMatchObject({ stop_reason: "stop_sequence", stop_sequence: "STOP", content: [{ type: "text", text: "one two " }] })
+    } finally {
+      fakes.anthropic.configure({ reply: undefined })
+    }
+  })
+
+  it("translated (llama.cpp): the stop sequence that ended the answer, in the JSON answer and in message_delta; message_start counts the prompt", async () => {
+    const request = {
+      model: LOCAL,
+      max_tokens: 200,
+      temperature: 0,
+      stop_sequences: ["zzz-never", "."],
+      messages: [{ role: "user" as const, content: "Once upon a time" }]
+    }
+    const msg = await client().messages.create(request)
+    expect(msg).toMatchObject({ model: LOCAL, stop_reason: "stop_sequence", stop_sequence: "." })
+    expect((msg.content[0] as { text: string }).text).not.toContain(".")
+
+    const stream = client().messages.stream(request)
+    let startInput = -1
+    let delta: { stop_reason: string | null; stop_sequence: string | null } | undefined
+    stream.on("streamEvent", (e) => {
+      if (e.type === "message_start") startInput = e.message.usage.input_tokens
+      if (e.type === "message_delta") delta = e.delta
+    })
+    const final = await stream.finalMessage()
+    expect(delta).toEqual({ stop_reason: "stop_sequence", stop_sequence: "." })
+    // llama.cpp counts the prompt before answering: message_start already has the final count
+    expect(startInput).toBeGreaterThan(0)
+    expect(startInput).toBe(final.usage.input_tokens)
+  }, 30_000)
 })

@@ -197,7 +197,9 @@ export const LLMResponse = Schema.Struct({
   /** The tool calls among `parts` (finish reason `tool_calls`). */
   toolCalls: Schema.optional(Schema.Array(ResponseToolCall)),
   /** A pass-through answer: the upstream's own JSON, unchanged but for its model id (providers/Passthrough). */
-  native: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
+  native: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
+  /** The caller's stop sequence that ended the answer, when the upstream says which (finish `stop`). */
+  stopSequence: Schema.optional(Schema.String)
 })
 export type LLMResponse = typeof LLMResponse.Type
 
@@ -223,7 +225,14 @@ export const StreamChunk = Schema.Struct({
   /** Opaque provider data closing a reasoning part (`anthropic: { signature }`). */
   reasoningMetadata: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
   /** A pass-through stream: the upstream's own event, as an SSE frame ready to write (providers/Passthrough). */
-  native: Schema.optional(Schema.String)
+  native: Schema.optional(Schema.String),
+  /** On the last chunk: the caller's stop sequence that ended the answer, when the upstream says which. */
+  stopSequence: Schema.optional(Schema.String),
+  /**
+   * On the first chunk, when the upstream counts the prompt before it answers (Anthropic's
+   * `message_start`, llama.cpp): the prompt's tokens, in `Usage.promptTokens`' convention.
+   */
+  promptTokens: Schema.optional(Schema.Int)
 })
 export type StreamChunk = typeof StreamChunk.Type
 
@@ -268,6 +277,8 @@ export interface ProviderResponse {
   readonly parts?: ReadonlyArray<ResponsePart> | undefined
   /** A pass-through answer's upstream JSON (providers/Passthrough). */
   readonly native?: Readonly<Record<string, unknown>> | undefined
+  /** The caller's stop sequence that ended the answer, when the upstream says which. */
+  readonly stopSequence?: string | undefined
 }
 
 /** Texts, or (OpenAI-wire upstreams only) pre-tokenized inputs: token ids per input. */

@@ -24,13 +24,17 @@ export class MessageEncoder implements SseEncoder {
   private readonly tools = new Map<number, number>()
   private usage: StreamChunk["usage"]
   private finish: StreamChunk["finishReason"]
+  private stopSequence: string | undefined
   private readonly id: string
   private readonly model: string
   private readonly render: (e: ApiError) => string
-  constructor(id: string, model: string, render: (e: ApiError) => string = anthropicErrorBody) {
+  /** The prompt's tokens when the upstream counted them before answering (else 0 until message_delta). */
+  private readonly inputTokens: number
+  constructor(id: string, model: string, render: (e: ApiError) => string = anthropicErrorBody, inputTokens = 0) {
     this.id = id
     this.model = model
     this.render = render
+    this.inputTokens = inputTokens
   }
 
   start(): string {
@@ -44,7 +48,7 @@ export class MessageEncoder implements SseEncoder {
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: { input_tokens: 0, output_tokens: 0 }
+        usage: { input_tokens: this.inputTokens, output_tokens: 0 }
       }
     }) + event("ping", { type: "ping" })
   }
@@ -69,6 +73,7 @@ export class MessageEncoder implements SseEncoder {
   chunk(c: StreamChunk): string {
     if (c.usage !== undefined) this.usage = c.usage
     if (c.finishReason !== undefined) this.finish = c.finishReason
+    if (c.stopSequence !== undefined) this.stopSequence = c.stopSequence
     let out = ""
     if (c.reasoningDelta !== undefined && c.reasoningDelta.length > 0) {
       if (this.open !== "thinking") out += this.begin("thinking", { type: "thinking", thinking: "", signature: "" })
@@ -105,7 +110,7 @@ export class MessageEncoder implements SseEncoder {
     return this.close() +
       event("message_delta", {
         type: "message_delta",
-        delta: { stop_reason: stopReason(this.finish), stop_sequence: null },
+        delta: { stop_reason: stopReason(this.finish, this.stopSequence), stop_sequence: this.stopSequence ?? null },
         usage: anthropicUsage(this.usage)
       }) +
       event("message_stop", { type: "message_stop" })
@@ -132,7 +137,7 @@ export const streamMessages = (
       return { encoder: new NativeEventEncoder(render), headers: gatewayHeaders(provider, model, false, []) }
     }
     return {
-      encoder: new MessageEncoder(messageId(), modelRef(provider, model), render),
+      encoder: new MessageEncoder(messageId(), modelRef(provider, model), render, head?.promptTokens),
       headers: gatewayHeaders(provider, model, head?.cached === true, [...call.ignored, ...(head?.ignoredFields ?? [])])
     }
   })

@@ -293,8 +293,9 @@ const idPrefix = Math.random().toString(36).slice(2, 10)
 let idSeq = 0
 export const messageId = (): string => `msg_${idPrefix}${(++idSeq).toString(36)}`
 
-export const stopReason = (f: FinishReason | undefined): string =>
-  f === "length" ? "max_tokens" : f === "tool_calls" ? "tool_use" : "end_turn"
+/** `stop_sequence` when the upstream said which of the caller's sequences ended the answer. */
+export const stopReason = (f: FinishReason | undefined, stopSequence?: string | undefined): string =>
+  f === "length" ? "max_tokens" : f === "tool_calls" ? "tool_use" : stopSequence !== undefined ? "stop_sequence" : "end_turn"
 
 /** Anthropic's usage: `input_tokens` excludes cache reads and writes (the gateway's count includes them). */
 export const anthropicUsage = (u: Usage | undefined) => {
@@ -335,8 +336,8 @@ export const messageJson = (r: LLMResponse, id: string): string =>
     role: "assistant",
     model: modelRef(r.provider, r.model),
     content: r.parts !== undefined ? r.parts.map(contentBlock) : r.content.length > 0 ? [{ type: "text", text: r.content }] : [],
-    stop_reason: stopReason(r.finishReason),
-    stop_sequence: null,
+    stop_reason: stopReason(r.finishReason, r.stopSequence),
+    stop_sequence: r.stopSequence ?? null,
     usage: anthropicUsage(r.usage)
   })
 

@@ -50,7 +50,8 @@ export const makeGenerate = (router: ModelRouterShape, cache: CacheServiceShape,
       ...(r.choices !== undefined && r.choices.length > 1 ? { choices: r.choices } : {}),
       ...(r.ignoredFields !== undefined ? { ignoredFields: r.ignoredFields } : {}),
       ...(r.parts !== undefined ? { parts: r.parts, toolCalls: toolCallsOf(r.parts) } : {}),
-      ...(r.native !== undefined ? { native: r.native } : {})
+      ...(r.native !== undefined ? { native: r.native } : {}),
+      ...(r.stopSequence !== undefined ? { stopSequence: r.stopSequence } : {})
     }))
 
   /**

@@ -82,7 +82,8 @@ export const makeGenerateStream = ({ accept, cache, record, router, spans }: Str
           finishReason: last.finishReason!,
           attempts: [],
           ...(ignoredFields !== undefined ? { ignoredFields } : {}),
-          ...(parts !== undefined ? { parts, toolCalls: toolCallsOf(parts) } : {})
+          ...(parts !== undefined ? { parts, toolCalls: toolCallsOf(parts) } : {}),
+          ...(last.stopSequence !== undefined ? { stopSequence: last.stopSequence } : {})
         }
         const save = key !== undefined ? cache.set(key, response) : Effect.void
         const done = Effect.andThen(save, record(valid, scope, response))
