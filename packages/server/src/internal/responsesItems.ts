@@ -7,7 +7,7 @@
  */
 import type { AssistantPart, ChatMessage, ToolResultPart, UserPart } from "@llm-gateway/core/domain/Domain"
 import { parseArguments } from "@llm-gateway/core/domain/StreamedParts"
-import * as V from "./validate.ts"
+import { isObject, type Reader } from "./validate.ts"
 
 const DATA_URL = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s
 
@@ -29,7 +29,7 @@ const optionsOfEncrypted = (encrypted: string): Record<string, unknown> => {
   if (encrypted.startsWith(OPAQUE)) {
     try {
       const decoded: unknown = JSON.parse(Buffer.from(encrypted.slice(OPAQUE.length), "base64url").toString("utf8"))
-      if (V.isObject(decoded)) return decoded
+      if (isObject(decoded)) return decoded
     } catch {
       // not ours after all: kept as OpenAI's own opaque value
     }
@@ -45,48 +45,51 @@ const mediaTypeOf = (fileName: string | undefined): string => {
     ext === "txt" ? "text/plain" : "application/octet-stream"
 }
 
-const userPart = (raw: unknown, param: string): UserPart => {
-  const part = V.object(raw, param)
+const EMPTY_TEXT: UserPart = { type: "text", text: "" }
+
+const userPart = (r: Reader, raw: unknown, param: string): UserPart => {
+  const part = r.object(raw, param)
   switch (part.type) {
     case "input_text":
     case "output_text":
     case "text":
-      return { type: "text", text: V.string(part, "text", `${param}.text`) }
+      return { type: "text", text: r.string(part, "text", `${param}.text`) }
     case "refusal":
-      return { type: "text", text: V.string(part, "refusal", `${param}.refusal`) }
+      return { type: "text", text: r.string(part, "refusal", `${param}.refusal`) }
     case "input_image": {
-      const detail = V.optString(part, "detail", `${param}.detail`)
+      const detail = r.optString(part, "detail", `${param}.detail`)
       const options = detail !== undefined && detail !== "auto" ? { options: { openai: { imageDetail: detail } } } : {}
-      const fileId = V.optString(part, "file_id", `${param}.file_id`)
+      const fileId = r.optString(part, "file_id", `${param}.file_id`)
       if (fileId !== undefined) return { type: "file", mediaType: "image/*", data: "", options: { openai: { fileId, ...(detail !== undefined ? { imageDetail: detail } : {}) } } }
-      const url = V.string(part, "image_url", `${param}.image_url`)
+      const url = r.string(part, "image_url", `${param}.image_url`)
       const m = DATA_URL.exec(url)
       if (m !== null) return { type: "file", mediaType: m[1], data: m[2], ...options }
-      if (!/^https?:\/\//.test(url)) V.fail(`${param}.image_url`, `'${param}.image_url' must be an http(s) URL or a base64 data URL`)
+      if (!/^https?:\/\//.test(url)) r.fail(`${param}.image_url`, `'${param}.image_url' must be an http(s) URL or a base64 data URL`)
       return { type: "file", mediaType: "image/*", data: { _tag: "URL", href: url }, ...options }
     }
     case "input_file": {
-      const fileName = V.optString(part, "filename", `${param}.filename`)
+      const fileName = r.optString(part, "filename", `${param}.filename`)
       const name = fileName !== undefined ? { fileName } : {}
-      const fileId = V.optString(part, "file_id", `${param}.file_id`)
+      const fileId = r.optString(part, "file_id", `${param}.file_id`)
       if (fileId !== undefined) return { type: "file", mediaType: "application/octet-stream", data: "", ...name, options: { openai: { fileId } } }
-      const url = V.optString(part, "file_url", `${param}.file_url`)
+      const url = r.optString(part, "file_url", `${param}.file_url`)
       if (url !== undefined) return { type: "file", mediaType: mediaTypeOf(fileName ?? url), data: { _tag: "URL", href: url }, ...name }
-      const data = V.string(part, "file_data", `${param}.file_data`)
+      const data = r.string(part, "file_data", `${param}.file_data`)
       const m = DATA_URL.exec(data)
       return m !== null ? { type: "file", mediaType: m[1], data: m[2], ...name } : { type: "file", mediaType: mediaTypeOf(fileName), data, ...name }
     }
     default:
-      return V.fail(`${param}.type`, `'${param}.type' must be one of input_text, input_image, input_file`)
+      r.fail(`${param}.type`, `'${param}.type' must be one of input_text, input_image, input_file`)
+      return EMPTY_TEXT
   }
 }
 
-const textOfParts = (raw: unknown, param: string): string => {
+const textOfParts = (r: Reader, raw: unknown, param: string): string => {
   if (typeof raw === "string") return raw
-  if (!Array.isArray(raw)) return V.fail(param, `'${param}' must be a string or an array of content parts`)
+  if (!Array.isArray(raw)) return r.fail(param, `'${param}' must be a string or an array of content parts`) ?? ""
   return raw.map((p, i) => {
-    const part = userPart(p, `${param}[${i}]`)
-    return part.type === "text" ? part.text : V.fail(`${param}[${i}].type`, `'${param}[${i}].type' must be a text part here`)
+    const part = userPart(r, p, `${param}[${i}]`)
+    return part.type === "text" ? part.text : r.fail(`${param}[${i}].type`, `'${param}[${i}].type' must be a text part here`) ?? ""
   }).join("\n")
 }
 
@@ -96,6 +99,8 @@ const isHostedItem = (type: string): boolean =>
   type === "compaction" || type === "compaction_summary"
 
 export interface ItemReader {
+  /** Records the first violation (validate.ts). */
+  readonly r: Reader
   /** Tool names by call id, seeded from history (a function_call_output carries only the id). */
   readonly names: Map<string, string>
   readonly ignored: Array<string>
@@ -107,7 +112,11 @@ export const readItems = (raw: unknown, param: string, reader: ItemReader, out: 
     out.push({ role: "user", content: raw })
     return out
   }
-  if (!Array.isArray(raw)) return V.fail(param, `'${param}' must be a string or an array of items`)
+  const r = reader.r
+  if (!Array.isArray(raw)) {
+    r.fail(param, `'${param}' must be a string or an array of items`)
+    return out
+  }
   let assistant: Array<AssistantPart> | undefined
   let results: Array<ToolResultPart> | undefined
   const flush = () => {
@@ -120,53 +129,53 @@ export const readItems = (raw: unknown, param: string, reader: ItemReader, out: 
     if (results !== undefined) flush()
     return (assistant ??= [])
   }
-  for (let i = 0; i < raw.length; i++) {
+  for (let i = 0; i < raw.length && !r.failed; i++) {
     const at = `${param}[${i}]`
-    const item = V.object(raw[i], at)
+    const item = r.object(raw[i], at)
     const type = item.type ?? "message"
     if (type === "message") {
-      const role = V.string(item, "role", `${at}.role`)
+      const role = r.string(item, "role", `${at}.role`)
       if (role === "assistant") {
-        const text = textOfParts(item.content, `${at}.content`)
+        const text = textOfParts(r, item.content, `${at}.content`)
         const parts = assistantParts()
         if (text !== "") parts.push({ type: "text", text })
         continue
       }
       flush()
       if (role === "system" || role === "developer") {
-        out.push({ role: "system", content: textOfParts(item.content, `${at}.content`) })
+        out.push({ role: "system", content: textOfParts(r, item.content, `${at}.content`) })
       } else if (role === "user") {
         if (typeof item.content === "string") out.push({ role: "user", content: item.content })
-        else if (!Array.isArray(item.content)) V.fail(`${at}.content`, `'${at}.content' must be a string or an array of content parts`)
+        else if (!Array.isArray(item.content)) r.fail(`${at}.content`, `'${at}.content' must be a string or an array of content parts`)
         else {
-          const parts = item.content.map((p, j) => userPart(p, `${at}.content[${j}]`))
+          const parts = item.content.map((p, j) => userPart(r, p, `${at}.content[${j}]`))
           out.push({ role: "user", content: parts.every((p) => p.type === "text") ? parts.map((p) => (p as { text: string }).text).join("\n") : parts })
         }
       } else {
-        V.fail(`${at}.role`, `'${at}.role' must be one of user, assistant, system, developer, got "${role}"`)
+        r.fail(`${at}.role`, `'${at}.role' must be one of user, assistant, system, developer, got "${role}"`)
       }
       continue
     }
     switch (type) {
       case "function_call": {
-        const id = V.string(item, "call_id", `${at}.call_id`)
-        const name = V.string(item, "name", `${at}.name`)
+        const id = r.string(item, "call_id", `${at}.call_id`)
+        const name = r.string(item, "name", `${at}.name`)
         reader.names.set(id, name)
-        assistantParts().push({ type: "tool-call", id, name, params: parseArguments(V.string(item, "arguments", `${at}.arguments`)) })
+        assistantParts().push({ type: "tool-call", id, name, params: parseArguments(r.string(item, "arguments", `${at}.arguments`)) })
         break
       }
       case "function_call_output": {
-        const id = V.string(item, "call_id", `${at}.call_id`)
+        const id = r.string(item, "call_id", `${at}.call_id`)
         const output = item.output
-        const result = typeof output === "string" ? output : textOfParts(output, `${at}.output`)
+        const result = typeof output === "string" ? output : textOfParts(r, output, `${at}.output`)
         if (assistant !== undefined) flush()
-        ;(results ??= []).push({ type: "tool-result", id, name: reader.names.get(id) ?? V.optString(item, "name", `${at}.name`) ?? "", isFailure: false, result })
+        ;(results ??= []).push({ type: "tool-result", id, name: reader.names.get(id) ?? r.optString(item, "name", `${at}.name`) ?? "", isFailure: false, result })
         break
       }
       case "reasoning": {
         const summary = Array.isArray(item.summary) ? item.summary : []
-        const text = summary.map((s, j) => V.string(V.object(s, `${at}.summary[${j}]`), "text", `${at}.summary[${j}].text`)).join("\n\n")
-        const encrypted = V.optString(item, "encrypted_content", `${at}.encrypted_content`)
+        const text = summary.map((s, j) => r.string(r.object(s, `${at}.summary[${j}]`), "text", `${at}.summary[${j}].text`)).join("\n\n")
+        const encrypted = r.optString(item, "encrypted_content", `${at}.encrypted_content`)
         assistantParts().push(encrypted === undefined ? { type: "reasoning", text } : { type: "reasoning", text, options: optionsOfEncrypted(encrypted) })
         break
       }
@@ -175,7 +184,7 @@ export const readItems = (raw: unknown, param: string, reader: ItemReader, out: 
           if (!reader.ignored.includes(`input.${type}`)) reader.ignored.push(`input.${type}`)
           break
         }
-        V.fail(`${at}.type`, `'${at}.type' ${JSON.stringify(type)} is not supported (message, function_call, function_call_output, reasoning)`)
+        r.fail(`${at}.type`, `'${at}.type' ${JSON.stringify(type)} is not supported (message, function_call, function_call_output, reasoning)`)
     }
   }
   flush()

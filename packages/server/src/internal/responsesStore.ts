@@ -11,7 +11,7 @@ import { Effect } from "effect"
 import type { ServerContext } from "./context.ts"
 import { readItems } from "./responsesItems.ts"
 import type { OutputItem } from "./responsesWire.ts"
-import { decodeWith, isApiError } from "./validate.ts"
+import { Reader } from "./validate.ts"
 
 /** Marks a conversation as a stored Response (other conversations are not answered as one). */
 const KIND = "openai.response"
@@ -25,10 +25,11 @@ export interface StoredResponse {
 
 /** The answer's output items as the thread's assistant (and tool) messages. */
 export const outputMessages = (items: ReadonlyArray<OutputItem>): ReadonlyArray<ChatMessage> => {
-  const read = decodeWith(() => readItems(items, "output", { names: new Map(), ignored: [] }), undefined)
+  const r = new Reader()
+  const messages = readItems(items, "output", { r, names: new Map(), ignored: [] })
   // the gateway wrote these items itself: a failure to read them back is a bug, not the caller's
-  if (isApiError(read)) throw new Error(`stored output does not read back: ${read.message}`)
-  return read
+  if (r.failed) throw new Error(`stored output does not read back: ${r.error().message}`)
+  return messages
 }
 
 export const saveResponse = (ctx: ServerContext, scope: string, id: string, thread: ReadonlyArray<ChatMessage>, response: object) =>

@@ -21,7 +21,7 @@ import { ApiError } from "../HttpError.ts"
 import type { GatewayHints } from "./chatWire.ts"
 import { modelRef, pinnedModel } from "./chatWire.ts"
 import { encryptedContentOf, type ItemReader, readItems } from "./responsesItems.ts"
-import * as V from "./validate.ts"
+import { type Body, Reader } from "./validate.ts"
 
 /** What the Response object repeats of its request (OpenAI's answer echoes its parameters). */
 export interface ResponseEcho {
@@ -61,36 +61,34 @@ export interface ResponsesCall {
   readonly echo: ResponseEcho
 }
 
-type Body = V.Body
-
-const functionTool = (t: Body, param: string): ToolDefinition => {
-  const name = V.string(t, "name", `${param}.name`)
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) V.fail(`${param}.name`, `'${param}.name' must be 1-64 letters, digits, _ or -`)
-  const description = V.optString(t, "description", `${param}.description`)
-  const strict = V.optBoolean(t, "strict", `${param}.strict`)
+const functionTool = (r: Reader, t: Body, param: string): ToolDefinition => {
+  const name = r.string(t, "name", `${param}.name`)
+  if (!r.failed && !/^[A-Za-z0-9_-]{1,64}$/.test(name)) r.fail(`${param}.name`, `'${param}.name' must be 1-64 letters, digits, _ or -`)
+  const description = r.optString(t, "description", `${param}.description`)
+  const strict = r.optBoolean(t, "strict", `${param}.strict`)
   // a `$schema` key (Codex, zod-to-json-schema) stays in the schema: upstreams accept or ignore it
   const parameters = t.parameters === undefined || t.parameters === null
     ? { type: "object", properties: {} }
-    : V.object(t.parameters, `${param}.parameters`)
+    : r.object(t.parameters, `${param}.parameters`)
   return { name, parameters, ...(description !== undefined ? { description } : {}), ...(strict !== undefined ? { strict } : {}) }
 }
 
-const readTools = (body: Body, ignored: Array<string>, namespaces: Map<string, string>): Array<ToolDefinition> => {
+const readTools = (r: Reader, body: Body, ignored: Array<string>, namespaces: Map<string, string>): Array<ToolDefinition> => {
   const raw = body.tools
   if (raw === undefined || raw === null) return []
-  if (!Array.isArray(raw)) return V.fail("tools", "'tools' must be an array")
+  if (!Array.isArray(raw)) return r.fail("tools", "'tools' must be an array") ?? []
   const tools: Array<ToolDefinition> = []
   for (let i = 0; i < raw.length; i++) {
-    const t = V.object(raw[i], `tools[${i}]`)
-    const type = V.string(t, "type", `tools[${i}].type`)
-    if (type === "function") tools.push(functionTool(t, `tools[${i}]`))
+    const t = r.object(raw[i], `tools[${i}]`)
+    const type = r.string(t, "type", `tools[${i}].type`)
+    if (type === "function") tools.push(functionTool(r, t, `tools[${i}]`))
     else if (type === "namespace") {
-      const ns = V.string(t, "name", `tools[${i}].name`)
-      const inner = Array.isArray(t.tools) ? t.tools : V.fail(`tools[${i}].tools`, `'tools[${i}].tools' must be an array`)
+      const ns = r.string(t, "name", `tools[${i}].name`)
+      const inner = Array.isArray(t.tools) ? t.tools : r.fail(`tools[${i}].tools`, `'tools[${i}].tools' must be an array`) ?? []
       inner.forEach((f, j) => {
-        const fn = V.object(f, `tools[${i}].tools[${j}]`)
+        const fn = r.object(f, `tools[${i}].tools[${j}]`)
         if (fn.type !== "function") return void (ignored.includes(`tools.${String(fn.type)}`) || ignored.push(`tools.${String(fn.type)}`))
-        const tool = functionTool(fn, `tools[${i}].tools[${j}]`)
+        const tool = functionTool(r, fn, `tools[${i}].tools[${j}]`)
         namespaces.set(tool.name, ns)
         tools.push(tool)
       })
@@ -102,20 +100,20 @@ const readTools = (body: Body, ignored: Array<string>, namespaces: Map<string, s
   return tools
 }
 
-const readToolChoice = (body: Body, ignored: Array<string>): ToolChoice | undefined => {
+const readToolChoice = (r: Reader, body: Body, ignored: Array<string>): ToolChoice | undefined => {
   const raw = body.tool_choice
   if (raw === undefined || raw === null) return undefined
   if (raw === "auto" || raw === "none" || raw === "required") return raw
-  const tc = V.object(raw, "tool_choice")
+  const tc = r.object(raw, "tool_choice")
   switch (tc.type) {
     case "function":
-      return { tool: V.string(tc, "name", "tool_choice.name") }
+      return { tool: r.string(tc, "name", "tool_choice.name") }
     case "allowed_tools": {
       const mode = tc.mode === "required" ? "required" : "auto"
-      const list = Array.isArray(tc.tools) ? tc.tools : V.fail("tool_choice.tools", "'tool_choice.tools' must be an array")
+      const list = Array.isArray(tc.tools) ? tc.tools : r.fail("tool_choice.tools", "'tool_choice.tools' must be an array") ?? []
       const oneOf = list.flatMap((t, i) => {
-        const tool = V.object(t, `tool_choice.tools[${i}]`)
-        return tool.type === "function" ? [V.string(tool, "name", `tool_choice.tools[${i}].name`)] : []
+        const tool = r.object(t, `tool_choice.tools[${i}]`)
+        return tool.type === "function" ? [r.string(tool, "name", `tool_choice.tools[${i}].name`)] : []
       })
       return { mode, oneOf }
     }
@@ -126,23 +124,23 @@ const readToolChoice = (body: Body, ignored: Array<string>): ToolChoice | undefi
   }
 }
 
-const readFormat = (body: Body, ignored: Array<string>): { format?: ResponseFormat; echo: Record<string, unknown> } => {
+const readFormat = (r: Reader, body: Body, ignored: Array<string>): { format?: ResponseFormat; echo: Record<string, unknown> } => {
   const raw = body.text
   if (raw === undefined || raw === null) return { echo: { type: "text" } }
-  const text = V.object(raw, "text")
+  const text = r.object(raw, "text")
   if (text.verbosity !== undefined && text.verbosity !== null) ignored.push("text.verbosity")
   if (text.format === undefined || text.format === null) return { echo: { type: "text" } }
-  const f = V.object(text.format, "text.format")
+  const f = r.object(text.format, "text.format")
   switch (f.type) {
     case "text":
       return { echo: { type: "text" } }
     case "json_object":
       return { format: { type: "json_object" }, echo: { type: "json_object" } }
     case "json_schema": {
-      const name = V.string(f, "name", "text.format.name")
-      const schema = V.object(f.schema, "text.format.schema")
-      const strict = V.optBoolean(f, "strict", "text.format.strict")
-      const description = V.optString(f, "description", "text.format.description")
+      const name = r.string(f, "name", "text.format.name")
+      const schema = r.object(f.schema, "text.format.schema")
+      const strict = r.optBoolean(f, "strict", "text.format.strict")
+      const description = r.optString(f, "description", "text.format.description")
       const format: ResponseFormat = {
         type: "json_schema",
         name,
@@ -153,30 +151,31 @@ const readFormat = (body: Body, ignored: Array<string>): { format?: ResponseForm
       return { format, echo: { ...format } }
     }
     default:
-      return V.fail("text.format.type", "'text.format.type' must be one of text, json_object, json_schema")
+      r.fail("text.format.type", "'text.format.type' must be one of text, json_object, json_schema")
+      return { echo: { type: "text" } }
   }
 }
 
 const EFFORTS = new Set(["none", "minimal", "low", "medium", "high", "xhigh"])
 
-const readReasoning = (body: Body): { effort?: ReasoningEffort; echo: ResponseEcho["reasoning"] } => {
+const readReasoning = (r: Reader, body: Body): { effort?: ReasoningEffort; echo: ResponseEcho["reasoning"] } => {
   const raw = body.reasoning
   if (raw === undefined || raw === null) return { echo: null }
-  const r = V.object(raw, "reasoning")
-  const effort = V.optString(r, "effort", "reasoning.effort")
-  if (effort !== undefined && !EFFORTS.has(effort)) V.fail("reasoning.effort", "'reasoning.effort' must be one of none, minimal, low, medium, high, xhigh")
+  const o = r.object(raw, "reasoning")
+  const effort = r.optString(o, "effort", "reasoning.effort")
+  if (effort !== undefined && !EFFORTS.has(effort)) r.fail("reasoning.effort", "'reasoning.effort' must be one of none, minimal, low, medium, high, xhigh")
   // summaries are what the gateway streams of any model's reasoning: `summary` needs no mapping
-  const summary = V.optString(r, "summary", "reasoning.summary") ?? V.optString(r, "generate_summary", "reasoning.generate_summary")
+  const summary = r.optString(o, "summary", "reasoning.summary") ?? r.optString(o, "generate_summary", "reasoning.generate_summary")
   const echo = { effort: effort ?? null, summary: summary ?? null }
   if (effort === undefined || effort === "none") return { echo }
   return { effort: effort === "xhigh" ? "high" : effort as ReasoningEffort, echo }
 }
 
-const readMetadata = (body: Body): Record<string, string> => {
+const readMetadata = (r: Reader, body: Body): Record<string, string> => {
   const raw = body.metadata
   if (raw === undefined || raw === null) return {}
-  const m = V.object(raw, "metadata")
-  for (const key in m) if (typeof m[key] !== "string") V.fail(`metadata.${key}`, `'metadata.${key}' must be a string`)
+  const m = r.object(raw, "metadata")
+  for (const key in m) if (typeof m[key] !== "string") r.fail(`metadata.${key}`, `'metadata.${key}' must be a string`)
   return m as Record<string, string>
 }
 
@@ -193,55 +192,56 @@ const neutral = new Set([
   "prompt_cache_options", "moderation", "top_logprobs"
 ])
 
-const read = (raw: unknown, hints: GatewayHints): ResponsesCall => {
-  const body = V.object(raw)
+const read = (raw: unknown, hints: GatewayHints): ResponsesCall | ApiError => {
+  const r = new Reader()
+  const body = r.object(raw)
   const ignored: Array<string> = []
   for (const key in body) {
     const v = body[key]
     if (interpreted.has(key) || v === undefined || v === null) continue
-    if (key === "top_logprobs" && v !== 0) V.fail(key, "'top_logprobs' is not supported by the gateway's Responses API")
+    if (key === "top_logprobs" && v !== 0) r.fail(key, "'top_logprobs' is not supported by the gateway's Responses API")
     if (neutral.has(key)) ignored.push(key)
-    else V.fail(key, `'${key}' is not supported by the gateway's Responses API`)
+    else r.fail(key, `'${key}' is not supported by the gateway's Responses API`)
   }
-  if (V.optBoolean(body, "background") === true) V.fail("background", "'background' responses are not supported by the gateway")
-  const model = V.string(body, "model")
-  const instructionsText = V.optString(body, "instructions")
-  const previousResponseId = V.optString(body, "previous_response_id")
-  const reader: ItemReader = { names: new Map(), ignored }
+  if (r.optBoolean(body, "background") === true) r.fail("background", "'background' responses are not supported by the gateway")
+  const model = r.string(body, "model")
+  const instructionsText = r.optString(body, "instructions")
+  const previousResponseId = r.optString(body, "previous_response_id")
+  const reader: ItemReader = { r, names: new Map(), ignored }
   const input = body.input === undefined || body.input === null ? [] : readItems(body.input, "input", reader)
-  if (input.length === 0 && previousResponseId === undefined) V.fail("input", "'input' is required")
+  if (input.length === 0 && previousResponseId === undefined) r.fail("input", "'input' is required")
   const namespaces = new Map<string, string>()
-  const tools = readTools(body, ignored, namespaces)
-  const toolChoice = readToolChoice(body, ignored)
-  const parallelToolCalls = V.optBoolean(body, "parallel_tool_calls")
-  const { format, echo: formatEcho } = readFormat(body, ignored)
-  const { effort, echo: reasoningEcho } = readReasoning(body)
-  const maxTokens = V.optPositiveInt(body, "max_output_tokens")
-  const temperature = V.optNumber(body, "temperature", { min: 0, max: 2 })
-  const topP = V.optNumber(body, "top_p", { min: 0, max: 1 })
-  const metadata = readMetadata(body)
-  const store = V.optBoolean(body, "store") ?? true
-  const stream = V.optBoolean(body, "stream") ?? false
+  const tools = readTools(r, body, ignored, namespaces)
+  const toolChoice = readToolChoice(r, body, ignored)
+  const parallelToolCalls = r.optBoolean(body, "parallel_tool_calls")
+  const { format, echo: formatEcho } = readFormat(r, body, ignored)
+  const { effort, echo: reasoningEcho } = readReasoning(r, body)
+  const maxTokens = r.optPositiveInt(body, "max_output_tokens")
+  const temperature = r.optNumber(body, "temperature", { min: 0, max: 2 })
+  const topP = r.optNumber(body, "top_p", { min: 0, max: 1 })
+  const metadata = readMetadata(r, body)
+  const store = r.optBoolean(body, "store") ?? true
+  const stream = r.optBoolean(body, "stream") ?? false
   let includeEncrypted = false
   if (body.include !== undefined && body.include !== null) {
-    const include = Array.isArray(body.include) ? body.include : V.fail("include", "'include' must be an array")
+    const include = Array.isArray(body.include) ? body.include : r.fail("include", "'include' must be an array") ?? []
     includeEncrypted = include.includes("reasoning.encrypted_content")
     if (include.some((x) => x !== "reasoning.encrypted_content")) ignored.push("include")
   }
-  const truncation = V.optString(body, "truncation") ?? "disabled"
-  if (truncation !== "disabled" && truncation !== "auto") V.fail("truncation", "'truncation' must be one of auto, disabled")
+  const truncation = r.optString(body, "truncation") ?? "disabled"
+  if (truncation !== "disabled" && truncation !== "auto") r.fail("truncation", "'truncation' must be one of auto, disabled")
   if (truncation === "auto") ignored.push("truncation")
   // chat-completions fields of the same name: OpenAI-wire upstreams get them, others map or drop (field rule)
   const extra: Record<string, unknown> = {}
   for (const key of ["user", "service_tier", "prompt_cache_key", "safety_identifier"] as const) {
-    const v = V.optString(body, key)
+    const v = r.optString(body, key)
     if (v !== undefined) extra[key] = v
   }
-  const strategy = V.strategy(hints.strategy, "x-llm-strategy")
+  const strategy = r.strategy(hints.strategy, "x-llm-strategy")
   const instructions: ChatMessage | undefined = instructionsText !== undefined && instructionsText !== ""
     ? { role: "system", content: instructionsText }
     : undefined
-  return {
+  return r.done({
     request: {
       messages: instructions === undefined ? input : [instructions, ...input],
       model: pinnedModel(model),
@@ -286,11 +286,11 @@ const read = (raw: unknown, hints: GatewayHints): ResponsesCall => {
       ...(typeof extra.user === "string" ? { user: extra.user } : {}),
       ...(typeof extra.service_tier === "string" ? { service_tier: extra.service_tier } : {})
     }
-  }
+  })
 }
 
 /** The request reader: a `ResponsesCall`, or the 400 naming the field. */
-export const readResponsesRequest = (hints: GatewayHints) => (raw: unknown): ResponsesCall | ApiError => V.decodeWith((b) => read(b, hints), raw)
+export const readResponsesRequest = (hints: GatewayHints) => (raw: unknown): ResponsesCall | ApiError => read(raw, hints)
 
 /** `messages` with the tool names of results that answer calls made earlier in the thread. */
 export const withToolNames = (messages: ReadonlyArray<ChatMessage>, names: ReadonlyMap<string, string>): ReadonlyArray<ChatMessage> =>
