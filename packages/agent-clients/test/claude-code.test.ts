@@ -47,7 +47,7 @@ describe("Claude Code (claude -p) through the gateway", () => {
     gw.upstream.respond(() => "Paris is the capital of France.")
     const before = gw.upstream.requests().length
     const run = await claude("What is the capital of France?", home)
-    expect(run).toMatchObject({ code: 0, timedOut: false })
+    expect(run, run.stderr).toMatchObject({ code: 0, timedOut: false })
     expect(run.stdout).toContain("Paris is the capital of France.")
     // the prompt reached the OpenAI-wire upstream as a chat completion on the configured model
     const sent = gw.upstream.requests().slice(before)
@@ -67,7 +67,7 @@ describe("Claude Code (claude -p) through the gateway", () => {
     })
     const before = upstreamContents(gw.upstream, "tool").length
     const run = await claude("What does note.txt say?", dir, ["--tools", "Read", "--allowedTools", "Read"])
-    expect(run).toMatchObject({ code: 0, timedOut: false })
+    expect(run, run.stderr).toMatchObject({ code: 0, timedOut: false })
     expect(run.stdout).toContain("The note says the secret word is pineapple.")
     // Claude Code ran Read on the file and its result came back through the gateway as a tool message
     expect(upstreamContents(gw.upstream, "tool").slice(before).join("\n")).toContain("The secret word is pineapple.")
