@@ -9,7 +9,7 @@ import type * as OpsLayer from "@llm-gateway/ops/OpsLayer"
 import { SystemAnalyst } from "@llm-gateway/ops/SystemAnalyst"
 import { Context, Effect } from "effect"
 import { HttpRouter, type HttpServerRequest } from "effect/http"
-import { invalidRequest } from "./HttpError.ts"
+import { type ApiError, invalidRequest } from "./HttpError.ts"
 import { type Handled, jsonRoute, type ServerContext } from "./internal/context.ts"
 import { jsonText } from "./internal/http.ts"
 
@@ -26,33 +26,60 @@ const metricsOf = (u: unknown): Record<string, number> | undefined => {
 
 const contextOf = (body: Body) => (isRecord(body.context) ? body.context : undefined)
 
+const notAnObject = invalidRequest("the body must be a JSON object")
+const anomalyRequired = invalidRequest("anomaly is required", "anomaly")
+
+interface Analyze {
+  readonly metrics: Record<string, number>
+  readonly context: Body | undefined
+}
+
+interface Heal {
+  readonly anomaly: unknown
+  readonly context: Body | undefined
+  readonly actions: readonly [string, ...Array<string>]
+}
+
+interface Explain {
+  readonly anomaly: unknown
+  readonly context: Body | undefined
+}
+
+const readAnalyze = (body: unknown): Analyze | ApiError => {
+  if (!isRecord(body)) return notAnObject
+  const metrics = metricsOf(body.metrics)
+  return metrics === undefined ? invalidRequest("metrics must be an object of numbers", "metrics") : { metrics, context: contextOf(body) }
+}
+
+const readHeal = (body: unknown): Heal | ApiError => {
+  if (!isRecord(body)) return notAnObject
+  const actions = body.availableActions
+  if (!Array.isArray(actions) || actions.length === 0 || !actions.every((a) => typeof a === "string" && a !== "")) {
+    return invalidRequest("availableActions must be a non-empty array of strings", "availableActions")
+  }
+  if (body.anomaly === undefined) return anomalyRequired
+  const unique = [...new Set(actions as Array<string>)] as [string, ...Array<string>]
+  return { anomaly: body.anomaly, context: contextOf(body), actions: unique }
+}
+
+const readExplain = (body: unknown): Explain | ApiError => {
+  if (!isRecord(body)) return notAnObject
+  return body.anomaly === undefined ? anomalyRequired : { anomaly: body.anomaly, context: contextOf(body) }
+}
+
 export const routes = (ctx: ServerContext, ops: Context.Context<OpsLayer.OpsServices>): ReadonlyArray<HttpRouter.Route<never, never>> => {
   const analyst = Context.get(ops, SystemAnalyst)
-  const post = (f: (body: Body) => Handled) => (request: Request) =>
-    jsonRoute(ctx, request, (body) => (isRecord(body) ? body : invalidRequest("the body must be a JSON object")), f)
   const json = (value: unknown) => jsonText(JSON.stringify(value))
 
-  const analyze = post((body) => {
-    const metrics = metricsOf(body.metrics)
-    if (metrics === undefined) return Effect.fail(invalidRequest("metrics must be an object of numbers", "metrics"))
-    return Effect.map(analyst.analyzeSystemState(metrics, contextOf(body)), json)
-  })
+  const analyze = (request: Request) =>
+    jsonRoute(ctx, request, readAnalyze, ({ metrics, context }): Handled => Effect.map(analyst.analyzeSystemState(metrics, context), json))
 
-  const heal = post((body) => {
-    const actions = body.availableActions
-    if (!Array.isArray(actions) || actions.length === 0 || !actions.every((a) => typeof a === "string" && a !== "")) {
-      return Effect.fail(invalidRequest("availableActions must be a non-empty array of strings", "availableActions"))
-    }
-    if (body.anomaly === undefined) return Effect.fail(invalidRequest("anomaly is required", "anomaly"))
-    const unique = [...new Set(actions as Array<string>)] as [string, ...Array<string>]
-    return Effect.map(analyst.generateHealingDecision(body.anomaly, contextOf(body), unique), json)
-  })
+  const heal = (request: Request) =>
+    jsonRoute(ctx, request, readHeal, ({ anomaly, context, actions }): Handled =>
+      Effect.map(analyst.generateHealingDecision(anomaly, context, actions), json))
 
-  const explain = post((body) =>
-    body.anomaly === undefined
-      ? Effect.fail(invalidRequest("anomaly is required", "anomaly"))
-      : Effect.map(analyst.explainAnomaly(body.anomaly, contextOf(body)), json)
-  )
+  const explain = (request: Request) =>
+    jsonRoute(ctx, request, readExplain, ({ anomaly, context }): Handled => Effect.map(analyst.explainAnomaly(anomaly, context), json))
 
   return [
     HttpRouter.route("POST", "/api/v1/ops/analyze", analyze),
