@@ -7,9 +7,9 @@
  */
 import { tokenEstimator } from "@llm-gateway/core/accounting/TokenEstimator"
 import type { PassthroughRequest } from "@llm-gateway/core/providers/Passthrough"
-import { Cause, Effect, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
-import { type ApiError, internalError, invalidApiKey, modelNotFound } from "./HttpError.ts"
+import { type ApiError, modelNotFound } from "./HttpError.ts"
 import {
   anthropicErrorBody,
   gatewayHeaders,
@@ -21,36 +21,20 @@ import {
 import { anthropicPassthrough } from "./internal/anthropicPassthrough.ts"
 import { streamMessages } from "./internal/anthropicStream.ts"
 import type { GatewayHints } from "./internal/chatWire.ts"
-import { type Failure, type ServerContext, toApiError } from "./internal/context.ts"
+import { authenticated, type Handled, jsonRoute, type RouteOptions, type ServerContext } from "./internal/context.ts"
 import { JSON_TYPE, jsonText } from "./internal/http.ts"
-import { decodeWith, isApiError } from "./internal/validate.ts"
+import type { Scrubber } from "./internal/secrets.ts"
+import { isApiError } from "./internal/validate.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
 
-const errorResponse = (ctx: ServerContext, e: ApiError) => {
+/** Anthropic's error shape (no `www-authenticate`: Anthropic's 401 has none). */
+const renderError = (e: ApiError, scrubber: Scrubber) => {
   const headers: Record<string, string> = { ...e.headers }
   if (e.retryAfterSeconds !== undefined) headers["retry-after"] = String(e.retryAfterSeconds)
   if (e.shouldRetry === false) headers["x-should-retry"] = "false"
-  return HttpServerResponse.text(ctx.scrubber.scrub(anthropicErrorBody(e)), { status: e.status, contentType: JSON_TYPE, headers })
+  return HttpServerResponse.text(scrubber.scrub(anthropicErrorBody(e)), { status: e.status, contentType: JSON_TYPE, headers })
 }
-
-/** The context's guard, answering in Anthropic's error shape. */
-const guard = <R>(ctx: ServerContext, request: Request, effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Failure, R>) =>
-  Effect.catchCause(effect, (cause) => {
-    const failure = Cause.findErrorOption(cause)
-    if (failure._tag === "Some") {
-      const e = toApiError(failure.value)
-      const log = e.status >= 500
-        ? Effect.logWarning(ctx.scrubber.scrub(`${request.method} ${request.url} → ${e.status} ${e.code}: ${e.message}`))
-        : Effect.void
-      return Effect.as(log, errorResponse(ctx, e))
-    }
-    if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-    return Effect.as(
-      Effect.logError(ctx.scrubber.scrub(`${request.method} ${request.url} failed: ${Cause.pretty(cause)}`)),
-      errorResponse(ctx, internalError)
-    )
-  })
 
 /** Anthropic's SDKs send the key as `x-api-key`; a Bearer header (Claude Code's auth token) wins. */
 const authorizationOf = (request: Request): string | undefined => {
@@ -60,20 +44,8 @@ const authorizationOf = (request: Request): string | undefined => {
   return key === undefined ? undefined : `Bearer ${key}`
 }
 
-const authenticated = <R>(
-  ctx: ServerContext,
-  request: Request,
-  f: (scope: string) => Effect.Effect<HttpServerResponse.HttpServerResponse, Failure, R>
-) => {
-  const authorization = authorizationOf(request)
-  const scope = ctx.auth.scopeOf(authorization)
-  if (scope !== undefined) return guard(ctx, request, f(scope))
-  return guard(
-    ctx,
-    request,
-    Effect.flatMap(ctx.auth.callerOf(authorization), (caller) => caller === undefined ? Effect.fail(invalidApiKey) : f(caller.scope))
-  )
-}
+/** The shared preamble, with Anthropic's key header and error shape. */
+const anthropicRoutes: RouteOptions = { authorization: authorizationOf, render: renderError }
 
 const hintsOf = (request: Request): GatewayHints => {
   const h = request.headers
@@ -93,29 +65,23 @@ const complete = (ctx: ServerContext, call: MessagesCall, scope: string, passthr
  * gets; an Anthropic candidate gets the body itself (notes/http-api.md "Pass-through").
  */
 const messages = (ctx: ServerContext) => (request: Request) =>
-  authenticated(ctx, request, (scope) =>
-    Effect.flatMap(ctx.readJson(request), (body): Effect.Effect<HttpServerResponse.HttpServerResponse, Failure, Scope.Scope> => {
-      const call = decodeWith((b) => readMessagesRequest(b, hintsOf(request)), body)
-      if (isApiError(call)) return Effect.fail(call)
-      const passthrough = anthropicPassthrough(request, body)
-      return call.stream ? streamMessages(ctx, call, scope, undefined, passthrough) : complete(ctx, call, scope, passthrough)
-    }))
+  jsonRoute(ctx, request, (body) => {
+    const call = readMessagesRequest(body, hintsOf(request))
+    return isApiError(call) ? call : { call, passthrough: anthropicPassthrough(request, body) }
+  }, ({ call, passthrough }, scope): Handled<Scope.Scope> =>
+    call.stream ? streamMessages(ctx, call, scope, undefined, passthrough) : complete(ctx, call, scope, passthrough), anthropicRoutes)
 
 /**
  * `count_tokens` with the gateway's tokenizer (gpt-tokenizer): an estimate for any model, which is
  * what Claude Code uses it for (deciding when to compact).
  */
 const countTokens = (ctx: ServerContext) => (request: Request) =>
-  authenticated(ctx, request, () =>
-    Effect.flatMap(ctx.readJson(request), (body) => {
-      // the reader needs `max_tokens`, which count_tokens does not take
-      const call = decodeWith((b) => readMessagesRequest({ max_tokens: 1, ...(b as object) }, hintsOf(request)), body)
-      if (isApiError(call)) return Effect.fail(call)
-      return Effect.map(tokenEstimator, (estimator) => {
-        const tools = call.request.tools === undefined ? 0 : estimator.countText(JSON.stringify(call.request.tools))
-        return jsonText(JSON.stringify({ input_tokens: estimator.countMessages(call.request.messages ?? []) + tools }))
-      })
-    }))
+  // the reader needs `max_tokens`, which count_tokens does not take
+  jsonRoute(ctx, request, (body) => readMessagesRequest({ max_tokens: 1, ...(body as object) }, hintsOf(request)), (call): Handled =>
+    Effect.map(tokenEstimator, (estimator) => {
+      const tools = call.request.tools === undefined ? 0 : estimator.countText(JSON.stringify(call.request.tools))
+      return jsonText(JSON.stringify({ input_tokens: estimator.countMessages(call.request.messages ?? []) + tools }))
+    }), anthropicRoutes)
 
 /**
  * `GET /v1/models[/{id}]` in Anthropic's shape, for a request that carries `anthropic-version`
@@ -140,7 +106,7 @@ export const models = (ctx: ServerContext, created: number) => {
     bare.set(m.model, bare.has(m.model) ? null : body)
   }
   return (request: Request) =>
-    authenticated(ctx, request, () => {
+    authenticated(ctx, request, (): Handled => {
       const path = request.url.split("?")[0]
       const at = path.indexOf("/models/")
       const encoded = at < 0 ? "" : path.slice(at + "/models/".length)
@@ -153,7 +119,7 @@ export const models = (ctx: ServerContext, created: number) => {
       }
       const body = byName.get(name) ?? bare.get(name)
       return body === undefined || body === null ? Effect.fail(modelNotFound(name)) : Effect.succeed(jsonText(body))
-    })
+    }, anthropicRoutes)
 }
 
 /** Also without the `/v1` prefix, like the OpenAI routes (a base URL given without it keeps working). */
