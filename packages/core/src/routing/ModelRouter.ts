@@ -132,7 +132,7 @@ export interface ModelRouterShape {
 /** The routing half of a router: plans and the runs of plans (named steps of `make`). */
 const makeRouting = (
   config: GatewayConfig,
-  catalog: DeploymentTable,
+  table: DeploymentTable,
   clients: ModelClientsShape,
   ctx: ChainContext,
   planner: RequestPlanner
@@ -241,14 +241,14 @@ const makeRouting = (
 
   const embed = Effect.fn("ModelRouter.embed")(function*(req: EmbedRequest) {
     const startedAt = yield* now
-    let groups = catalog.embeddingGroups
+    let groups = table.embeddingGroups
     const pinnedFirst = req.model !== undefined && req.model !== ""
     if (pinnedFirst) {
-      const pinned = catalog.resolve(req.model)
+      const pinned = table.resolve(req.model)
       if (pinned === undefined) return yield* unknownModel(req.model)
       // a listed chat model; a provider's ad-hoc model (its kind unknown) may embed
       const first = pinned.members[0]
-      if (!first.embedding && catalog.byRef.has(first.ref)) {
+      if (!first.embedding && table.byRef.has(first.ref)) {
         return yield* wrongKind(req.model, "a chat model", "POST /v1/chat/completions")
       }
       groups = [pinned, ...groups.filter((g) => g.key !== pinned.key)]
@@ -281,45 +281,45 @@ const makeRouting = (
   return { plan, generate, stream, embed }
 }
 
-/** Steps of `make`: the catalog (warning about names no provider lists), then the random source. */
-const loadCatalog = Effect.fnUntraced(function*(config: GatewayConfig, options: ModelRouterOptions) {
-  const catalog: DeploymentTable = makeDeploymentTable(config, options.resolveBareModel)
-  if (catalog.unresolved.length > 0) {
-    yield* Effect.logWarning(`routing config names models no provider lists: ${catalog.unresolved.join(", ")}`)
+/** Steps of `make`: the deployment table (warning about names no provider lists), then the random source. */
+const loadDeploymentTable = Effect.fnUntraced(function*(config: GatewayConfig, options: ModelRouterOptions) {
+  const table: DeploymentTable = makeDeploymentTable(config, options.resolveBareModel)
+  if (table.unresolved.length > 0) {
+    yield* Effect.logWarning(`routing config names models no provider lists: ${table.unresolved.join(", ")}`)
   }
-  return catalog
+  return table
 })
 
 const randomOf = (seed: string | number | undefined) =>
   seed === undefined ? Effect.service(Random.Random) : Random.withSeed(Effect.service(Random.Random), seed)
 
 /**
- * Builds a router from a config value: the catalog, this instance's state, breakers and limits
+ * Builds a router from a config value: the deployment table, this instance's state, breakers and limits
  * over the stores in context (`ModelRouter.layerMemoryStores` when nothing is shared), the
  * request planner, then the routing itself.
  */
 export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: ModelRouterOptions = {}) {
   const clients = yield* ModelClients
-  const catalog = yield* loadCatalog(config, options)
+  const table = yield* loadDeploymentTable(config, options)
   const state = new RouterState()
   const random = yield* randomOf(options.seed)
   const { breakers, limits } = yield* makeResilience({
     circuitBreaker: config.routing.circuitBreaker,
     state,
-    deployments: catalog.deployments,
+    deployments: table.deployments,
     storeHealth: options.storeHealth
   })
   const ctx: ChainContext = { routing: config.routing, state, breakers, limits, backoff: { ...defaultBackoff, ...options.backoff } }
-  const planner = makeRequestPlanner(config, catalog, state, () => random.nextDoubleUnsafe())
-  const routing = makeRouting(config, catalog, clients, ctx, planner)
+  const planner = makeRequestPlanner(config, table, state, () => random.nextDoubleUnsafe())
+  const routing = makeRouting(config, table, clients, ctx, planner)
   const withRandom = Effect.provideService(Random.Random, random)
   return ModelRouter.of({
     plan: routing.plan,
     generate: (req, plan, passthrough) => withRandom(routing.generate(req, plan, passthrough)),
     stream: (req, plan, passthrough) => Stream.provideService(routing.stream(req, plan, passthrough), Random.Random, random),
     embed: (req) => withRandom(routing.embed(req)),
-    stats: makeStats({ deployments: catalog.deployments, state, breakers, limits, providers: config.providers }),
-    models: catalog.deployments.map((d): DeploymentInfo => ({
+    stats: makeStats({ deployments: table.deployments, state, breakers, limits, providers: config.providers }),
+    models: table.deployments.map((d): DeploymentInfo => ({
       ref: d.ref,
       provider: d.provider,
       model: d.model,

@@ -6,7 +6,7 @@
  */
 import type { GatewayConfig, ModelEntry, ProviderConfig } from "../ConfigSchema.ts"
 import { envNameOf, type ProviderSpec, specsByType } from "../ProviderSpec.ts"
-import { parseModelRef } from "../../domain/Domain.ts"
+import { type ParsedModelRef, parseModelRef } from "../../domain/Domain.ts"
 import * as ModelCatalog from "../ModelCatalog.ts"
 import { type ConfigIssue, formatPath } from "./issues.ts"
 
@@ -19,9 +19,8 @@ export interface ModelsView {
   }>
 }
 
-export interface ResolvedModel {
-  readonly provider: string
-  readonly model: string
+/** A model reference resolved from a routing entry or a bare id, and whether its provider lists it. */
+export interface ResolvedModel extends ParsedModelRef {
   /** Whether the provider lists the model (false: resolved by prefix only). */
   readonly listed: boolean
 }
