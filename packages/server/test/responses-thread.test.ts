@@ -21,7 +21,8 @@ const gateways: Array<Gateway> = []
 
 const configWith = (conversations: Record<string, unknown>) => ({
   server: { apiKeys: KEYS },
-  providers: [{ name: "openai", type: "openai", baseUrl: upstream.baseUrl, apiKey: "sk-up", models: [{ id: "gpt-4o-mini", contextWindow: 128000 }] }],
+  // openai-compatible: the translated path (a deployment of type openai is answered natively)
+  providers: [{ name: "openai", type: "openai-compatible", baseUrl: upstream.baseUrl, apiKey: "sk-up", models: [{ id: "gpt-4o-mini", contextWindow: 128000 }] }],
   routing: { fallbackOrder: [MODEL], maxRetries: 0, timeoutMs: 5000, attemptTimeoutMs: 3000 },
   cache: { enabled: false, ttlSeconds: 60, maxSize: 10 },
   conversations

@@ -6,13 +6,14 @@ import { createOpenAI } from "@ai-sdk/openai"
 import { generateObject, generateText, jsonSchema, stepCountIs, streamText, tool } from "ai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { configFor, type Fakes, type Gateway, startFakes, startGateway, unique } from "./support/harness.ts"
+import { translated } from "./support/responsesSchema.ts"
 
 let fakes: Fakes
 let gw: Gateway
 
 beforeAll(async () => {
   fakes = await startFakes()
-  gw = await startGateway(configFor(fakes))
+  gw = await startGateway(translated(configFor(fakes)))
 })
 afterAll(async () => {
   await gw?.close()

@@ -1,12 +1,13 @@
 /**
  * OpenAI's Responses API on the gateway (`POST /v1/responses`), through the official `openai`
- * client, answered by an OpenAI-wire upstream (FakeOpenAI) and an Anthropic one (FakeAnthropic).
+ * client, translated for an OpenAI-wire upstream (FakeOpenAI as `openai-compatible`) and an
+ * Anthropic one (FakeAnthropic).
  * Every Response and every stream event is checked against OpenAI's published schema.
  */
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { configFor, type Fakes, type Gateway, onlyProviders, raw, startFakes, startGateway, unique } from "./support/harness.ts"
-import { sseEvents, violations } from "./support/responsesSchema.ts"
+import { sseEvents, translated, violations } from "./support/responsesSchema.ts"
 
 const KEY = "gw-responses-test-key"
 const OPENAI = "openai/gpt-4o-mini"
@@ -20,8 +21,8 @@ let single: Gateway
 beforeAll(async () => {
   fakes = await startFakes()
   ;[gw, single] = await Promise.all([
-    startGateway(configFor(fakes, { server: { apiKeys: [KEY] } })),
-    startGateway(onlyProviders(fakes, ["openai"], { cache: { enabled: false, ttlSeconds: 60, maxSize: 10 } }))
+    startGateway(translated(configFor(fakes, { server: { apiKeys: [KEY] } }))),
+    startGateway(translated(onlyProviders(fakes, ["openai"], { cache: { enabled: false, ttlSeconds: 60, maxSize: 10 } })))
   ])
 })
 afterAll(async () => {
@@ -135,6 +136,16 @@ describe("POST /v1/responses (JSON)", () => {
     } finally {
       fakes.openai.respond(undefined)
     }
+  })
+
+  it("an answer cut by max_output_tokens is status incomplete with incomplete_details, in JSON and in the stream", async () => {
+    const cut = await client().responses.create({ model: OPENAI, input: unique("Cut short"), max_output_tokens: 2 })
+    expect(cut).toMatchObject({ status: "incomplete", incomplete_details: { reason: "max_output_tokens" }, max_output_tokens: 2 })
+    expect(cut.output[0]).toMatchObject({ type: "message", status: "incomplete" })
+    expectValid("Response", cut)
+    const stream = client().responses.stream({ model: OPENAI, input: unique("Cut short, streamed"), max_output_tokens: 2 })
+    for await (const e of stream) expectValid("ResponseStreamEvent", e)
+    expect(await stream.finalResponse()).toMatchObject({ status: "incomplete", incomplete_details: { reason: "max_output_tokens" } })
   })
 
   it("text.format json_schema becomes the upstream's response_format", async () => {

@@ -3,8 +3,19 @@
  * `@llm-gateway/testing/OpenAISchemas`, ajv in the 2020-12 dialect), and the SSE reader the
  * Responses tests share.
  */
+import type { GatewayConfigInput } from "@llm-gateway/core/config/LLMConfig"
 import { openAISchemas } from "@llm-gateway/testing/OpenAISchemas"
 import { Ajv2020 } from "ajv/dist/2020.js"
+
+/**
+ * The config with OpenAI's fake as an `openai-compatible` provider (same name, same refs): a
+ * deployment of type `openai` answers `/v1/responses` natively (pass-through), and these tests are
+ * about the translated path every other provider takes.
+ */
+export const translated = (config: GatewayConfigInput): GatewayConfigInput => {
+  const c = config as { providers: ReadonlyArray<{ type: string }> }
+  return { ...config, providers: c.providers.map((p) => (p.type === "openai" ? { ...p, type: "openai-compatible" } : p)) } as GatewayConfigInput
+}
 
 const ajv = new Ajv2020({ allErrors: true, strictTypes: false })
 ajv.addFormat("unixtime", { type: "number", validate: (n: number) => Number.isInteger(n) && n >= 0 })
