@@ -282,6 +282,13 @@ describe("errors in OpenAI's envelope", () => {
     expectValid("ErrorResponse", res.json)
   })
 
+  it("a wrong method is a 405 naming the methods the path takes", async () => {
+    const create = await fetch(`${gw.url}/v1/responses`, { method: "PUT" })
+    expect([create.status, create.headers.get("allow")]).toEqual([405, "POST, OPTIONS"])
+    const one = await fetch(`${gw.url}/v1/responses/resp_x`, { method: "PATCH" })
+    expect([one.status, one.headers.get("allow")]).toEqual([405, "GET, HEAD, DELETE, OPTIONS"])
+  })
+
   it("401 for a wrong key, 404 for an unknown model and for an unknown previous_response_id", async () => {
     const wrong = await client("wrong-key").responses.create({ model: OPENAI, input: "hi" }).catch((e: unknown) => e)
     expect(wrong).toBeInstanceOf(OpenAI.AuthenticationError)
