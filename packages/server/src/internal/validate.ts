@@ -132,49 +132,4 @@ export class Reader {
 
 const POSITIVE_INT: NumberRange = { min: 0, exclusiveMin: true, int: true }
 
-// ---- compatibility: throwing readers ---------------------------------------------------------
-// For readers written before `Reader` (the Responses API's); they go once those read through a
-// `Reader`. `decodeWith` turns their `Invalid` into the same 400.
-
-export class Invalid {
-  readonly param: string | undefined
-  readonly message: string
-  constructor(param: string | undefined, message: string) {
-    this.param = param
-    this.message = message
-  }
-}
-
-/** A `Reader` whose first violation throws `Invalid`. */
-class ThrowingReader extends Reader {
-  override fail(param: string | undefined, message: string): undefined {
-    throw new Invalid(param, message)
-  }
-}
-
-const throwing = new ThrowingReader()
-
-export const fail = (param: string | undefined, message: string): never => {
-  throw new Invalid(param, message)
-}
-export const object = (u: unknown, param?: string): Body => throwing.object(u, param)
-export const optString = (body: Body, key: string, param = key): string | undefined => throwing.optString(body, key, param)
-export const string = (body: Body, key: string, param = key): string => throwing.string(body, key, param)
-export const optBoolean = (body: Body, key: string, param = key): boolean | undefined => throwing.optBoolean(body, key, param)
-export const optNumber = (body: Body, key: string, range: NumberRange, param = key): number | undefined =>
-  throwing.optNumber(body, key, range, param)
-export const optPositiveInt = (body: Body, key: string, param = key): number | undefined => throwing.optPositiveInt(body, key, param)
-export const optStop = (body: Body, key = "stop"): ReadonlyArray<string> | undefined => throwing.optStop(body, key)
-export const strategy = (value: string | undefined, param: string): Strategy | undefined => throwing.strategy(value, param)
-
-/** Runs a reader that answers `A | ApiError` (or, the compatibility readers, throws `Invalid`). */
-export const decodeWith = <A>(read: (body: unknown) => A | ApiError, body: unknown): A | ApiError => {
-  try {
-    return read(body)
-  } catch (e) {
-    if (e instanceof Invalid) return invalidRequest(e.message, e.param)
-    throw e
-  }
-}
-
 export const isApiError = (u: unknown): u is ApiError => u instanceof ApiError
