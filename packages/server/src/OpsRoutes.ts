@@ -64,6 +64,13 @@ const known: Record<string, string> = {
   "/v1/embeddings": "POST",
   "/v1/models": "GET",
   "/v1/responses": "POST",
+  "/v1/messages": "POST",
+  "/v1/messages/count_tokens": "POST",
+  // the admin API (AdminRoutes)
+  "/admin/v1/keys": "GET, POST",
+  "/admin/v1/teams": "GET, POST",
+  "/admin/v1/usage": "GET",
+  "/admin/v1/audit": "GET",
   "/api/v1/llm/generate": "POST",
   "/api/v1/llm/chat": "POST",
   "/api/v1/llm/status": "GET",
@@ -88,6 +95,10 @@ const allowedOn = (path: string): string | undefined =>
     ? "GET"
     : /^(\/v1)?\/responses\/[^/]+$/.test(path) || /^\/api\/v1\/llm\/conversations\/[^/]+$/.test(path)
     ? "GET, DELETE"
+    : /^\/admin\/v1\/(keys|teams)\/[^/]+$/.test(path)
+    ? "GET, PATCH, DELETE"
+    : /^\/admin\/v1\/keys\/[^/]+\/rotate$/.test(path)
+    ? "POST"
     : undefined)
 
 /** The `Allow` header for a path's methods: HEAD wherever GET is, OPTIONS everywhere. */

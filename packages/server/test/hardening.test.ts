@@ -97,7 +97,11 @@ describe("HEAD, OPTIONS and 405", () => {
       ["DELETE", "/metrics", "GET, HEAD, OPTIONS"],
       ["GET", "/v1/chat/completions", "POST, OPTIONS"],
       ["PUT", "/v1/embeddings", "POST, OPTIONS"],
-      ["POST", "/api/v1/llm/status", "GET, HEAD, OPTIONS"]
+      ["POST", "/api/v1/llm/status", "GET, HEAD, OPTIONS"],
+      ["GET", "/v1/messages", "POST, OPTIONS"],
+      ["PUT", "/admin/v1/keys", "GET, HEAD, POST, OPTIONS"],
+      ["POST", "/admin/v1/keys/k1", "GET, HEAD, PATCH, DELETE, OPTIONS"],
+      ["GET", "/admin/v1/keys/k1/rotate", "POST, OPTIONS"]
     ] as const) {
       const r = await raw(`${open.url}${path}`, { method, body: method === "GET" ? undefined : "{}" })
       expect([method, path, r.status, r.headers.get("allow")]).toEqual([method, path, 405, allow])
