@@ -215,6 +215,9 @@ export class ResponsesEncoder implements SseEncoder {
 
   error(e: ApiError): string {
     const error = { code: failureCode(e), message: e.message }
-    return this.closeAll() + this.event("response.failed", { response: this.response("failed", error) })
+    // items closed by `settle` (a store that failed after the upstream ended) still get their events
+    const closing = this.closing + this.closeAll()
+    this.closing = ""
+    return closing + this.event("response.failed", { response: this.response("failed", error) })
   }
 }
