@@ -34,6 +34,7 @@ import { CurrentDrain, type Drain, makeDrain } from "./internal/shutdown.ts"
 import * as ConsoleRoutes from "./ConsoleRoutes.ts"
 import * as OpenAIRoutes from "./OpenAIRoutes.ts"
 import * as AnthropicRoutes from "./AnthropicRoutes.ts"
+import * as ResponsesRoutes from "./ResponsesRoutes.ts"
 import * as AlertRoutes from "./AlertRoutes.ts"
 import * as OpsAnalysisRoutes from "./OpsAnalysisRoutes.ts"
 import * as AdminRoutes from "./AdminRoutes.ts"
@@ -92,7 +93,7 @@ export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | ServerSer
     const platform = yield* AlertRoutes.buildOps(ctx)
     const opsApi = [...AlertRoutes.routes(ctx, platform), ...OpsAnalysisRoutes.routes(ctx, platform)]
     const ui = yield* ConsoleRoutes.routes(ctx)
-    const all = [...OpenAIRoutes.routes(ctx), ...AnthropicRoutes.routes(ctx), ...SeedRoutes.routes(ctx), ...AdminRoutes.routes(ctx), ...opsApi, ...ui, ...ops]
+    const all = [...OpenAIRoutes.routes(ctx), ...AnthropicRoutes.routes(ctx), ...ResponsesRoutes.routes(ctx), ...SeedRoutes.routes(ctx), ...AdminRoutes.routes(ctx), ...opsApi, ...ui, ...ops]
     // HEAD answers every GET route with its status and headers (Node sends no body for HEAD)
     const heads = all.filter((r) => r.method === "GET").map((r) => HttpRouter.route("HEAD", r.path, r.handler))
     yield* router.addAll([...all, ...heads])
