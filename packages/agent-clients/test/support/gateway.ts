@@ -1,7 +1,9 @@
 /**
  * One gateway per test file, in-process, whose only provider is OpenAI-wire (a FakeOpenAI on
  * loopback): every agent client here speaks another API to the gateway (Anthropic's Messages,
- * OpenAI's Responses), and the gateway translates it to chat completions upstream.
+ * OpenAI's Responses), and the gateway translates it to chat completions upstream. The fake is
+ * declared `openai-compatible`: a deployment of type `openai` would answer `/v1/responses` natively
+ * (pass-through), and these tests are about the translation.
  */
 import { type FakeOpenAI, startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
 import { type Gateway, startGateway } from "../../../server/test/support/harness.ts"
@@ -22,7 +24,7 @@ export const startAgentsGateway = async (): Promise<AgentsGateway> => {
     server: { apiKeys: [GATEWAY_KEY] },
     providers: [{
       name: "openai",
-      type: "openai",
+      type: "openai-compatible",
       baseUrl: upstream.baseUrl,
       apiKey: UPSTREAM_KEY,
       models: [{ id: "gpt-4o-mini", contextWindow: 128000, maxOutputTokens: 16384, inputCostPer1M: 0.15, outputCostPer1M: 0.6 }]
