@@ -9,8 +9,10 @@
  * store, so any instance sharing it continues a thread.
  */
 import type { ChatMessage, LLMResponse, StreamChunk } from "@llm-gateway/core/domain/Domain"
+import type { PassthroughRequest } from "@llm-gateway/core/providers/Passthrough"
 import { Effect, type Scope, Stream } from "effect"
 import { HttpRouter, type HttpServerRequest, type HttpServerResponse } from "effect/http"
+import { ApiError } from "./HttpError.ts"
 import { gatewayHeaders } from "./internal/anthropicWire.ts"
 import type { GatewayHints } from "./internal/chatWire.ts"
 import { authenticated, type Failure, jsonRoute, type ServerContext } from "./internal/context.ts"
@@ -30,6 +32,7 @@ import {
   visibleItems,
   withToolNames
 } from "./internal/responsesWire.ts"
+import { NativeResponsesEncoder, responsesPassthrough, saveNative } from "./internal/responsesPassthrough.ts"
 import { sseResponse } from "./internal/sseStream.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
@@ -62,8 +65,13 @@ const resolveTurn = (ctx: ServerContext, call: ResponsesCall, scope: string): Ef
 const headersOf = (call: ResponsesCall, provider: string, model: string, cached: boolean, ignored: ReadonlyArray<string> | undefined) =>
   gatewayHeaders(provider, model, cached, [...call.ignored, ...(ignored ?? [])])
 
-const complete = (ctx: ServerContext, { call, thread }: Turn, scope: string) =>
-  Effect.flatMap(ctx.manager.generate(call.request, { scope, validated: true }), (r: LLMResponse) => {
+const complete = (ctx: ServerContext, { call, thread }: Turn, scope: string, passthrough: PassthroughRequest | undefined) =>
+  Effect.flatMap(ctx.manager.generate(call.request, { scope, validated: true, passthrough }), (r: LLMResponse) => {
+    // OpenAI answered natively: its Response as it came, stored like ours (internal/responsesPassthrough.ts)
+    if (r.native !== undefined) {
+      const answer = jsonText(JSON.stringify(r.native), 200, gatewayHeaders(r.provider, r.model, false, []))
+      return Effect.as(saveNative(ctx, scope, call, thread, r.native), answer)
+    }
     const incomplete = r.finishReason === "length"
     const items = outputItems(r, call, incomplete)
     const state = {
@@ -81,31 +89,47 @@ const complete = (ctx: ServerContext, { call, thread }: Turn, scope: string) =>
       : Effect.succeed(answer)
   })
 
-const streamed = (ctx: ServerContext, { call, thread }: Turn, scope: string) => {
+const streamed = (ctx: ServerContext, { call, thread }: Turn, scope: string, passthrough: PassthroughRequest | undefined) => {
   const id = newId("resp")
   const createdAt = Math.floor(Date.now() / 1000)
   let encoder: ResponsesEncoder | undefined
+  let native: NativeResponsesEncoder | undefined
   // when the upstream ends, before `response.completed` is written: a client that sends its
   // follow-up as soon as it sees that event finds this response stored
   const store = Effect.suspend(() => {
+    if (native !== undefined) return saveNative(ctx, scope, call, thread, native.final())
     if (encoder === undefined || !call.store) return Effect.void
     const state = encoder.settle()
     const response = responseObject({ ...state, output: visibleItems(state.output, call) }, call.echo)
     return saveResponse(ctx, scope, id, [...thread, ...outputMessages(state.output)], response)
   })
-  const stream = ctx.manager.generateStream(call.request, { scope, validated: true }).pipe(Stream.onEnd(store))
+  const stream = ctx.manager.generateStream(call.request, { scope, validated: true, passthrough }).pipe(Stream.onEnd(store))
   return sseResponse(ctx, stream, (head: StreamChunk | undefined) => {
     const provider = head?.provider ?? ""
     const model = head?.model ?? ""
+    // OpenAI answered natively: its events as they came (internal/responsesPassthrough.ts)
+    if (head?.native !== undefined) {
+      native = new NativeResponsesEncoder()
+      return { encoder: native, headers: gatewayHeaders(provider, model, false, []) }
+    }
     encoder = new ResponsesEncoder(call, id, createdAt, responseModel(provider, model))
     return { encoder, headers: headersOf(call, provider, model, head?.cached === true, head?.ignoredFields) }
   })
 }
 
+/** The request read, and the body as sent (what an OpenAI deployment gets passed through). */
+const readWithBody = (request: Request) => {
+  const read = readResponsesRequest(hintsOf(request))
+  return (body: unknown) => {
+    const call = read(body)
+    return call instanceof ApiError ? call : { call, passthrough: responsesPassthrough(request, body, call) }
+  }
+}
+
 const create = (ctx: ServerContext) => (request: Request) =>
-  jsonRoute(ctx, request, readResponsesRequest(hintsOf(request)), (call, scope) =>
+  jsonRoute(ctx, request, readWithBody(request), ({ call, passthrough }, scope) =>
     Effect.flatMap(resolveTurn(ctx, call, scope), (turn): Effect.Effect<HttpServerResponse.HttpServerResponse, Failure, Scope.Scope> =>
-      call.stream ? streamed(ctx, turn, scope) : complete(ctx, turn, scope)))
+      call.stream ? streamed(ctx, turn, scope, passthrough) : complete(ctx, turn, scope, passthrough)))
 
 const idOf = (request: Request): string => {
   const path = request.url.split("?")[0]
