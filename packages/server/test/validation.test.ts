@@ -8,6 +8,8 @@
  * - the wire side: every field of OpenAI's `CreateChatCompletionRequest` (the committed fixture),
  *   sent with a valid value, is read, passed through in `extra`, or refused with a 400 naming it,
  *   as notes/http-api.md says.
+ * And since a reader carries on after a violation (with neutral values), bodies with fields made
+ * wrong at random must still answer a value or a 400, never throw.
  */
 import { readFileSync } from "node:fs"
 import { LLMRequest } from "@llm-gateway/core/domain/Domain"
@@ -15,6 +17,7 @@ import { openAISchemas } from "@llm-gateway/testing/OpenAISchemas"
 import { SchemaAST } from "effect"
 import { describe, expect, it } from "vitest"
 import { ApiError } from "../src/HttpError.ts"
+import { readMessagesRequest } from "../src/internal/anthropicWire.ts"
 import { type ChatCall, type GatewayHints, readChatRequest } from "../src/internal/chatWire.ts"
 import { readEmbeddingsRequest } from "../src/internal/embeddingsWire.ts"
 import { readChat } from "../src/internal/seedWire.ts"
@@ -332,5 +335,66 @@ describe("readers answer the first violation in reading order", () => {
       param: "messages[1].role",
       message: "the last message of a conversation turn must be the user's"
     })
+  })
+})
+
+// ---- carrying on after a violation never breaks a reader ---------------------------------------
+
+describe("readers carry on after a violation without throwing", () => {
+  // a small deterministic generator: the same bodies on every run
+  let seed = 12345
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+  const odd = [null, 0, -1, 1.5, "", "x", true, [], [1], {}, { type: "text" }, [{}], [null], { role: "user" }]
+  /** `value` with one node somewhere inside replaced by an odd value. */
+  const mutate = (value: unknown): unknown => {
+    if (random() < 0.3 || value === null || typeof value !== "object") return odd[Math.floor(random() * odd.length)]
+    if (Array.isArray(value)) {
+      const i = Math.floor(random() * value.length)
+      return value.map((v, j) => (j === i ? mutate(v) : v))
+    }
+    const keys = Object.keys(value)
+    const key = keys[Math.floor(random() * keys.length)]
+    return { ...value, [key]: mutate((value as Record<string, unknown>)[key]) }
+  }
+  const chatBody = {
+    ...base,
+    messages: [...toolTurns, { role: "user", content: [{ type: "text", text: "a" }, imagePart] }],
+    tools: [tool],
+    tool_choice: { type: "function", function: { name: "lookup" } },
+    response_format: jsonSchema,
+    stream_options: { include_usage: true },
+    stop: ["a", "b"],
+    max_tokens: 5
+  }
+  const cases: ReadonlyArray<readonly [string, unknown, (body: unknown) => unknown]> = [
+    ["chat", chatBody, (b) => readChatRequest(b, noHints)],
+    ["anthropic messages", {
+      model: "claude",
+      max_tokens: 5,
+      system: [{ type: "text", text: "s" }],
+      messages: [
+        { role: "user", content: [{ type: "text", text: "a" }, { type: "image", source: { type: "base64", media_type: "image/png", data: "AA==" } }] },
+        { role: "assistant", content: [{ type: "thinking", thinking: "t", signature: "s" }, { type: "tool_use", id: "t1", name: "f", input: {} }] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: [{ type: "text", text: "r" }] }] }
+      ],
+      tools: [{ name: "f", input_schema: { type: "object" } }],
+      tool_choice: { type: "tool", name: "f" },
+      thinking: { type: "enabled", budget_tokens: 100 },
+      metadata: { user_id: "u" }
+    }, (b) => readMessagesRequest(b, noHints)],
+    ["embeddings", { model: "m", input: [[1, 2], [3]], encoding_format: "float", dimensions: 8 }, readEmbeddingsRequest],
+    ["seed chat", { conversation_id: "c", messages: [user], temperature: 1, stop: "x" }, readChat]
+  ]
+
+  it.each(cases)("%s: 3000 bodies, each with one field made wrong, answer a value or a 400", (_, body, reader) => {
+    let refused = 0
+    for (let i = 0; i < 3000; i++) {
+      const result = reader(mutate(mutate(body)))
+      if (result instanceof ApiError) {
+        expect(result.status).toBe(400)
+        refused++
+      }
+    }
+    expect(refused).toBeGreaterThan(500)
   })
 })

@@ -7,9 +7,8 @@
  * a field that fails reads as a neutral value of its type (`""`, an empty object, `undefined`)
  * so the reader carries on without special cases, and `done(value)` answers the value, or the
  * 400 naming the first violation. Reading stops early only where what follows would be
- * meaningless (a body that is not an object, messages that are not an array). The first
- * violation recorded is the one a throwing reader would have met first: the 400 bodies do not
- * depend on how far the reader went after it.
+ * meaningless (a body that is not an object, messages that are not an array). The answer is the
+ * first violation in reading order: a 400 does not depend on how far the reader went after it.
  */
 import { ApiError, invalidRequest } from "../HttpError.ts"
 
