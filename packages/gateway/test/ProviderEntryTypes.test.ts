@@ -11,7 +11,7 @@ import type { LlamaCppConfig } from "@llm-gateway/llamacpp/LlamaCppConfig"
 import type { OllamaConfig } from "@llm-gateway/ollama/OllamaProvider"
 import type { OpenAIWireConfig } from "@llm-gateway/openai/OpenAIProvider"
 import { Effect, Schema } from "effect"
-import { defineProvider, makeLLMManager } from "../src/index.ts"
+import { defineProvider, lazyMake, makeLLMManager } from "../src/index.ts"
 
 /** What each built-in client may read beyond the common fields; never called, only typechecked. */
 export const ownFieldsOnly = {
@@ -38,6 +38,15 @@ export const ownFieldsOnly = {
     c.apiVersion
   ]
 }
+
+/** A `lazyMake` callback's `config` is the definition's entry type too, without an annotation. */
+export const lazyAcme = defineProvider({
+  type: "acme-lazy",
+  make: lazyMake(() => import("@llm-gateway/openai/OpenAIClient"), (m, config) => {
+    const type: "acme-lazy" = config.type
+    return m.makeOpenAIClient({ ...config, type: type === "acme-lazy" ? "openai-compatible" : "openai" })
+  })
+})
 
 const acmeProvider = defineProvider({
   type: "acme",

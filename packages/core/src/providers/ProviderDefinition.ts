@@ -38,9 +38,17 @@ export interface ProviderDefinition<T extends string = string, F extends Schema.
  * given: `defineProvider({ type: "acme", configFields: { region: Schema.String }, make: (config) => … })`
  * types `config.region` as a string and `config.deployment` as an error.
  */
-export const defineProvider = <const T extends string, const F extends Schema.Struct.Fields = {}>(
+export function defineProvider<const T extends string>(
+  definition: ProviderDefinition<T> & { readonly configFields?: undefined }
+): ProviderDefinition<T>
+export function defineProvider<const T extends string, const F extends Schema.Struct.Fields>(
   definition: ProviderDefinition<T, F>
-): ProviderDefinition<T, F> => definition
+): ProviderDefinition<T, F>
+// Two signatures, so that without `configFields` the entry type is fixed before `make` is
+// checked: a `lazyMake` callback's `config` is then typed without an annotation.
+export function defineProvider(definition: ProviderDefinition): ProviderDefinition {
+  return definition
+}
 
 /** Definitions by `type`; later ones replace earlier ones of the same type (a plug-in may override a built-in). */
 export const byType = (definitions: ReadonlyArray<ProviderDefinition>): ReadonlyMap<string, ProviderDefinition> =>
