@@ -14,17 +14,21 @@ import type Anthropic from "@anthropic-ai/sdk"
 import type { StreamChunk } from "@llm-gateway/core/domain/Domain"
 import type { LLMError } from "@llm-gateway/core/domain/LLMError"
 import { currentTraceparent } from "@llm-gateway/core/metrics/GenAiSpans"
-import type { ModelClientPassthrough, PassthroughCall, PassthroughResponse } from "@llm-gateway/core/providers/Passthrough"
+import {
+  type ModelClientPassthrough,
+  type PassthroughCall,
+  passthroughBody,
+  passthroughHeaders,
+  type PassthroughResponse
+} from "@llm-gateway/core/providers/Passthrough"
+import { upstreamStream } from "@llm-gateway/core/providers/UpstreamStream"
 import { Effect, Stream } from "effect"
 import { type InputUsage, partsOf, textOf, toFinishReason, toUsage } from "./convert.ts"
 import { type ErrorContext, toLLMError } from "./errors.ts"
 import { StreamTruncated } from "./stream.ts"
 
 /** The client's body for this deployment: the same keys in the same order, `model` replaced. */
-const bodyFor = (call: PassthroughCall) => ({ ...call.body, model: call.model }) as unknown as Anthropic.Messages.MessageCreateParams
-
-const headersFor = (call: PassthroughCall, traceparent: string | undefined): Record<string, string> =>
-  traceparent === undefined ? { ...call.headers } : { ...call.headers, traceparent }
+const bodyFor = (call: PassthroughCall) => passthroughBody(call) as unknown as Anthropic.Messages.MessageCreateParams
 
 const frame = (type: string, data: unknown): string => `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`
 
@@ -82,7 +86,7 @@ export const makePassthrough = (client: Anthropic, errorContext: (model: string)
         try: (signal) =>
           client.messages.create(bodyFor(call) as Anthropic.Messages.MessageCreateParamsNonStreaming, {
             signal,
-            headers: headersFor(call, tp)
+            headers: passthroughHeaders(call, tp)
           }),
         catch: (error) => toLLMError(errorContext(call.model), error)
       })
@@ -98,27 +102,19 @@ export const makePassthrough = (client: Anthropic, errorContext: (model: string)
     }
   )
 
-  const stream = (call: PassthroughCall): Stream.Stream<StreamChunk, LLMError> =>
-    Stream.unwrap(
-      Effect.gen(function*() {
-        const ctx = errorContext(call.model)
-        // however the stream ends, the request is aborted and its socket released
-        const controller = yield* Effect.acquireRelease(
-          Effect.sync(() => new AbortController()),
-          (c) => Effect.sync(() => c.abort())
-        )
-        const tp = yield* currentTraceparent
-        const events = yield* Effect.tryPromise({
-          try: () =>
-            client.messages.create({ ...bodyFor(call), stream: true } as Anthropic.Messages.MessageCreateParamsStreaming, {
-              signal: controller.signal,
-              headers: headersFor(call, tp)
-            }),
-          catch: (error) => toLLMError(ctx, error)
-        })
-        return Stream.fromAsyncIterable(nativeChunks(events, call.answerModel), (error) => toLLMError(ctx, error))
-      }).pipe(Effect.withSpan("AnthropicClient.passthroughStream"))
-    )
+  const stream = (call: PassthroughCall): Stream.Stream<StreamChunk, LLMError> => {
+    const ctx = errorContext(call.model)
+    return upstreamStream({
+      open: (signal, tp) =>
+        client.messages.create({ ...bodyFor(call), stream: true } as Anthropic.Messages.MessageCreateParamsStreaming, {
+          signal,
+          headers: passthroughHeaders(call, tp)
+        }),
+      chunks: (events) => nativeChunks(events, call.answerModel),
+      toError: (error) => toLLMError(ctx, error),
+      span: "AnthropicClient.passthroughStream"
+    })
+  }
 
   return { apis: ["anthropic.messages"], generate, stream }
 }

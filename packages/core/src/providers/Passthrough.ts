@@ -60,3 +60,10 @@ export interface ModelClientPassthrough {
 
 /** Whether a deployment of this provider type may answer this API natively. */
 export const servesNatively = (providerType: string, api: PassthroughApi): boolean => passthroughProviderType[api] === providerType
+
+/** The client's body for this deployment: the same keys in the same order, `model` replaced. */
+export const passthroughBody = (call: PassthroughCall): Record<string, unknown> => ({ ...call.body, model: call.model })
+
+/** The client's forwarded headers, plus the trace context when tracing is on. */
+export const passthroughHeaders = (call: PassthroughCall, traceparent: string | undefined): Record<string, string> =>
+  traceparent === undefined ? { ...call.headers } : { ...call.headers, traceparent }

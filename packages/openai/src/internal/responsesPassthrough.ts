@@ -17,17 +17,21 @@ import type { FinishReason, StreamChunk, Usage } from "@llm-gateway/core/domain/
 import { makeUsage } from "@llm-gateway/core/domain/Domain"
 import type { LLMError } from "@llm-gateway/core/domain/LLMError"
 import { currentTraceparent } from "@llm-gateway/core/metrics/GenAiSpans"
-import type { ModelClientPassthrough, PassthroughCall, PassthroughResponse } from "@llm-gateway/core/providers/Passthrough"
+import {
+  type ModelClientPassthrough,
+  type PassthroughCall,
+  passthroughBody,
+  passthroughHeaders,
+  type PassthroughResponse
+} from "@llm-gateway/core/providers/Passthrough"
+import { upstreamStream } from "@llm-gateway/core/providers/UpstreamStream"
 import { Effect, Stream } from "effect"
 import type OpenAI from "openai"
 import { type ErrorScope, toLLMError } from "./errors.ts"
 
 type Rec = Record<string, unknown>
 
-const bodyFor = (call: PassthroughCall): Rec => ({ ...call.body, model: call.model })
-
-const headersFor = (call: PassthroughCall, traceparent: string | undefined): Record<string, string> =>
-  traceparent === undefined ? { ...call.headers } : { ...call.headers, traceparent }
+const bodyFor = (call: PassthroughCall): Rec => passthroughBody(call)
 
 /** OpenAI's usage (input includes cached tokens, output includes reasoning: the gateway's convention). */
 export const responsesUsage = (u: Rec | null | undefined): Usage | undefined => {
@@ -93,7 +97,7 @@ export const makeResponsesPassthrough = (sdk: OpenAI, scope: ErrorScope): ModelC
         try: (signal) =>
           sdk.responses.create(bodyFor(call) as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming, {
             signal,
-            headers: headersFor(call, tp)
+            headers: passthroughHeaders(call, tp)
           }),
         catch: (error) => toLLMError(error, errorInput(call), scope)
       })
@@ -109,27 +113,16 @@ export const makeResponsesPassthrough = (sdk: OpenAI, scope: ErrorScope): ModelC
   )
 
   const stream = (call: PassthroughCall): Stream.Stream<StreamChunk, LLMError> =>
-    Stream.unwrap(
-      Effect.gen(function*() {
-        const controller = yield* Effect.acquireRelease(
-          Effect.sync(() => new AbortController()),
-          (c) => Effect.sync(() => c.abort())
-        )
-        const tp = yield* currentTraceparent
-        const events = yield* Effect.tryPromise({
-          try: () =>
-            sdk.responses.create({ ...bodyFor(call), stream: true } as unknown as OpenAI.Responses.ResponseCreateParamsStreaming, {
-              signal: controller.signal,
-              headers: headersFor(call, tp)
-            }),
-          catch: (error) => toLLMError(error, errorInput(call), scope)
-        })
-        return Stream.fromAsyncIterable(
-          responsesChunks(events as unknown as AsyncIterable<Rec>, call.answerModel),
-          (error) => toLLMError(error, errorInput(call), scope)
-        )
-      }).pipe(Effect.withSpan("OpenAIClient.passthroughStream"))
-    )
+    upstreamStream({
+      open: (signal, tp) =>
+        sdk.responses.create({ ...bodyFor(call), stream: true } as unknown as OpenAI.Responses.ResponseCreateParamsStreaming, {
+          signal,
+          headers: passthroughHeaders(call, tp)
+        }),
+      chunks: (events) => responsesChunks(events as unknown as AsyncIterable<Rec>, call.answerModel),
+      toError: (error) => toLLMError(error, errorInput(call), scope),
+      span: "OpenAIClient.passthroughStream"
+    })
 
   return { apis: ["openai.responses"], generate, stream }
 }
