@@ -17,13 +17,8 @@ import type { FinishReason, StreamChunk, Usage } from "@llm-gateway/core/domain/
 import { makeUsage } from "@llm-gateway/core/domain/Domain"
 import type { LLMError } from "@llm-gateway/core/domain/LLMError"
 import { currentTraceparent } from "@llm-gateway/core/metrics/GenAiSpans"
-import {
-  type ModelClientPassthrough,
-  type PassthroughCall,
-  passthroughBody,
-  passthroughHeaders,
-  type PassthroughResponse
-} from "@llm-gateway/core/providers/Passthrough"
+import type { ModelClientPassthrough, PassthroughCall, PassthroughResponse } from "@llm-gateway/core/providers/Passthrough"
+import { passthroughBody, passthroughHeaders } from "@llm-gateway/core/providers/Passthrough"
 import { upstreamStream } from "@llm-gateway/core/providers/UpstreamStream"
 import { Effect, Stream } from "effect"
 import type OpenAI from "openai"
