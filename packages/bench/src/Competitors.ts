@@ -8,7 +8,18 @@ import * as Path from "node:path"
 import { type Child, freePort, pin, spawnNode, waitHttp, waitReady } from "./procs/Processes.ts"
 import { REPLY } from "./upstream/Upstream.ts"
 
-export type CompetitorId = "direct" | "raw" | "sdk-default" | "sdk-undici" | "gateway" | "gateway-cache" | "portkey"
+export type CompetitorId =
+  | "direct"
+  | "raw"
+  | "sdk-default"
+  | "sdk-undici"
+  | "gateway"
+  | "gateway-cache"
+  | "gateway-baseline"
+  | "gateway-workers"
+  | "portkey"
+
+type GatewayId = "gateway" | "gateway-cache" | "gateway-baseline" | "gateway-workers"
 
 export interface Layout {
   /** Core of the system under test (competitors). */
@@ -25,6 +36,10 @@ export interface Context {
   readonly layout: Layout
   /** Run the llm-gateway servers under `node --cpu-prof` (profiles in logDir/prof-<id>). */
   readonly profile: boolean
+  /** The checkout whose `packages/server/src/cli.ts` is the gateway under test (`--repo`; default: this one). */
+  readonly gatewayRepo: string
+  /** `--baseline DIR`: another checkout's gateway, measured beside it as `gateway-baseline` (cache off). */
+  readonly baselineRepo?: string | undefined
 }
 
 export interface Running {
@@ -56,6 +71,8 @@ export const LABELS: Record<CompetitorId, string> = {
   "sdk-undici": "SDK proxy (undici Pool)",
   gateway: "llm-gateway (cache off)",
   "gateway-cache": "llm-gateway (cache hit)",
+  "gateway-baseline": "llm-gateway baseline (cache off)",
+  "gateway-workers": "llm-gateway --workers auto (cache off, unpinned)",
   portkey: "Portkey gateway 1.15.2"
 }
 
@@ -69,6 +86,52 @@ export const chatBody = (model: string, stream: boolean, content = "Say hello to
     max_tokens: 64,
     ...(stream ? { stream: true, stream_options: { include_usage: true } } : {})
   })
+
+export type Shape = "text" | "tools" | "parts"
+
+/**
+ * Requests of one size in three shapes: plain text, a tool-call round trip (tools, an assistant
+ * turn with tool_calls, the tool's result) and a multi-part user message; the text is padded so
+ * each body has the same number of bytes as the tool-call one.
+ */
+export const shapedBodies = (model: string, extra = 0): Record<Shape, string> => {
+  const tools = (pad: string) =>
+    JSON.stringify({
+      model,
+      messages: [
+        { role: "user", content: `What is the weather in Lisbon today?${pad}` },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: "{\"city\":\"Lisbon\"}" } }]
+        },
+        { role: "tool", tool_call_id: "call_1", content: "{\"temperature_c\":21,\"sky\":\"clear\"}" }
+      ],
+      tools: [{
+        type: "function",
+        function: {
+          name: "get_weather",
+          description: "Current weather for a city",
+          parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
+        }
+      }],
+      max_tokens: 64
+    })
+  const toolBody = tools(" ".repeat(extra))
+  const size = Buffer.byteLength(toolBody)
+  const fill = (make: (pad: string) => string) => make(" ".repeat(Math.max(0, size - Buffer.byteLength(make("")))))
+  return {
+    tools: toolBody,
+    text: fill((pad) => JSON.stringify({ model, messages: [{ role: "user", content: `What is the weather in Lisbon today?${pad}` }], max_tokens: 64 })),
+    parts: fill((pad) =>
+      JSON.stringify({
+        model,
+        messages: [{ role: "user", content: [{ type: "text", text: "What is the weather" }, { type: "text", text: ` in Lisbon today?${pad}` }] }],
+        max_tokens: 64
+      })
+    )
+  }
+}
 
 /** One request of each kind must come back whole before a competitor is measured. */
 const check = async (r: Running): Promise<void> => {
@@ -106,7 +169,7 @@ const cleanEnv = (): NodeJS.ProcessEnv => {
   return env
 }
 
-const gatewayYaml = (port: number, upstream: string, cache: boolean) =>
+export const gatewayYaml = (port: number, upstream: string, cache: boolean) =>
   `# written by packages/bench: one openai-compatible provider pointed at the bench upstream
 server:
   host: 127.0.0.1
@@ -126,23 +189,48 @@ cache: { enabled: ${cache}, ttlSeconds: 3600, maxSize: 1000 }
 conversations: { store: memory }
 `
 
-const startGateway = async (ctx: Context, id: "gateway" | "gateway-cache"): Promise<Running> => {
-  const cli = Path.join(ctx.repoRoot, "packages/server/src/cli.ts")
-  if (!Fs.existsSync(cli)) throw new Error("packages/server/src/cli.ts does not exist yet")
+/**
+ * The Node flags `pnpm start` runs the gateway with (heap sizing, notes/operations.md), read from
+ * the checkout's root package.json so the bench measures the process users run.
+ */
+export const startFlags = (repo: string): Array<string> => {
+  try {
+    const pkg = JSON.parse(Fs.readFileSync(Path.join(repo, "package.json"), "utf8")) as { scripts?: Record<string, string> }
+    const words = (pkg.scripts?.start ?? "").split(/\s+/)
+    const at = words.findIndex((w) => w.endsWith("/node"))
+    const flags: Array<string> = []
+    for (const w of words.slice(at + 1)) {
+      if (!w.startsWith("--")) break
+      flags.push(w)
+    }
+    return at < 0 ? [] : flags
+  } catch {
+    return []
+  }
+}
+
+const startGateway = async (ctx: Context, id: GatewayId): Promise<Running> => {
+  const repo = id === "gateway-baseline" ? ctx.baselineRepo : ctx.gatewayRepo
+  if (repo === undefined) throw new Error("no --baseline checkout given")
+  const cli = Path.join(repo, "packages/server/src/cli.ts")
+  if (!Fs.existsSync(cli)) throw new Error(`${cli} does not exist`)
   const port = await freePort()
   const config = Path.join(ctx.logDir, `${id}.yaml`)
   Fs.writeFileSync(config, gatewayYaml(port, `http://127.0.0.1:${ctx.upstream.port}`, id === "gateway-cache"))
+  const workers = id === "gateway-workers"
   const child = spawnNode({
     name: id,
-    cpu: ctx.layout.sut,
+    // workers = cores: not pinned (the interleaved scenarios pin one core; this one is measured apart)
+    cpu: workers ? undefined : ctx.layout.sut,
     script: cli,
-    args: ["serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"],
+    args: ["serve", "--config", config, "--port", String(port), "--host", "127.0.0.1", ...(workers ? ["--workers", "auto"] : [])],
     nodeFlags: [
+      ...startFlags(repo),
       "--import",
       Path.join(ctx.benchDir, "src/procs/guard.ts"),
       ...(ctx.profile ? ["--cpu-prof", "--cpu-prof-dir", Path.join(ctx.logDir, `prof-${id}`)] : [])
     ],
-    cwd: ctx.repoRoot,
+    cwd: repo,
     env: cleanEnv(),
     logDir: ctx.logDir
   })
@@ -155,7 +243,7 @@ const startGateway = async (ctx: Context, id: "gateway" | "gateway-cache"): Prom
   }
 }
 
-const gatewayReady = async (_ctx: Context, id: "gateway" | "gateway-cache", child: Child, port: number): Promise<Running> => {
+const gatewayReady = async (_ctx: Context, id: GatewayId, child: Child, port: number): Promise<Running> => {
   await waitHttp(child, `http://127.0.0.1:${port}/health`)
   const base: Omit<Running, "model"> = {
     id,
@@ -265,6 +353,8 @@ export const startCompetitor = async (ctx: Context, id: CompetitorId): Promise<R
         break
       case "gateway":
       case "gateway-cache":
+      case "gateway-baseline":
+      case "gateway-workers":
         return await startGateway(ctx, id)
       case "portkey":
         return await startPortkey(ctx)

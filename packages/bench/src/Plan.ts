@@ -78,7 +78,18 @@ export interface Results {
   readonly saturate: Record<string, Partial<Record<CompetitorId, Array<SaturateTrial>>>>
   readonly paced: Partial<Record<CompetitorId, Array<PacedResult>>>
   readonly streams: Partial<Record<CompetitorId, Array<StreamsResult>>>
+  /** 1,000 open streams after the scenarios (the heap grown by saturation). */
   readonly memory: Partial<Record<CompetitorId, MemoryResult>>
+  /** The same right after start, before any other load. */
+  memoryFresh?: Partial<Record<CompetitorId, MemoryResult>>
+  /** CPU µs of the competitor's process per streamed chunk, per round (streams scenario). */
+  streamCpu?: Partial<Record<CompetitorId, Array<number>>>
+  /** llm-gateway at c16 with requests of one size in three shapes (text, tool call, multi-part), per round. */
+  shapes?: Partial<Record<"text" | "tools" | "parts", Array<SaturateTrial>>>
+  /** `gateway serve --workers auto` (unpinned), by concurrency, per round. */
+  workers?: Record<string, Array<SaturateResult>>
+  /** The `--baseline` checkout's own in-process bench, when it has one. */
+  baselineInProcess?: InProcessResult | { readonly unavailable: string } | undefined
   drift?: DriftResult | { readonly unavailable: string } | undefined
   inProcess?: InProcessResult | { readonly unavailable: string } | undefined
 }

@@ -3,7 +3,7 @@
  * drift in the machine's speed hits every competitor alike; only ratios within a round count.
  */
 import * as Path from "node:path"
-import { chatBody, type Running } from "./Competitors.ts"
+import { chatBody, type Running, shapedBodies, type Shape } from "./Competitors.ts"
 import type { InProcessResult } from "./inprocess/result.ts"
 import type { Target } from "./loadgen/jobs.ts"
 import type { Loadgen } from "./loadgen/Loadgen.ts"
@@ -53,10 +53,18 @@ export interface Pids {
   readonly loadgen: number
 }
 
-export const runRounds = async (plan: Plan, running: ReadonlyArray<Running>, loadgen: Loadgen, pids: Pids, results: Results, log: Log) => {
+export const runRounds = async (
+  plan: Plan,
+  running: ReadonlyArray<Running>,
+  loadgen: Loadgen,
+  pids: Pids,
+  results: Results,
+  log: Log,
+  scenarios: ReadonlySet<string> = new Set(["saturate", "paced", "streams"])
+) => {
   for (let round = 1; round <= plan.rounds; round++) {
     log(`round ${round}/${plan.rounds}`)
-    for (const connections of plan.saturate.concurrencies) {
+    for (const connections of scenarios.has("saturate") ? plan.saturate.concurrencies : []) {
       const bucket = (results.saturate[String(connections)] ??= {})
       for (const r of running) {
         const { warmupMs, durationMs } = plan.saturate
@@ -79,7 +87,7 @@ export const runRounds = async (plan: Plan, running: ReadonlyArray<Running>, loa
         log(`  c${connections} ${r.label.padEnd(28)} ${fmt(res.rps).padStart(6)} req/s  p50 ${fmt(res.latency.p50, 2)} ms  p99 ${fmt(res.latency.p99, 2)} ms  cpu sut ${fmt(shares.sut * 100)}% driver ${fmt(driver * 100)}%  cores ${res.cpu.map((c) => fmt(c * 100)).join("/")}%${res.non2xx + res.errors > 0 ? `  non2xx ${res.non2xx} errors ${res.errors}` : ""}`)
       }
     }
-    for (const r of running) {
+    for (const r of scenarios.has("paced") ? running : []) {
       const res = await around(r, () =>
         loadgen.run({
           kind: "paced",
@@ -92,23 +100,39 @@ export const runRounds = async (plan: Plan, running: ReadonlyArray<Running>, loa
       push(results.paced, r.id, res)
       log(`  ${plan.paced.rate} rps ${r.label.padEnd(28)} p50 ${fmt(res.latency.p50, 3)} ms  p99 ${fmt(res.latency.p99, 3)} ms  (${res.ok} ok, ${res.failed} failed)`)
     }
-    for (const r of running) {
-      const res = await around(r, () =>
-        loadgen.run({
-          kind: "streams",
-          target: target(r),
-          body: chatBody(r.model("bench-stream"), true),
-          concurrency: plan.streams.concurrency,
-          warmupMs: plan.streams.warmupMs,
-          durationMs: plan.streams.durationMs
-        }))
+    for (const r of scenarios.has("streams") ? running : []) {
+      const { warmupMs, durationMs } = plan.streams
+      const sutPid = r.child?.pid ?? pids.upstream
+      const [res, shares] = await around(r, () =>
+        Promise.all([
+          loadgen.run({
+            kind: "streams",
+            target: target(r),
+            body: chatBody(r.model("bench-stream"), true),
+            concurrency: plan.streams.concurrency,
+            warmupMs,
+            durationMs
+          }),
+          cpuShares({ sut: sutPid }, warmupMs, warmupMs + durationMs)
+        ]))
       push(results.streams, r.id, res)
+      // CPU per chunk: the process's CPU over the window ÷ the chunks of the streams it finished
+      if (r.child !== undefined && res.ok > 0) {
+        push((results.streamCpu ??= {}), r.id, (shares.sut * durationMs * 1000) / (res.ok * plan.streams.chunks))
+      }
       log(`  stream ${r.label.padEnd(28)} ttft p50 ${fmt(res.ttft.p50, 3)} ms  total p50 ${fmt(res.total.p50, 2)} ms  (${res.ok} ok, ${res.failed} failed)  models ${Object.entries(res.models).map(([m, k]) => `${m}×${k}`).join(" ")}`)
     }
   }
 }
 
-export const runMemory = async (plan: Plan, running: ReadonlyArray<Running>, loadgen: Loadgen, results: Results, log: Log) => {
+export const runMemory = async (
+  plan: Plan,
+  running: ReadonlyArray<Running>,
+  loadgen: Loadgen,
+  results: Results,
+  log: Log,
+  into: NonNullable<Results["memoryFresh"]> = results.memory
+) => {
   for (const r of running) {
     const child = r.child
     if (child === undefined || !plan.hold.competitors.includes(r.id)) continue
@@ -130,7 +154,7 @@ export const runMemory = async (plan: Plan, running: ReadonlyArray<Running>, loa
       timer = setInterval(sample, 50)
     })
     clearInterval(timer)
-    results.memory[r.id] = { idleRss, holdRss, hold }
+    into[r.id] = { idleRss, holdRss, hold }
     log(`  ${r.label.padEnd(28)} idle ${fmt(idleRss / 2 ** 20, 1)} MB  with ${hold.firstChunk}/${hold.count} streams open ${fmt(holdRss / 2 ** 20, 1)} MB  (${hold.completed} completed, ${hold.failed} failed${hold.firstError !== undefined ? `: ${hold.firstError.slice(0, 120)}` : ""})`)
   }
 }
@@ -214,5 +238,45 @@ export const runInProcess = async (options: {
       })
       c.kill()
     }
+  }
+}
+
+/**
+ * llm-gateway at the first concurrency with requests of one size in three shapes (text, tool call, multi-part),
+ * interleaved within the round: what a tool call or a part costs over text.
+ */
+export const runShapes = async (plan: Plan, running: ReadonlyArray<Running>, loadgen: Loadgen, results: Results, log: Log) => {
+  const r = running.find((c) => c.id === "gateway")
+  if (r === undefined || r.child === undefined) return
+  const shapes = (results.shapes ??= {})
+  const bodies = shapedBodies(r.model("bench-fast"))
+  const connections = plan.saturate.concurrencies[0]
+  const { warmupMs, durationMs } = plan.saturate
+  for (const shape of ["text", "tools", "parts"] as ReadonlyArray<Shape>) {
+    const [sat, shares] = await Promise.all([
+      loadgen.run({ kind: "saturate", target: target(r), requests: [{ body: bodies[shape] }], connections, warmupMs, durationMs }),
+      cpuShares({ sut: r.child.pid }, warmupMs, warmupMs + durationMs)
+    ])
+    push(shapes, shape, { ...sat, procCpu: { sut: shares.sut, driver: Number.NaN } })
+    log(`  c${connections} ${shape.padEnd(6)} (${Buffer.byteLength(bodies[shape])} B) ${r.label.padEnd(24)} ${fmt(sat.rps).padStart(6)} req/s  ${fmt((shares.sut / sat.rps) * 1e6)} µs CPU/request${sat.non2xx + sat.errors > 0 ? `  non2xx ${sat.non2xx} errors ${sat.errors}` : ""}`)
+  }
+}
+
+/** `gateway serve --workers auto`, unpinned: throughput with every core (measured apart from the pinned rounds). */
+export const runWorkers = async (plan: Plan, running: ReadonlyArray<Running>, loadgen: Loadgen, results: Results, log: Log) => {
+  const r = running.find((c) => c.id === "gateway-workers")
+  if (r === undefined) return
+  const workers = (results.workers ??= {})
+  for (const connections of plan.saturate.concurrencies) {
+    const sat = await loadgen.run({
+      kind: "saturate",
+      target: target(r),
+      requests: [{ body: chatBody(r.model("bench-fast"), false) }],
+      connections,
+      warmupMs: plan.saturate.warmupMs,
+      durationMs: plan.saturate.durationMs
+    })
+    ;(workers[String(connections)] ??= []).push(sat)
+    log(`  c${connections} ${r.label.padEnd(28)} ${fmt(sat.rps).padStart(6)} req/s  p50 ${fmt(sat.latency.p50, 2)} ms  p99 ${fmt(sat.latency.p99, 2)} ms  cores ${sat.cpu.map((c) => fmt(c * 100)).join("/")}%${sat.non2xx + sat.errors > 0 ? `  non2xx ${sat.non2xx} errors ${sat.errors}` : ""}`)
   }
 }

@@ -1,5 +1,13 @@
 /**
- * `pnpm bench [--quick] [--rounds N] [--no-drift] [--no-inprocess] [--only id,id] [--profile] [--report-only]`
+ * `pnpm bench [--quick] [--rounds N] [--no-drift] [--no-inprocess] [--only id,id] [--profile] [--report-only]
+ *   [--scenarios saturate,paced,streams,shapes,memory,workers] [--repo DIR] [--baseline DIR]`
+ *
+ * `--repo DIR` measures the gateway of another checkout (its `packages/server/src/cli.ts`);
+ * `--baseline DIR` adds that checkout's gateway as one more competitor (`gateway-baseline`,
+ * cache off), so two builds are compared within the same rounds, and runs that checkout's
+ * in-process bench after this one's. `memory` holds 1,000 streams right after start and again
+ * after the other scenarios; `workers` measures `serve --workers auto` unpinned, apart from the
+ * pinned rounds; `shapes` compares text, tool-call and multi-part requests of one size.
  *
  * Starts the upstream emulator, the load generator and every competitor as child processes
  * pinned to cores (see `layout`), runs the scenarios interleaved, and writes the figures:
@@ -16,7 +24,7 @@ import { canPin, installExitHooks, interrupt, killAll, pin, rssOf, spawnNode, wa
 import { summarizeProfiles } from "./profile/summarize.ts"
 import { machineInfo } from "./report/machine.ts"
 import { writeReports } from "./report/writeReports.ts"
-import { runDrift, runInProcess, runMemory, runRounds, warmUp } from "./Scenarios.ts"
+import { runDrift, runInProcess, runMemory, runRounds, runShapes, runWorkers, warmUp } from "./Scenarios.ts"
 
 const argv = process.argv.slice(2)
 const flag = (name: string) => argv.includes(name)
@@ -34,12 +42,31 @@ const plan: Plan = {
   drift: flag("--no-drift") ? undefined : base.drift,
   inProcess: !flag("--no-inprocess") && base.inProcess
 }
-const ALL: ReadonlyArray<CompetitorId> = ["direct", "raw", "sdk-default", "sdk-undici", "gateway", "gateway-cache", "portkey"]
+const baselineRepo = option("--baseline")
+const SCENARIOS = ["saturate", "paced", "streams", "shapes", "memory", "workers"] as const
+const scenarios = new Set(option("--scenarios")?.split(",") ?? SCENARIOS)
+const ALL: ReadonlyArray<CompetitorId> = [
+  "direct",
+  "raw",
+  "sdk-default",
+  "sdk-undici",
+  "gateway",
+  "gateway-baseline",
+  "gateway-cache",
+  "portkey",
+  "gateway-workers"
+]
 const only = option("--only")?.split(",") as Array<CompetitorId> | undefined
-const ids = ALL.filter((id) => only === undefined || only.includes(id))
+const selected = (id: CompetitorId) => only === undefined || only.includes(id)
+const ids = ALL.filter((id) => {
+  if (id === "gateway-baseline") return baselineRepo !== undefined
+  if (id === "gateway-workers") return scenarios.has("workers") && (selected(id) || selected("gateway"))
+  return selected(id)
+})
 
 const benchDir = Path.resolve(import.meta.dirname, "..")
 const repoRoot = Path.resolve(benchDir, "../..")
+const gatewayRepo = Path.resolve(option("--repo") ?? repoRoot)
 // Two cores: the system under test gets one to itself; the load generator, the upstream and
 // this process share the other. On a bigger machine the same two cores are used.
 const layout: Layout = { sut: 0, driver: Os.availableParallelism() > 1 ? 1 : 0 }
@@ -87,6 +114,16 @@ const main = async () => {
     if ("micro" in results.inProcess) {
       for (const m of results.inProcess.micro) log(`  ${m.name.padEnd(40)} avg ${m.avgUs.toFixed(2)} µs  p50 ${m.p50Us.toFixed(2)} µs`)
     } else log(`  not available: ${results.inProcess.unavailable}`)
+    if (baselineRepo !== undefined) {
+      const dir = Path.resolve(baselineRepo, "packages/bench")
+      log(`in-process, baseline (${dir})`)
+      results.baselineInProcess = Fs.existsSync(Path.join(dir, "src/inprocess/main.ts"))
+        ? await runInProcess({ benchDir: dir, logDir, cpu: layout.sut, upstreamPort: upstream.port, quick, rounds: plan.rounds, profile: false })
+        : { unavailable: `${dir}/src/inprocess/main.ts does not exist` }
+      if ("micro" in results.baselineInProcess) {
+        for (const m of results.baselineInProcess.micro) log(`  ${m.name.padEnd(40)} avg ${m.avgUs.toFixed(2)} µs  p50 ${m.p50Us.toFixed(2)} µs`)
+      } else log(`  not available: ${results.baselineInProcess.unavailable}`)
+    }
     if (flag("--profile")) {
       const file = Path.join(benchDir, "results", "profile-inprocess.txt")
       Fs.mkdirSync(Path.dirname(file), { recursive: true })
@@ -96,7 +133,16 @@ const main = async () => {
   }
 
   const profile = flag("--profile")
-  const ctx = { repoRoot, benchDir, logDir, upstream, layout, profile }
+  const ctx = {
+    repoRoot,
+    benchDir,
+    logDir,
+    upstream,
+    layout,
+    profile,
+    gatewayRepo,
+    baselineRepo: baselineRepo === undefined ? undefined : Path.resolve(baselineRepo)
+  }
   const running: Array<Running> = []
   for (const id of ids) {
     const c = await startCompetitor(ctx, id)
@@ -110,12 +156,25 @@ const main = async () => {
     }
   }
 
+  // the workers competitor is measured on its own (unpinned), never in the pinned rounds
+  const pinned = running.filter((r) => r.id !== "gateway-workers")
+  if (scenarios.has("memory")) {
+    log(`memory from a fresh start: ${plan.hold.count} concurrent open streams`)
+    await runMemory(plan, pinned, loadgen, results, log, (results.memoryFresh = {}))
+  }
   const warmupAt = Date.now()
   log("warm-up")
   await warmUp(plan, running, loadgen, log)
-  await runRounds(plan, running, loadgen, { upstream: upstream.pid, loadgen: loadgenChild.pid }, results, log)
-  log(`memory: ${plan.hold.count} concurrent open streams`)
-  await runMemory(plan, running, loadgen, results, log)
+  const pids = { upstream: upstream.pid, loadgen: loadgenChild.pid }
+  for (let round = 1; round <= plan.rounds; round++) {
+    await runRounds({ ...plan, rounds: 1 }, pinned, loadgen, pids, results, (line) => log(line.replace("round 1/1", `round ${round}/${plan.rounds}`)), scenarios)
+    if (scenarios.has("shapes")) await runShapes(plan, pinned, loadgen, results, log)
+    if (scenarios.has("workers")) await runWorkers(plan, running, loadgen, results, log)
+  }
+  if (scenarios.has("memory")) {
+    log(`memory after the scenarios: ${plan.hold.count} concurrent open streams`)
+    await runMemory(plan, pinned, loadgen, results, log)
+  }
   if (plan.drift !== undefined) {
     log(`RSS drift: ${plan.drift.durationMs / 1000} s of sustained load on llm-gateway`)
     await runDrift(plan, running, loadgen, results, log)

@@ -1,13 +1,13 @@
 /**
  * Competitor "raw proxy": the floor for any Node gateway. A node:http pass-through over a
  * keep-alive agent: no parsing, bodies and SSE piped through as they arrive.
- * Settings (argv JSON): `{ upstream: "http://127.0.0.1:N" }`.
+ * Settings (argv JSON): `{ upstream: "http://127.0.0.1:N", port?: N }` (a free port by default).
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { exitWithParent, ready, settings } from "../procs/child.ts"
 
-const { upstream } = settings<{ upstream: string }>()
+const { upstream, port } = settings<{ upstream: string; port?: number }>()
 const target = new URL(upstream)
 const agent = new Http.Agent({ keepAlive: true, keepAliveMsecs: 30_000, scheduling: "lifo" })
 const hopByHop = new Set(["connection", "keep-alive", "host", "transfer-encoding", "upgrade", "proxy-connection"])
@@ -36,7 +36,7 @@ const server = Http.createServer((req, res) => {
 })
 server.keepAliveTimeout = 120_000
 server.headersTimeout = 121_000
-server.listen(0, "127.0.0.1", () => {
+server.listen(port ?? 0, "127.0.0.1", () => {
   exitWithParent(() => server.close())
   ready({ port: (server.address() as AddressInfo).port })
 })

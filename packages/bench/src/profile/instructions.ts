@@ -1,0 +1,162 @@
+/**
+ * Instructions per request, counted by valgrind's callgrind: the figure that stays put while
+ * other work shares the machine (wall-clock and even CPU time swing with the load average;
+ * instruction counts do not). Used for before/after decisions on the hot path.
+ *
+ *   node src/profile/instructions.ts [--repo "DIR [node flags]"]… [--raw] [--requests N] [--warmup N]
+ *                                    [--connections C] [--stream] [--tool-call]
+ *
+ * Each competitor (the gateway of each `--repo` checkout, `packages/server/src/cli.ts serve`,
+ * and with `--raw` the raw node:http proxy) runs under callgrind against the bench upstream;
+ * after `--warmup` requests (JIT; uninstrumented, `--instr-atstart=no`) instrumentation is turned
+ * on and the counters zeroed (`callgrind_control -i on`, `-z`), `--requests`
+ * requests are sent from `--connections` loops, and the counters are dumped: instructions ÷
+ * requests. Slow (valgrind runs node ~30× slower): a few minutes per competitor.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Pool } from "undici"
+import { chatBody, gatewayYaml, startFlags } from "../Competitors.ts"
+import { freePort, installExitHooks, spawnNode, waitReady } from "../procs/Processes.ts"
+
+const argv = process.argv.slice(2)
+const all = (name: string) => argv.flatMap((a, i) => (a === name && argv[i + 1] !== undefined ? [argv[i + 1]] : []))
+const num = (name: string, d: number) => Number(all(name)[0] ?? d)
+const benchDir = Path.resolve(import.meta.dirname, "../..")
+// `--repo "DIR --flag …"`: that checkout with extra Node flags (a heap setting under test)
+const repos = all("--repo").map((r) => {
+  const [dir, ...flags] = r.split(/\s+/)
+  return { dir: Path.resolve(dir), flags }
+})
+if (repos.length === 0 && !argv.includes("--raw")) repos.push({ dir: Path.resolve(benchDir, "../.."), flags: [] })
+const requests = num("--requests", 2_000)
+const warmup = num("--warmup", 2_000)
+const connections = num("--connections", 16)
+const stream = argv.includes("--stream")
+const toolCall = argv.includes("--tool-call")
+
+/** The request body: text, or the same size carried by a tool call round trip (assistant tool_calls + tool result). */
+const body = (): string => {
+  if (!toolCall) return chatBody("bench-fast", stream)
+  return JSON.stringify({
+    model: "bench-fast",
+    messages: [
+      { role: "user", content: "Weather?" },
+      { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "w", arguments: "{}" } }] },
+      { role: "tool", tool_call_id: "c1", content: "sunny" }
+    ],
+    tools: [{ type: "function", function: { name: "w", parameters: { type: "object", properties: {} } } }],
+    max_tokens: 64,
+    ...(stream ? { stream: true } : {})
+  })
+}
+
+const send = async (origin: string, n: number): Promise<number> => {
+  const pool = new Pool(origin, { connections })
+  const payload = body()
+  let left = n
+  let failed = 0
+  const loop = async () => {
+    while (left-- > 0) {
+      try {
+        const res = await pool.request({
+          path: "/v1/chat/completions",
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: "Bearer sk-bench" },
+          body: payload
+        })
+        await res.body.text()
+        if (res.statusCode !== 200) failed++
+      } catch {
+        // a kept-alive connection the server closed meanwhile (valgrind is slow): counted, not fatal
+        failed++
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: connections }, loop))
+  await pool.close()
+  return failed
+}
+
+const waitUp = async (origin: string, timeoutMs = 1_800_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${origin}/health`, { signal: AbortSignal.timeout(5_000) })
+      await res.arrayBuffer()
+      return
+    } catch {
+      await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+  throw new Error(`${origin} did not answer`)
+}
+
+const control = (args: ReadonlyArray<string>) => spawnSync("callgrind_control", args, { encoding: "utf8" })
+
+const measure = async (name: string, cmd: ReadonlyArray<string>, cwd: string, port: number, logDir: string) => {
+  const out = Path.join(logDir, `callgrind.${name}.out`)
+  const log = Fs.openSync(Path.join(logDir, `${name}.log`), "w")
+  // no instrumentation until the warm-up is done: start-up (module loading, type stripping) runs ~5× faster
+  const proc = spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", "--smc-check=all-non-file", `--callgrind-out-file=${out}`, process.execPath, ...cmd], {
+    cwd,
+    stdio: ["ignore", log, log]
+  })
+  try {
+    const origin = `http://127.0.0.1:${port}`
+    await waitUp(origin)
+    const warmFailed = await send(origin, warmup)
+    control(["-i", "on", String(proc.pid)])
+    control(["-z", String(proc.pid)])
+    const t0 = performance.now()
+    const failed = await send(origin, requests)
+    const ms = performance.now() - t0
+    const dumped = control(["-d", String(proc.pid)])
+    if (dumped.status !== 0) throw new Error(`callgrind_control -d failed: ${dumped.stderr}`)
+    await new Promise((r) => setTimeout(r, 1_000))
+    const files = Fs.readdirSync(logDir).filter((f) => f.startsWith(`callgrind.${name}.out.`)).sort()
+    const text = Fs.readFileSync(Path.join(logDir, files[files.length - 1]), "utf8")
+    const total = Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? Number.NaN)
+    return { name, perRequest: total / requests, failed: failed + warmFailed, ms }
+  } finally {
+    proc.kill("SIGKILL")
+  }
+}
+
+const main = async () => {
+  installExitHooks()
+  const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-instructions-"))
+  process.stdout.write(`logs in ${logDir}\n`)
+  const upstream = await waitReady(spawnNode({
+    name: "upstream",
+    cpu: undefined,
+    script: Path.join(benchDir, "src/upstream/main.ts"),
+    args: [JSON.stringify({ chunks: 20, chunkIntervalMs: 0, holdIntervalMs: 100 })],
+    logDir
+  }))
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}`
+  // All at once: on a machine shared with other work, each valgrind gets its own share of it.
+  const runs: Array<Promise<{ name: string; perRequest: number; failed: number; ms: number }>> = []
+  if (argv.includes("--raw")) {
+    const port = await freePort()
+    const script = Path.join(benchDir, "src/competitors/rawProxy.ts")
+    runs.push(measure("raw", [script, JSON.stringify({ upstream: upstreamUrl, port })], benchDir, port, logDir))
+  }
+  for (const [i, { dir: repo, flags }] of repos.entries()) {
+    const port = await freePort()
+    const config = Path.join(logDir, `gateway${i}.yaml`)
+    Fs.writeFileSync(config, gatewayYaml(port, upstreamUrl, false))
+    runs.push(measure(`gateway${i}`, [...startFlags(repo), ...flags, Path.join(repo, "packages/server/src/cli.ts"), "serve", "--config", config], repo, port, logDir))
+  }
+  const rows = await Promise.all(runs)
+  for (const [i, { dir, flags }] of repos.entries()) process.stdout.write(`gateway${i}: ${dir} ${[...startFlags(dir), ...flags].join(" ")}\n`)
+  process.stdout.write(`\n${requests} ${stream ? "streamed" : "JSON"}${toolCall ? " tool-call" : ""} requests, ${connections} connections, after ${warmup} warm-up\n`)
+  for (const r of rows) process.stdout.write(`${r.name.padEnd(10)} ${Math.round(r.perRequest).toString().padStart(12)} instr/request  (${r.failed} failed, ${(r.ms / 1000).toFixed(1)} s under valgrind)\n`)
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`)
+  process.exit(1)
+})
