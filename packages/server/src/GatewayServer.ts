@@ -20,7 +20,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import type { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { GatewayStatus } from "@llm-gateway/core/manager/GatewayStatus"
 import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
-import { Effect, Layer, type Scope } from "effect"
+import { Effect, Layer, References, type Scope } from "effect"
 import { HttpRouter, type HttpServer } from "effect/http"
 import type { ServeError } from "effect/http/HttpServerError"
 import { makeAuthenticator } from "./internal/auth.ts"
@@ -28,6 +28,7 @@ import { boundedTask, makeGovernedManager } from "./internal/governance.ts"
 import { buildGovernance, teamOf } from "./internal/governanceServices.ts"
 import type { ServerContext } from "./internal/context.ts"
 import { makeJsonReader } from "./internal/http.ts"
+import { type FastSlot, makeFastHandler } from "./internal/nodeHandler.ts"
 import { makeBodyRecorder } from "./internal/ledgerBodies.ts"
 import { makeScrubber, secretsOf } from "./internal/secrets.ts"
 import { CurrentDrain, type Drain, makeDrain } from "./internal/shutdown.ts"
@@ -84,8 +85,16 @@ export const makeContext: Effect.Effect<ServerContext, never, ServerServices | S
   } satisfies ServerContext
 })
 
-/** Every route of the gateway, registered on the `HttpRouter`. */
-export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | ServerServices> = HttpRouter.use((router) =>
+/** The chat completions route, served on plain node:http when the slot is given (internal/nodeHandler.ts). */
+const CHAT_PATHS = ["/v1/chat/completions", "/chat/completions"]
+
+/**
+ * Every route of the gateway, registered on the `HttpRouter`; with a `fast` slot, the chat
+ * route is also handed to the node:http fast path (only while tracing is off: the request span
+ * is effect/http's middleware).
+ */
+const routesWith = (fast: FastSlot | undefined): Layer.Layer<never, never, HttpRouter.HttpRouter | ServerServices> =>
+  HttpRouter.use((router) =>
   Effect.gen(function*() {
     const ctx = yield* makeContext
     const ops = yield* OpsRoutes.routes(ctx)
@@ -97,8 +106,18 @@ export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | ServerSer
     // HEAD answers every GET route with its status and headers (Node sends no body for HEAD)
     const heads = all.filter((r) => r.method === "GET").map((r) => HttpRouter.route("HEAD", r.path, r.handler))
     yield* router.addAll([...all, ...heads])
+    const chat = all.find((r) => r.method === "POST" && r.path === CHAT_PATHS[0])
+    if (fast !== undefined && chat !== undefined && !(yield* References.TracerEnabled)) {
+      const slot = fast
+      slot.handler = makeFastHandler({ paths: CHAT_PATHS, handler: chat.handler, services: yield* Effect.context<never>(), scope: yield* Effect.scope })
+      // once the routes are released, requests still arriving get effect/http's answer
+      yield* Effect.addFinalizer(() => Effect.sync(() => void (slot.handler = undefined)))
+    }
   })
 )
+
+/** Every route of the gateway, registered on the `HttpRouter`. */
+export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | ServerServices> = routesWith(undefined)
 
 /**
  * CORS only when `server.corsOrigins` names origins: a gateway on localhost that answered every
@@ -122,8 +141,14 @@ const withCors = <E, R>(layer: Layer.Layer<never, E, R>, origins: ReadonlyArray<
  * finishes later stays open until the client's keep-alive timer drops it. While closing, idle
  * connections are closed as soon as they appear, so shutdown ends when the last response does.
  */
-const makeNodeServer = (drain: Drain, graceMs: number) => (): Server => {
+const makeNodeServer = (drain: Drain, graceMs: number, fast: FastSlot) => (): Server => {
   const server = createServer()
+  // The fast path sees each request first; what it does not take goes to effect/http's listener.
+  const emit = server.emit.bind(server)
+  server.emit = ((event: string, ...args: Array<any>) =>
+    event === "request" && fast.handler !== undefined && fast.handler(args[0], args[1])
+      ? true
+      : emit(event, ...args)) as Server["emit"]
   const close = server.close.bind(server)
   server.close = (callback?: (error?: Error) => void) => {
     drain.begin(graceMs)
@@ -146,8 +171,10 @@ export const layer = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpSe
     const graceMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
     // streams still open shortly before the grace ends are cut with an error event
     const drain = makeDrain()
-    return HttpRouter.serve(withCors(routes, config.server.corsOrigins), { disableLogger: true, disableListenLog: true }).pipe(
-      Layer.provideMerge(NodeHttpServer.layerServer(makeNodeServer(drain, graceMs), {
+    const cors = config.server.corsOrigins !== undefined && config.server.corsOrigins.length > 0
+    const fast: FastSlot = { handler: undefined }
+    return HttpRouter.serve(withCors(routesWith(cors ? undefined : fast), config.server.corsOrigins), { disableLogger: true, disableListenLog: true }).pipe(
+      Layer.provideMerge(NodeHttpServer.layerServer(makeNodeServer(drain, graceMs, fast), {
         host: options.host ?? config.server.host,
         port: options.port ?? config.server.port,
         gracefulShutdownTimeout: graceMs
