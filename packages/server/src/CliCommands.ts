@@ -66,7 +66,12 @@ const listenFailure = (e: ServeError, host: string, port: number): Error => {
 const serve = Command.make("serve", {
   config,
   port: Flag.Int("port").pipe(Flag.withAlias("p"), Flag.withDescription("Port (default: server.port, 8080)"), Flag.optional),
-  host: Flag.String("host").pipe(Flag.withDescription("Interface (default: server.host, 127.0.0.1)"), Flag.optional)
+  host: Flag.String("host").pipe(Flag.withDescription("Interface (default: server.host, 127.0.0.1)"), Flag.optional),
+  // handled by cli.ts before this command runs (a node:cluster primary); listed here for --help
+  workers: Flag.String("workers").pipe(
+    Flag.withDescription("Worker processes sharing the port: N, or auto (one per core); default 1"),
+    Flag.optional
+  )
 }, (flags) =>
   reportFailure(Effect.scoped(Effect.gen(function*() {
     const services = yield* gateway(flags.config)
