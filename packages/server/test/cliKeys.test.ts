@@ -97,7 +97,7 @@ describe("gateway keys", () => {
     const row = list.stdout.split("\n").find((l) => l.startsWith(id))
     expect(row).toMatch(/ci-bot\s+platform\s+revoked\s+5 USD\/day\s+100\s+-\s+\*/)
     expect(list.stdout).not.toContain(key)
-  }, 30_000)
+  }, 60_000)
 
   it("without an admin key, or with a wrong one, it says so on stderr and exits 1", async () => {
     const [none, wrong] = await Promise.all([run(["list"], {}), run(["list"], { LLM_GATEWAY_ADMIN_KEY: "not-an-admin-key" })])
