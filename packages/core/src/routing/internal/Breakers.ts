@@ -14,6 +14,13 @@
  * Only failures that say something about the model's health count: InvalidRequest,
  * ContextTooLarge and ConfigurationError are the request's or the config's fault and are
  * ignored; a 429's retry-after lengthens the opening.
+ *
+ * With the instance's own (memory) store, a call to a deployment whose circuit is closed with no
+ * failure since its last success skips the store's admission round (a scope, an admit and a
+ * record: ~20 Effect steps per call, notes/benchmarks.md): every call of this instance passes
+ * here, so that state is known, and admitting and recording a success would change nothing. A
+ * failure of such a call is then handed to the store as if it had been admitted (the same
+ * classification, counting and opening), and calls go through the store until the next success.
  */
 import { Cause, Duration, Effect, Exit, Option } from "effect"
 import { CircuitBreaker } from "effect/persistence"
@@ -55,8 +62,13 @@ export const makeBreakers = Effect.fnUntraced(function*(options: {
   readonly config: Config
   readonly state: RouterState
   readonly deployments: ReadonlyArray<Deployment>
+  /** The store is this instance's memory: nothing else moves its circuits. */
+  readonly local?: boolean | undefined
 }) {
   const { config, state } = options
+  const local = options.local === true
+  /** Deployments with a failure since their last success (their calls go through the store). */
+  const unsettled = new Set<string>()
   const openDuration = Duration.millis(config.openMs)
   const normal = yield* CircuitBreaker.make({
     tripPolicy: CircuitBreaker.consecutive(config.failureThreshold),
@@ -89,7 +101,7 @@ export const makeBreakers = Effect.fnUntraced(function*(options: {
         st?._tag === "Open" ? setCircuit(d, "open", now + Duration.toMillis(st.retryAfter)) : Effect.void
     )
 
-  const run = <A, R>(d: Deployment, call: Effect.Effect<A, LLMError, R>) =>
+  const admitted = <A, R>(d: Deployment, call: Effect.Effect<A, LLMError, R>) =>
     Effect.gen(function*() {
       const s = state.get(d.ref)
       const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
@@ -98,6 +110,8 @@ export const makeBreakers = Effect.fnUntraced(function*(options: {
       const onProbation = s.probation > 0
       const breaker = onProbation ? strict : normal
       const exit = yield* Effect.exit(breaker.execute(call, { key: d.ref, classify }))
+      if (Exit.isSuccess(exit)) unsettled.delete(d.ref)
+      else if (!Cause.hasInterruptsOnly(exit.cause)) unsettled.add(d.ref)
       if (Exit.isSuccess(exit)) {
         yield* Telemetry.circuitOutcome(d, false)
         if (onProbation) {
@@ -130,6 +144,22 @@ export const makeBreakers = Effect.fnUntraced(function*(options: {
       }
       return yield* exit
     })
+
+  /** A closed circuit with nothing to count (see the header): the call runs without the store. */
+  const direct = <A, R>(d: Deployment, call: Effect.Effect<A, LLMError, R>) =>
+    Effect.flatMap(Effect.exit(call), (exit) => {
+      if (Exit.isSuccess(exit)) return Effect.as(Telemetry.circuitOutcome(d, false), exit.value)
+      if (Cause.hasInterruptsOnly(exit.cause)) return exit
+      // the store hears of the failure as if it had admitted the call, then the caller does
+      return Effect.flatMap(Effect.exit(admitted(d, exit)), () => exit)
+    })
+
+  const run = <A, R>(d: Deployment, call: Effect.Effect<A, LLMError, R>) => {
+    const s = state.get(d.ref)
+    return local && s.circuit === "closed" && s.probation === 0 && !unsettled.has(d.ref)
+      ? direct(d, call)
+      : admitted(d, call)
+  }
 
   const recordFailure = (d: Deployment, error: LLMError) =>
     countsAgainstHealth(error)

@@ -52,7 +52,12 @@ export const makeResilience = Effect.fnUntraced(function*(input: {
       limiterStore = StoreFallback.limiterStore(sharedLimits, memory, health)
     }
   }
-  const breakers = yield* makeBreakers({ config: input.circuitBreaker, state: input.state, deployments: input.deployments })
+  const breakers = yield* makeBreakers({
+    config: input.circuitBreaker,
+    state: input.state,
+    deployments: input.deployments,
+    local: breakerStore === sharedBreakers && memoryStores.has(sharedBreakers)
+  })
     .pipe(Effect.provideService(CircuitBreaker.CircuitBreakerStore, breakerStore))
   const limiter = yield* RateLimiter.make.pipe(Effect.provideService(RateLimiter.RateLimiterStore, limiterStore))
   return { breakers, limits: makeLimits(limiter, input.state) }
