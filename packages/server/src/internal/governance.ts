@@ -240,27 +240,32 @@ export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDe
     }
   }
 
-  /** Admission, the call, then its one ledger row; a refused call gets its row too (403 / 429). */
+  /**
+   * Admission, the call, then its one ledger row; a refused call gets its row too (403 / 429).
+   * A caller without a virtual key is always admitted as it is (`open`): its call runs at once,
+   * with no admission step and no demand estimated.
+   */
   const governed = <A, E>(
     scope: string,
     req: LLMRequest,
-    demand: Demand,
+    demand: () => Demand,
     run: (a: Admitted) => Effect.Effect<A, E>,
     summary: (a: A) => Partial<LLMResponse>
   ) => {
     const caller = deps.callerOf(scope)
     const startedAt = performance.now()
-    return admit(caller, demand).pipe(
-      Effect.tapError((e) => Effect.sync(() => deps.ledger.record(row(caller, scope, req, startedAt, undefined, e.status)))),
-      Effect.flatMap((a) =>
-        run(a).pipe(
-          Effect.onExit((exit) => {
-            const r = Exit.isSuccess(exit) ? summary(exit.value) : undefined
-            deps.ledger.record(row(caller, scope, req, startedAt, r, r !== undefined ? 200 : statusOfExit(exit)))
-            return a.settle(r !== undefined ? r.costUsd ?? 0 : Exit.hasInterrupts(exit) ? undefined : 0)
-          })
-        )
+    const recorded = (a: Admitted) =>
+      run(a).pipe(
+        Effect.onExit((exit) => {
+          const r = Exit.isSuccess(exit) ? summary(exit.value) : undefined
+          deps.ledger.record(row(caller, scope, req, startedAt, r, r !== undefined ? 200 : statusOfExit(exit)))
+          return a.settle(r !== undefined ? r.costUsd ?? 0 : Exit.hasInterrupts(exit) ? undefined : 0)
+        })
       )
+    if (caller?.key === undefined) return recorded(open)
+    return admit(caller, demand()).pipe(
+      Effect.tapError((e) => Effect.sync(() => deps.ledger.record(row(caller, scope, req, startedAt, undefined, e.status)))),
+      Effect.flatMap(recorded)
     ) as Effect.Effect<A, E>
   }
 
@@ -271,7 +276,7 @@ export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDe
   }
 
   const generate: LLMManagerShape["generate"] = (req, ctx) =>
-    governed(ctx?.scope ?? "default", req, chatDemand(req), (a) => manager.generate(capped(req, a), ctx), (r) => r)
+    governed(ctx?.scope ?? "default", req, () => chatDemand(req), (a) => manager.generate(capped(req, a), ctx), (r) => r)
 
   /** An embedding call's price: the model's input rate (the router prices it the same way). */
   const embedSummary = (r: EmbedResult): Partial<LLMResponse> => {
@@ -286,13 +291,13 @@ export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDe
     generateObject: makeGenerateObject(generate),
     embed: (texts, options) => {
       const req: LLMRequest = { model: options?.model, taskType: "embedding", prompt: "" }
-      const demand: Demand = { model: options?.model, task: "embedding", promptTokens: embedEstimate(texts), embedding: true }
+      const demand = (): Demand => ({ model: options?.model, task: "embedding", promptTokens: embedEstimate(texts), embedding: true })
       return governed(options?.scope ?? "default", req, demand, () => manager.embed(texts, options), embedSummary)
     },
     chat: (id, message, options) => {
       const scope = options?.scope ?? "default"
       const req: LLMRequest = { model: options?.model, taskType: options?.taskType, preferences: options?.preferences, prompt: typeof message === "string" ? message : JSON.stringify(message) }
-      return governed(scope, req, chatDemand(req), (a) => manager.chat(id, message, { ...options, preferences: capped(req, a).preferences }), (r) => r)
+      return governed(scope, req, () => chatDemand(req), (a) => manager.chat(id, message, { ...options, preferences: capped(req, a).preferences }), (r) => r)
     },
     generateStream: (req, ctx) => {
       const scope = ctx?.scope ?? "default"
