@@ -221,7 +221,7 @@ const startGateway = async (ctx: Context, id: GatewayId): Promise<Running> => {
   const child = spawnNode({
     name: id,
     // workers = cores: not pinned (the interleaved scenarios pin one core; this one is measured apart)
-    cpu: workers ? undefined : ctx.layout.sut,
+    cpu: workers ? "all" : ctx.layout.sut,
     script: cli,
     args: ["serve", "--config", config, "--port", String(port), "--host", "127.0.0.1", ...(workers ? ["--workers", "auto"] : [])],
     nodeFlags: [

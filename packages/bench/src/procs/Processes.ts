@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
+import * as Os from "node:os"
 import * as Path from "node:path"
 
 export interface Child {
@@ -75,7 +76,11 @@ export const installExitHooks = (): void => {
 export interface SpawnOptions {
   readonly name: string
   /** Core to pin to; undefined = not pinned. */
-  readonly cpu: number | undefined
+  /**
+   * Core to pin to; `"all"`: every core of the machine (a child otherwise inherits the bench's
+   * own pinning to the driver core); undefined = not pinned.
+   */
+  readonly cpu: number | "all" | undefined
   readonly script: string
   readonly args?: ReadonlyArray<string>
   readonly nodeFlags?: ReadonlyArray<string>
@@ -92,7 +97,7 @@ export const spawnNode = (options: SpawnOptions): Child => {
   const pinned = options.cpu !== undefined && canPin()
   // taskset execs node, so the pid, the IPC channel and the affinity all belong to node itself.
   const proc = pinned
-    ? spawn("taskset", ["-c", String(options.cpu), process.execPath, ...nodeArgs], {
+    ? spawn("taskset", ["-c", options.cpu === "all" ? `0-${Os.cpus().length - 1}` : String(options.cpu), process.execPath, ...nodeArgs], {
       stdio: ["ignore", fd, fd, "ipc"],
       cwd: options.cwd,
       env: options.env ?? process.env
