@@ -13,6 +13,7 @@
  * - No embeddings endpoint: `embed` fails with `ConfigurationError`.
  * - A client speaking Anthropic's own API is passed through (`passthrough`, internal/passthrough.ts).
  */
+import type { ProviderEntry } from "@llm-gateway/core/config/ConfigSchema"
 import Anthropic from "@anthropic-ai/sdk"
 import {
   formatModelRef,
@@ -28,10 +29,12 @@ import { Clock, Effect, Layer, Redacted, type Scope, Stream } from "effect"
 import { fieldPolicy, partsOf, textOf, toFinishReason, toMessagesParams, toUsage } from "./internal/convert.ts"
 import { isPartRefused } from "./internal/messages.ts"
 import { type ErrorContext, toLLMError } from "./internal/errors.ts"
-import type { AnthropicConfig } from "./AnthropicProvider.ts"
 import { scopedFetch } from "./internal/fetch.ts"
 import { makePassthrough } from "./internal/passthrough.ts"
 import { toChunks } from "./internal/stream.ts"
+
+/** An entry of `type: anthropic`: the common fields only (what this client reads). */
+export type AnthropicConfig = ProviderEntry<"anthropic">
 
 export const DEFAULT_BASE_URL = "https://api.anthropic.com"
 

@@ -6,10 +6,11 @@
  * writes at 1.25× the input price (docs.anthropic.com "Prompt caching"; Claude 3 Haiku's
  * published figures are rounded: $0.03 read, $0.30 write).
  */
-import type { ModelEntry, ProviderEntry } from "@llm-gateway/core/config/ConfigSchema"
+import type { ModelEntry } from "@llm-gateway/core/config/ConfigSchema"
 import * as ModelCatalog from "@llm-gateway/core/config/ModelCatalog"
 import { stripUrlSuffix } from "@llm-gateway/core/config/ProviderSpec"
 import { defineProvider, lazyMake } from "@llm-gateway/core/providers/ProviderDefinition"
+import type { AnthropicConfig } from "./AnthropicClient.ts"
 
 /** Cache reads at 0.1×, 5-minute cache writes at 1.25× the input price. */
 const an = (id: string, ctx: number, maxOut: number, input: number, output: number) =>
@@ -40,8 +41,8 @@ export const anthropicModels: ReadonlyArray<ModelEntry> = [
   an("claude-3-opus-20240229", 200_000, 4_096, 15, 75)
 ]
 
-/** An entry of `type: anthropic`: the common fields only (what the client reads). */
-export type AnthropicConfig = ProviderEntry<"anthropic">
+/** The entry type the client reads (declared beside the client, which the definition loads lazily). */
+export type { AnthropicConfig }
 
 export const anthropicProvider = defineProvider({
   type: "anthropic",

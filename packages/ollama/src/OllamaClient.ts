@@ -15,6 +15,7 @@
  * `/api/show` for the model's capabilities (once per model); a model without one gets an
  * InvalidRequest naming the field or part instead of Ollama's generic 400.
  */
+import type { ProviderEntry } from "@llm-gateway/core/config/ConfigSchema"
 import { type EmbeddingRequest, isTokenInput, type ProviderRequest, type StreamChunk } from "@llm-gateway/core/domain/Domain"
 import { type FinishReason, makeUsage, messageText, type ProviderResponse } from "@llm-gateway/core/domain/Domain"
 import { ConfigurationError, describe, InvalidRequest, type LLMError, TimeoutError } from "@llm-gateway/core/domain/LLMError"
@@ -24,9 +25,11 @@ import type { FieldPolicy } from "@llm-gateway/core/providers/RequestFields"
 import { Clock, Duration, Effect, Layer, Redacted, type Scope, Stream } from "effect"
 import { type ChatRequest, type ChatResponse, Ollama, type Options } from "ollama"
 import { toLLMError } from "./internal/errors.ts"
-import type { OllamaConfig } from "./OllamaProvider.ts"
 import { callDelta, type PartRefused, partsOf, toOllamaMessages, toOllamaTools, toThink } from "./internal/messages.ts"
 import { tokensOfChars } from "@llm-gateway/core/accounting/TokenEstimator"
+
+/** An entry of `type: ollama`: the common fields only (what this client reads). */
+export type OllamaConfig = ProviderEntry<"ollama">
 
 export interface OllamaClientOptions {
   /** The fetch every request goes through (e.g. one on an undici Pool); global fetch by default. */

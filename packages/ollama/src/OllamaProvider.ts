@@ -2,12 +2,12 @@
  * Ollama as a provider definition: local, its models are whatever is pulled (no catalog rows);
  * base URL, env variables and family are declared here. The SDK is imported by `make`.
  */
-import type { ProviderEntry } from "@llm-gateway/core/config/ConfigSchema"
 import { openaiEndpoints, stripUrlSuffix } from "@llm-gateway/core/config/ProviderSpec"
 import { defineProvider, lazyMake } from "@llm-gateway/core/providers/ProviderDefinition"
+import type { OllamaConfig } from "./OllamaClient.ts"
 
-/** An entry of `type: ollama`: the common fields only (what the client reads). */
-export type OllamaConfig = ProviderEntry<"ollama">
+/** The entry type the client reads (declared beside the client, which the definition loads lazily). */
+export type { OllamaConfig }
 
 export const ollamaProvider = defineProvider({
   type: "ollama",

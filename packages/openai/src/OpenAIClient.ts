@@ -26,7 +26,7 @@ import { ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/
 import { openAIWirePolicy } from "@llm-gateway/core/providers/RequestFields"
 import { Effect, Layer, type Scope, Stream } from "effect"
 import OpenAI, { AzureOpenAI, type ClientOptions } from "openai"
-import type { OpenAIWireConfig } from "./OpenAIProvider.ts"
+import type { OpenAIWireConfig } from "./OpenAIConfig.ts"
 import { directHeaders, makeDirectChat } from "./internal/direct.ts"
 import { type ErrorScope, estimateTokens, toLLMError } from "./internal/errors.ts"
 import { makeResponsesPassthrough } from "./internal/responsesPassthrough.ts"

@@ -12,11 +12,11 @@
  * caching. Gemini's cache discounts are not listed (implicit caching varies by model and date),
  * so cached tokens are billed at the input price — never less than the upstream charges.
  */
-import type { ModelEntry, ProviderEntry } from "@llm-gateway/core/config/ConfigSchema"
+import type { ModelEntry } from "@llm-gateway/core/config/ConfigSchema"
 import * as ModelCatalog from "@llm-gateway/core/config/ModelCatalog"
 import { openaiEndpoints, stripUrlSuffix, urlPath } from "@llm-gateway/core/config/ProviderSpec"
 import { defineProvider, lazyMake } from "@llm-gateway/core/providers/ProviderDefinition"
-import { Schema } from "effect"
+import { azureConfigFields, defaultBaseUrls, type OpenAIWireConfig } from "./OpenAIConfig.ts"
 
 /** OpenAI: cached input at `ratio` of the input price. */
 const oa = (id: string, ctx: number, maxOut: number, input: number, output: number, ratio: number) =>
@@ -73,17 +73,7 @@ const openaiPrefix = /^(gpt-|o[134](-|$)|chatgpt-|text-embedding-)/
 /** Open-weight models named like OpenAI's (`gpt-oss`) run locally. */
 const openWeights = /^gpt-oss/
 
-/** Azure's own entry fields: the `api-version` query parameter and the deployment name (default: the model id). */
-export const azureConfigFields = {
-  apiVersion: Schema.optional(Schema.NonEmptyString),
-  deployment: Schema.optional(Schema.NonEmptyString)
-}
-
-/** The OpenAI-wire types whose entries have the common fields only. */
-export type OpenAIWireType = "openai" | "openai-compatible" | "vllm" | "lmstudio" | "gemini"
-
-/** An entry the OpenAI client serves: one of the OpenAI-wire types, Azure with its own fields. */
-export type OpenAIWireConfig = ProviderEntry<OpenAIWireType> | ProviderEntry<"azure-openai", typeof azureConfigFields>
+export { azureConfigFields, defaultBaseUrlOf, type OpenAIWireConfig, type OpenAIWireType } from "./OpenAIConfig.ts"
 
 /** Every OpenAI-wire definition builds the same client (the SDK imported on first use). */
 const makeOpenAIWire = lazyMake(() => import("./OpenAIClient.ts"), (m, config: OpenAIWireConfig) => m.makeOpenAIClient(config))
@@ -91,7 +81,7 @@ const makeOpenAIWire = lazyMake(() => import("./OpenAIClient.ts"), (m, config: O
 export const openaiProvider = defineProvider({
   type: "openai",
   family: "openai",
-  defaultBaseUrl: "https://api.openai.com/v1",
+  defaultBaseUrl: defaultBaseUrls["openai"],
   clientDefaultsBaseUrl: true,
   normalizeBaseUrl: openaiBaseUrl,
   models: openaiModels,
@@ -115,7 +105,7 @@ export const azureOpenAIProvider = defineProvider({
   ...openaiProvider,
   type: "azure-openai",
   make: makeOpenAIWire,
-  defaultBaseUrl: undefined,
+  defaultBaseUrl: defaultBaseUrls["azure-openai"],
   clientDefaultsBaseUrl: undefined,
   needsBaseUrl: true,
   env: undefined,
@@ -128,7 +118,7 @@ export const openaiCompatibleProvider = defineProvider({
   type: "openai-compatible",
   make: makeOpenAIWire,
   family: "local",
-  defaultBaseUrl: undefined,
+  defaultBaseUrl: defaultBaseUrls["openai-compatible"],
   clientDefaultsBaseUrl: undefined,
   needsBaseUrl: true,
   models: [],
@@ -140,7 +130,7 @@ export const vllmProvider = defineProvider({
   ...openaiCompatibleProvider,
   type: "vllm",
   make: makeOpenAIWire,
-  defaultBaseUrl: "http://127.0.0.1:8000/v1",
+  defaultBaseUrl: defaultBaseUrls["vllm"],
   normalizeBaseUrl: localServerBaseUrl,
   anyModelRank: 3,
   env: {
@@ -157,7 +147,7 @@ export const lmstudioProvider = defineProvider({
   ...openaiCompatibleProvider,
   type: "lmstudio",
   make: makeOpenAIWire,
-  defaultBaseUrl: "http://127.0.0.1:1234/v1",
+  defaultBaseUrl: defaultBaseUrls["lmstudio"],
   normalizeBaseUrl: localServerBaseUrl,
   anyModelRank: 1,
   env: {
@@ -173,7 +163,7 @@ export const geminiProvider = defineProvider({
   type: "gemini",
   make: makeOpenAIWire,
   family: undefined,
-  defaultBaseUrl: "https://generativelanguage.googleapis.com/v1beta/openai",
+  defaultBaseUrl: defaultBaseUrls["gemini"],
   clientDefaultsBaseUrl: undefined,
   models: geminiModels,
   ownsModelId: (id) => id.startsWith("gemini-"),
@@ -192,7 +182,3 @@ export const openaiProviders = [
   lmstudioProvider,
   geminiProvider
 ] as const
-
-/** The default address of an OpenAI-wire type, from its definition (the client's one source). */
-export const defaultBaseUrlOf = (type: string): string | undefined =>
-  openaiProviders.find((d) => d.type === type)?.defaultBaseUrl

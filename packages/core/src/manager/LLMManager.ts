@@ -17,6 +17,7 @@ import { InvalidRequest, type LLMError } from "../domain/LLMError.ts"
 import { annotated } from "../metrics/GenAiSpans.ts"
 import type { PassthroughRequest } from "../providers/Passthrough.ts"
 import { ModelRouter } from "../routing/ModelRouter.ts"
+import type { CallContext, ChatOptions } from "./CallContext.ts"
 import { makeConversations, type SavedConversation } from "./internal/conversations.ts"
 import { makeGenerate } from "./internal/generate.ts"
 import { makeRecorder } from "./internal/record.ts"
@@ -32,28 +33,7 @@ export { makeGenerateObject, StructuredOutputError } from "./internal/structured
 export { makeTaskResolver } from "./internal/tasks.ts"
 export type { SavedConversation } from "./internal/conversations.ts"
 
-/** Who is calling: the tenant / API key that scopes cache entries and usage. */
-export interface CallContext {
-  readonly scope?: string | undefined
-  /**
-   * The caller built the request from input it already validated against the same rules (the
-   * HTTP server does): skip the Schema decode (its CPU share: notes/benchmarks.md).
-   */
-  readonly validated?: boolean | undefined
-  /**
-   * The request as its client sent it in a provider's own API: a candidate of that provider
-   * answers it natively (`native` on the answer or on each chunk), the others `req` (providers/Passthrough).
-   */
-  readonly passthrough?: PassthroughRequest | undefined
-}
-
-export interface ChatOptions extends CallContext {
-  readonly taskType?: string | undefined
-  readonly model?: string | undefined
-  readonly preferences?: LLMRequest["preferences"]
-  /** A system prompt used when the conversation is created. */
-  readonly system?: string | undefined
-}
+export type { CallContext, ChatOptions } from "./CallContext.ts"
 
 export interface ChatResponse extends LLMResponse {
   readonly conversationId: string

@@ -5,7 +5,7 @@
  */
 import { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { Effect, Redacted } from "effect"
-import { defaultBaseUrlOf, type OpenAIWireConfig } from "../OpenAIProvider.ts"
+import { defaultBaseUrlOf, type OpenAIWireConfig } from "../OpenAIConfig.ts"
 import type { MaxTokensField } from "./wire.ts"
 
 export interface Settings {

@@ -10,7 +10,7 @@ import type { ConversationStorage } from "../../conversations/ConversationStorag
 import type { ChatMessage, LLMRequest, LLMResponse } from "../../domain/Domain.ts"
 import { InvalidRequest, type LLMError } from "../../domain/LLMError.ts"
 import { fitPlan, type ModelRouterShape, type RoutePlan } from "../../routing/ModelRouter.ts"
-import type { CallContext, ChatOptions } from "../LLMManager.ts"
+import type { CallContext, ChatOptions } from "../CallContext.ts"
 import { DEFAULT_SCOPE } from "./requests.ts"
 
 export interface ConversationDeps {

@@ -5,7 +5,7 @@
 import { Effect, Result, Schema } from "effect"
 import type { LLMRequest, LLMResponse } from "../../domain/Domain.ts"
 import type { LLMError } from "../../domain/LLMError.ts"
-import type { CallContext } from "../LLMManager.ts"
+import type { CallContext } from "../CallContext.ts"
 import { requestMessages } from "../../domain/Domain.ts"
 
 export class StructuredOutputError extends Schema.TaggedError<StructuredOutputError>()("StructuredOutputError", {
