@@ -14,7 +14,7 @@ import {
 } from "../conversations/ConversationStorage.ts"
 import type { ChatMessage, EmbeddingInput, EmbeddingResponse, LLMRequest, LLMResponse, StreamChunk } from "../domain/Domain.ts"
 import { InvalidRequest, type LLMError } from "../domain/LLMError.ts"
-import { annotated } from "../metrics/GenAiSpans.ts"
+import { annotated, spanned } from "../metrics/GenAiSpans.ts"
 import type { PassthroughRequest } from "../providers/Passthrough.ts"
 import { ModelRouter } from "../routing/ModelRouter.ts"
 import type { CallContext, ChatOptions } from "./CallContext.ts"
@@ -90,12 +90,12 @@ export const make = Effect.gen(function*() {
   const spans = makeSpanNaming(config)
   const generateValidated = makeGenerate(router, cache, record)
 
-  // Effect.fn captures its call-site once, at definition; a per-call `withSpan` would build an
-  // Error (for the span's stack) on every request (its CPU share: notes/benchmarks.md).
-  const generate = Effect.fn("LLMManager.generate")(function*(req: LLMRequest, ctx?: CallContext) {
+  // a span only while the tracer is on (GenAiSpans.spanned: a traced Effect.fn costs ~3 µs a
+  // call even with the tracer off; notes/benchmarks.md)
+  const generate = spanned("LLMManager.generate", Effect.fnUntraced(function*(req: LLMRequest, ctx?: CallContext) {
     const valid = yield* accept(req, ctx?.validated)
     return yield* annotated("chat", () => spans.spanRequest(valid), spans.genAiProvider, generateValidated(valid, ctx?.scope ?? DEFAULT_SCOPE, undefined, ctx?.passthrough))
-  })
+  }))
 
   const embed = Effect.fn("LLMManager.embed")(function*(texts: EmbeddingInput, options?: EmbedOptions) {
     if (texts.length === 0) return yield* new InvalidRequest({ message: "embed needs at least one text", param: "input" })

@@ -20,6 +20,19 @@ export const providerName = (type: string): string => {
 
 export const isTracing = (fiber: Fiber.Fiber<unknown, unknown>): boolean => fiber.getRef(References.TracerEnabled)
 
+/**
+ * `Effect.fn(name)` for the request path: `f` (an `Effect.fnUntraced` body) runs inside a span
+ * named `name` while the tracer is on, and bare otherwise. A traced `Effect.fn` costs ~3.3 µs
+ * a call even with the tracer off (it prepares its span and call-site every time); this costs
+ * one reference read (notes/benchmarks.md "Issue 19"). The span carries no call-site stack.
+ */
+export const spanned = <Args extends ReadonlyArray<any>, A, E, R>(
+  name: string,
+  f: (...args: Args) => Effect.Effect<A, E, R>
+) =>
+(...args: Args): Effect.Effect<A, E, R> =>
+  Effect.withFiber((fiber) => (isTracing(fiber) ? Effect.withSpan(f(...args), name, { captureStackTrace: false }) : f(...args)))
+
 /** The fiber's current span as a `traceparent` header value; undefined when tracing is off. */
 export const traceparentOf = (fiber: Fiber.Fiber<unknown, unknown>): string | undefined => {
   if (!isTracing(fiber)) return undefined

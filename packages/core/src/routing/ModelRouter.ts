@@ -51,6 +51,7 @@ import { routeStream } from "./internal/Streaming.ts"
 import { attemptClient } from "./internal/Passthrough.ts"
 import { makeStats, type RouterStats } from "./internal/Stats.ts"
 import * as Telemetry from "./internal/Telemetry.ts"
+import { spanned } from "../metrics/GenAiSpans.ts"
 
 export { noChatModelMessage } from "./internal/RequestPlan.ts"
 export type { PlannedCandidate, RoutePlan } from "./internal/Planner.ts"
@@ -183,7 +184,8 @@ const makeRouting = (
   const attemptClientFor = (d: Deployment, passthrough: PassthroughRequest | undefined) =>
     passthrough === undefined ? clientFor(d) : Effect.map(clientFor(d), (c) => attemptClient(c, d, passthrough))
 
-  const generate = Effect.fn("ModelRouter.generate")(function*(req: LLMRequest, given?: RoutePlan, passthrough?: PassthroughRequest) {
+  // a span only while the tracer is on (metrics/GenAiSpans.spanned)
+  const generate = spanned("ModelRouter.generate", Effect.fnUntraced(function*(req: LLMRequest, given?: RoutePlan, passthrough?: PassthroughRequest) {
     const startedAt = yield* now
     const { admitted, p } = yield* prepared(req, given, startedAt)
     const messages = requestMessages(req)
@@ -217,7 +219,7 @@ const makeRouting = (
       costUsd,
       ignoredFields: ignoredOf(admitted.decisions?.get(d.ref))
     } satisfies RoutedResponse
-  })
+  }))
 
   const stream = (req: LLMRequest, given?: RoutePlan, passthrough?: PassthroughRequest): Stream.Stream<StreamChunk, LLMError> =>
     Stream.unwrap(Effect.gen(function*() {

@@ -7,6 +7,7 @@
 import { Clock, Effect, Fiber, type Scope } from "effect"
 import type { LLMResponse } from "../../domain/Domain.ts"
 import type { LLMError } from "../../domain/LLMError.ts"
+import { spanned } from "../../metrics/GenAiSpans.ts"
 import { type CacheResult, type Counts, hitOf } from "./entries.ts"
 import type { L2Tier } from "./L2Tier.ts"
 import type { Lru } from "./Lru.ts"
@@ -81,7 +82,8 @@ export const makeFlights = ({ counts, l1, l2, lifetime, observe, semantic, ttlMs
     )
   }
 
-  return Effect.fn("CacheService.lookup")(function*(
+  // a span only while the tracer is on (metrics/GenAiSpans.spanned)
+  return spanned("CacheService.lookup", Effect.fnUntraced(function*(
     k: string,
     compute: Effect.Effect<LLMResponse, LLMError>,
     lookup: SemanticLookup | undefined
@@ -102,5 +104,5 @@ export const makeFlights = ({ counts, l1, l2, lifetime, observe, semantic, ttlMs
       lifetime
     )
     return yield* join(k, flight, true)
-  })
+  }))
 }
