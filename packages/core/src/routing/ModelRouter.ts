@@ -159,14 +159,15 @@ const makeRouting = (
     return "candidates" in admitted ? Effect.succeed(admitted) : Effect.fail(admitted)
   }
 
-  const finished = (startedAt: number, error?: LLMError) =>
-    Effect.flatMap(now, (t) => {
-      const seconds = (t - startedAt) / 1000
-      if (error === undefined) return Telemetry.clientRequest(seconds, "success")
-      const attempts = attemptsOf(error) ?? []
-      const onlyOpen = attempts.length > 0 && attempts.every((a) => a.outcome === "skipped:CircuitOpen")
-      return Telemetry.clientRequest(seconds, onlyOpen ? "circuit_open" : "error", error._tag)
-    })
+  /** The client-request metrics of a request that ended at `t`. */
+  const finishedAt = (startedAt: number, t: number, error?: LLMError) => {
+    const seconds = (t - startedAt) / 1000
+    if (error === undefined) return Telemetry.clientRequest(seconds, "success")
+    const attempts = attemptsOf(error) ?? []
+    const onlyOpen = attempts.length > 0 && attempts.every((a) => a.outcome === "skipped:CircuitOpen")
+    return Telemetry.clientRequest(seconds, onlyOpen ? "circuit_open" : "error", error._tag)
+  }
+  const finished = (startedAt: number, error?: LLMError) => Effect.flatMap(now, (t) => finishedAt(startedAt, t, error))
 
   const settle = (d: Deployment, usage: Usage, promptEstimate: number, costUsd: number) =>
     Effect.andThen(
@@ -197,9 +198,13 @@ const makeRouting = (
       tokens: p.promptTokens,
       requested: requestedOf(req),
       passedOver: (d) => passedOver(p, d.ref),
-      call: (d, timeoutMs) =>
-        Effect.flatMap(attemptClientFor(d, passthrough), (client) =>
-          client.generate(client.enforcesTimeout === true ? { ...request(d, client), timeoutMs } : request(d, client))),
+      call: (d, timeoutMs) => {
+        const call = (client: ModelClientShape) =>
+          client.generate(client.enforcesTimeout === true ? { ...request(d, client), timeoutMs } : request(d, client))
+        // the usual case, a client of our own answering the gateway's request, without a step to look it up
+        const own = passthrough === undefined ? clients.get(d.provider) : undefined
+        return own !== undefined ? call(own) : Effect.flatMap(attemptClientFor(d, passthrough), call)
+      },
       selfTimed: (d) => clients.get(d.provider)?.enforcesTimeout === true
     }).pipe(Effect.tapError((e) => finished(startedAt, e)))
     const d = result.deployment
@@ -207,7 +212,7 @@ const makeRouting = (
     const costUsd = costOfUsage(d.entry, response.usage)
     yield* settle(d, response.usage, p.promptTokens, costUsd)
     const end = yield* now
-    yield* finished(startedAt)
+    yield* finishedAt(startedAt, end)
     return {
       ...response,
       provider: d.provider,

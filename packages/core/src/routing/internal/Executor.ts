@@ -109,7 +109,7 @@ export const runChain = <A, R>(
     const reasons: Array<string> = []
     let floor: number | undefined
     // spans only while the tracer is on: off, an attempt builds none
-    const tracing = yield* Effect.withFiber((fiber) => Effect.succeed(isTracing(fiber)))
+    const tracing = yield* Effect.withFiberSucceed(isTracing)
     let attemptNo = 0
 
     for (let i = 0; i < candidates.length; i++) {

@@ -57,7 +57,8 @@ const promLabel = (c: CircuitView) => (c === "half-open" ? "half_open" : c)
  * µs each on the hot path, `updateUnsafe` inside one `contextWith` a fraction of that.
  */
 const record = (f: (context: Context.Context<never>) => void): Effect.Effect<void> =>
-  Effect.contextWith((context: Context.Context<never>) => Effect.sync(() => f(context)))
+  // one primitive step (contextWith + sync was two)
+  Effect.withFiberSucceed((fiber) => f(fiber.context))
 
 export const upstreamCall = (d: Labels, outcome: { readonly ms: number; readonly error?: string | undefined }) =>
   record((ctx) => {
