@@ -177,6 +177,27 @@ const rowColumns = (r: LedgerRow) => ({
   body: r.body ?? null
 })
 
+/** Rows per INSERT of raw rows: the statement text is the same each time, so it is prepared once. */
+const INSERT_CHUNK = 64
+
+/**
+ * `[from, to)` slices of a batch of `n` rows: full chunks, then the rest in powers of two, so a
+ * flush of any size uses at most 7 statement texts (a text per row count would be prepared anew
+ * each flush: notes/benchmarks.md).
+ */
+const insertChunks = (n: number): Array<readonly [number, number]> => {
+  const out: Array<readonly [number, number]> = []
+  let at = 0
+  for (; n - at >= INSERT_CHUNK; at += INSERT_CHUNK) out.push([at, at + INSERT_CHUNK])
+  for (let size = INSERT_CHUNK / 2; size >= 1; size /= 2) {
+    if (n - at >= size) {
+      out.push([at, at + size])
+      at += size
+    }
+  }
+  return out
+}
+
 interface Rollup {
   day: number
   scope: string
@@ -242,7 +263,9 @@ export const make = (options: UsageLedgerOptions = {}) =>
 
     const write = (s: SqlClient.SqlClient, batch: NonEmptyReadonlyArray<LedgerRow>) =>
       s.withTransaction(Effect.gen(function*() {
-        yield* s`INSERT INTO gateway_usage ${s.insert(batch.map(rowColumns) as unknown as NonEmptyReadonlyArray<Record<string, unknown>>)}`
+        for (const [from, to] of insertChunks(batch.length)) {
+          yield* s`INSERT INTO gateway_usage ${s.insert(batch.slice(from, to).map(rowColumns) as unknown as NonEmptyReadonlyArray<Record<string, unknown>>)}`
+        }
         for (const u of rollupsOf(batch)) {
           yield* s`INSERT INTO gateway_usage_daily ${s.insert({ ...u })}
             ON CONFLICT (day, scope, key_id, team, task, model, provider) DO UPDATE SET
