@@ -10,7 +10,7 @@
  * through the same mappers (`toResponse`, `ChunkMapper`: usage, finish reason, truncation), and
  * failures through the same error table (errors.ts) — the test suites run against both paths.
  *
- * Cancellation: interrupting `generate` aborts its request (the signal of `Effect.tryPromise`); a
+ * Cancellation: interrupting `generate` aborts its request (its own controller); a
  * stream's request is aborted when the stream's scope closes early (consumer stopped, fiber
  * interrupted, failure), which destroys the body and the socket. A stream that reached `[DONE]`
  * or its end is not aborted, so its connection goes back to the pool.
@@ -112,43 +112,41 @@ export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
   }
 
   /**
-   * With `req.timeoutMs` (the router's attempt budget) the request carries its own deadline: one
-   * timer aborting the request's own controller, which the interruption signal aborts too,
-   * instead of the router's race of two fibers (and instead of `AbortSignal.timeout` +
-   * `AbortSignal.any`, which cost a signal, weak references and a finalizer per request).
-   * Running out is a TimeoutError, whatever the aborted request failed with.
+   * One request, one `AbortController`: aborted when the fiber is interrupted, and with
+   * `req.timeoutMs` (the router's attempt budget) by one timer, so the request carries its own
+   * deadline instead of the router's race of two fibers (and instead of `AbortSignal.timeout` +
+   * `AbortSignal.any`, or a second controller following the interruption signal: each costs
+   * listeners, weak references or a finalizer per request). Running out is a TimeoutError,
+   * whatever the aborted request failed with.
    */
-  const completeWithin = async (req: ProviderRequest, signal: AbortSignal, timeoutMs: number, tp: string | undefined) => {
-    const controller = new AbortController()
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      controller.abort()
-    }, timeoutMs)
-    const onAbort = () => controller.abort(signal.reason)
-    if (signal.aborted) onAbort()
-    else signal.addEventListener("abort", onAbort, { once: true })
-    try {
-      const result = await complete(req, controller.signal, tp)
-      return timedOut && !signal.aborted
-        ? new TimeoutError({ model: scope.prefix + req.model, timeoutMs, message: `no answer within ${timeoutMs} ms` })
-        : result
-    } finally {
-      clearTimeout(timer)
-      signal.removeEventListener("abort", onAbort)
-    }
-  }
-
   const generate = (req: ProviderRequest): Effect.Effect<ProviderResponse, LLMError> =>
     Effect.withFiber((fiber) => {
       const tp = traceparentOf(fiber)
-      return Effect.flatMap(
-        Effect.tryPromise({
-          try: (signal) => req.timeoutMs === undefined ? complete(req, signal, tp) : completeWithin(req, signal, req.timeoutMs, tp),
-          catch: (error) => bodyFailure(error, req, scope)
-        }),
-        orFail
-      )
+      return Effect.callback<ProviderResponse, LLMError>((resume) => {
+        const controller = new AbortController()
+        const timeoutMs = req.timeoutMs
+        let timedOut = false
+        const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+          timedOut = true
+          controller.abort()
+        }, timeoutMs)
+        const settle = (result: ProviderResponse | LLMError) => {
+          if (timer !== undefined) clearTimeout(timer)
+          resume(
+            timedOut
+              ? Effect.fail(new TimeoutError({ model: scope.prefix + req.model, timeoutMs: timeoutMs!, message: `no answer within ${timeoutMs} ms` }))
+              : "_tag" in result
+              ? Effect.fail(result as LLMError)
+              : Effect.succeed(result)
+          )
+        }
+        complete(req, controller.signal, tp).then(settle, (error) => settle(bodyFailure(error, req, scope)))
+        // interrupted: the request is aborted (and its late answer, if any, goes nowhere)
+        return Effect.sync(() => {
+          if (timer !== undefined) clearTimeout(timer)
+          controller.abort()
+        })
+      })
     })
 
   const stream = (req: ProviderRequest): Stream.Stream<StreamChunk, LLMError> =>
