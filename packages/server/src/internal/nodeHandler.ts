@@ -57,29 +57,78 @@ class FastRequest {
   get text(): Effect.Effect<string, HttpServerError> {
     return Effect.withFiber((fiber) => {
       const max = fiber.getRef(HttpIncomingMessage.MaxBodySize)
-      return Effect.map(
-        NodeStream.toArrayBuffer(() => this.source, {
-          maxBytes: max,
-          destroyOnOverflow: false,
-          onError: (cause) =>
-            new HttpServerError({
-              reason: new RequestParseError({
-                request: this as unknown as HttpServerRequest.HttpServerRequest,
-                reason: cause instanceof NodeStream.MaxBytesError ? "BodyTooLarge" : "Parse",
-                cause
-              })
-            })
-        }),
-        (buffer) => {
-          this.bytesRead = buffer.byteLength
-          return textDecoder.decode(buffer)
-        }
-      )
+      return Effect.callback<string, HttpServerError>((resume) => readBody(this, max === undefined ? undefined : Number(max), resume))
     })
   }
   toString() {
     return `ServerRequest(POST ${this.url})`
   }
+}
+
+const ignore = () => {}
+
+/**
+ * The body as text, with four plain listeners (`NodeStream.toArrayBuffer` watches the stream
+ * with `finished`: a dozen listeners and closures per request, and a copy of the bytes). Failures
+ * as effect/http's reader: over `maxBytes` a BodyTooLarge (the rest drained, not destroyed), an
+ * error or a close before the end a Parse; interrupted, the request is destroyed.
+ */
+const readBody = (
+  request: FastRequest,
+  maxBytes: number | undefined,
+  resume: (effect: Effect.Effect<string, HttpServerError>) => void
+): Effect.Effect<void> => {
+  const source = request.source
+  const chunks: Array<Buffer> = []
+  let bytes = 0
+  const cleanup = () => {
+    source.off("data", onData)
+    source.off("end", onEnd)
+    source.off("error", onError)
+    source.off("close", onClose)
+    // an error after we stopped listening must not go unhandled
+    source.on("error", ignore)
+  }
+  const fail = (reason: "BodyTooLarge" | "Parse", cause: unknown) =>
+    resume(Effect.fail(
+      new HttpServerError({
+        reason: new RequestParseError({ request: request as unknown as HttpServerRequest.HttpServerRequest, reason, cause })
+      })
+    ))
+  function onData(chunk: Buffer) {
+    bytes += chunk.length
+    if (maxBytes !== undefined && bytes > maxBytes) {
+      cleanup()
+      source.resume()
+      return fail("BodyTooLarge", new NodeStream.MaxBytesError(maxBytes))
+    }
+    chunks.push(chunk)
+  }
+  function onEnd() {
+    cleanup()
+    request.bytesRead = bytes
+    resume(Effect.succeed(textDecoder.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes))))
+  }
+  function onError(cause: unknown) {
+    cleanup()
+    fail("Parse", cause)
+  }
+  function onClose() {
+    cleanup()
+    fail("Parse", new Error("the request closed before its body ended"))
+  }
+  if (source.destroyed) {
+    fail("Parse", new Error("the request closed before its body was read"))
+    return Effect.void
+  }
+  source.on("data", onData)
+  source.on("end", onEnd)
+  source.on("error", onError)
+  source.on("close", onClose)
+  return Effect.sync(() => {
+    cleanup()
+    source.destroy()
+  })
 }
 
 const closeSocket = (socket: IncomingMessage["socket"]) => {
