@@ -217,7 +217,9 @@ export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDe
     a.maxTokens === undefined || req.preferences?.maxTokens !== undefined ? req : { ...req, preferences: { ...req.preferences, maxTokens: a.maxTokens } }
 
   const row = (caller: Caller | undefined, scope: string, req: LLMRequest, startedAt: number, r: Partial<LLMResponse> | undefined, status: number): LedgerRow => {
-    const tried = r?.attempts?.filter((a) => !a.outcome.startsWith("skipped:")).length ?? 0
+    // counted, not filtered into a new array
+    let tried = 0
+    for (const a of r?.attempts ?? []) if (!a.outcome.startsWith("skipped:")) tried++
     return {
       at: Date.now(),
       keyId: caller?.key?.id ?? null,
