@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--rounds N] [--no-drift] [--no-inprocess] [--only id,id] [--profile] [--report-only]
+ * `pnpm bench [--quick] [--rounds N] [--no-drift] [--no-inprocess] [--only id,id] [--profile] [--report-only] [--no-pin]
  *   [--scenarios saturate,paced,streams,shapes,memory,workers] [--repo DIR] [--baseline DIR]`
  *
  * `--repo DIR` measures the gateway of another checkout (its `packages/server/src/cli.ts`);
@@ -20,7 +20,7 @@ import * as Path from "node:path"
 import { type CompetitorId, isRunning, LABELS, type Layout, type Running, startCompetitor } from "./Competitors.ts"
 import { makeLoadgen } from "./loadgen/Loadgen.ts"
 import { fullPlan, type Plan, quickPlan, type Results } from "./Plan.ts"
-import { canPin, installExitHooks, interrupt, killAll, pin, rssOf, spawnNode, waitReady } from "./procs/Processes.ts"
+import { canPin, disablePinning, installExitHooks, interrupt, killAll, pin, rssOf, spawnNode, waitReady } from "./procs/Processes.ts"
 import { summarizeProfiles } from "./profile/summarize.ts"
 import { machineInfo } from "./report/machine.ts"
 import { writeReports } from "./report/writeReports.ts"
@@ -33,6 +33,7 @@ const option = (name: string) => {
   return i >= 0 ? argv[i + 1] : undefined
 }
 
+if (flag("--no-pin")) disablePinning()
 const quick = flag("--quick")
 const base = quick ? quickPlan : fullPlan
 const rounds = option("--rounds")

@@ -30,6 +30,11 @@ const live = new Set<Child>()
 let pinning: boolean | undefined
 
 /** `taskset` exists and may set affinity here (containers sometimes forbid it). */
+/** `--no-pin`: every process runs where the OS puts it (a plain unpinned run). */
+export const disablePinning = (): void => {
+  pinning = false
+}
+
 export const canPin = (): boolean => {
   if (pinning === undefined) pinning = spawnSync("taskset", ["-c", "0", "true"]).status === 0
   return pinning
