@@ -20,7 +20,7 @@ import {
 } from "./internal/anthropicWire.ts"
 import { anthropicPassthrough } from "./internal/anthropicPassthrough.ts"
 import { streamMessages } from "./internal/anthropicStream.ts"
-import type { GatewayHints } from "./internal/chatWire.ts"
+import { hintsOf } from "./internal/chatWire.ts"
 import { authenticated, type Handled, jsonRoute, type RouteOptions, type ServerContext } from "./internal/context.ts"
 import { JSON_TYPE, jsonText } from "./internal/http.ts"
 import type { Scrubber } from "./internal/secrets.ts"
@@ -47,12 +47,6 @@ const authorizationOf = (request: Request): string | undefined => {
 /** The shared preamble, with Anthropic's key header and error shape. */
 const anthropicRoutes: RouteOptions = { authorization: authorizationOf, render: renderError }
 
-const hintsOf = (request: Request): GatewayHints => {
-  const h = request.headers
-  const cache = h["x-llm-cache"]
-  return { task: h["x-llm-task"], strategy: h["x-llm-strategy"], noCache: cache !== undefined && /no-cache|no-store|bypass/i.test(cache) }
-}
-
 const complete = (ctx: ServerContext, call: MessagesCall, scope: string, passthrough: PassthroughRequest | undefined) =>
   Effect.map(ctx.manager.generate(call.request, { scope, validated: true, passthrough }), (r) =>
     r.native !== undefined
@@ -66,7 +60,7 @@ const complete = (ctx: ServerContext, call: MessagesCall, scope: string, passthr
  */
 const messages = (ctx: ServerContext) => (request: Request) =>
   jsonRoute(ctx, request, (body) => {
-    const call = readMessagesRequest(body, hintsOf(request))
+    const call = readMessagesRequest(body, hintsOf(request.headers))
     return isApiError(call) ? call : { call, passthrough: anthropicPassthrough(request, body) }
   }, ({ call, passthrough }, scope): Handled<Scope.Scope> =>
     call.stream ? streamMessages(ctx, call, scope, undefined, passthrough) : complete(ctx, call, scope, passthrough), anthropicRoutes)
@@ -77,7 +71,7 @@ const messages = (ctx: ServerContext) => (request: Request) =>
  */
 const countTokens = (ctx: ServerContext) => (request: Request) =>
   // the reader needs `max_tokens`, which count_tokens does not take
-  jsonRoute(ctx, request, (body) => readMessagesRequest({ max_tokens: 1, ...(body as object) }, hintsOf(request)), (call): Handled =>
+  jsonRoute(ctx, request, (body) => readMessagesRequest({ max_tokens: 1, ...(body as object) }, hintsOf(request.headers)), (call): Handled =>
     Effect.map(tokenEstimator, (estimator) => {
       const tools = call.request.tools === undefined ? 0 : estimator.countText(JSON.stringify(call.request.tools))
       return jsonText(JSON.stringify({ input_tokens: estimator.countMessages(call.request.messages ?? []) + tools }))

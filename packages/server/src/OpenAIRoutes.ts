@@ -16,7 +16,7 @@ import {
   chatCompletionJson,
   type ChatCall,
   completionId,
-  type GatewayHints,
+  hintsOf,
   modelRef,
   readChatRequest
 } from "./internal/chatWire.ts"
@@ -26,12 +26,6 @@ import { jsonText } from "./internal/http.ts"
 import { type SseEncoder, sseResponse } from "./internal/sseStream.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
-
-const hintsOf = (request: Request): GatewayHints => {
-  const h = request.headers
-  const cache = h["x-llm-cache"]
-  return { task: h["x-llm-task"], strategy: h["x-llm-strategy"], noCache: cache !== undefined && /no-cache|no-store|bypass/i.test(cache) }
-}
 
 /** `x-llm-route: include` (the console sends it): per-attempt route header and `usage.cost_usd`. */
 const wantsRoute = (request: Request): boolean => request.headers["x-llm-route"] === "include"
@@ -123,7 +117,7 @@ const streamChat = (ctx: ServerContext, call: ChatCall, scope: string, startedAt
 
 const chatCompletions = (ctx: ServerContext) => (request: Request) => {
   const startedAt = performance.now()
-  return jsonRoute(ctx, request, (b) => readChatRequest(b, hintsOf(request)), (call, scope): Handled<Scope.Scope> => {
+  return jsonRoute(ctx, request, (b) => readChatRequest(b, hintsOf(request.headers)), (call, scope): Handled<Scope.Scope> => {
     const route = wantsRoute(request)
     return call.stream ? streamChat(ctx, call, scope, startedAt, route) : completeChat(ctx, call, scope, startedAt, route)
   })

@@ -14,7 +14,7 @@ import { Effect, type Scope, Stream } from "effect"
 import { HttpRouter, type HttpServerRequest, type HttpServerResponse } from "effect/http"
 import { ApiError } from "./HttpError.ts"
 import { gatewayHeaders } from "./internal/anthropicWire.ts"
-import type { GatewayHints } from "./internal/chatWire.ts"
+import { hintsOf } from "./internal/chatWire.ts"
 import { authenticated, type Failure, jsonRoute, type ServerContext } from "./internal/context.ts"
 import { jsonText } from "./internal/http.ts"
 import { toolNames } from "./internal/responsesItems.ts"
@@ -36,12 +36,6 @@ import { NativeResponsesEncoder, responsesPassthrough, saveNative } from "./inte
 import { sseResponse } from "./internal/sseStream.ts"
 
 type Request = HttpServerRequest.HttpServerRequest
-
-const hintsOf = (request: Request): GatewayHints => {
-  const h = request.headers
-  const cache = h["x-llm-cache"]
-  return { task: h["x-llm-task"], strategy: h["x-llm-strategy"], noCache: cache !== undefined && /no-cache|no-store|bypass/i.test(cache) }
-}
 
 /** The request as sent upstream, and the thread this answer continues (stored with it). */
 interface Turn {
@@ -119,7 +113,7 @@ const streamed = (ctx: ServerContext, { call, thread }: Turn, scope: string, pas
 
 /** The request read, and the body as sent (what an OpenAI deployment gets passed through). */
 const readWithBody = (request: Request) => {
-  const read = readResponsesRequest(hintsOf(request))
+  const read = readResponsesRequest(hintsOf(request.headers))
   return (body: unknown) => {
     const call = read(body)
     return call instanceof ApiError ? call : { call, passthrough: responsesPassthrough(request, body, call) }

@@ -17,6 +17,12 @@ export interface GatewayHints {
   readonly noCache: boolean
 }
 
+/** The gateway's request headers, read the same way by every model API (chat, Messages, Responses). */
+export const hintsOf = (headers: Readonly<Record<string, string | undefined>>): GatewayHints => {
+  const cache = headers["x-llm-cache"]
+  return { task: headers["x-llm-task"], strategy: headers["x-llm-strategy"], noCache: cache !== undefined && /no-cache|no-store|bypass/i.test(cache) }
+}
+
 export interface ChatCall {
   readonly request: LLMRequest
   readonly stream: boolean
