@@ -24,30 +24,12 @@ import { Clock, Context, Effect, Layer, Redacted } from "effect"
 import * as RateLimiter from "effect/persistence/RateLimiter"
 import * as Redis from "effect/persistence/Redis"
 import { limitNano, NANO, reservationId, reserveNano, spendNano } from "./internal/budgetUnits.ts"
+import type { BudgetLine, BudgetStoreShape, Reservation } from "./internal/budgetTypes.ts"
 import { makePostgres } from "./internal/pgBudgets.ts"
 import { makeResilientRedis } from "./internal/redisClient.ts"
 import { GatewayDatabase } from "./GatewayDatabase.ts"
 
-export interface BudgetLine {
-  /** A budget and its period, e.g. `key:ab12…:month:2025-06`. */
-  readonly id: string
-  readonly limitUsd: number
-  /** When the period ends (epoch ms): the store may forget the counter after it; absent: never. */
-  readonly periodEndsAt?: number | undefined
-}
-
-export type Reservation =
-  | { readonly ok: true; readonly id: string }
-  | { readonly ok: false; readonly line: BudgetLine; readonly remainingUsd: number }
-
-export interface BudgetStoreShape {
-  readonly kind: "redis" | "postgres" | "memory"
-  readonly reserve: (lines: ReadonlyArray<BudgetLine>, amountUsd: number, expiresInMs: number) => Effect.Effect<Reservation>
-  readonly settle: (reservationId: string, lines: ReadonlyArray<BudgetLine>, actualUsd: number) => Effect.Effect<void>
-  /** USD spent (settled) in a budget line. */
-  readonly spent: (line: BudgetLine) => Effect.Effect<number>
-}
-
+export type { BudgetLine, BudgetStoreShape, Reservation } from "./internal/budgetTypes.ts"
 
 interface MemoryBudget {
   spent: number

@@ -15,7 +15,7 @@
  */
 import { Clock, Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import type { BudgetLine, BudgetStoreShape, Reservation } from "../BudgetStore.ts"
+import type { BudgetLine, BudgetStoreShape, Reservation } from "./budgetTypes.ts"
 import type { Feature, GatewayDatabaseShape } from "../GatewayDatabase.ts"
 import { limitNano, NANO, reservationId, reserveNano, spendNano } from "./budgetUnits.ts"
 
