@@ -26,7 +26,7 @@ import { ConfigurationError, describe, InvalidRequest, type LLMError, TimeoutErr
 import { currentTraceparent, traceHeaders } from "@llm-gateway/core/metrics/GenAiSpans"
 import { embeddingsUnsupported, ModelClient, type ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
 import { Clock, Effect, Layer, Redacted, type Scope, Stream } from "effect"
-import { fieldPolicy, partsOf, textOf, toFinishReason, toMessagesParams, toUsage } from "./internal/convert.ts"
+import { fieldPolicy, responseOf, toMessagesParams } from "./internal/convert.ts"
 import { isPartRefused } from "./internal/messages.ts"
 import { type ErrorContext, toLLMError } from "./internal/errors.ts"
 import { scopedFetch } from "./internal/fetch.ts"
@@ -141,15 +141,7 @@ export const makeAnthropicClient = (
           try: (signal) => client.messages.create(params, { signal, ...traceHeaders(tp) }),
           catch: (error) => toLLMError(errorContext(req.model), error)
         })
-        const parts = partsOf(message.content)
-        return {
-          content: textOf(message.content),
-          model: message.model,
-          usage: toUsage(message.usage),
-          finishReason: toFinishReason(message.stop_reason),
-          ...(parts !== undefined ? { parts } : {}),
-          ...(message.stop_sequence != null ? { stopSequence: message.stop_sequence } : {})
-        }
+        return responseOf(message)
       }
     )
 

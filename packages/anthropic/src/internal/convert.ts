@@ -206,3 +206,16 @@ export const textOf = (content: ReadonlyArray<Anthropic.Messages.ContentBlock>):
   for (const block of content) if (block.type === "text") out += block.text
   return out
 }
+
+/** The gateway's answer for an Anthropic message (the translated and the pass-through call read it alike). */
+export const responseOf = (message: Anthropic.Messages.Message) => {
+  const parts = partsOf(message.content)
+  return {
+    content: textOf(message.content),
+    model: message.model,
+    usage: toUsage(message.usage),
+    finishReason: toFinishReason(message.stop_reason),
+    ...(parts !== undefined ? { parts } : {}),
+    ...(message.stop_sequence != null ? { stopSequence: message.stop_sequence } : {})
+  }
+}

@@ -18,7 +18,7 @@ import type { ModelClientPassthrough, PassthroughCall, PassthroughResponse } fro
 import { passthroughBody, passthroughHeaders } from "@llm-gateway/core/providers/Passthrough"
 import { upstreamStream } from "@llm-gateway/core/providers/UpstreamStream"
 import { Effect, Stream } from "effect"
-import { type InputUsage, partsOf, textOf, toFinishReason, toUsage } from "./convert.ts"
+import { type InputUsage, responseOf, toFinishReason, toUsage } from "./convert.ts"
 import { type ErrorContext, toLLMError } from "./errors.ts"
 import { StreamTruncated } from "./stream.ts"
 
@@ -85,15 +85,7 @@ export const makePassthrough = (client: Anthropic, errorContext: (model: string)
           }),
         catch: (error) => toLLMError(errorContext(call.model), error)
       })
-      const parts = partsOf(message.content)
-      return {
-        content: textOf(message.content),
-        model: message.model,
-        usage: toUsage(message.usage),
-        finishReason: toFinishReason(message.stop_reason),
-        ...(parts !== undefined ? { parts } : {}),
-        native: { ...(message as unknown as Record<string, unknown>), model: call.answerModel }
-      }
+      return { ...responseOf(message), native: { ...(message as unknown as Record<string, unknown>), model: call.answerModel } }
     }
   )
 
