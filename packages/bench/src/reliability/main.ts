@@ -13,17 +13,14 @@
  * Prints a markdown table; notes/benchmarks.md keeps the figures with this command.
  */
 import { type GatewayConfigInput } from "@llm-gateway/core/config/LLMConfig"
-import * as GatewayServer from "@llm-gateway/server/GatewayServer"
 import { type FakeOpenAI, startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
 import { startPrivateRedis } from "@llm-gateway/testing/services/PrivateRedis"
-import { Context, Effect, Exit, Layer, Logger, Scope } from "effect"
-import { HttpServer } from "effect/http"
-import { layerFromConfig, loadGatewayConfig } from "llm-gateway/GatewayLayer"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
+import { type InProcess, startInProcess } from "../governance/inprocess.ts"
 
 setFlagsFromString("--expose-gc")
 const gc = runInNewContext("gc") as () => void
@@ -35,33 +32,12 @@ const liveHeap = () => {
 const MB = (bytes: number) => (bytes / 1024 / 1024).toFixed(1)
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
-interface Gateway {
-  readonly url: string
-  readonly lines: Array<string>
-  readonly close: () => Promise<void>
-}
-
 // The usage ledger writes a row per request: into a throw-away store, not the working directory.
 const dataDir = mkdtempSync(join(tmpdir(), "llm-gateway-reliability-"))
 let stores = 0
 
-const startGateway = async (input: GatewayConfigInput): Promise<Gateway> => {
-  const config = { ...input, database: { path: join(dataDir, `gateway-${stores++}.db`) } } as GatewayConfigInput
-  const lines: Array<string> = []
-  const capture = Logger.make(({ message }) => {
-    lines.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
-  })
-  const resolved = await Effect.runPromise(loadGatewayConfig({ config, env: {} }))
-  const layer = GatewayServer.layer({ host: "127.0.0.1", port: 0 }).pipe(
-    Layer.provide(layerFromConfig(resolved)),
-    Layer.provide(Logger.layer([capture]))
-  )
-  const scope = Scope.makeUnsafe()
-  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
-  const address = Context.get(context, HttpServer.HttpServer).address
-  if (address._tag === "UnixPathAddress") throw new Error("expected a TCP address")
-  return { url: `http://127.0.0.1:${address.port}`, lines, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
-}
+const startGateway = (input: GatewayConfigInput): Promise<InProcess> =>
+  startInProcess({ ...input, database: { path: join(dataDir, `gateway-${stores++}.db`) } } as GatewayConfigInput)
 
 const chat = async (url: string, headers: Record<string, string> = {}) => {
   const started = performance.now()
