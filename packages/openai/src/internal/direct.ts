@@ -21,7 +21,8 @@ import { traceparentOf } from "@llm-gateway/core/metrics/GenAiSpans"
 import { Cause, Effect, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { IncomingHttpHeaders } from "node:http"
-import type { Dispatcher, Pool } from "undici"
+import { type Dispatcher, errors, type Pool } from "undici"
+import { type Collected, collect } from "./collect.ts"
 import {
   bodyFailure,
   connectionFailure,
@@ -78,6 +79,9 @@ const headerView = (headers: IncomingHttpHeaders): HeaderSource => ({
 const orFail = <A extends object>(result: A | LLMError): Effect.Effect<A, LLMError> =>
   "_tag" in result ? Effect.fail(result as LLMError) : Effect.succeed(result as A)
 
+const textDecoder = new TextDecoder()
+const { RequestAbortedError } = errors
+
 /** Backpressure: past this many undelivered chunks the body is paused (and undici pauses the socket). */
 const HIGH_WATER = 256
 
@@ -101,50 +105,68 @@ export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
     return fromErrorBody(status, headerView(res.headers), text, req, scope)
   }
 
-  const complete = async (req: ProviderRequest, signal: AbortSignal, tp: string | undefined): Promise<ProviderResponse | LLMError> => {
-    const body = await post(req, JSON.stringify(chatParams(req, maxField)), signal, tp)
-    if ("_tag" in body) return body
-    try {
-      return toResponse((await body.json()) as ChatCompletion, req, scope.prefix + req.model)
-    } catch (error) {
-      return bodyFailure(error, req, scope)
+  /** The answer of a collected call: the response on 2xx, else the error the table makes of it. */
+  const answerOf = (req: ProviderRequest, result: Collected): ProviderResponse | LLMError => {
+    if (result._tag === "Failed") {
+      // no status yet: the connection failed; a status in: the body did (as `body.json()` would)
+      return result.status === undefined ? connectionFailure(result.error, req, scope) : bodyFailure(result.error, req, scope)
     }
+    const status = result.status
+    if (status >= 200 && status < 300) {
+      try {
+        return toResponse(JSON.parse(textDecoder.decode(result.body)) as ChatCompletion, req, scope.prefix + req.model)
+      } catch (error) {
+        return bodyFailure(error, req, scope)
+      }
+    }
+    return fromErrorBody(status, headerView(result.headers), textDecoder.decode(result.body), req, scope)
   }
 
   /**
-   * One request, one `AbortController`: aborted when the fiber is interrupted, and with
-   * `req.timeoutMs` (the router's attempt budget) by one timer, so the request carries its own
-   * deadline instead of the router's race of two fibers (and instead of `AbortSignal.timeout` +
-   * `AbortSignal.any`, or a second controller following the interruption signal: each costs
-   * listeners, weak references or a finalizer per request). Running out is a TimeoutError,
-   * whatever the aborted request failed with.
+   * One request, one handler (collect.ts) that is also its abort handle: aborted when the fiber
+   * is interrupted, and with `req.timeoutMs` (the router's attempt budget) by one timer, so the
+   * request carries its own deadline instead of the router's race of two fibers. Running out is
+   * a TimeoutError, whatever the aborted request failed with.
    */
   const generate = (req: ProviderRequest): Effect.Effect<ProviderResponse, LLMError> =>
     Effect.withFiber((fiber) => {
       const tp = traceparentOf(fiber)
       return Effect.callback<ProviderResponse, LLMError>((resume) => {
-        const controller = new AbortController()
         const timeoutMs = req.timeoutMs
         let timedOut = false
-        const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
-          timedOut = true
-          controller.abort()
-        }, timeoutMs)
-        const settle = (result: ProviderResponse | LLMError) => {
-          if (timer !== undefined) clearTimeout(timer)
-          resume(
-            timedOut
-              ? Effect.fail(new TimeoutError({ model: scope.prefix + req.model, timeoutMs: timeoutMs!, message: `no answer within ${timeoutMs} ms` }))
-              : "_tag" in result
-              ? Effect.fail(result as LLMError)
-              : Effect.succeed(result)
-          )
+        let timer: ReturnType<typeof setTimeout> | undefined
+        let body: string
+        try {
+          body = JSON.stringify(chatParams(req, maxField))
+        } catch (error) {
+          resume(Effect.fail(bodyFailure(error, req, scope)))
+          return
         }
-        complete(req, controller.signal, tp).then(settle, (error) => settle(bodyFailure(error, req, scope)))
+        let settled = false
+        const handle = collect(
+          pool,
+          // the gateway's upstream span, when tracing is on (W3C trace context)
+          { method: "POST", path, headers: tp === undefined ? headers : { ...headers, traceparent: tp }, body },
+          (result) => {
+            settled = true
+            if (timer !== undefined) clearTimeout(timer)
+            if (timedOut) {
+              return resume(Effect.fail(new TimeoutError({ model: scope.prefix + req.model, timeoutMs: timeoutMs!, message: `no answer within ${timeoutMs} ms` })))
+            }
+            const answer = answerOf(req, result)
+            resume("_tag" in answer ? Effect.fail(answer as LLMError) : Effect.succeed(answer))
+          }
+        )
+        if (timeoutMs !== undefined && !settled) {
+          timer = setTimeout(() => {
+            timedOut = true
+            handle.abort(new RequestAbortedError(`no answer within ${timeoutMs} ms`))
+          }, timeoutMs)
+        }
         // interrupted: the request is aborted (and its late answer, if any, goes nowhere)
         return Effect.sync(() => {
           if (timer !== undefined) clearTimeout(timer)
-          controller.abort()
+          handle.abort(new RequestAbortedError("the caller went away"))
         })
       })
     })

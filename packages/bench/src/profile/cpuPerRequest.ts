@@ -1,0 +1,189 @@
+/**
+ * CPU time per request, user and system apart, main thread apart from the process's other
+ * threads (GC helpers, libuv pool), for the gateway and the raw proxy against the bench upstream.
+ * Complements `instructions.ts` (callgrind counts user-space instructions only: it cannot see the
+ * kernel's share of a loopback write nor cache misses) and reads /proc, so it runs at full speed.
+ *
+ *   node src/profile/cpuPerRequest.ts [--repo "DIR [--node-flag] [NAME=value]"]… [--raw] [--json] [--requests N] [--warmup N] [--connections C] [--stream]
+ *                                     [--strace]   (then one more pass per competitor under `strace -c -f`: syscalls per request)
+ *
+ * Each competitor is measured alone (same upstream, same load loop), one after the other, `--rounds`
+ * times interleaved; the figures are medians in µs per request.
+ */
+import { spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Pool } from "undici"
+import { chatBody, gatewayYaml, startFlags } from "../Competitors.ts"
+import { freePort, installExitHooks, spawnNode, waitReady } from "../procs/Processes.ts"
+
+const argv = process.argv.slice(2)
+const all = (name: string) => argv.flatMap((a, i) => (a === name && argv[i + 1] !== undefined ? [argv[i + 1]] : []))
+const num = (name: string, d: number) => Number(all(name)[0] ?? d)
+const benchDir = Path.resolve(import.meta.dirname, "../..")
+// `--repo "DIR [--node-flag …] [NAME=value …]"`: that checkout, with extra Node flags or environment (an experiment's switch)
+const repos = all("--repo").map((r) => {
+  const [dir, ...rest] = r.split(/\s+/)
+  return {
+    dir: Path.resolve(dir),
+    flags: rest.filter((w) => w.startsWith("--")),
+    env: Object.fromEntries(rest.filter((w) => !w.startsWith("--") && w.includes("=")).map((w) => w.split("=", 2)))
+  }
+})
+if (repos.length === 0) repos.push({ dir: Path.resolve(benchDir, "../.."), flags: [], env: {} })
+const requests = num("--requests", 20_000)
+const warmup = num("--warmup", 5_000)
+const connections = num("--connections", 16)
+const rounds = num("--rounds", 3)
+const stream = argv.includes("--stream")
+const TICK_US = 1e6 / 100 // USER_HZ
+
+/** utime/stime (µs) of every thread of `pid`, the main thread (tid = pid) apart. */
+const threadTimes = (pid: number) => {
+  const out = { mainUser: 0, mainSys: 0, otherUser: 0, otherSys: 0, faults: 0 }
+  for (const tid of Fs.readdirSync(`/proc/${pid}/task`)) {
+    const stat = Fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    const user = Number(f[11]) * TICK_US
+    const sys = Number(f[12]) * TICK_US
+    out.faults += Number(f[7])
+    if (Number(tid) === pid) {
+      out.mainUser += user
+      out.mainSys += sys
+    } else {
+      out.otherUser += user
+      out.otherSys += sys
+    }
+  }
+  return out
+}
+
+const send = async (origin: string, n: number) => {
+  const pool = new Pool(origin, { connections })
+  const payload = chatBody("bench-fast", stream)
+  let left = n
+  const loop = async () => {
+    while (left-- > 0) {
+      const res = await pool.request({
+        path: "/v1/chat/completions",
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer sk-bench" },
+        body: payload
+      })
+      await res.body.text()
+    }
+  }
+  await Promise.all(Array.from({ length: connections }, loop))
+  await pool.close()
+}
+
+const main = async () => {
+  installExitHooks()
+  const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-cpu-"))
+  const upstream = await waitReady(spawnNode({
+    name: "upstream",
+    cpu: undefined,
+    script: Path.join(benchDir, "src/upstream/main.ts"),
+    args: [JSON.stringify({ chunks: 20, chunkIntervalMs: 0, holdIntervalMs: 100 })],
+    logDir
+  }))
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}`
+  const subjects: Array<{ name: string; pid: number; origin: string }> = []
+  // --raw: the raw node:http proxy; --json: the JSON proxy (parses and re-serializes both bodies)
+  for (const [flag, name, script] of [["--raw", "raw", "rawProxy.ts"], ["--json", "json", "jsonProxy.ts"]] as const) {
+    if (!argv.includes(flag)) continue
+    const port = await freePort()
+    const child = await waitReady(spawnNode({
+      name,
+      cpu: undefined,
+      script: Path.join(benchDir, "src/competitors", script),
+      args: [JSON.stringify({ upstream: upstreamUrl, port })],
+      logDir
+    }))
+    subjects.push({ name, pid: child.pid, origin: `http://127.0.0.1:${port}` })
+  }
+  for (const [i, { dir: repo, flags, env }] of repos.entries()) {
+    const port = await freePort()
+    const config = Path.join(logDir, `gateway${i}.yaml`)
+    Fs.writeFileSync(config, gatewayYaml(port, upstreamUrl, false))
+    const child = spawnNode({
+      name: `gateway${i}`,
+      cpu: undefined,
+      script: Path.join(repo, "packages/server/src/cli.ts"),
+      args: ["serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"],
+      nodeFlags: [...startFlags(repo), ...flags],
+      cwd: repo,
+      env: { ...process.env, ...env },
+      logDir
+    })
+    const origin = `http://127.0.0.1:${port}`
+    for (let t = 0; ; t++) {
+      try {
+        await (await fetch(`${origin}/health`)).arrayBuffer()
+        break
+      } catch {
+        if (t > 100) throw new Error(`gateway${i} did not start`)
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
+    subjects.push({ name: `gateway${i}`, pid: child.pid, origin })
+  }
+  for (const s of subjects) await send(s.origin, warmup)
+  const rows = new Map<string, Array<Record<string, number>>>()
+  for (let r = 0; r < rounds; r++) {
+    for (const s of subjects) {
+      const a = threadTimes(s.pid)
+      const t0 = performance.now()
+      await send(s.origin, requests)
+      const ms = performance.now() - t0
+      const b = threadTimes(s.pid)
+      const per = (k: keyof typeof a) => (b[k] - a[k]) / requests
+      const row = { mainUser: per("mainUser"), mainSys: per("mainSys"), otherUser: per("otherUser"), otherSys: per("otherSys"), faults: per("faults"), rps: requests / ms * 1000 }
+      rows.set(s.name, [...(rows.get(s.name) ?? []), row])
+    }
+  }
+  if (argv.includes("--perf")) {
+    // `perf record` of each competitor's main thread during one more pass (start it with --perf-basic-prof for JS names)
+    for (const s of subjects) {
+      const out = Path.join(logDir, `perf.${s.name}.data`)
+      const rec = spawn("perf", ["record", "-F", "2999", "-g", "-t", String(s.pid), "-o", out], { stdio: "ignore" })
+      await new Promise((r) => setTimeout(r, 500))
+      await send(s.origin, requests)
+      rec.kill("SIGINT")
+      await new Promise((r) => rec.once("exit", r))
+      process.stdout.write(`perf data: ${out}\n`)
+    }
+  }
+  if (argv.includes("--strace")) {
+    for (const s of subjects) {
+      const out = Path.join(logDir, `strace.${s.name}.txt`)
+      const tracer = spawn("strace", ["-c", "-f", "-o", out, "-p", String(s.pid)], { stdio: "ignore" })
+      await new Promise((r) => setTimeout(r, 500))
+      await send(s.origin, requests)
+      tracer.kill("SIGINT")
+      await new Promise((r) => tracer.once("exit", r))
+      process.stdout.write(`\n${s.name}: syscalls per request (strace -c -f)\n`)
+      for (const line of Fs.readFileSync(out, "utf8").split("\n")) {
+        const f = line.trim().split(/\s+/)
+        const calls = Number(f[3])
+        if (f.length >= 5 && Number.isFinite(calls) && calls / requests >= 0.01) {
+          process.stdout.write(`  ${f[f.length - 1].padEnd(16)} ${(calls / requests).toFixed(2)}\n`)
+        }
+      }
+    }
+  }
+  const median = (xs: Array<number>) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]
+  process.stdout.write(`${requests} ${stream ? "streamed" : "JSON"} requests × ${rounds} rounds, ${connections} connections; µs CPU per request (median)\n`)
+  process.stdout.write(`${"".padEnd(10)} ${"main usr".padStart(9)} ${"main sys".padStart(9)} ${"other usr".padStart(9)} ${"other sys".padStart(9)} ${"total".padStart(9)} ${"req/s".padStart(8)} ${"faults/req".padStart(10)}\n`)
+  for (const [name, rs] of rows) {
+    const m = (k: string) => median(rs.map((x) => x[k]))
+    const total = m("mainUser") + m("mainSys") + m("otherUser") + m("otherSys")
+    process.stdout.write(`${name.padEnd(10)} ${[m("mainUser"), m("mainSys"), m("otherUser"), m("otherSys"), total].map((x) => x.toFixed(1).padStart(9)).join(" ")} ${m("rps").toFixed(0).padStart(8)} ${m("faults").toFixed(2).padStart(10)}\n`)
+  }
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`)
+  process.exit(1)
+})
