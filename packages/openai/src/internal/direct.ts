@@ -12,16 +12,16 @@
  *
  * Cancellation: interrupting `generate` aborts its request (its own controller); a
  * stream's request is aborted when the stream's scope closes early (consumer stopped, fiber
- * interrupted, failure), which destroys the body and the socket. A stream that reached `[DONE]`
- * or its end is not aborted, so its connection goes back to the pool.
+ * interrupted, failure), which closes its socket. A stream that reached `[DONE]` or its end is
+ * not aborted, so its connection goes back to the pool. Both go through undici's `dispatch` with
+ * handlers of our own (collect.ts, streamHandler.ts), not `pool.request`.
  */
 import type { ProviderRequest, ProviderResponse, StreamChunk } from "@llm-gateway/core/domain/Domain"
 import { type LLMError, TimeoutError } from "@llm-gateway/core/domain/LLMError"
 import { traceparentOf } from "@llm-gateway/core/metrics/GenAiSpans"
-import { Cause, Effect, Stream } from "effect"
-import type { NonEmptyReadonlyArray } from "effect/Array"
+import { Effect, Stream } from "effect"
 import type { IncomingHttpHeaders } from "node:http"
-import { type Dispatcher, errors, type Pool } from "undici"
+import { errors, type Pool } from "undici"
 import { type Collected, collect } from "./collect.ts"
 import {
   bodyFailure,
@@ -32,7 +32,7 @@ import {
   type HeaderSource,
   streamEventError
 } from "./errors.ts"
-import { SseSplitter } from "./sse.ts"
+import { type SseReader, streamSse } from "./streamHandler.ts"
 import { type ChatChunk, type ChatCompletion, chatParams, chatStreamParams, ChunkMapper, type MaxTokensField, toResponse } from "./wire.ts"
 
 export interface DirectChatOptions {
@@ -49,8 +49,6 @@ export interface DirectChat {
   readonly generate: (req: ProviderRequest) => Effect.Effect<ProviderResponse, LLMError>
   readonly stream: (req: ProviderRequest) => Stream.Stream<StreamChunk, LLMError>
 }
-
-type Body = Dispatcher.ResponseData["body"]
 
 /**
  * The headers the SDK sends, in its precedence: its own, then the bearer key, then configured
@@ -76,34 +74,11 @@ const headerView = (headers: IncomingHttpHeaders): HeaderSource => ({
   }
 })
 
-const orFail = <A extends object>(result: A | LLMError): Effect.Effect<A, LLMError> =>
-  "_tag" in result ? Effect.fail(result as LLMError) : Effect.succeed(result as A)
-
 const textDecoder = new TextDecoder()
 const { RequestAbortedError } = errors
 
-/** Backpressure: past this many undelivered chunks the body is paused (and undici pauses the socket). */
-const HIGH_WATER = 256
-
 export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
   const { headers, maxField, path, pool, scope } = options
-
-  /** POSTs a body; the response body on 2xx, else the error the table makes of the answer. */
-  const post = async (req: ProviderRequest, body: string, signal: AbortSignal, traceparent: string | undefined): Promise<Body | LLMError> => {
-    let res: Dispatcher.ResponseData
-    try {
-      // the gateway's upstream span, when tracing is on (W3C trace context)
-      const sent = traceparent === undefined ? headers : { ...headers, traceparent }
-      res = await pool.request({ method: "POST", path, headers: sent, body, signal })
-    } catch (error) {
-      return connectionFailure(error, req, scope)
-    }
-    const status = res.statusCode
-    if (status >= 200 && status < 300) return res.body
-    // As the SDK: a body that cannot be read still leaves the status to decide.
-    const text = await res.body.text().catch(() => "")
-    return fromErrorBody(status, headerView(res.headers), text, req, scope)
-  }
 
   /** The answer of a collected call: the response on 2xx, else the error the table makes of it. */
   const answerOf = (req: ProviderRequest, result: Collected): ProviderResponse | LLMError => {
@@ -171,111 +146,54 @@ export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
       })
     })
 
-  const stream = (req: ProviderRequest): Stream.Stream<StreamChunk, LLMError> =>
-    Stream.unwrap(Effect.flatMap(
-      Effect.acquireRelease(
-        Effect.sync(() => ({ controller: new AbortController(), finished: false })),
-        (handle) => Effect.sync(() => handle.finished || handle.controller.abort())
-      ),
-      (handle) =>
-        Effect.map(
-          Effect.flatMap(
-            Effect.withFiber((fiber) =>
-              Effect.tryPromise({
-                try: () => post(req, JSON.stringify(chatStreamParams(req, maxField)), handle.controller.signal, traceparentOf(fiber)),
-                catch: (error) => bodyFailure(error, req, scope)
-              })
-            ),
-            orFail
-          ),
-          (body) => Stream.fromPull(Effect.succeed(readEvents(body, req, handle)))
-        )
-    ))
+  /** What the chat stream's events become: OpenAI's chunks through the SDK path's mapper, `[DONE]` its end. */
+  const chatEvents = (req: ProviderRequest): SseReader<StreamChunk, LLMError> => {
+    const mapper = new ChunkMapper(req, scope.prefix + req.model)
+    return {
+      event: (event, data, out) => {
+        if (data === "[DONE]") return true
+        const chunk: unknown = JSON.parse(data)
+        const error = streamEventError(event, chunk)
+        if (error) throw fromStreamEvent(error, req, scope)
+        const mapped = mapper.map(chunk as ChatChunk)
+        if (mapped !== undefined) out.push(mapped)
+        return false
+      },
+      end: (out) => {
+        const last = mapper.end()
+        if ("_tag" in last) return last
+        out.push(last)
+        return undefined
+      },
+      connectionFailure: (error) => connectionFailure(error, req, scope),
+      bodyFailure: (error) => bodyFailure(error, req, scope),
+      errorAnswer: (status, answerHeaders, text) => fromErrorBody(status, headerView(answerHeaders), text, req, scope)
+    }
+  }
 
   /**
-   * The body as a pull of chunk batches: every network chunk is parsed as it arrives (flowing
-   * mode, so bytes that arrived before a connection drop are delivered before the error), and a
-   * pull takes everything parsed so far.
+   * One request, one handler (streamHandler.ts) that is the stream's pull and, when the stream's
+   * scope closes before the answer is complete, aborts the request.
    */
-  const readEvents = (body: Body, req: ProviderRequest, handle: { finished: boolean }) => {
-    const mapper = new ChunkMapper(req, scope.prefix + req.model)
-    const splitter = new SseSplitter()
-    let out: Array<StreamChunk> = []
-    let failure: LLMError | undefined
-    let finished = false
-    let paused = false
-    let waiting: ((effect: Effect.Effect<NonEmptyReadonlyArray<StreamChunk>, LLMError | Cause.Done>) => void) | undefined
-
-    const finish = () => {
-      finished = true
-      handle.finished = true
-      const last = mapper.end()
-      if ("_tag" in last) failure = last
-      else out.push(last)
-    }
-    const onEvent = (event: string | undefined, data: string) => {
-      if (finished) return
-      if (data === "[DONE]") return finish()
-      const chunk: unknown = JSON.parse(data)
-      const error = streamEventError(event, chunk)
-      if (error) throw fromStreamEvent(error, req, scope)
-      const mapped = mapper.map(chunk as ChatChunk)
-      if (mapped !== undefined) out.push(mapped)
-    }
-    const deliver = () => {
-      const resume = waiting
-      if (resume === undefined) return
-      if (out.length > 0) {
-        waiting = undefined
-        const batch = out
-        out = []
-        if (paused) {
-          paused = false
-          body.resume()
-        }
-        resume(Effect.succeed(batch as unknown as NonEmptyReadonlyArray<StreamChunk>))
-      } else if (failure !== undefined) {
-        waiting = undefined
-        resume(Effect.fail(failure))
-      } else if (finished) {
-        waiting = undefined
-        resume(Cause.done())
-      }
-    }
-
-    body.setEncoding("utf8")
-    body.on("data", (text: string) => {
-      if (finished || failure !== undefined) return
-      try {
-        splitter.push(text, onEvent)
-      } catch (error) {
-        failure = bodyFailure(error, req, scope)
-      }
-      if (out.length >= HIGH_WATER && !paused) {
-        paused = true
-        body.pause()
-      }
-      deliver()
-    })
-    body.on("end", () => {
-      if (!finished && failure === undefined) finish()
-      deliver()
-    })
-    // Always listened to: undici destroys the body with an error on abort and on a lost socket.
-    body.on("error", (error) => {
-      if (!finished && failure === undefined) failure = bodyFailure(error, req, scope)
-      deliver()
-    })
-
-    const forget = Effect.sync(() => {
-      waiting = undefined
-    })
-    return Effect.callback<NonEmptyReadonlyArray<StreamChunk>, LLMError | Cause.Done>((resume) => {
-      waiting = resume
-      deliver()
-      return forget
-    })
-  }
+  const stream = (req: ProviderRequest): Stream.Stream<StreamChunk, LLMError> =>
+    Stream.unwrap(Effect.map(
+      Effect.acquireRelease(
+        Effect.withFiber((fiber) => {
+          let body: string
+          try {
+            body = JSON.stringify(chatStreamParams(req, maxField))
+          } catch (error) {
+            return Effect.fail(bodyFailure(error, req, scope))
+          }
+          const tp = traceparentOf(fiber)
+          // the gateway's upstream span, when tracing is on (W3C trace context)
+          const sent = tp === undefined ? headers : { ...headers, traceparent: tp }
+          return Effect.succeed(streamSse(pool, { method: "POST", path, headers: sent, body }, chatEvents(req)))
+        }),
+        (handler) => Effect.sync(() => handler.close())
+      ),
+      (handler) => Stream.fromPull(Effect.succeed(handler.pull))
+    ))
 
   return { generate, stream }
 }
