@@ -109,7 +109,13 @@ const routesWith = (fast: FastSlot | undefined): Layer.Layer<never, never, HttpR
     const chat = all.find((r) => r.method === "POST" && r.path === CHAT_PATHS[0])
     if (fast !== undefined && chat !== undefined && !(yield* References.TracerEnabled)) {
       const slot = fast
-      slot.handler = makeFastHandler({ paths: CHAT_PATHS, handler: chat.handler, services: yield* Effect.context<never>(), scope: yield* Effect.scope })
+      slot.handler = makeFastHandler({
+        paths: CHAT_PATHS,
+        handler: chat.handler,
+        services: yield* Effect.context<never>(),
+        scope: yield* Effect.scope,
+        maxBodyBytes: ctx.config.server.maxBodyBytes
+      })
       // once the routes are released, requests still arriving get effect/http's answer
       yield* Effect.addFinalizer(() => Effect.sync(() => void (slot.handler = undefined)))
     }

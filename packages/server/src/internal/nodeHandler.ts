@@ -33,12 +33,14 @@ const CLOSE_GRACE_MS = 500
 const textDecoder = new TextDecoder()
 
 /**
- * The request as the chat route sees it: method, url, headers and the body as text (bounded by
- * `HttpIncomingMessage.MaxBodySize`, failing like effect/http's reader). The route reads
+ * The request as the chat route sees it: method, url, headers and the body as text, already read
+ * (bounded by the server's body limit, failing like effect/http's reader). The route reads
  * nothing else; the other members of `HttpServerRequest` are absent.
  */
 class FastRequest {
   bytesRead = 0
+  /** The body's text, or why it could not be read; set before the route runs. */
+  body: Effect.Effect<string, HttpServerError> = Effect.succeed("")
   readonly source: IncomingMessage
   readonly url: string
   constructor(source: IncomingMessage, url: string) {
@@ -55,10 +57,7 @@ class FastRequest {
     return this.url
   }
   get text(): Effect.Effect<string, HttpServerError> {
-    return Effect.withFiber((fiber) => {
-      const max = fiber.getRef(HttpIncomingMessage.MaxBodySize)
-      return Effect.callback<string, HttpServerError>((resume) => readBody(this, max === undefined ? undefined : Number(max), resume))
-    })
+    return this.body
   }
   toString() {
     return `ServerRequest(POST ${this.url})`
@@ -68,16 +67,14 @@ class FastRequest {
 const ignore = () => {}
 
 /**
- * The body as text, with four plain listeners (`NodeStream.toArrayBuffer` watches the stream
- * with `finished`: a dozen listeners and closures per request, and a copy of the bytes). Failures
- * as effect/http's reader: over `maxBytes` a BodyTooLarge (the rest drained, not destroyed), an
- * error or a close before the end a Parse; interrupted, the request is destroyed.
+ * Reads the body as text with four plain listeners (`NodeStream.toArrayBuffer` watches the stream
+ * with `finished`: a dozen listeners and closures per request, and a copy of the bytes), before
+ * the route's fiber starts, so the fiber suspends once per request (for the upstream), not twice.
+ * Failures as effect/http's reader: over `maxBytes` a BodyTooLarge (the rest drained, not
+ * destroyed), an error before the end a Parse. A request closed before its body ended is never
+ * answered (`done` is not called): its client is gone.
  */
-const readBody = (
-  request: FastRequest,
-  maxBytes: number | undefined,
-  resume: (effect: Effect.Effect<string, HttpServerError>) => void
-): Effect.Effect<void> => {
+const readBody = (request: FastRequest, maxBytes: number, done: () => void): void => {
   const source = request.source
   const chunks: Array<Buffer> = []
   let bytes = 0
@@ -89,15 +86,17 @@ const readBody = (
     // an error after we stopped listening must not go unhandled
     source.on("error", ignore)
   }
-  const fail = (reason: "BodyTooLarge" | "Parse", cause: unknown) =>
-    resume(Effect.fail(
+  const fail = (reason: "BodyTooLarge" | "Parse", cause: unknown) => {
+    request.body = Effect.fail(
       new HttpServerError({
         reason: new RequestParseError({ request: request as unknown as HttpServerRequest.HttpServerRequest, reason, cause })
       })
-    ))
+    )
+    done()
+  }
   function onData(chunk: Buffer) {
     bytes += chunk.length
-    if (maxBytes !== undefined && bytes > maxBytes) {
+    if (bytes > maxBytes) {
       cleanup()
       source.resume()
       return fail("BodyTooLarge", new NodeStream.MaxBytesError(maxBytes))
@@ -107,7 +106,8 @@ const readBody = (
   function onEnd() {
     cleanup()
     request.bytesRead = bytes
-    resume(Effect.succeed(textDecoder.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes))))
+    request.body = Effect.succeed(textDecoder.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes)))
+    done()
   }
   function onError(cause: unknown) {
     cleanup()
@@ -115,20 +115,12 @@ const readBody = (
   }
   function onClose() {
     cleanup()
-    fail("Parse", new Error("the request closed before its body ended"))
   }
-  if (source.destroyed) {
-    fail("Parse", new Error("the request closed before its body was read"))
-    return Effect.void
-  }
+  if (source.destroyed) return
   source.on("data", onData)
   source.on("end", onEnd)
   source.on("error", onError)
   source.on("close", onClose)
-  return Effect.sync(() => {
-    cleanup()
-    source.destroy()
-  })
 }
 
 const closeSocket = (socket: IncomingMessage["socket"]) => {
@@ -233,33 +225,58 @@ const writeResponse = (
  * The fast handler for `paths` (exact request targets), running `handler` — the route's own
  * handler effect, which reads the request from context — with `services` (the server's context,
  * so loggers, the tracer switch and the drain are the same), each fiber in `scope` (closed when
- * the server stops, after the shutdown grace).
+ * the server stops, after the shutdown grace). The body is read first (at most `maxBodyBytes`,
+ * the route's own limit); a declared length over it starts the route at once, which refuses it
+ * without reading a byte (the rest is drained or the connection closed once answered).
  */
 export const makeFastHandler = (options: {
   readonly paths: ReadonlyArray<string>
   readonly handler: Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest | Scope.Scope>
   readonly services: Context.Context<never>
   readonly scope: Scope.Scope
+  readonly maxBodyBytes: number
 }): FastHandler => {
   const paths = new Set(options.paths)
-  const { handler, services, scope } = options
-  return (req, res) => {
-    const url = req.url
-    if (req.method !== "POST" || url === undefined || !paths.has(url) || req.httpVersionMajor !== 1) return false
-    const request = new FastRequest(req, url)
-    res.prependListener("finish", () => teardownBody(req, res))
-    const run = Effect.scoped(
+  const { handler, services, scope, maxBodyBytes } = options
+  const run = (req: IncomingMessage, res: ServerResponse, request: FastRequest) => {
+    const effect = Effect.scoped(
       Effect.flatMap(
         Effect.provideService(handler, HttpServerRequest.HttpServerRequest, request as unknown as HttpServerRequest.HttpServerRequest),
         (response) => writeResponse(request, res, response)
       )
     )
-    const fiber = Fiber.runIn(Effect.runForkWith(services)(run), scope)
+    const fiber = Fiber.runIn(Effect.runForkWith(services)(effect), scope)
     if (fiber.pollUnsafe() === undefined) {
       res.on("close", () => {
         if (!res.writableEnded) fiber.interruptUnsafe()
       })
     }
+  }
+  return (req, res) => {
+    const url = req.url
+    if (req.method !== "POST" || url === undefined || !paths.has(url) || req.httpVersionMajor !== 1) return false
+    const request = new FastRequest(req, url)
+    const declared = req.headers["content-length"]
+    if (declared !== undefined && Number(declared) > maxBodyBytes) {
+      // answered before its body is read: drain a little of the rest, else close
+      res.prependListener("finish", () => teardownBody(req, res))
+      request.body = Effect.fail(
+        new HttpServerError({
+          reason: new RequestParseError({
+            request: request as unknown as HttpServerRequest.HttpServerRequest,
+            reason: "BodyTooLarge",
+            cause: new NodeStream.MaxBytesError(maxBodyBytes)
+          })
+        })
+      )
+      run(req, res, request)
+      return true
+    }
+    readBody(request, maxBodyBytes, () => {
+      // a body cut off at the limit is answered before its end
+      if (!req.complete) res.prependListener("finish", () => teardownBody(req, res))
+      run(req, res, request)
+    })
     return true
   }
 }

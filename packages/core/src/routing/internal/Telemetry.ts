@@ -130,9 +130,13 @@ export const initial = (deployments: ReadonlyArray<Labels>) =>
 
 export const activeDeployments = (n: number) => record((ctx) => M.gatewayActiveProviders.updateUnsafe(n, ctx))
 
+/** The series every successful request counts in, looked up once (a lookup builds its key string). */
+let clientSuccesses: ReturnType<typeof clientRequests> | undefined
+
 export const clientRequest = (seconds: number, status: "success" | "error" | "circuit_open", errorTag?: string) =>
   record((ctx) => {
-    clientRequests({ status }).updateUnsafe(1, ctx)
+    const series = status === "success" ? (clientSuccesses ??= clientRequests({ status })) : clientRequests({ status })
+    series.updateUnsafe(1, ctx)
     M.clientRequestDurationSeconds.updateUnsafe(seconds, ctx)
     if (errorTag !== undefined) clientErrors({ error_type: errorTag }).updateUnsafe(1, ctx)
   })
