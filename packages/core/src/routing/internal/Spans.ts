@@ -14,6 +14,8 @@ export type Operation = "chat" | "embeddings"
 
 export const attemptSpan = <A, E, R>(d: Deployment, attempt: number, effect: Effect.Effect<A, E, R>) =>
   Effect.withSpan(effect, "ModelRouter.attempt", {
+    // a stack trace per span is a `new Error()` per attempt: the span's name and attributes say where
+    captureStackTrace: false,
     attributes: {
       "llm_gateway.model_ref": d.ref,
       "llm_gateway.attempt": attempt,
@@ -27,6 +29,7 @@ export const upstreamSpan = <A, E, R>(d: Deployment, operation: Operation, effec
     `${operation} ${d.model}`,
     {
       kind: "client",
+      captureStackTrace: false,
       attributes: {
         "gen_ai.operation.name": operation,
         "gen_ai.provider.name": providerName(d.providerType),
