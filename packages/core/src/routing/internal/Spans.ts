@@ -29,7 +29,6 @@ export const upstreamSpan = <A, E, R>(d: Deployment, operation: Operation, effec
     `${operation} ${d.model}`,
     {
       kind: "client",
-      captureStackTrace: false,
       attributes: {
         "gen_ai.operation.name": operation,
         "gen_ai.provider.name": providerName(d.providerType),
