@@ -3,7 +3,7 @@
  * other work shares the machine (wall-clock and even CPU time swing with the load average;
  * instruction counts do not). Used for before/after decisions on the hot path.
  *
- *   node src/profile/instructions.ts [--repo "DIR [node flags]"]… [--raw] [--requests N] [--warmup N]
+ *   node src/profile/instructions.ts [--repo "DIR [node flags] [NAME=value]"]… [--raw] [--requests N] [--warmup N]
  *                                    [--connections C] [--stream] [--tool-call]
  *
  * Each competitor (the gateway of each `--repo` checkout, `packages/server/src/cli.ts serve`,
@@ -27,10 +27,12 @@ const num = (name: string, d: number) => Number(all(name)[0] ?? d)
 const benchDir = Path.resolve(import.meta.dirname, "../..")
 // `--repo "DIR --flag …"`: that checkout with extra Node flags (a heap setting under test)
 const repos = all("--repo").map((r) => {
-  const [dir, ...flags] = r.split(/\s+/)
-  return { dir: Path.resolve(dir), flags }
+  const [dir, ...rest] = r.split(/\s+/)
+  // NAME=value words are environment for that gateway (an experiment's switch)
+  const env = Object.fromEntries(rest.filter((w) => !w.startsWith("--") && w.includes("=")).map((w) => w.split("=", 2)))
+  return { dir: Path.resolve(dir), flags: rest.filter((w) => w.startsWith("--")), env }
 })
-if (repos.length === 0 && !argv.includes("--raw")) repos.push({ dir: Path.resolve(benchDir, "../.."), flags: [] })
+if (repos.length === 0 && !argv.includes("--raw")) repos.push({ dir: Path.resolve(benchDir, "../.."), flags: [], env: {} })
 const requests = num("--requests", 2_000)
 const warmup = num("--warmup", 2_000)
 const connections = num("--connections", 16)
@@ -96,12 +98,13 @@ const waitUp = async (origin: string, timeoutMs = 1_800_000) => {
 
 const control = (args: ReadonlyArray<string>) => spawnSync("callgrind_control", args, { encoding: "utf8" })
 
-const measure = async (name: string, cmd: ReadonlyArray<string>, cwd: string, port: number, logDir: string) => {
+const measure = async (name: string, cmd: ReadonlyArray<string>, cwd: string, port: number, logDir: string, env: Record<string, string> = {}) => {
   const out = Path.join(logDir, `callgrind.${name}.out`)
   const log = Fs.openSync(Path.join(logDir, `${name}.log`), "w")
   // no instrumentation until the warm-up is done: start-up (module loading, type stripping) runs ~5× faster
   const proc = spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", "--smc-check=all-non-file", `--callgrind-out-file=${out}`, process.execPath, ...cmd], {
     cwd,
+    env: { ...process.env, ...env },
     stdio: ["ignore", log, log]
   })
   try {
@@ -144,14 +147,14 @@ const main = async () => {
     const script = Path.join(benchDir, "src/competitors/rawProxy.ts")
     runs.push(measure("raw", [script, JSON.stringify({ upstream: upstreamUrl, port })], benchDir, port, logDir))
   }
-  for (const [i, { dir: repo, flags }] of repos.entries()) {
+  for (const [i, { dir: repo, flags, env }] of repos.entries()) {
     const port = await freePort()
     const config = Path.join(logDir, `gateway${i}.yaml`)
     Fs.writeFileSync(config, gatewayYaml(port, upstreamUrl, false))
-    runs.push(measure(`gateway${i}`, [...startFlags(repo), ...flags, Path.join(repo, "packages/server/src/cli.ts"), "serve", "--config", config], repo, port, logDir))
+    runs.push(measure(`gateway${i}`, [...startFlags(repo), ...flags, Path.join(repo, "packages/server/src/cli.ts"), "serve", "--config", config], repo, port, logDir, env))
   }
   const rows = await Promise.all(runs)
-  for (const [i, { dir, flags }] of repos.entries()) process.stdout.write(`gateway${i}: ${dir} ${[...startFlags(dir), ...flags].join(" ")}\n`)
+  for (const [i, { dir, flags }] of repos.entries()) process.stdout.write(`gateway${i}: ${dir} ${[...startFlags(dir), ...flags].join(" ")} ${Object.entries(repos[i].env).map(([k, v]) => `${k}=${v}`).join(" ")}\n`)
   process.stdout.write(`\n${requests} ${stream ? "streamed" : "JSON"}${toolCall ? " tool-call" : ""} requests, ${connections} connections, after ${warmup} warm-up\n`)
   for (const r of rows) process.stdout.write(`${r.name.padEnd(10)} ${Math.round(r.perRequest).toString().padStart(12)} instr/request  (${r.failed} failed, ${(r.ms / 1000).toFixed(1)} s under valgrind)\n`)
 }
