@@ -51,6 +51,11 @@ export interface GatewayDatabaseShape {
   readonly open: (feature: Feature) => Effect.Effect<SqlClient.SqlClient, GatewayDatabaseError>
   /** Like `open`, but `None` while nothing was ever stored (SQLite: no file yet). */
   readonly openIfExists: (feature: Feature) => Effect.Effect<Option.Option<SqlClient.SqlClient>, GatewayDatabaseError>
+  /**
+   * SQLite: what the client is opened with (file, busy timeout), for a second connection to the
+   * same file in another thread (the usage ledger's writer); undefined on Postgres.
+   */
+  readonly sqlite?: NodeSqliteClient.NodeSqliteOptions | undefined
 }
 
 export interface GatewayDatabaseOptions {
@@ -81,8 +86,9 @@ export const make = (options: GatewayDatabaseOptions = {}): Effect.Effect<Gatewa
     const dialect = options.url === undefined ? "sqlite" as const : "pg" as const
     const path = options.path ?? DefaultPath
     const location = dialect === "pg" ? "postgres" : path
+    const sqlite: NodeSqliteClient.NodeSqliteOptions = { filename: path, busyTimeoutMs: options.busyTimeoutMs }
     const acquire: Effect.Effect<SqlClient.SqlClient, unknown, Scope.Scope | Reactivity.Reactivity> = options.url === undefined
-      ? NodeSqliteClient.make({ filename: path, busyTimeoutMs: options.busyTimeoutMs })
+      ? NodeSqliteClient.make(sqlite)
       : PgClient.make({
         url: options.url,
         maxConnections: options.maxConnections,
@@ -142,6 +148,7 @@ export const make = (options: GatewayDatabaseOptions = {}): Effect.Effect<Gatewa
     return {
       dialect,
       location,
+      sqlite: dialect === "sqlite" ? sqlite : undefined,
       open,
       openIfExists: (feature) =>
         Effect.flatMap(exists, (yes) => yes ? Effect.map(open(feature), Option.some) : Effect.succeed(Option.none()))

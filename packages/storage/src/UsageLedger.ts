@@ -12,11 +12,25 @@
  * Reads stay fast at millions of rows: whole UTC days come from the rollup, and only the partial
  * first and last day of a range from the raw rows (through the `(key_id, at)`, `(team, at)` and
  * `(scope, at)` indexes). A report groups its rows per model, task, key or team.
+ *
+ * On SQLite the batches are written by a worker thread (`writer: "worker"`, the default) with its
+ * own connection to the same file, running the same SQL (`internal/ledgerWrite.ts`). `node:sqlite`
+ * is synchronous: in-thread, the ledger's INSERTs cost ~55,000 instructions a request on the event
+ * loop (callgrind: ~9 % of a whole proxied request) and a 1,000-row flush blocked it for
+ * milliseconds, a stall every request in flight waited out. The main thread still opens the store
+ * (migrations) before the first batch, reads with its own connection (WAL: readers never wait on
+ * the writer), and treats a failed worker write — SQLite busy, the thread crashed — like any failed
+ * write: the rows go back to the buffer. The price: the thread's own V8 isolate, ~0.7 s to start
+ * on the first flush and ~60–100 MB RSS (effect's SQL modules loaded again; more from source, with
+ * the TypeScript stripper). `writer: "inline"` writes on the main thread, as Postgres always does
+ * (its I/O is already asynchronous), and so does an in-memory SQLite (one connection).
  */
 import { Context, Effect, Layer, Metric, Option, Schedule, Semaphore } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { SqlClient } from "effect/sql"
 import { type Feature, GatewayDatabase } from "./GatewayDatabase.ts"
+import * as LedgerWorker from "./internal/LedgerWorker.ts"
+import { DAY, dayOf, writeBatch } from "./internal/ledgerWrite.ts"
 
 export interface LedgerRow {
   /** Epoch ms. */
@@ -96,9 +110,12 @@ export interface UsageLedgerOptions {
   readonly flushMs?: number | undefined
   readonly maxBuffer?: number | undefined
   readonly batchSize?: number | undefined
+  /**
+   * SQLite: who writes the batches, a worker thread (default: off the event loop) or the main
+   * thread (`inline`). Postgres always writes inline.
+   */
+  readonly writer?: "worker" | "inline" | undefined
 }
-
-const DAY = 86_400_000
 
 export const LedgerFeature: Feature = {
   name: "ledger",
@@ -149,86 +166,10 @@ export const LedgerFeature: Feature = {
   }
 }
 
-const dayOf = (ms: number) => Math.floor(ms / DAY) * DAY
-
 export const droppedRows = Metric.counter("llm_gateway_ledger_dropped_rows_total", {
   description: "Usage ledger rows dropped because the buffer was full (store down or too slow)",
   incremental: true
 })
-
-const rowColumns = (r: LedgerRow) => ({
-  at: r.at,
-  key_id: r.keyId,
-  team: r.team,
-  scope: r.scope,
-  task: r.task,
-  requested_model: r.requestedModel,
-  model: r.model,
-  provider: r.provider,
-  attempts: r.attempts,
-  status: r.status,
-  prompt_tokens: r.promptTokens,
-  completion_tokens: r.completionTokens,
-  cached_tokens: r.cachedTokens,
-  reasoning_tokens: r.reasoningTokens,
-  cost_usd: r.costUsd,
-  latency_ms: r.latencyMs,
-  cache_hit: r.cacheHit ? 1 : 0,
-  body: r.body ?? null
-})
-
-/** Rows per INSERT of raw rows: the statement text is the same each time, so it is prepared once. */
-const INSERT_CHUNK = 64
-
-/**
- * `[from, to)` slices of a batch of `n` rows: full chunks, then the rest in powers of two, so a
- * flush of any size uses at most 7 statement texts (a text per row count would be prepared anew
- * each flush: notes/benchmarks.md).
- */
-const insertChunks = (n: number): Array<readonly [number, number]> => {
-  const out: Array<readonly [number, number]> = []
-  let at = 0
-  for (; n - at >= INSERT_CHUNK; at += INSERT_CHUNK) out.push([at, at + INSERT_CHUNK])
-  for (let size = INSERT_CHUNK / 2; size >= 1; size /= 2) {
-    if (n - at >= size) {
-      out.push([at, at + size])
-      at += size
-    }
-  }
-  return out
-}
-
-interface Rollup {
-  day: number
-  scope: string
-  key_id: string
-  team: string
-  task: string
-  model: string
-  provider: string
-  requests: number
-  prompt_tokens: number
-  completion_tokens: number
-  cost_usd: number
-}
-
-const rollupsOf = (rows: ReadonlyArray<LedgerRow>): Array<Rollup> => {
-  const byKey = new Map<string, Rollup>()
-  for (const r of rows) {
-    const day = dayOf(r.at)
-    const k = JSON.stringify([day, r.scope, r.keyId ?? "", r.team ?? "", r.task, r.model, r.provider])
-    let u = byKey.get(k)
-    if (u === undefined) {
-      u = { day, scope: r.scope, key_id: r.keyId ?? "", team: r.team ?? "", task: r.task, model: r.model, provider: r.provider, requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 }
-      byKey.set(k, u)
-    }
-    u.requests++
-    u.prompt_tokens += r.promptTokens
-    u.completion_tokens += r.completionTokens
-    u.cost_usd += r.costUsd
-  }
-  return [...byKey.values()]
-}
 
 /** One group's partial sums; `g1`, `g2` name the group (`g2` only for a model: its provider). */
 interface Agg {
@@ -261,20 +202,13 @@ export const make = (options: UsageLedgerOptions = {}) =>
     let dropped = 0
     let down = false
 
-    const write = (s: SqlClient.SqlClient, batch: NonEmptyReadonlyArray<LedgerRow>) =>
-      s.withTransaction(Effect.gen(function*() {
-        for (const [from, to] of insertChunks(batch.length)) {
-          yield* s`INSERT INTO gateway_usage ${s.insert(batch.slice(from, to).map(rowColumns) as unknown as NonEmptyReadonlyArray<Record<string, unknown>>)}`
-        }
-        for (const u of rollupsOf(batch)) {
-          yield* s`INSERT INTO gateway_usage_daily ${s.insert({ ...u })}
-            ON CONFLICT (day, scope, key_id, team, task, model, provider) DO UPDATE SET
-              requests = gateway_usage_daily.requests + excluded.requests,
-              prompt_tokens = gateway_usage_daily.prompt_tokens + excluded.prompt_tokens,
-              completion_tokens = gateway_usage_daily.completion_tokens + excluded.completion_tokens,
-              cost_usd = gateway_usage_daily.cost_usd + excluded.cost_usd`
-        }
-      }))
+    const sqlite = db.sqlite
+    // an in-memory database is a connection's own: another thread's would be another database
+    const inMemory = sqlite !== undefined && (sqlite.filename === ":memory:" || /[?&]mode=memory\b/.test(sqlite.filename))
+    // made before the last flush's finalizer below, so that finalizer runs first and the thread closes after it
+    const worker = sqlite !== undefined && !inMemory && (options.writer ?? "worker") === "worker"
+      ? yield* LedgerWorker.make(sqlite)
+      : undefined
 
     // One flush at a time: a caller's flush (tests, shutdown) waits for the writer fiber's batch in
     // flight instead of returning (or closing the scope) while it is neither buffered nor stored.
@@ -286,7 +220,8 @@ export const make = (options: UsageLedgerOptions = {}) =>
         const batch = buffer.slice(0, batchSize) as unknown as NonEmptyReadonlyArray<LedgerRow>
         buffer = buffer.slice(batch.length)
         const written = yield* db.open(LedgerFeature).pipe(
-          Effect.flatMap((s) => write(s, batch)),
+          // the store opened (and migrated) here first: the worker only writes
+          Effect.flatMap((s): Effect.Effect<void, unknown> => worker === undefined ? writeBatch(s, batch) : worker.write(batch)),
           Effect.as(true),
           Effect.catchCause((cause) =>
             Effect.gen(function*() {

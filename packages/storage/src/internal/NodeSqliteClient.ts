@@ -10,7 +10,8 @@
  * One connection per client: `DatabaseSync` is synchronous, so a second connection in the
  * same process waiting on SQLite's busy handler would block the event loop that the first
  * needs to commit. Within a process the semaphore serialises; across processes (the server
- * and a CLI on the same file) `BEGIN IMMEDIATE` plus the busy timeout do.
+ * and a CLI on the same file) `BEGIN IMMEDIATE` plus the busy timeout do, and so they do for a
+ * client in another thread (the usage ledger's writer): its waits block only that thread.
  */
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
