@@ -17,21 +17,10 @@ import * as Path from "node:path"
 import { Pool } from "undici"
 import { chatBody, gatewayYaml, startFlags } from "../Competitors.ts"
 import { freePort, installExitHooks, spawnNode, waitReady } from "../procs/Processes.ts"
+import { all, benchDir, num, repos as repoArgs, startUpstream } from "./args.ts"
 
 const argv = process.argv.slice(2)
-const all = (name: string) => argv.flatMap((a, i) => (a === name && argv[i + 1] !== undefined ? [argv[i + 1]] : []))
-const num = (name: string, d: number) => Number(all(name)[0] ?? d)
-const benchDir = Path.resolve(import.meta.dirname, "../..")
-// `--repo "DIR [--node-flag …] [NAME=value …]"`: that checkout, with extra Node flags or environment (an experiment's switch)
-const repos = all("--repo").map((r) => {
-  const [dir, ...rest] = r.split(/\s+/)
-  return {
-    dir: Path.resolve(dir),
-    flags: rest.filter((w) => w.startsWith("--")),
-    env: Object.fromEntries(rest.filter((w) => !w.startsWith("--") && w.includes("=")).map((w) => w.split("=", 2)))
-  }
-})
-if (repos.length === 0) repos.push({ dir: Path.resolve(benchDir, "../.."), flags: [], env: {} })
+const repos = repoArgs()
 const requests = num("--requests", 20_000)
 const warmup = num("--warmup", 5_000)
 const connections = num("--connections", 16)
@@ -81,14 +70,7 @@ const send = async (origin: string, n: number) => {
 const main = async () => {
   installExitHooks()
   const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-cpu-"))
-  const upstream = await waitReady(spawnNode({
-    name: "upstream",
-    cpu: undefined,
-    script: Path.join(benchDir, "src/upstream/main.ts"),
-    args: [JSON.stringify({ chunks: 20, chunkIntervalMs: 0, holdIntervalMs: 100 })],
-    logDir
-  }))
-  const upstreamUrl = `http://127.0.0.1:${upstream.port}`
+  const upstreamUrl = await startUpstream(logDir)
   const subjects: Array<{ name: string; pid: number; origin: string }> = []
   // --raw: the raw node:http proxy; --json: the JSON proxy (parses and re-serializes both bodies)
   for (const [flag, name, script] of [["--raw", "raw", "rawProxy.ts"], ["--json", "json", "jsonProxy.ts"]] as const) {

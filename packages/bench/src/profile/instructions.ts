@@ -19,20 +19,11 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { Pool } from "undici"
 import { chatBody, gatewayYaml, startFlags } from "../Competitors.ts"
-import { freePort, installExitHooks, spawnNode, waitReady } from "../procs/Processes.ts"
+import { freePort, installExitHooks } from "../procs/Processes.ts"
+import { all, benchDir, num, repos as repoArgs, startUpstream } from "./args.ts"
 
 const argv = process.argv.slice(2)
-const all = (name: string) => argv.flatMap((a, i) => (a === name && argv[i + 1] !== undefined ? [argv[i + 1]] : []))
-const num = (name: string, d: number) => Number(all(name)[0] ?? d)
-const benchDir = Path.resolve(import.meta.dirname, "../..")
-// `--repo "DIR --flag …"`: that checkout with extra Node flags (a heap setting under test)
-const repos = all("--repo").map((r) => {
-  const [dir, ...rest] = r.split(/\s+/)
-  // NAME=value words are environment for that gateway (an experiment's switch)
-  const env = Object.fromEntries(rest.filter((w) => !w.startsWith("--") && w.includes("=")).map((w) => w.split("=", 2)))
-  return { dir: Path.resolve(dir), flags: rest.filter((w) => w.startsWith("--")), env }
-})
-if (repos.length === 0 && !argv.includes("--raw")) repos.push({ dir: Path.resolve(benchDir, "../.."), flags: [], env: {} })
+const repos = repoArgs(argv.includes("--raw"))
 const requests = num("--requests", 2_000)
 const warmup = num("--warmup", 2_000)
 const connections = num("--connections", 16)
@@ -132,14 +123,7 @@ const main = async () => {
   installExitHooks()
   const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-instructions-"))
   process.stdout.write(`logs in ${logDir}\n`)
-  const upstream = await waitReady(spawnNode({
-    name: "upstream",
-    cpu: undefined,
-    script: Path.join(benchDir, "src/upstream/main.ts"),
-    args: [JSON.stringify({ chunks: 20, chunkIntervalMs: 0, holdIntervalMs: 100 })],
-    logDir
-  }))
-  const upstreamUrl = `http://127.0.0.1:${upstream.port}`
+  const upstreamUrl = await startUpstream(logDir)
   // All at once: on a machine shared with other work, each valgrind gets its own share of it.
   const runs: Array<Promise<{ name: string; perRequest: number; failed: number; ms: number }>> = []
   if (argv.includes("--raw")) {

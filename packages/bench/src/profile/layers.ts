@@ -17,7 +17,8 @@ import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
 import { Context, Effect, Layer, Scope } from "effect"
 import { gatewayLayer } from "llm-gateway/GatewayLayer"
 import { type Dispatcher, Pool } from "undici"
-import { installExitHooks, spawnNode, waitReady } from "../procs/Processes.ts"
+import { installExitHooks } from "../procs/Processes.ts"
+import { startUpstream } from "./args.ts"
 
 const argv = process.argv.slice(2)
 const opt = (name: string, d: number) => {
@@ -85,14 +86,7 @@ const child = async (layer: LayerName, upstream: string) => {
 const main = async () => {
   installExitHooks()
   const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-layers-"))
-  const upstream = await waitReady(spawnNode({
-    name: "upstream",
-    cpu: undefined,
-    script: Path.resolve(import.meta.dirname, "../upstream/main.ts"),
-    args: [JSON.stringify({ chunks: 20, chunkIntervalMs: 0, holdIntervalMs: 100 })],
-    logDir
-  }))
-  const url = `http://127.0.0.1:${upstream.port}`
+  const url = await startUpstream(logDir)
   const rows = await Promise.all(LAYERS.map((layer) =>
     new Promise<{ layer: string; perCall: number }>((resolve, reject) => {
       const out = Path.join(logDir, `callgrind.${layer}.out`)

@@ -18,18 +18,16 @@ export type Collected =
   /** `answered`: the status was in (the body failed), so it is a body failure, not a connection one. */
   | { readonly _tag: "Failed"; readonly error: Error; readonly status: number | undefined; readonly headers: IncomingHttpHeaders | undefined }
 
-export class CollectHandler implements Dispatcher.DispatchHandler {
+/**
+ * What every dispatch handler of ours shares: the abort handle (an abort before undici started
+ * the request is applied when it starts, so a request still queued in the pool is never sent)
+ * and the answer's status and headers (1xx informational answers are not the answer).
+ */
+export abstract class UpstreamHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined
   private reason: Error | undefined
-  private status: number | undefined
-  private headers: IncomingHttpHeaders | undefined
-  private chunks: Array<Buffer> = []
-  private bytes = 0
-  private done: ((result: Collected) => void) | undefined
-
-  constructor(done: (result: Collected) => void) {
-    this.done = done
-  }
+  protected status: number | undefined
+  protected headers: IncomingHttpHeaders | undefined
 
   /** Aborts the request (now, or when undici starts it); its late outcome is dropped. */
   abort(reason: Error): void {
@@ -43,10 +41,25 @@ export class CollectHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    // 1xx informational answers are not the answer
     if (statusCode < 200) return
     this.status = statusCode
     this.headers = headers
+  }
+
+  /** The pool's controller once undici started the request (pause and resume it). */
+  protected get dispatchController(): Dispatcher.DispatchController | undefined {
+    return this.controller
+  }
+}
+
+export class CollectHandler extends UpstreamHandler {
+  private chunks: Array<Buffer> = []
+  private bytes = 0
+  private done: ((result: Collected) => void) | undefined
+
+  constructor(done: (result: Collected) => void) {
+    super()
+    this.done = done
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -20,6 +20,7 @@ import { Cause, Effect } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { IncomingHttpHeaders } from "node:http"
 import { type Dispatcher, errors, type Pool } from "undici"
+import { UpstreamHandler } from "./collect.ts"
 import { type SseHandler, SseSplitter } from "./sse.ts"
 
 /** What a stream's events and failures become; one per stream. */
@@ -43,11 +44,7 @@ const { RequestAbortedError } = errors
 
 type Resume<A, E> = (effect: Effect.Effect<NonEmptyReadonlyArray<A>, E | Cause.Done>) => void
 
-export class SseStreamHandler<A, E> implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | undefined
-  private reason: Error | undefined
-  private status: number | undefined
-  private headers: IncomingHttpHeaders | undefined
+export class SseStreamHandler<A, E> extends UpstreamHandler {
   /** The body of a non-2xx answer, collected for `errorAnswer`. */
   private errorBody: Array<Buffer> | undefined
   private readonly decoder = new TextDecoder()
@@ -61,6 +58,7 @@ export class SseStreamHandler<A, E> implements Dispatcher.DispatchHandler {
   private readonly reader: SseReader<A, E>
 
   constructor(reader: SseReader<A, E>) {
+    super()
     this.reader = reader
   }
 
@@ -81,22 +79,8 @@ export class SseStreamHandler<A, E> implements Dispatcher.DispatchHandler {
     if (!this.finished) this.abort(new RequestAbortedError("the stream was closed"))
   }
 
-  /** Aborts the request (now, or when undici starts it). */
-  abort(reason: Error): void {
-    this.reason = reason
-    this.controller?.abort(reason)
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller
-    if (this.reason !== undefined) controller.abort(this.reason)
-  }
-
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    // 1xx informational answers are not the answer
-    if (statusCode < 200) return
-    this.status = statusCode
-    this.headers = headers
+  override onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    super.onResponseStart(controller, statusCode, headers)
     if (statusCode >= 300) this.errorBody = []
   }
 
@@ -179,7 +163,7 @@ export class SseStreamHandler<A, E> implements Dispatcher.DispatchHandler {
   }
 
   private readonly resumeBody = () => {
-    this.controller?.resume()
+    this.dispatchController?.resume()
   }
 }
 

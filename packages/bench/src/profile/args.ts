@@ -1,0 +1,48 @@
+/**
+ * What the profile tools (instructions.ts, cpuPerRequest.ts, layers.ts) share: their arguments
+ * and the bench upstream they run against.
+ */
+import * as Path from "node:path"
+import { spawnNode, waitReady } from "../procs/Processes.ts"
+
+export const benchDir = Path.resolve(import.meta.dirname, "../..")
+
+const argv = process.argv.slice(2)
+/** Every value given after `name`. */
+export const all = (name: string): Array<string> => argv.flatMap((a, i) => (a === name && argv[i + 1] !== undefined ? [argv[i + 1]] : []))
+export const num = (name: string, d: number): number => Number(all(name)[0] ?? d)
+export const flag = (name: string): boolean => argv.includes(name)
+
+export interface Repo {
+  readonly dir: string
+  /** Extra Node flags (a heap setting under test). */
+  readonly flags: ReadonlyArray<string>
+  /** Extra environment (an experiment's switch). */
+  readonly env: Readonly<Record<string, string>>
+}
+
+/** `--repo "DIR [--node-flag …] [NAME=value …]"`, each; none given: this checkout unless `orNone`. */
+export const repos = (orNone = false): Array<Repo> => {
+  const given = all("--repo").map((r): Repo => {
+    const [dir, ...rest] = r.split(/\s+/)
+    return {
+      dir: Path.resolve(dir),
+      flags: rest.filter((w) => w.startsWith("--")),
+      env: Object.fromEntries(rest.filter((w) => !w.startsWith("--") && w.includes("=")).map((w) => w.split("=", 2)))
+    }
+  })
+  if (given.length === 0 && !orNone) given.push({ dir: Path.resolve(benchDir, "../.."), flags: [], env: {} })
+  return given
+}
+
+/** The bench upstream (OpenAI's wire format) on a free port, as a child of this process. */
+export const startUpstream = async (logDir: string): Promise<string> => {
+  const upstream = await waitReady(spawnNode({
+    name: "upstream",
+    cpu: undefined,
+    script: Path.join(benchDir, "src/upstream/main.ts"),
+    args: [JSON.stringify({ chunks: 20, chunkIntervalMs: 0, holdIntervalMs: 100 })],
+    logDir
+  }))
+  return `http://127.0.0.1:${upstream.port}`
+}
