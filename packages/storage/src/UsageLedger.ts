@@ -14,15 +14,15 @@
  * `(scope, at)` indexes). A report groups its rows per model, task, key or team.
  *
  * On SQLite the batches are written by a worker thread (`writer: "worker"`, the default) with its
- * own connection to the same file, running the same SQL (`internal/ledgerWrite.ts`). `node:sqlite`
+ * own connection to the same file, running the same SQL (`internal/ledgerSql.ts`). `node:sqlite`
  * is synchronous: in-thread, the ledger's INSERTs cost ~55,000 instructions a request on the event
  * loop (callgrind: ~9 % of a whole proxied request) and a 1,000-row flush blocked it for
  * milliseconds, a stall every request in flight waited out. The main thread still opens the store
  * (migrations) before the first batch, reads with its own connection (WAL: readers never wait on
  * the writer), and treats a failed worker write — SQLite busy, the thread crashed — like any failed
- * write: the rows go back to the buffer. The price: the thread's own V8 isolate, ~0.7 s to start
- * on the first flush and ~60–100 MB RSS (effect's SQL modules loaded again; more from source, with
- * the TypeScript stripper). `writer: "inline"` writes on the main thread, as Postgres always does
+ * write: the rows go back to the buffer. The price: the thread's own V8 isolate, ~0.2 s to start
+ * on the first flush and ~26 MB RSS (bare `node:sqlite`, no effect: `internal/LedgerWorker.ts`).
+ * `writer: "inline"` writes on the main thread, as Postgres always does
  * (its I/O is already asynchronous), and so does an in-memory SQLite (one connection).
  */
 import { Context, Effect, Layer, Metric, Option, Schedule, Semaphore } from "effect"
@@ -30,7 +30,8 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import { SqlClient } from "effect/sql"
 import { type Feature, GatewayDatabase } from "./GatewayDatabase.ts"
 import * as LedgerWorker from "./internal/LedgerWorker.ts"
-import { DAY, dayOf, writeBatch } from "./internal/ledgerWrite.ts"
+import { DAY, dayOf } from "./internal/ledgerSql.ts"
+import { writeBatch } from "./internal/ledgerWrite.ts"
 
 export interface LedgerRow {
   /** Epoch ms. */

@@ -2,7 +2,8 @@
  * The usage ledger's SQLite writes in a worker thread (`internal/LedgerWorker.ts`): rows written
  * there are read back on the main thread, a failed write (the file locked by another connection,
  * the thread ended) keeps the rows for the next flush, and closing the scope writes what is left
- * and ends the thread. Flushes are driven by `flush`, under the TestClock (the 60 s timer never
+ * and ends the thread; the thread (bare node:sqlite) and the inline path (effect/sql) write the
+ * same rows and rollups from the one SQL of `internal/ledgerSql.ts`. Flushes are driven by `flush`, under the TestClock (the 60 s timer never
  * fires); the thread and SQLite's busy wait run on real time.
  */
 import { once } from "node:events"
@@ -10,6 +11,7 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Logger, Scope } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
 import { afterAll } from "vitest"
 import { GatewayDatabase, make as makeGatewayDatabase } from "../src/GatewayDatabase.ts"
 import * as LedgerWorker from "../src/internal/LedgerWorker.ts"
@@ -57,6 +59,21 @@ const stored = (path: string) => {
   }
 }
 
+/** Every raw row (in insertion order) and rollup in the file, each value with its JS type, and SQLite's storage class of `at` and `cost_usd`. */
+const dump = (path: string) => {
+  const db = new DatabaseSync(path, { readOnly: true })
+  const typed = (rows: Array<Record<string, unknown>>) =>
+    rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, [typeof v, v]])))
+  try {
+    return {
+      raw: typed(db.prepare("SELECT *, typeof(at) AS t_at, typeof(cost_usd) AS t_cost FROM gateway_usage ORDER BY rowid").all()),
+      daily: typed(db.prepare("SELECT * FROM gateway_usage_daily ORDER BY day, scope, key_id, team, task, model, provider").all())
+    }
+  } finally {
+    db.close()
+  }
+}
+
 /** Another connection holding the write lock (`BEGIN IMMEDIATE`) until `release`. */
 const lockFile = (path: string) => {
   const db = new DatabaseSync(path)
@@ -92,6 +109,45 @@ describe("UsageLedger on SQLite, written by a worker thread", () => {
       }).pipe(Effect.provide(ledgerLayer(path, { writer })))
     })
   }
+
+  it.effect("the worker (node:sqlite) and inline (effect/sql) paths store identical rows and rollups for the same batches", () => {
+    // every column's kinds: nulls and values, a cache hit, a body, two days, keys and teams, a second
+    // batch upserting onto the first's rollups; 100 rows: chunks of 64, 32 and 4
+    const batch = (from: number) =>
+      Array.from({ length: 100 }, (_, i) =>
+        row(from + i, {
+          team: i % 5 === 0 ? "t1" : null,
+          task: i % 4 === 0 ? "code" : "general",
+          requestedModel: i % 3 === 0 ? "auto" : null,
+          cacheHit: i % 7 === 0,
+          body: i % 6 === 0 ? JSON.stringify({ request: `q${i}`, response: "ünïcode ✓" }) : undefined,
+          costUsd: 0.001 * (i + 1),
+          latencyMs: 1.5 * i,
+          cachedTokens: i,
+          reasoningTokens: i % 2
+        })
+      )
+    const write = (writer: "worker" | "inline") => {
+      const path = newPath()
+      return Effect.gen(function*() {
+        const ledger = yield* UsageLedger
+        for (const r of batch(0)) ledger.record(r)
+        yield* ledger.flush
+        for (const r of batch(50)) ledger.record(r)
+        yield* ledger.flush
+        return dump(path)
+      }).pipe(Effect.provide(ledgerLayer(path, { writer })))
+    }
+    return Effect.gen(function*() {
+      const worker = yield* write("worker")
+      const inline = yield* write("inline")
+      expect(worker.raw).toHaveLength(200)
+      expect(worker.daily.length).toBeGreaterThan(10)
+      expect(worker.raw[0]!["cache_hit"]).toEqual(["number", 1])
+      expect(worker.raw[1]!["body"]).toEqual(["object", null])
+      expect(worker).toEqual(inline)
+    })
+  })
 
   it.effect("a write that fails (the file locked past the busy timeout) keeps its rows buffered, logs once, and is written once the lock is gone", () => {
     const path = newPath()
@@ -181,6 +237,16 @@ describe("LedgerWorker", () => {
       expect(worker.thread()).toBeUndefined()
       expect(second.threadId).toBe(-1)
     }))
+
+  it.effect("the largest batch (1,800 rows with 8 KB bodies) is written within the thread's capped heap", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { path, worker } = yield* setup(1000)
+      const body = "x".repeat(8192)
+      for (let i = 0; i < 3; i++) {
+        yield* worker.write(Array.from({ length: 1800 }, (_, j) => row(i * 1800 + j, { body })) as unknown as NonEmptyReadonlyArray<LedgerRow>)
+      }
+      expect(stored(path)).toEqual({ raw: 5400, daily: 5400 })
+    })))
 
   it.effect("a SQLite error in the thread is the write's failure, with SQLite's reason", () =>
     Effect.scoped(Effect.gen(function*() {
