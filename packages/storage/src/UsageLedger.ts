@@ -32,32 +32,11 @@ import { type Feature, GatewayDatabase } from "./GatewayDatabase.ts"
 import * as LedgerWorker from "./internal/LedgerWorker.ts"
 import { DAY, dayOf } from "./internal/ledgerSql.ts"
 import { writeBatch } from "./internal/ledgerWrite.ts"
+import type { LedgerRow } from "./internal/ledgerTypes.ts"
 
-export interface LedgerRow {
-  /** Epoch ms. */
-  readonly at: number
-  /** The virtual key's id; null for static config keys and open gateways. */
-  readonly keyId: string | null
-  readonly team: string | null
-  /** The tenant scope (each gateway key its own). */
-  readonly scope: string
-  readonly task: string
-  readonly requestedModel: string | null
-  readonly model: string
-  readonly provider: string
-  readonly attempts: number
-  /** HTTP status of the answer (200, 429…). */
-  readonly status: number
-  readonly promptTokens: number
-  readonly completionTokens: number
-  readonly cachedTokens: number
-  readonly reasoningTokens: number
-  readonly costUsd: number
-  readonly latencyMs: number
-  readonly cacheHit: boolean
-  /** Only with `ledger.storeBodies: true`: redacted, capped. */
-  readonly body?: string | null | undefined
-}
+// the row type lives with the ledger's internals (its SQL and its writer thread read it), so
+// they need not import this module, which imports them
+export type { LedgerRow } from "./internal/ledgerTypes.ts"
 
 /** What a report's rows are per. */
 export type UsageGroup = "model" | "task" | "key" | "team"

@@ -19,7 +19,7 @@ import { once } from "node:events"
 import { Worker } from "node:worker_threads"
 import { Effect, Schema, type Scope } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
-import type { LedgerRow } from "../UsageLedger.ts"
+import type { LedgerRow } from "./ledgerTypes.ts"
 import type { LedgerWorkerReply, LedgerWorkerRequest } from "./ledgerWorkerThread.ts"
 import type { NodeSqliteOptions } from "./NodeSqliteClient.ts"
 

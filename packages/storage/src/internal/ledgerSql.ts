@@ -8,7 +8,7 @@
  * No runtime imports, on purpose: the worker thread loads this file and nothing of effect, which
  * would cost its isolate ~60 MB RSS more (LedgerWorker.ts).
  */
-import type { LedgerRow } from "../UsageLedger.ts"
+import type { LedgerRow } from "./ledgerTypes.ts"
 
 export type LedgerDialect = "sqlite" | "pg"
 

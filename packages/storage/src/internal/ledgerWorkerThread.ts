@@ -16,7 +16,7 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite"
 import { parentPort, workerData } from "node:worker_threads"
 import type { NonEmptyReadonlyArray } from "effect/Array"
-import type { LedgerRow } from "../UsageLedger.ts"
+import type { LedgerRow } from "./ledgerTypes.ts"
 import { batchStatements } from "./ledgerSql.ts"
 import type { NodeSqliteOptions } from "./NodeSqliteClient.ts"
 

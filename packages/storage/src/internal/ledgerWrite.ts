@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { SqlClient } from "effect/sql"
-import type { LedgerRow } from "../UsageLedger.ts"
+import type { LedgerRow } from "./ledgerTypes.ts"
 import { batchStatements, type LedgerDialect } from "./ledgerSql.ts"
 
 /** Writes one batch in one transaction: all of it or nothing (a failed batch can be retried whole). */
