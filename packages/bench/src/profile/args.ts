@@ -3,6 +3,7 @@
  * and the bench upstream they run against.
  */
 import * as Path from "node:path"
+import { Pool } from "undici"
 import { spawnNode, waitReady } from "../procs/Processes.ts"
 
 export const benchDir = Path.resolve(import.meta.dirname, "../..")
@@ -45,4 +46,33 @@ export const startUpstream = async (logDir: string): Promise<string> => {
     logDir
   }))
   return `http://127.0.0.1:${upstream.port}`
+}
+
+/**
+ * `n` chat completions with `payload`, from `connections` loops on one undici Pool; the answers
+ * that failed or were not 200 (a kept-alive connection the server closed meanwhile: counted, not fatal).
+ */
+export const sendChats = async (origin: string, n: number, connections: number, payload: string): Promise<number> => {
+  const pool = new Pool(origin, { connections })
+  let left = n
+  let failed = 0
+  const loop = async () => {
+    while (left-- > 0) {
+      try {
+        const res = await pool.request({
+          path: "/v1/chat/completions",
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: "Bearer sk-bench" },
+          body: payload
+        })
+        await res.body.text()
+        if (res.statusCode !== 200) failed++
+      } catch {
+        failed++
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: connections }, loop))
+  await pool.close()
+  return failed
 }

@@ -14,10 +14,9 @@ import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { Pool } from "undici"
 import { chatBody, gatewayYaml, startFlags } from "../Competitors.ts"
 import { freePort, installExitHooks, spawnNode, waitReady } from "../procs/Processes.ts"
-import { all, benchDir, num, repos as repoArgs, startUpstream } from "./args.ts"
+import { all, benchDir, num, repos as repoArgs, sendChats, startUpstream } from "./args.ts"
 
 const argv = process.argv.slice(2)
 const repos = repoArgs()
@@ -48,24 +47,7 @@ const threadTimes = (pid: number) => {
   return out
 }
 
-const send = async (origin: string, n: number) => {
-  const pool = new Pool(origin, { connections })
-  const payload = chatBody("bench-fast", stream)
-  let left = n
-  const loop = async () => {
-    while (left-- > 0) {
-      const res = await pool.request({
-        path: "/v1/chat/completions",
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: "Bearer sk-bench" },
-        body: payload
-      })
-      await res.body.text()
-    }
-  }
-  await Promise.all(Array.from({ length: connections }, loop))
-  await pool.close()
-}
+const send = (origin: string, n: number) => sendChats(origin, n, connections, chatBody("bench-fast", stream))
 
 const main = async () => {
   installExitHooks()

@@ -17,10 +17,9 @@ import { spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { Pool } from "undici"
 import { chatBody, gatewayYaml, startFlags } from "../Competitors.ts"
 import { freePort, installExitHooks } from "../procs/Processes.ts"
-import { all, benchDir, num, repos as repoArgs, startUpstream } from "./args.ts"
+import { all, benchDir, num, repos as repoArgs, sendChats, startUpstream } from "./args.ts"
 
 const argv = process.argv.slice(2)
 const repos = repoArgs(argv.includes("--raw"))
@@ -46,32 +45,7 @@ const body = (): string => {
   })
 }
 
-const send = async (origin: string, n: number): Promise<number> => {
-  const pool = new Pool(origin, { connections })
-  const payload = body()
-  let left = n
-  let failed = 0
-  const loop = async () => {
-    while (left-- > 0) {
-      try {
-        const res = await pool.request({
-          path: "/v1/chat/completions",
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: "Bearer sk-bench" },
-          body: payload
-        })
-        await res.body.text()
-        if (res.statusCode !== 200) failed++
-      } catch {
-        // a kept-alive connection the server closed meanwhile (valgrind is slow): counted, not fatal
-        failed++
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: connections }, loop))
-  await pool.close()
-  return failed
-}
+const send = (origin: string, n: number): Promise<number> => sendChats(origin, n, connections, body())
 
 const waitUp = async (origin: string, timeoutMs = 1_800_000) => {
   const deadline = Date.now() + timeoutMs
