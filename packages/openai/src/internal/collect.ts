@@ -46,6 +46,8 @@ export abstract class UpstreamHandler implements Dispatcher.DispatchHandler {
     this.headers = headers
   }
 
+  abstract onResponseError(controller: Dispatcher.DispatchController, error: Error): void
+
   /** The pool's controller once undici started the request (pause and resume it). */
   protected get dispatchController(): Dispatcher.DispatchController | undefined {
     return this.controller
@@ -93,8 +95,10 @@ export const collect = (
   pool: Pool,
   options: Dispatcher.DispatchOptions,
   done: (result: Collected) => void
-): CollectHandler => {
-  const handler = new CollectHandler(done)
+): CollectHandler => dispatchTo(pool, options, new CollectHandler(done))
+
+/** Sends one request on `pool` with `handler`, which hears of every failure, a synchronous one included. */
+export const dispatchTo = <H extends UpstreamHandler>(pool: Pool, options: Dispatcher.DispatchOptions, handler: H): H => {
   try {
     pool.dispatch(options, handler)
   } catch (error) {

@@ -20,7 +20,7 @@ import { Cause, Effect } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { IncomingHttpHeaders } from "node:http"
 import { type Dispatcher, errors, type Pool } from "undici"
-import { UpstreamHandler } from "./collect.ts"
+import { dispatchTo, UpstreamHandler } from "./collect.ts"
 import { type SseHandler, SseSplitter } from "./sse.ts"
 
 /** What a stream's events and failures become; one per stream. */
@@ -168,13 +168,5 @@ export class SseStreamHandler<A, E> extends UpstreamHandler {
 }
 
 /** Sends one streaming request on `pool`. Returns its handler: the pull, and `close()` for the stream's scope. */
-export const streamSse = <A, E>(pool: Pool, options: Dispatcher.DispatchOptions, reader: SseReader<A, E>): SseStreamHandler<A, E> => {
-  const handler = new SseStreamHandler(reader)
-  try {
-    pool.dispatch(options, handler)
-  } catch (error) {
-    // invalid options or a closed pool: undici throws before it takes the handler
-    handler.onResponseError(undefined as unknown as Dispatcher.DispatchController, error as Error)
-  }
-  return handler
-}
+export const streamSse = <A, E>(pool: Pool, options: Dispatcher.DispatchOptions, reader: SseReader<A, E>): SseStreamHandler<A, E> =>
+  dispatchTo(pool, options, new SseStreamHandler(reader))
