@@ -3,7 +3,7 @@
  * and the body's bytes, handed to one callback. What `pool.request` + `body.json()` does for a JSON
  * answer minus its per-request machinery — an `AsyncResource`, a `Readable` for the body, an abort
  * listener on an `AbortSignal`, and the promise chain of `json()` — which together cost more than
- * the rest of the upstream call on a loopback upstream (notes/benchmarks.md "Upstream transport").
+ * the rest of the upstream call on a loopback upstream (notes/benchmarks.md "Issue 19, fourth session").
  *
  * The handler is also the request's abort handle: `abort()` before the request was written aborts
  * it when undici starts it (a request still queued in the pool is never sent), after that it
@@ -15,7 +15,7 @@ import type { Dispatcher, Pool } from "undici"
 /** How a collected call ended: an answer (any status) or an error before or during it. */
 export type Collected =
   | { readonly _tag: "Answer"; readonly status: number; readonly headers: IncomingHttpHeaders; readonly body: Buffer }
-  /** `answered`: the status was in (the body failed), so it is a body failure, not a connection one. */
+  /** `status` set: the answer had begun (its body failed), so a body failure, not a connection one. */
   | { readonly _tag: "Failed"; readonly error: Error; readonly status: number | undefined; readonly headers: IncomingHttpHeaders | undefined }
 
 /**

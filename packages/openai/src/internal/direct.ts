@@ -83,8 +83,12 @@ export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
   /** The answer of a collected call: the response on 2xx, else the error the table makes of it. */
   const answerOf = (req: ProviderRequest, result: Collected): ProviderResponse | LLMError => {
     if (result._tag === "Failed") {
-      // no status yet: the connection failed; a status in: the body did (as `body.json()` would)
-      return result.status === undefined ? connectionFailure(result.error, req, scope) : bodyFailure(result.error, req, scope)
+      // no status yet: the connection failed; a 2xx in: the body did (as `body.json()` would); an
+      // error status in: its body could not be read, and the status still decides (as the SDK does)
+      const status = result.status
+      if (status === undefined) return connectionFailure(result.error, req, scope)
+      if (status >= 200 && status < 300) return bodyFailure(result.error, req, scope)
+      return fromErrorBody(status, headerView(result.headers ?? {}), "", req, scope)
     }
     const status = result.status
     if (status >= 200 && status < 300) {

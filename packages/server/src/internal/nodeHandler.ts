@@ -66,6 +66,14 @@ class FastRequest {
 
 const ignore = () => {}
 
+/** The body's failure as effect/http's reader reports it. */
+const unreadable = (request: FastRequest, reason: "BodyTooLarge" | "Parse", cause: unknown): Effect.Effect<never, HttpServerError> =>
+  Effect.fail(
+    new HttpServerError({
+      reason: new RequestParseError({ request: request as unknown as HttpServerRequest.HttpServerRequest, reason, cause })
+    })
+  )
+
 /**
  * Reads the body as text with four plain listeners (`NodeStream.toArrayBuffer` watches the stream
  * with `finished`: a dozen listeners and closures per request, and a copy of the bytes), before
@@ -87,11 +95,7 @@ const readBody = (request: FastRequest, maxBytes: number, done: () => void): voi
     source.on("error", ignore)
   }
   const fail = (reason: "BodyTooLarge" | "Parse", cause: unknown) => {
-    request.body = Effect.fail(
-      new HttpServerError({
-        reason: new RequestParseError({ request: request as unknown as HttpServerRequest.HttpServerRequest, reason, cause })
-      })
-    )
+    request.body = unreadable(request, reason, cause)
     done()
   }
   function onData(chunk: Buffer) {
@@ -260,15 +264,7 @@ export const makeFastHandler = (options: {
     if (declared !== undefined && Number(declared) > maxBodyBytes) {
       // answered before its body is read: drain a little of the rest, else close
       res.prependListener("finish", () => teardownBody(req, res))
-      request.body = Effect.fail(
-        new HttpServerError({
-          reason: new RequestParseError({
-            request: request as unknown as HttpServerRequest.HttpServerRequest,
-            reason: "BodyTooLarge",
-            cause: new NodeStream.MaxBytesError(maxBodyBytes)
-          })
-        })
-      )
+      request.body = unreadable(request, "BodyTooLarge", new NodeStream.MaxBytesError(maxBodyBytes))
       run(req, res, request)
       return true
     }
