@@ -22,7 +22,7 @@ import type {
   Usage
 } from "@llm-gateway/core/domain/Domain"
 import { makeUsage } from "@llm-gateway/core/domain/Domain"
-import type { LLMError } from "@llm-gateway/core/domain/LLMError"
+import { type LLMError, TimeoutError } from "@llm-gateway/core/domain/LLMError"
 import type { ModelClientShape } from "@llm-gateway/core/providers/ModelClient"
 
 export type Scripted =
@@ -84,6 +84,12 @@ export interface ScriptedClientOptions {
   readonly health?: HealthStatus | undefined
   /** Embedding dimension for `embed` (default 3). */
   readonly dimensions?: number | undefined
+  /**
+   * The client bounds a `generate` by the request's `timeoutMs` itself, as the OpenAI client's
+   * direct transport does (`ModelClientShape.enforcesTimeout`): the router then races no timer of
+   * its own and may take its fused path (routing/internal/Generate).
+   */
+  readonly enforcesTimeout?: boolean | undefined
 }
 
 export interface ScriptedClient {
@@ -119,7 +125,17 @@ export const makeScriptedClient = (options: ScriptedClientOptions): ScriptedClie
   const contentOf = (s: Scripted, model: string) =>
     s.kind === "ok" ? s.content ?? `${options.provider}/${model}` : s.kind === "chunks" ? s.chunks.join("") : ""
 
+  const selfTimed = (req: ProviderRequest, call: Effect.Effect<ProviderResponse, LLMError>) =>
+    options.enforcesTimeout !== true || req.timeoutMs === undefined ? call : Effect.timeoutOrElse(call, {
+      duration: req.timeoutMs,
+      orElse: () =>
+        Effect.fail(new TimeoutError({ model: `${options.provider}/${req.model}`, timeoutMs: req.timeoutMs!, message: `no answer within ${req.timeoutMs} ms` }))
+    })
+
   const generate = (req: ProviderRequest): Effect.Effect<ProviderResponse, LLMError> =>
+    selfTimed(req, generateUntimed(req))
+
+  const generateUntimed = (req: ProviderRequest): Effect.Effect<ProviderResponse, LLMError> =>
     Effect.flatMap(record("generate", req), (s) =>
       tracked(
         Effect.gen(function*() {
@@ -195,6 +211,7 @@ export const makeScriptedClient = (options: ScriptedClientOptions): ScriptedClie
       generate,
       stream,
       embed,
+      ...(options.enforcesTimeout === true ? { enforcesTimeout: true } : {}),
       health: Effect.succeed(options.health ?? { healthy: true, latencyMs: 0 })
     },
     calls,

@@ -24,7 +24,7 @@ import type {
   Usage
 } from "../domain/Domain.ts"
 import { isTokenInput, requestMessages } from "../domain/Domain.ts"
-import { attemptsOf, ConfigurationError, type InvalidRequest, type LLMError } from "../domain/LLMError.ts"
+import { ConfigurationError, type LLMError } from "../domain/LLMError.ts"
 import { LLMConfig } from "../config/LLMConfig.ts"
 import type { ModelClientShape } from "../providers/ModelClient.ts"
 import { ModelClients, type ModelClientsShape } from "../providers/ModelClients.ts"
@@ -32,7 +32,8 @@ import type { PassthroughRequest } from "../providers/Passthrough.ts"
 import { costOfUsage, estimatePromptTokens } from "../accounting/Pricing.ts"
 import { type Deployment, type DeploymentTable, makeDeploymentTable } from "./internal/Deployments.ts"
 import { type ChainContext, runChain } from "./internal/Executor.ts"
-import { type Admitted, admitFields, fieldsFor, ignoredOf } from "./internal/Fields.ts"
+import { admitFields, fieldsFor, ignoredOf } from "./internal/Fields.ts"
+import { makeGenerate, type Prepared } from "./internal/Generate.ts"
 import { passedOver, type RoutePlan } from "./internal/Planner.ts"
 import {
   isPinned,
@@ -136,15 +137,13 @@ const makeRouting = (
   table: DeploymentTable,
   clients: ModelClientsShape,
   ctx: ChainContext,
-  planner: RequestPlanner
+  planner: RequestPlanner,
+  random: Random.Random
 ) => {
   const now = Effect.clockWith((c) => c.currentTimeMillis)
   const settledPlan = (p: RoutePlan | LLMError) => "candidates" in p ? Effect.succeed(p) : Effect.fail(p)
   const plan = (req: LLMRequest): Effect.Effect<RoutePlan, LLMError> =>
     Effect.clockWith((clock) => settledPlan(planner.plan(req, clock.currentTimeMillisUnsafe())))
-  /** The plan a request runs: the one it was given (committed), else one made here. */
-  const planToRun = (req: LLMRequest, given: RoutePlan | undefined, at: number) =>
-    settledPlan(given === undefined ? planner.planToRun(req, at) : planner.commit(req, given, at))
 
   const clientFor = (d: Deployment): Effect.Effect<ModelClientShape, LLMError> => {
     const c = clients.get(d.provider)
@@ -153,20 +152,9 @@ const makeRouting = (
       : Effect.fail(new ConfigurationError({ message: `provider ${d.provider} has no client`, path: "providers" }))
   }
 
-  /** The field rule per candidate: who can take the request's `extra` fields (routing/internal/Fields). */
-  const admit = (req: LLMRequest, p: RoutePlan): Effect.Effect<Admitted, InvalidRequest> => {
-    const admitted = admitFields(req, p.candidates.map((c) => c.deployment), (d) => clients.get(d.provider), isPinned(req.model))
-    return "candidates" in admitted ? Effect.succeed(admitted) : Effect.fail(admitted)
-  }
-
   /** The client-request metrics of a request that ended at `t`. */
-  const finishedAt = (startedAt: number, t: number, error?: LLMError) => {
-    const seconds = (t - startedAt) / 1000
-    if (error === undefined) return Telemetry.clientRequest(seconds, "success")
-    const attempts = attemptsOf(error) ?? []
-    const onlyOpen = attempts.length > 0 && attempts.every((a) => a.outcome === "skipped:CircuitOpen")
-    return Telemetry.clientRequest(seconds, onlyOpen ? "circuit_open" : "error", error._tag)
-  }
+  const finishedAt = (startedAt: number, t: number, error?: LLMError) =>
+    error === undefined ? Telemetry.clientRequest((t - startedAt) / 1000, "success") : Telemetry.clientFailed((t - startedAt) / 1000, error)
   const finished = (startedAt: number, error?: LLMError) => Effect.flatMap(now, (t) => finishedAt(startedAt, t, error))
 
   const settle = (d: Deployment, usage: Usage, promptEstimate: number, costUsd: number) =>
@@ -175,56 +163,27 @@ const makeRouting = (
       ctx.limits.settle(d, usage.totalTokens - Math.min(promptEstimate, d.tpm ?? promptEstimate))
     )
 
-  /** The committed plan and its admitted candidates, or the error that ends the request. */
-  const prepared = (req: LLMRequest, given: RoutePlan | undefined, startedAt: number) =>
-    Effect.flatMap(planToRun(req, given, startedAt), (p) => Effect.map(admit(req, p), (admitted) => ({ p, admitted }))).pipe(
-      Effect.tapError((e) => finished(startedAt, e))
-    )
+  /**
+   * The plan a request runs (the one it was given, committed, else one made here) and its
+   * candidates under the field rule (routing/internal/Fields), or the error that ends the
+   * request: synchronous.
+   */
+  const prepare = (req: LLMRequest, given: RoutePlan | undefined, startedAt: number): Prepared | LLMError => {
+    const p = given === undefined ? planner.planToRun(req, startedAt) : planner.commit(req, given, startedAt)
+    if (!("candidates" in p)) return p
+    const admitted = admitFields(req, p.candidates.map((c) => c.deployment), (d) => clients.get(d.provider), isPinned(req.model))
+    return "candidates" in admitted ? { p, admitted } : admitted
+  }
+  const prepared = (req: LLMRequest, given: RoutePlan | undefined, startedAt: number) => {
+    const r = prepare(req, given, startedAt)
+    return "admitted" in r ? Effect.succeed(r) : Effect.andThen(finished(startedAt, r), Effect.fail(r))
+  }
 
   /** The client an attempt on `d` calls (its pass-through face for a native request). */
   const attemptClientFor = (d: Deployment, passthrough: PassthroughRequest | undefined) =>
     passthrough === undefined ? clientFor(d) : Effect.map(clientFor(d), (c) => attemptClient(c, d, passthrough))
 
-  // a span only while the tracer is on (metrics/GenAiSpans.spanned)
-  const generate = spanned("ModelRouter.generate", Effect.fnUntraced(function*(req: LLMRequest, given?: RoutePlan, passthrough?: PassthroughRequest) {
-    const startedAt = yield* now
-    const { admitted, p } = yield* prepared(req, given, startedAt)
-    const messages = requestMessages(req)
-    const request = (d: Deployment, client: ModelClientShape) =>
-      providerRequest(req, messages, d, fieldsFor(req, admitted.decisions?.get(d.ref), client))
-    const result = yield* runChain(ctx, {
-      candidates: admitted.candidates,
-      startedAt,
-      tokens: p.promptTokens,
-      requested: requestedOf(req),
-      passedOver: (d) => passedOver(p, d.ref),
-      call: (d, timeoutMs) => {
-        const call = (client: ModelClientShape) =>
-          client.generate(client.enforcesTimeout === true ? { ...request(d, client), timeoutMs } : request(d, client))
-        // the usual case, a client of our own answering the gateway's request, without a step to look it up
-        const own = passthrough === undefined ? clients.get(d.provider) : undefined
-        return own !== undefined ? call(own) : Effect.flatMap(attemptClientFor(d, passthrough), call)
-      },
-      selfTimed: (d) => clients.get(d.provider)?.enforcesTimeout === true
-    }).pipe(Effect.tapError((e) => finished(startedAt, e)))
-    const d = result.deployment
-    const response = result.value
-    const costUsd = costOfUsage(d.entry, response.usage)
-    yield* settle(d, response.usage, p.promptTokens, costUsd)
-    const end = yield* now
-    yield* finishedAt(startedAt, end)
-    return {
-      ...response,
-      provider: d.provider,
-      model: d.model,
-      ref: d.ref,
-      attempts: result.attempts,
-      latencyMs: end - startedAt,
-      upstreamMs: result.upstreamMs,
-      costUsd,
-      ignoredFields: ignoredOf(admitted.decisions?.get(d.ref))
-    } satisfies RoutedResponse
-  }))
+  const generate = makeGenerate({ ctx, clients, random, prepare, attemptClient: attemptClientFor, settle })
 
   const stream = (req: LLMRequest, given?: RoutePlan, passthrough?: PassthroughRequest): Stream.Stream<StreamChunk, LLMError> =>
     Stream.unwrap(Effect.gen(function*() {
@@ -318,11 +277,12 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
   })
   const ctx: ChainContext = { routing: config.routing, state, breakers, limits, backoff: { ...defaultBackoff, ...options.backoff } }
   const planner = makeRequestPlanner(config, table, state, () => random.nextDoubleUnsafe())
-  const routing = makeRouting(config, table, clients, ctx, planner)
+  const routing = makeRouting(config, table, clients, ctx, planner, random)
   const withRandom = Effect.provideService(Random.Random, random)
   return ModelRouter.of({
     plan: routing.plan,
-    generate: (req, plan, passthrough) => withRandom(routing.generate(req, plan, passthrough)),
+    // the chain's backoff draws from `random` (internal/Generate provides it where it is needed)
+    generate: routing.generate,
     stream: (req, plan, passthrough) => Stream.provideService(routing.stream(req, plan, passthrough), Random.Random, random),
     embed: (req) => withRandom(routing.embed(req)),
     stats: makeStats({ deployments: table.deployments, state, breakers, limits, providers: config.providers }),

@@ -2,6 +2,7 @@
  * Config and router builders for the router tests.
  */
 import { Effect, Layer } from "effect"
+import { inject } from "vitest"
 import type { CircuitBreaker, RateLimiter } from "effect/persistence"
 import type { GatewayConfig, ModelEntry, ProviderConfig, RoutingConfig } from "../../src/config/ConfigSchema.ts"
 import { resolveBareModel } from "../../src/config/LLMConfig.ts"
@@ -59,12 +60,26 @@ export const seedProviders = [
   provider("lmstudio", "lmstudio", [{ id: "llama-3.1-8b", contextWindow: 8_192 }])
 ]
 
+/**
+ * The project `core-self-timed` (vitest.selfTimed.config.ts) runs the router's tests again with
+ * clients that bound their own calls, as the OpenAI client does: the router then takes its fused
+ * path for a first attempt (routing/internal/Generate), and every rule must read the same there.
+ */
+const selfTimed = inject("selfTimedClients") === true
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Set by vitest.selfTimed.config.ts. */
+    selfTimedClients?: boolean
+  }
+}
+
 /** Scripted clients for providers, and a router over them. */
 export const scripted = (
   specs: ReadonlyArray<ScriptedClientOptions>
 ): { readonly clients: Record<string, ScriptedClient>; readonly layer: Layer.Layer<ModelClients> } => {
   const clients: Record<string, ScriptedClient> = {}
-  for (const s of specs) clients[s.provider] = makeScriptedClient(s)
+  for (const s of specs) clients[s.provider] = makeScriptedClient({ enforcesTimeout: selfTimed, ...s })
   return { clients, layer: ModelClients.layerFrom(Object.values(clients).map((c) => c.client)) }
 }
 

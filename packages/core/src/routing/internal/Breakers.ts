@@ -22,7 +22,7 @@
  * failure of such a call is then handed to the store as if it had been admitted (the same
  * classification, counting and opening), and calls go through the store until the next success.
  */
-import { Cause, Duration, Effect, Exit, Option } from "effect"
+import { Cause, type Context, Duration, Effect, Exit, Option } from "effect"
 import { CircuitBreaker } from "effect/persistence"
 import type { CircuitBreakerConfig } from "../../config/ConfigSchema.ts"
 import { isLLMError, type LLMError } from "../../domain/LLMError.ts"
@@ -38,6 +38,15 @@ export interface Breakers {
     d: Deployment,
     call: Effect.Effect<A, LLMError, R>
   ) => Effect.Effect<A, LLMError | CircuitBreaker.CircuitBreakerError, R>
+  /**
+   * A call to `d` may run without the store now (the header's case): run it, then hand its
+   * exit to `directSucceeded` or `directFailed`. `run` does exactly this when it may.
+   */
+  readonly bypasses: (d: Deployment) => boolean
+  /** A success of a call run without the store, counted (synchronous: the caller's own step). */
+  readonly directSucceeded: (context: Context.Context<never>, d: Deployment) => void
+  /** A failure of a call run without the store: the store hears of it as if it had admitted it; the exit comes back unchanged. */
+  readonly directFailed: <A>(d: Deployment, exit: Exit.Exit<A, LLMError>) => Effect.Effect<A, LLMError>
   /** Records a failure that happened after the call returned (a stream cut mid-way). */
   readonly recordFailure: (d: Deployment, error: LLMError) => Effect.Effect<void>
   /** The shared circuit state (a store read), probation shown as half-open. */
@@ -146,20 +155,29 @@ export const makeBreakers = Effect.fnUntraced(function*(options: {
     })
 
   /** A closed circuit with nothing to count (see the header): the call runs without the store. */
-  const direct = <A, R>(d: Deployment, call: Effect.Effect<A, LLMError, R>) =>
-    Effect.flatMap(Effect.exit(call), (exit) => {
-      if (Exit.isSuccess(exit)) return Effect.as(Telemetry.circuitOutcome(d, false), exit.value)
-      if (Cause.hasInterruptsOnly(exit.cause)) return exit
-      // the store hears of the failure as if it had admitted the call, then the caller does
-      return Effect.flatMap(Effect.exit(admitted(d, exit)), () => exit)
-    })
-
-  const run = <A, R>(d: Deployment, call: Effect.Effect<A, LLMError, R>) => {
+  const bypasses = (d: Deployment) => {
+    if (!local) return false
     const s = state.get(d.ref)
-    return local && s.circuit === "closed" && s.probation === 0 && !unsettled.has(d.ref)
-      ? direct(d, call)
-      : admitted(d, call)
+    return s.circuit === "closed" && s.probation === 0 && !unsettled.has(d.ref)
   }
+  const directSucceeded = (context: Context.Context<never>, d: Deployment) => Telemetry.circuitOutcomeNow(context, d, false)
+  const directFailed = <A>(d: Deployment, exit: Exit.Exit<A, LLMError>): Effect.Effect<A, LLMError> =>
+    // an interruption says nothing of the model; a failure goes to the store as if admitted, then to the caller
+    Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)
+      ? exit
+      : Effect.flatMap(Effect.exit(admitted(d, exit)), () => exit)
+
+  const direct = <A, R>(d: Deployment, call: Effect.Effect<A, LLMError, R>) =>
+    Effect.flatMap(Effect.exit(call), (exit) =>
+      Exit.isSuccess(exit)
+        ? Effect.withFiberSucceed((fiber) => {
+          directSucceeded(fiber.context, d)
+          return exit.value
+        })
+        : directFailed(d, exit))
+
+  const run = <A, R>(d: Deployment, call: Effect.Effect<A, LLMError, R>) =>
+    bypasses(d) ? direct(d, call) : admitted(d, call)
 
   const recordFailure = (d: Deployment, error: LLMError) =>
     countsAgainstHealth(error)
@@ -177,5 +195,5 @@ export const makeBreakers = Effect.fnUntraced(function*(options: {
       }
     )
 
-  return { run, recordFailure, state: stateOf } satisfies Breakers
+  return { run, bypasses, directSucceeded, directFailed, recordFailure, state: stateOf } satisfies Breakers
 })

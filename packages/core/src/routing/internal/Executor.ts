@@ -14,7 +14,7 @@
  * When every candidate failed, the error names what the caller asked for (the model, or `auto`
  * and the task) and why each candidate fell out: `openai/gpt-4o-mini: circuit open; …`.
  */
-import { Cause, Duration, Effect, Exit, Option } from "effect"
+import { Cause, type Context, Duration, Effect, Exit, Option } from "effect"
 import { CircuitBreaker } from "effect/persistence"
 import type { RoutingConfig } from "../../config/ConfigSchema.ts"
 import type { Attempt } from "../../domain/Domain.ts"
@@ -72,6 +72,17 @@ export interface ChainOptions<A, R> {
    * `passedOver`): when `d` answers, they head the attempts as `skipped:…`, never having been called.
    */
   readonly passedOver?: ((d: Deployment) => ReadonlyArray<Attempt>) | undefined
+  /**
+   * The first attempt on `candidates[0]`, already made without a limit or the breaker's store
+   * (the router's fused path, internal/Generate) and failed: judged here like any attempt.
+   */
+  readonly first?: FirstAttempt<A> | undefined
+}
+
+export interface FirstAttempt<A> {
+  readonly exit: Exit.Exit<A, LLMError>
+  /** Clock ms when it started. */
+  readonly startedAt: number
 }
 
 export interface Requested {
@@ -95,6 +106,30 @@ const windowFloor = (e: LLMError, d: Deployment): number | undefined =>
     ? undefined
     : e.contextWindow ?? d.contextWindow ?? (e.tokenCount > 0 ? e.tokenCount - 1 : undefined)
 
+/**
+ * A successful attempt on `d` that took `ms`, recorded (synchronous: the caller's own step);
+ * the route a caller sees: the attempts so far, headed by those the plan passed over.
+ */
+export const attemptSucceeded = (
+  context: Context.Context<never>,
+  state: RouterState,
+  d: Deployment,
+  ms: number,
+  attempts: Array<Attempt>,
+  passedOver: ((d: Deployment) => ReadonlyArray<Attempt>) | undefined
+): ReadonlyArray<Attempt> => {
+  const s = state.get(d.ref)
+  s.requests++
+  s.successes++
+  state.recordLatency(d.ref, ms)
+  Telemetry.upstreamCallNow(context, d, { ms })
+  attempts.push({ model: d.ref, outcome: "ok", ms })
+  const skipped = passedOver?.(d)
+  return skipped === undefined || skipped.length === 0
+    ? attempts
+    : [...skipped.filter((a) => !attempts.some((t) => t.model === a.model)), ...attempts]
+}
+
 export const runChain = <A, R>(
   ctx: ChainContext,
   options: ChainOptions<A, R>
@@ -111,6 +146,7 @@ export const runChain = <A, R>(
     // spans only while the tracer is on: off, an attempt builds none
     const tracing = yield* Effect.withFiberSucceed(isTracing)
     let attemptNo = 0
+    let first = options.first
 
     for (let i = 0; i < candidates.length; i++) {
       const d = candidates[i]
@@ -126,47 +162,51 @@ export const runChain = <A, R>(
       /** Until when this candidate may wait for a permit (set at its first refusal). */
       let queueUntil: number | undefined
       while (true) {
-        const t0 = yield* now
-        // jittered backoffs make times fractional: under a millisecond left is no time left
-        if (deadline - t0 < 1) {
-          return yield* Effect.fail(withAttempts(chainTimeout(d.ref, routing.timeoutMs), attempts))
-        }
-        const waitMs = yield* limits.acquire(d, options.tokens)
-        if (waitMs > 0) {
-          // a permit within the queue budget (and the deadline) is waited for; otherwise the
-          // candidate is skipped now, and if it was the last the caller hears so now
-          queueUntil ??= Math.min(t0 + queueMs, deadline)
-          if (t0 + waitMs <= queueUntil && t0 + waitMs < deadline) {
-            yield* Effect.sleep(waitMs)
-            continue
+        let t0: number
+        let exit: Exit.Exit<A, LLMError | CircuitBreaker.CircuitBreakerError>
+        if (first !== undefined) {
+          // made already (options.first): only its verdict is left, through the breaker as a direct call's
+          t0 = first.startedAt
+          exit = yield* Effect.exit(breakers.directFailed(d, first.exit))
+          first = undefined
+          attemptNo++
+        } else {
+          t0 = yield* now
+          // jittered backoffs make times fractional: under a millisecond left is no time left
+          if (deadline - t0 < 1) {
+            return yield* Effect.fail(withAttempts(chainTimeout(d.ref, routing.timeoutMs), attempts))
           }
-          attempts.push({ model: d.ref, outcome: "skipped:RateLimited", ms: 0 })
-          const limited = locallyLimited(d.ref, waitMs)
-          errors.push(limited)
-          reasons.push(`${d.ref}: ${reasonOf(limited)}`)
-          break
+          const waitMs = yield* limits.acquire(d, options.tokens)
+          if (waitMs > 0) {
+            // a permit within the queue budget (and the deadline) is waited for; otherwise the
+            // candidate is skipped now, and if it was the last the caller hears so now
+            queueUntil ??= Math.min(t0 + queueMs, deadline)
+            if (t0 + waitMs <= queueUntil && t0 + waitMs < deadline) {
+              yield* Effect.sleep(waitMs)
+              continue
+            }
+            attempts.push({ model: d.ref, outcome: "skipped:RateLimited", ms: 0 })
+            const limited = locallyLimited(d.ref, waitMs)
+            errors.push(limited)
+            reasons.push(`${d.ref}: ${reasonOf(limited)}`)
+            break
+          }
+          const timeoutMs = Math.min(routing.attemptTimeoutMs, deadline - t0)
+          const upstream = tracing ? upstreamSpan(d, options.operation ?? "chat", options.call(d, timeoutMs)) : options.call(d, timeoutMs)
+          const call = options.selfTimed?.(d) === true
+            ? upstream
+            : Effect.timeoutOrElse(upstream, { duration: timeoutMs, orElse: attemptTimeout(d.ref, timeoutMs) })
+          exit = yield* Effect.exit(tracing ? attemptSpan(d, ++attemptNo, breakers.run(d, call)) : breakers.run(d, call))
         }
-        const timeoutMs = Math.min(routing.attemptTimeoutMs, deadline - t0)
-        const upstream = tracing ? upstreamSpan(d, options.operation ?? "chat", options.call(d, timeoutMs)) : options.call(d, timeoutMs)
-        const call = options.selfTimed?.(d) === true
-          ? upstream
-          : Effect.timeoutOrElse(upstream, { duration: timeoutMs, orElse: attemptTimeout(d.ref, timeoutMs) })
-        const exit = yield* Effect.exit(tracing ? attemptSpan(d, ++attemptNo, breakers.run(d, call)) : breakers.run(d, call))
         const t1 = yield* now
         const ms = t1 - t0
-        const s = state.get(d.ref)
         if (Exit.isSuccess(exit)) {
-          s.requests++
-          s.successes++
-          state.recordLatency(d.ref, ms)
-          yield* Telemetry.upstreamCall(d, { ms })
-          attempts.push({ model: d.ref, outcome: "ok", ms })
-          const skipped = options.passedOver?.(d)
-          const route = skipped === undefined || skipped.length === 0
-            ? attempts
-            : [...skipped.filter((a) => !attempts.some((t) => t.model === a.model)), ...attempts]
+          const route = yield* Effect.withFiberSucceed((fiber) =>
+            attemptSucceeded(fiber.context, state, d, ms, attempts, options.passedOver)
+          )
           return { value: exit.value, deployment: d, attempts: route, upstreamMs: ms } satisfies ChainResult<A>
         }
+        const s = state.get(d.ref)
         const found = Cause.findErrorOption(exit.cause)
         // a defect or an interruption: not ours to judge
         if (Option.isNone(found)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)

@@ -4,7 +4,7 @@
 import { type Context, Effect } from "effect"
 import * as M from "../../metrics/GatewayMetrics.ts"
 import type { Usage } from "../../domain/Domain.ts"
-import { LLMErrorTags } from "../../domain/LLMError.ts"
+import { attemptsOf, type LLMError, LLMErrorTags } from "../../domain/LLMError.ts"
 import type { CircuitView } from "./State.ts"
 
 const requests = M.labelled(M.providerRequestsTotal)
@@ -60,25 +60,36 @@ const record = (f: (context: Context.Context<never>) => void): Effect.Effect<voi
   // one primitive step (contextWith + sync was two)
   Effect.withFiberSucceed((fiber) => f(fiber.context))
 
+/**
+ * `…Now(context, …)`: the same updates made at once, for code already running synchronously
+ * inside a step of its own (the router's fused path, ModelRouter "Generate").
+ */
+export const upstreamCallNow = (
+  ctx: Context.Context<never>,
+  d: Labels,
+  outcome: { readonly ms: number; readonly error?: string | undefined }
+) => {
+  const b = bundle(d)
+  b.requests.updateUnsafe(1, ctx)
+  if (outcome.error === undefined) b.latency.updateUnsafe(outcome.ms, ctx)
+  else errors({ ...labelsOf(d), error_type: outcome.error }).updateUnsafe(1, ctx)
+}
+
 export const upstreamCall = (d: Labels, outcome: { readonly ms: number; readonly error?: string | undefined }) =>
-  record((ctx) => {
-    const b = bundle(d)
-    b.requests.updateUnsafe(1, ctx)
-    if (outcome.error === undefined) b.latency.updateUnsafe(outcome.ms, ctx)
-    else errors({ ...labelsOf(d), error_type: outcome.error }).updateUnsafe(1, ctx)
-  })
+  record((ctx) => upstreamCallNow(ctx, d, outcome))
 
 /** A failure after the call had succeeded (a stream cut mid-way): an error, not another request. */
 export const upstreamError = (d: Labels, tag: string) =>
   record((ctx) => errors({ ...labelsOf(d), error_type: tag }).updateUnsafe(1, ctx))
 
-export const usage = (d: Labels, u: Usage, usd: number) =>
-  record((ctx) => {
-    const b = bundle(d)
-    b.prompt.updateUnsafe(u.promptTokens, ctx)
-    b.completion.updateUnsafe(u.completionTokens, ctx)
-    if (usd > 0) b.cost.updateUnsafe(usd, ctx)
-  })
+export const usageNow = (ctx: Context.Context<never>, d: Labels, u: Usage, usd: number) => {
+  const b = bundle(d)
+  b.prompt.updateUnsafe(u.promptTokens, ctx)
+  b.completion.updateUnsafe(u.completionTokens, ctx)
+  if (usd > 0) b.cost.updateUnsafe(usd, ctx)
+}
+
+export const usage = (d: Labels, u: Usage, usd: number) => record((ctx) => usageNow(ctx, d, u, usd))
 
 export const failover = (from: Labels) => record((ctx) => failovers(labelsOf(from)).updateUnsafe(1, ctx))
 
@@ -91,8 +102,10 @@ export const rateLimitCheck = (d: Labels, limitedForMs: number | undefined) =>
     }
   })
 
-export const circuitOutcome = (d: Labels, failure: boolean) =>
-  record((ctx) => (failure ? cbFailures(labelsOf(d)) : bundle(d).cbSuccesses).updateUnsafe(1, ctx))
+export const circuitOutcomeNow = (ctx: Context.Context<never>, d: Labels, failure: boolean) =>
+  (failure ? cbFailures(labelsOf(d)) : bundle(d).cbSuccesses).updateUnsafe(1, ctx)
+
+export const circuitOutcome = (d: Labels, failure: boolean) => record((ctx) => circuitOutcomeNow(ctx, d, failure))
 
 export const circuitTransition = (d: Labels, from: CircuitView, to: CircuitView) =>
   record((ctx) => {
@@ -133,10 +146,24 @@ export const activeDeployments = (n: number) => record((ctx) => M.gatewayActiveP
 /** The series every successful request counts in, looked up once (a lookup builds its key string). */
 let clientSuccesses: ReturnType<typeof clientRequests> | undefined
 
+export const clientRequestNow = (
+  ctx: Context.Context<never>,
+  seconds: number,
+  status: "success" | "error" | "circuit_open",
+  errorTag?: string
+) => {
+  const series = status === "success" ? (clientSuccesses ??= clientRequests({ status })) : clientRequests({ status })
+  series.updateUnsafe(1, ctx)
+  M.clientRequestDurationSeconds.updateUnsafe(seconds, ctx)
+  if (errorTag !== undefined) clientErrors({ error_type: errorTag }).updateUnsafe(1, ctx)
+}
+
 export const clientRequest = (seconds: number, status: "success" | "error" | "circuit_open", errorTag?: string) =>
-  record((ctx) => {
-    const series = status === "success" ? (clientSuccesses ??= clientRequests({ status })) : clientRequests({ status })
-    series.updateUnsafe(1, ctx)
-    M.clientRequestDurationSeconds.updateUnsafe(seconds, ctx)
-    if (errorTag !== undefined) clientErrors({ error_type: errorTag }).updateUnsafe(1, ctx)
-  })
+  record((ctx) => clientRequestNow(ctx, seconds, status, errorTag))
+
+/** A request that failed: `circuit_open` when every attempt found its circuit open, else `error`. */
+export const clientFailed = (seconds: number, error: LLMError) => {
+  const attempts = attemptsOf(error) ?? []
+  const onlyOpen = attempts.length > 0 && attempts.every((a) => a.outcome === "skipped:CircuitOpen")
+  return clientRequest(seconds, onlyOpen ? "circuit_open" : "error", error._tag)
+}

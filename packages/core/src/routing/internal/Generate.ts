@@ -1,0 +1,160 @@
+/**
+ * `ModelRouter.generate`: a plan run through the chain (Executor), with a fused way for the
+ * usual request. Most requests are answered by their plan's first candidate at the first
+ * attempt, with no rate limit on it and its circuit closed with nothing to count; for those the
+ * chain's generator (a deadline check, a limiter round, the breaker's pass, a dozen metric and
+ * clock steps) is ~30 % of what a request costs in this process (notes/benchmarks.md, "Issue
+ * 19, fifth session"). So such a request makes that one attempt here, in one step around the
+ * client's call, and records its success with the same functions the chain uses
+ * (`attemptSucceeded`, the breaker's `directSucceeded`, the `…Now` metrics). Anything else goes
+ * to the chain, and so does a failure of that attempt: the chain takes it as its first attempt
+ * (`ChainOptions.first`) and judges it as it judges every other, so retry, fallback and the
+ * error a caller sees follow one set of rules and are covered by one set of tests.
+ */
+import { Clock, Effect, Exit, type Fiber, Random } from "effect"
+import type { LLMRequest, ProviderResponse, Usage } from "../../domain/Domain.ts"
+import { requestMessages } from "../../domain/Domain.ts"
+import type { LLMError } from "../../domain/LLMError.ts"
+import { isTracing } from "../../metrics/GenAiSpans.ts"
+import type { ModelClientShape } from "../../providers/ModelClient.ts"
+import type { ModelClientsShape } from "../../providers/ModelClients.ts"
+import type { PassthroughRequest } from "../../providers/Passthrough.ts"
+import { costOfUsage } from "../../accounting/Pricing.ts"
+import type { RoutedResponse } from "../ModelRouter.ts"
+import type { Deployment } from "./Deployments.ts"
+import { attemptSucceeded, type ChainContext, type FirstAttempt, runChain } from "./Executor.ts"
+import { type Admitted, fieldsFor, ignoredOf } from "./Fields.ts"
+import { passedOver, type RoutePlan } from "./Planner.ts"
+import { providerRequest, requestedOf } from "./RequestPlan.ts"
+import { attemptSpan, upstreamSpan } from "./Spans.ts"
+import * as Telemetry from "./Telemetry.ts"
+
+/** A request's committed plan and the candidates the field rule admitted. */
+export interface Prepared {
+  readonly p: RoutePlan
+  readonly admitted: Admitted
+}
+
+export interface GenerateParts {
+  readonly ctx: ChainContext
+  readonly clients: ModelClientsShape
+  readonly random: Random.Random
+  /** Plans (or commits `given`) and admits, at `now`: synchronous, no step. */
+  readonly prepare: (req: LLMRequest, given: RoutePlan | undefined, now: number) => Prepared | LLMError
+  /** The client an attempt on `d` calls (its pass-through face for a native request). */
+  readonly attemptClient: (d: Deployment, passthrough: PassthroughRequest | undefined) => Effect.Effect<ModelClientShape, LLMError>
+  /** Counts the usage and charges the tokens the estimate missed (Effect: a tpm charge is a store round). */
+  readonly settle: (d: Deployment, usage: Usage, promptEstimate: number, costUsd: number) => Effect.Effect<void>
+}
+
+const clientSeconds = (startedAt: number, end: number) => (end - startedAt) / 1000
+
+export const makeGenerate = (parts: GenerateParts) => {
+  const { clients, ctx } = parts
+  const { breakers, routing, state } = ctx
+  const withRandom = Effect.provideService(Random.Random, parts.random)
+
+  /** The client-request metrics of a request that failed. */
+  const failed = (startedAt: number, e: LLMError) =>
+    Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (end) => Telemetry.clientFailed(clientSeconds(startedAt, end), e))
+
+  const answer = (
+    { admitted }: Prepared,
+    d: Deployment,
+    response: ProviderResponse,
+    route: { readonly attempts: RoutedResponse["attempts"]; readonly upstreamMs: number; readonly latencyMs: number; readonly costUsd: number }
+  ): RoutedResponse => ({
+    ...response,
+    provider: d.provider,
+    model: d.model,
+    ref: d.ref,
+    attempts: route.attempts,
+    latencyMs: route.latencyMs,
+    upstreamMs: route.upstreamMs,
+    costUsd: route.costUsd,
+    ignoredFields: ignoredOf(admitted.decisions?.get(d.ref))
+  })
+
+  const request = (req: LLMRequest, { admitted }: Prepared, d: Deployment, client: ModelClientShape) =>
+    providerRequest(req, requestMessages(req), d, fieldsFor(req, admitted.decisions?.get(d.ref), client))
+
+  /** The chain's way: every candidate, limit, retry and breaker rule (Executor). */
+  const chained = Effect.fnUntraced(function*(
+    req: LLMRequest,
+    prep: Prepared,
+    startedAt: number,
+    passthrough: PassthroughRequest | undefined,
+    first?: FirstAttempt<ProviderResponse>
+  ) {
+    const { admitted, p } = prep
+    const result = yield* runChain(ctx, {
+      candidates: admitted.candidates,
+      startedAt,
+      tokens: p.promptTokens,
+      requested: requestedOf(req),
+      passedOver: (d) => passedOver(p, d.ref),
+      first,
+      call: (d, timeoutMs) => {
+        const call = (client: ModelClientShape) =>
+          client.generate(client.enforcesTimeout === true ? { ...request(req, prep, d, client), timeoutMs } : request(req, prep, d, client))
+        // the usual case, a client of our own answering the gateway's request, without a step to look it up
+        const own = passthrough === undefined ? clients.get(d.provider) : undefined
+        return own !== undefined ? call(own) : Effect.flatMap(parts.attemptClient(d, passthrough), call)
+      },
+      selfTimed: (d) => clients.get(d.provider)?.enforcesTimeout === true
+    }).pipe(Effect.tapError((e) => failed(startedAt, e)))
+    const d = result.deployment
+    const costUsd = costOfUsage(d.entry, result.value.usage)
+    yield* parts.settle(d, result.value.usage, p.promptTokens, costUsd)
+    const end = yield* Effect.clockWith((c) => c.currentTimeMillis)
+    yield* Telemetry.clientRequest(clientSeconds(startedAt, end), "success")
+    return answer(prep, d, result.value, { attempts: result.attempts, upstreamMs: result.upstreamMs, latencyMs: end - startedAt, costUsd })
+  })
+
+  /** The client of the fused way's one attempt on `d`, or undefined when that attempt must be the chain's. */
+  const fusable = (d: Deployment | undefined, passthrough: PassthroughRequest | undefined, startedAt: number, now: number) => {
+    if (d === undefined || passthrough !== undefined || d.rpm !== undefined || d.tpm !== undefined) return undefined
+    // the chain's own first check: under a millisecond left of the deadline is no time left
+    if (startedAt + routing.timeoutMs - now < 1 || !breakers.bypasses(d)) return undefined
+    const client = clients.get(d.provider)
+    // a client that bounds its own call (no timeout race here)
+    return client?.enforcesTimeout === true ? client : undefined
+  }
+
+  const run = (fiber: Fiber.Fiber<unknown, unknown>, req: LLMRequest, given: RoutePlan | undefined, passthrough: PassthroughRequest | undefined) => {
+    const clock = fiber.getRef(Clock.Clock)
+    const startedAt = clock.currentTimeMillisUnsafe()
+    const prep = parts.prepare(req, given, startedAt)
+    if (!("admitted" in prep)) return Effect.andThen(failed(startedAt, prep), Effect.fail(prep))
+    const d = prep.admitted.candidates[0]
+    const t0 = clock.currentTimeMillisUnsafe()
+    const client = fusable(d, passthrough, startedAt, t0)
+    if (client === undefined) return withRandom(chained(req, prep, startedAt, passthrough))
+    const timeoutMs = Math.min(routing.attemptTimeoutMs, startedAt + routing.timeoutMs - t0)
+    const tracing = isTracing(fiber)
+    const call = client.generate({ ...request(req, prep, d, client), timeoutMs })
+    return Effect.flatMap(Effect.exit(tracing ? attemptSpan(d, 1, upstreamSpan(d, "chat", call)) : call), (exit) => {
+      if (!Exit.isSuccess(exit)) return withRandom(chained(req, prep, startedAt, passthrough, { exit, startedAt: t0 }))
+      // the success, recorded as the breaker and the chain record it, then as `chained` ends
+      const t1 = clock.currentTimeMillisUnsafe()
+      const context = fiber.context
+      breakers.directSucceeded(context, d)
+      const attempts = attemptSucceeded(context, state, d, t1 - t0, [], (x) => passedOver(prep.p, x.ref))
+      const response = exit.value
+      const costUsd = costOfUsage(d.entry, response.usage)
+      // `settle` without its tpm charge: a fused attempt's deployment has no tpm
+      Telemetry.usageNow(context, d, response.usage, costUsd)
+      const end = clock.currentTimeMillisUnsafe()
+      Telemetry.clientRequestNow(context, clientSeconds(startedAt, end), "success")
+      return Effect.succeed(answer(prep, d, response, { attempts, upstreamMs: t1 - t0, latencyMs: end - startedAt, costUsd }))
+    })
+  }
+
+  // a span only while the tracer is on (GenAiSpans.spanned, in the same step as the fiber read)
+  return (req: LLMRequest, given?: RoutePlan, passthrough?: PassthroughRequest): Effect.Effect<RoutedResponse, LLMError> =>
+    Effect.withFiber((fiber) =>
+      isTracing(fiber)
+        ? Effect.withSpan(Effect.withFiber((inner) => run(inner, req, given, passthrough)), "ModelRouter.generate", { captureStackTrace: false })
+        : run(fiber, req, given, passthrough)
+    )
+}
