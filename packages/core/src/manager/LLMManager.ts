@@ -14,7 +14,7 @@ import {
 } from "../conversations/ConversationStorage.ts"
 import type { ChatMessage, EmbeddingInput, EmbeddingResponse, LLMRequest, LLMResponse, StreamChunk } from "../domain/Domain.ts"
 import { InvalidRequest, type LLMError } from "../domain/LLMError.ts"
-import { annotated, spanned } from "../metrics/GenAiSpans.ts"
+import { annotated, isTracing, spanned } from "../metrics/GenAiSpans.ts"
 import type { PassthroughRequest } from "../providers/Passthrough.ts"
 import { ModelRouter } from "../routing/ModelRouter.ts"
 import type { CallContext, ChatOptions } from "./CallContext.ts"
@@ -92,10 +92,17 @@ export const make = Effect.gen(function*() {
 
   // a span only while the tracer is on (GenAiSpans.spanned: a traced Effect.fn costs ~3 µs a
   // call even with the tracer off; notes/benchmarks.md)
-  const generate = spanned("LLMManager.generate", Effect.fnUntraced(function*(req: LLMRequest, ctx?: CallContext) {
+  const traced = spanned("LLMManager.generate", Effect.fnUntraced(function*(req: LLMRequest, ctx?: CallContext) {
     const valid = yield* accept(req, ctx?.validated)
     return yield* annotated("chat", () => spans.spanRequest(valid), spans.genAiProvider, generateValidated(valid, ctx?.scope ?? DEFAULT_SCOPE, undefined, ctx?.passthrough))
   }))
+  // tracer off (the server without OTLP): the same steps without the generator and the span checks
+  const generate = (req: LLMRequest, ctx?: CallContext): Effect.Effect<LLMResponse, LLMError> =>
+    Effect.withFiber((fiber) =>
+      isTracing(fiber)
+        ? traced(req, ctx)
+        : Effect.flatMap(accept(req, ctx?.validated), (valid) => generateValidated(valid, ctx?.scope ?? DEFAULT_SCOPE, undefined, ctx?.passthrough))
+    )
 
   const embed = Effect.fn("LLMManager.embed")(function*(texts: EmbeddingInput, options?: EmbedOptions) {
     if (texts.length === 0) return yield* new InvalidRequest({ message: "embed needs at least one text", param: "input" })

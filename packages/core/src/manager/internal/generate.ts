@@ -67,13 +67,7 @@ export const makeGenerate = (router: ModelRouterShape, cache: CacheServiceShape,
    * given. A pass-through request that a candidate may answer natively is not cached: the cache
    * keeps the gateway's own answers, and a native one carries what the translated request lacks.
    */
-  return Effect.fnUntraced(function*(req: LLMRequest, scope: string, given?: RoutePlan, passthrough?: PassthroughRequest) {
-    // No cache, no key: building one costs a plan and a SHA-256 per request.
-    if (req.cache === false || !cache.enabled) {
-      const response = yield* fromRouter(req, given, passthrough)
-      yield* record(req, scope, response)
-      return response
-    }
+  const cached = Effect.fnUntraced(function*(req: LLMRequest, scope: string, given?: RoutePlan, passthrough?: PassthroughRequest) {
     const plan = given ?? (yield* router.plan(req))
     if (answersNatively(plan.candidates, passthrough)) {
       const response = yield* fromRouter(req, plan, passthrough)
@@ -96,4 +90,10 @@ export const makeGenerate = (router: ModelRouterShape, cache: CacheServiceShape,
     yield* record(req, scope, response)
     return response
   })
+
+  return (req: LLMRequest, scope: string, given?: RoutePlan, passthrough?: PassthroughRequest): Effect.Effect<LLMResponse, LLMError> =>
+    // No cache, no key: building one costs a plan and a SHA-256 per request. Two steps, no generator.
+    req.cache === false || !cache.enabled
+      ? Effect.flatMap(fromRouter(req, given, passthrough), (response) => Effect.as(record(req, scope, response), response))
+      : cached(req, scope, given, passthrough)
 }
