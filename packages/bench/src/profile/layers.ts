@@ -5,7 +5,11 @@
  * tracer off, as the HTTP server calls it), each against the bench upstream. The difference
  * between two rows is what that layer adds.
  *
- *   node src/profile/layers.ts [--calls N] [--warmup N]     (spawns itself under valgrind, one layer each)
+ *   node src/profile/layers.ts [--calls N] [--warmup N] [--stream]     (spawns itself under valgrind, one layer each)
+ *
+ * `--stream`: the same layers for a streamed answer (20 chunks, sent at once), drained: the
+ * client's `stream`, `ModelRouter.stream`, `LLMManager.generateStream` (the bare row stays the
+ * non-streamed floor).
  */
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
@@ -14,7 +18,7 @@ import * as Path from "node:path"
 import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
 import { ModelClients } from "@llm-gateway/core/providers/ModelClients"
 import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
-import { Context, Effect, Layer, Scope } from "effect"
+import { Context, Effect, Layer, Scope, Stream } from "effect"
 import { gatewayLayer } from "llm-gateway/GatewayLayer"
 import { type Dispatcher, Pool } from "undici"
 import { installExitHooks } from "../procs/Processes.ts"
@@ -26,6 +30,7 @@ const opt = (name: string, d: number) => {
   return i >= 0 ? Number(argv[i + 1]) : d
 }
 const calls = opt("--calls", 2_000)
+const streamed = argv.includes("--stream")
 const warmup = opt("--warmup", 3_000)
 const LAYERS = ["bare", "client", "router", "manager"] as const
 type LayerName = (typeof LAYERS)[number]
@@ -40,7 +45,10 @@ const child = async (layer: LayerName, upstream: string) => {
   const scope = Effect.runSync(Scope.make())
   const ctx = await Effect.runPromise(Scope.provide(scope)(Layer.build(gatewayLayer({
     config: {
-      providers: [{ name: "bench", type: "openai-compatible", baseUrl: `${upstream}/v1`, apiKey: "sk-bench", models: [{ id: "bench-fast", contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 }] }],
+      providers: [{ name: "bench", type: "openai-compatible", baseUrl: `${upstream}/v1`, apiKey: "sk-bench", models: [
+        { id: "bench-fast", contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 },
+        { id: "bench-stream", contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 }
+      ] }],
       routing: { fallbackOrder: ["bench/bench-fast"] },
       cache: { enabled: false, ttlSeconds: 3600, maxSize: 1000 },
       conversations: { store: "memory" }
@@ -65,12 +73,21 @@ const child = async (layer: LayerName, upstream: string) => {
   const client = Context.get(ctx, ModelClients).get("bench")!
   const router = Context.get(ctx, ModelRouter)
   const manager = Context.get(ctx, LLMManager)
-  const one: Record<LayerName, () => Promise<unknown>> = {
-    bare,
-    client: () => quiet(client.generate({ model: "bench-fast", messages, maxTokens: 64, timeoutMs: 10_000 })),
-    router: () => quiet(router.generate(req)),
-    manager: () => quiet(manager.generate(req, { validated: true }))
-  }
+  const sreq = { ...req, model: "bench-stream" }
+  const drain = <E>(s: Stream.Stream<unknown, E>) => quiet(Stream.runDrain(s))
+  const one: Record<LayerName, () => Promise<unknown>> = streamed
+    ? {
+      bare,
+      client: () => drain(client.stream({ model: "bench-stream", messages, maxTokens: 64 })),
+      router: () => drain(router.stream(sreq)),
+      manager: () => drain(manager.generateStream(sreq, { validated: true }))
+    }
+    : {
+      bare,
+      client: () => quiet(client.generate({ model: "bench-fast", messages, maxTokens: 64, timeoutMs: 10_000 })),
+      router: () => quiet(router.generate(req)),
+      manager: () => quiet(manager.generate(req, { validated: true }))
+    }
   const f = one[layer]
   for (let i = 0; i < warmup; i++) await f()
   // callgrind_control is answered by valgrind while this process runs: wait for it without blocking
@@ -90,7 +107,7 @@ const main = async () => {
   const rows = await Promise.all(LAYERS.map((layer) =>
     new Promise<{ layer: string; perCall: number }>((resolve, reject) => {
       const out = Path.join(logDir, `callgrind.${layer}.out`)
-      const p = spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", "--smc-check=all-non-file", `--callgrind-out-file=${out}`, process.execPath, import.meta.filename, "--child", layer, url, "--calls", String(calls), "--warmup", String(warmup)], { stdio: "ignore" })
+      const p = spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", "--smc-check=all-non-file", `--callgrind-out-file=${out}`, process.execPath, import.meta.filename, "--child", layer, url, "--calls", String(calls), "--warmup", String(warmup), ...(streamed ? ["--stream"] : [])], { stdio: "ignore" })
       p.once("exit", () => {
         const files = Fs.readdirSync(logDir).filter((f) => f.startsWith(`callgrind.${layer}.out`)).sort()
         // the dump taken after the measured calls (`.out.N`), not the one written at exit
@@ -100,7 +117,7 @@ const main = async () => {
       p.once("error", reject)
     })
   ))
-  process.stdout.write(`${calls} calls per layer after ${warmup} warm-up (instructions per call; valgrind)\n`)
+  process.stdout.write(`${calls} ${streamed ? "streams" : "calls"} per layer after ${warmup} warm-up (instructions per call; valgrind)\n`)
   let prev: number | undefined
   for (const r of rows) {
     process.stdout.write(`${r.layer.padEnd(8)} ${Math.round(r.perCall).toString().padStart(10)}${prev === undefined ? "" : `   +${Math.round(r.perCall - prev)}`}\n`)

@@ -11,7 +11,7 @@
  * which the router's Layers require: the Redis ones when `redis.url` is set (every instance then
  * shares one circuit and one budget per model), else `ModelRouter.layerMemoryStores`.
  */
-import { Context, Effect, Layer, Random, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Random, Stream } from "effect"
 import type { GatewayConfig } from "../config/ConfigSchema.ts"
 import type {
   Attempt,
@@ -48,7 +48,7 @@ import { type BackoffOptions, defaultBackoff } from "./internal/RetryPolicy.ts"
 import { RouterState } from "./internal/State.ts"
 import type { StoreHealthOptions } from "./internal/StoreFallback.ts"
 import { layerMemoryStores, makeResilience, type RouterStores } from "./internal/Stores.ts"
-import { routeStream } from "./internal/Streaming.ts"
+import { openRoute } from "./internal/Streaming.ts"
 import { attemptClient } from "./internal/Passthrough.ts"
 import { makeStats, type RouterStats } from "./internal/Stats.ts"
 import * as Telemetry from "./internal/Telemetry.ts"
@@ -174,10 +174,6 @@ const makeRouting = (
     const admitted = admitFields(req, p.candidates.map((c) => c.deployment), (d) => clients.get(d.provider), isPinned(req.model))
     return "candidates" in admitted ? { p, admitted } : admitted
   }
-  const prepared = (req: LLMRequest, given: RoutePlan | undefined, startedAt: number) => {
-    const r = prepare(req, given, startedAt)
-    return "admitted" in r ? Effect.succeed(r) : Effect.andThen(finished(startedAt, r), Effect.fail(r))
-  }
 
   /** The client an attempt on `d` calls (its pass-through face for a native request). */
   const attemptClientFor = (d: Deployment, passthrough: PassthroughRequest | undefined) =>
@@ -185,12 +181,15 @@ const makeRouting = (
 
   const generate = makeGenerate({ ctx, clients, random, prepare, attemptClient: attemptClientFor, settle })
 
+  const withRandom = Effect.provideService(Random.Random, random)
   const stream = (req: LLMRequest, given?: RoutePlan, passthrough?: PassthroughRequest): Stream.Stream<StreamChunk, LLMError> =>
-    Stream.unwrap(Effect.gen(function*() {
-      const startedAt = yield* now
-      const { admitted, p } = yield* prepared(req, given, startedAt)
+    Stream.unwrap(Effect.withFiber((fiber) => {
+      const startedAt = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+      const r = prepare(req, given, startedAt)
+      if (!("admitted" in r)) return Effect.andThen(finished(startedAt, r), Effect.fail(r))
+      const { admitted, p } = r
       const messages = requestMessages(req)
-      return routeStream({
+      return openRoute({
         ctx,
         candidates: admitted.candidates,
         startedAt,
@@ -201,7 +200,8 @@ const makeRouting = (
         ignored: (d) => ignoredOf(admitted.decisions?.get(d.ref)),
         client: (d) => attemptClientFor(d, passthrough),
         onSettled: (d, usage, costUsd) => Effect.andThen(settle(d, usage, p.promptTokens, costUsd), finished(startedAt)),
-        onFailed: (e, t) => finished(t, e)
+        onFailed: (e, t) => finished(t, e),
+        withRandom
       })
     }))
 
@@ -283,7 +283,8 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
     plan: routing.plan,
     // the chain's backoff draws from `random` (internal/Generate provides it where it is needed)
     generate: routing.generate,
-    stream: (req, plan, passthrough) => Stream.provideService(routing.stream(req, plan, passthrough), Random.Random, random),
+    // the chain provides `random` itself where it opens a stream (internal/Streaming)
+    stream: routing.stream,
     embed: (req) => withRandom(routing.embed(req)),
     stats: makeStats({ deployments: table.deployments, state, breakers, limits, providers: config.providers }),
     models: table.deployments.map((d): DeploymentInfo => ({

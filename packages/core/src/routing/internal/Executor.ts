@@ -100,6 +100,22 @@ const now = Effect.clockWith((c) => c.currentTimeMillis)
 const attemptTimeout = (ref: string, timeoutMs: number) => () =>
   Effect.fail(new TimeoutError({ model: ref, timeoutMs, message: `no answer within ${timeoutMs} ms` }))
 
+/** One attempt on `d` bounded by the router (for a call that does not bound itself). */
+export const timedAttempt = <A, R>(d: Deployment, timeoutMs: number, call: Effect.Effect<A, LLMError, R>) =>
+  Effect.timeoutOrElse(call, { duration: timeoutMs, orElse: attemptTimeout(d.ref, timeoutMs) })
+
+/**
+ * The first attempt on `d` may be made outside the chain (internal/Generate, internal/Streaming):
+ * nothing to wait for or count first — no rate limit on `d`, time left before the deadline (the
+ * chain's own first check), and a circuit the breaker lets calls bypass. Returns the attempt's
+ * time budget, or undefined when the attempt must be the chain's.
+ */
+export const fusedBudget = (ctx: ChainContext, d: Deployment | undefined, startedAt: number, now: number): number | undefined => {
+  if (d === undefined || d.rpm !== undefined || d.tpm !== undefined) return undefined
+  const left = startedAt + ctx.routing.timeoutMs - now
+  return left < 1 || !ctx.breakers.bypasses(d) ? undefined : Math.min(ctx.routing.attemptTimeoutMs, left)
+}
+
 /** The window a ContextTooLarge says is too small: later candidates need a larger one. */
 const windowFloor = (e: LLMError, d: Deployment): number | undefined =>
   e._tag !== "ContextTooLarge"
@@ -195,7 +211,7 @@ export const runChain = <A, R>(
           const upstream = tracing ? upstreamSpan(d, options.operation ?? "chat", options.call(d, timeoutMs)) : options.call(d, timeoutMs)
           const call = options.selfTimed?.(d) === true
             ? upstream
-            : Effect.timeoutOrElse(upstream, { duration: timeoutMs, orElse: attemptTimeout(d.ref, timeoutMs) })
+            : timedAttempt(d, timeoutMs, upstream)
           exit = yield* Effect.exit(tracing ? attemptSpan(d, ++attemptNo, breakers.run(d, call)) : breakers.run(d, call))
         }
         const t1 = yield* now

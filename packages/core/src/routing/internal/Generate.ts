@@ -22,7 +22,7 @@ import type { PassthroughRequest } from "../../providers/Passthrough.ts"
 import { costOfUsage } from "../../accounting/Pricing.ts"
 import type { RoutedResponse } from "../ModelRouter.ts"
 import type { Deployment } from "./Deployments.ts"
-import { attemptSucceeded, type ChainContext, type FirstAttempt, runChain } from "./Executor.ts"
+import { attemptSucceeded, type ChainContext, type FirstAttempt, fusedBudget, runChain } from "./Executor.ts"
 import { type Admitted, fieldsFor, ignoredOf } from "./Fields.ts"
 import { passedOver, type RoutePlan } from "./Planner.ts"
 import { providerRequest, requestedOf } from "./RequestPlan.ts"
@@ -51,7 +51,7 @@ const clientSeconds = (startedAt: number, end: number) => (end - startedAt) / 10
 
 export const makeGenerate = (parts: GenerateParts) => {
   const { clients, ctx } = parts
-  const { breakers, routing, state } = ctx
+  const { breakers, state } = ctx
   const withRandom = Effect.provideService(Random.Random, parts.random)
 
   /** The client-request metrics of a request that failed. */
@@ -111,13 +111,9 @@ export const makeGenerate = (parts: GenerateParts) => {
     return answer(prep, d, result.value, { attempts: result.attempts, upstreamMs: result.upstreamMs, latencyMs: end - startedAt, costUsd })
   })
 
-  /** The client of the fused way's one attempt on `d`, or undefined when that attempt must be the chain's. */
-  const fusable = (d: Deployment | undefined, passthrough: PassthroughRequest | undefined, startedAt: number, now: number) => {
-    if (d === undefined || passthrough !== undefined || d.rpm !== undefined || d.tpm !== undefined) return undefined
-    // the chain's own first check: under a millisecond left of the deadline is no time left
-    if (startedAt + routing.timeoutMs - now < 1 || !breakers.bypasses(d)) return undefined
-    const client = clients.get(d.provider)
-    // a client that bounds its own call (no timeout race here)
+  /** A client of our own that bounds its own call (no timeout race here), or undefined. */
+  const selfTimedClient = (d: Deployment, passthrough: PassthroughRequest | undefined) => {
+    const client = passthrough === undefined ? clients.get(d.provider) : undefined
     return client?.enforcesTimeout === true ? client : undefined
   }
 
@@ -128,11 +124,11 @@ export const makeGenerate = (parts: GenerateParts) => {
     if (!("admitted" in prep)) return Effect.andThen(failed(startedAt, prep), Effect.fail(prep))
     const d = prep.admitted.candidates[0]
     const t0 = clock.currentTimeMillisUnsafe()
-    const client = fusable(d, passthrough, startedAt, t0)
+    const timeoutMs = fusedBudget(ctx, d, startedAt, t0)
+    const client = timeoutMs === undefined ? undefined : selfTimedClient(d, passthrough)
     if (client === undefined) return withRandom(chained(req, prep, startedAt, passthrough))
-    const timeoutMs = Math.min(routing.attemptTimeoutMs, startedAt + routing.timeoutMs - t0)
     const tracing = isTracing(fiber)
-    const call = client.generate({ ...request(req, prep, d, client), timeoutMs })
+    const call = client.generate({ ...request(req, prep, d, client), timeoutMs: timeoutMs! })
     return Effect.flatMap(Effect.exit(tracing ? attemptSpan(d, 1, upstreamSpan(d, "chat", call)) : call), (exit) => {
       if (!Exit.isSuccess(exit)) return withRandom(chained(req, prep, startedAt, passthrough, { exit, startedAt: t0 }))
       // the success, recorded as the breaker and the chain record it, then as `chained` ends

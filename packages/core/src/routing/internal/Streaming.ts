@@ -12,7 +12,7 @@
  * `routing.timeoutMs` bounds the time to the first chunk (a long answer may stream for
  * longer); between two chunks `attemptTimeoutMs` bounds a stall.
  */
-import { Cause, Channel, Effect, Exit, Pull, Scope, Stream } from "effect"
+import { Cause, Channel, Clock, Effect, Exit, Pull, Scope, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Attempt, ProviderRequest, StreamChunk, Usage } from "../../domain/Domain.ts"
 import { makeUsage } from "../../domain/Domain.ts"
@@ -20,7 +20,17 @@ import { type LLMError, TimeoutError, withAttempts } from "../../domain/LLMError
 import type { ModelClientShape } from "../../providers/ModelClient.ts"
 import { costOfUsage } from "../../accounting/Pricing.ts"
 import type { Deployment } from "./Deployments.ts"
-import { type ChainContext, type Requested, runChain } from "./Executor.ts"
+import { isTracing } from "../../metrics/GenAiSpans.ts"
+import {
+  attemptSucceeded,
+  type ChainContext,
+  type ChainResult,
+  type FirstAttempt,
+  fusedBudget,
+  type Requested,
+  runChain,
+  timedAttempt
+} from "./Executor.ts"
 import * as Telemetry from "./Telemetry.ts"
 
 export interface OpenedStream {
@@ -60,19 +70,49 @@ export interface StreamPlan {
   readonly onFailed: (error: LLMError, startedAt: number) => Effect.Effect<void>
   /** Candidates the plan moved behind one for its health (see the Executor's option). */
   readonly passedOver?: ((d: Deployment) => ReadonlyArray<Attempt>) | undefined
+  /** Provides the chain's random source (its backoff jitter). */
+  readonly withRandom: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
 
-export const routeStream = (p: StreamPlan): Stream.Stream<StreamChunk, LLMError> =>
-  Stream.unwrap(Effect.gen(function*() {
+/** Opening through the chain; `first`: the fused first attempt, failed (Executor's option). */
+const chainOpen = (p: StreamPlan, parent: Scope.Scope, first?: FirstAttempt<OpenedStream>) =>
+  runChain(p.ctx, {
+    candidates: p.candidates,
+    startedAt: p.startedAt,
+    tokens: p.promptTokens,
+    requested: p.requested,
+    passedOver: p.passedOver,
+    first,
+    call: (d) => Effect.flatMap(p.client(d), (client) => openStream(client, p.request(d), parent))
+  })
+
+/**
+ * The opening: the first candidate's first attempt made here when nothing needs the chain first
+ * (Executor's `fusedBudget`; tracer off, as spans are the chain's), recorded with the chain's own
+ * `attemptSucceeded`; the chain otherwise, and with the fused attempt's failure as its first.
+ */
+const open = (p: StreamPlan, parent: Scope.Scope): Effect.Effect<ChainResult<OpenedStream>, LLMError> =>
+  Effect.withFiber((fiber) => {
+    const d = p.candidates[0]
+    const clock = fiber.getRef(Clock.Clock)
+    const t0 = clock.currentTimeMillisUnsafe()
+    const timeoutMs = isTracing(fiber) ? undefined : fusedBudget(p.ctx, d, p.startedAt, t0)
+    if (timeoutMs === undefined) return p.withRandom(chainOpen(p, parent))
+    const attempt = timedAttempt(d, timeoutMs, Effect.flatMap(p.client(d), (client) => openStream(client, p.request(d), parent)))
+    return Effect.flatMap(Effect.exit(attempt), (exit): Effect.Effect<ChainResult<OpenedStream>, LLMError> => {
+      if (!Exit.isSuccess(exit)) return p.withRandom(chainOpen(p, parent, { exit, startedAt: t0 }))
+      const ms = clock.currentTimeMillisUnsafe() - t0
+      p.ctx.breakers.directSucceeded(fiber.context, d)
+      const attempts = attemptSucceeded(fiber.context, p.ctx.state, d, ms, [], p.passedOver)
+      return Effect.succeed({ value: exit.value, deployment: d, attempts, upstreamMs: ms })
+    })
+  })
+
+/** The routed stream, opened (its first chunk in) before the effect succeeds. */
+export const openRoute = (p: StreamPlan): Effect.Effect<Stream.Stream<StreamChunk, LLMError>, LLMError, Scope.Scope> =>
+  Effect.gen(function*() {
     const parent = yield* Effect.scope
-    const result = yield* runChain(p.ctx, {
-      candidates: p.candidates,
-      startedAt: p.startedAt,
-      tokens: p.promptTokens,
-      requested: p.requested,
-      passedOver: p.passedOver,
-      call: (d) => Effect.flatMap(p.client(d), (client) => openStream(client, p.request(d), parent))
-    }).pipe(Effect.tapError((e) => p.onFailed(e, p.startedAt)))
+    const result = yield* open(p, parent).pipe(Effect.tapError((e) => p.onFailed(e, p.startedAt)))
 
     const d = result.deployment
     const openedAt = yield* Effect.clockWith((c) => c.currentTimeMillis)
@@ -179,4 +219,4 @@ export const routeStream = (p: StreamPlan): Stream.Stream<StreamChunk, LLMError>
       }
     })
     return Stream.fromPull(Effect.succeed(pull))
-  }))
+  })
