@@ -14,12 +14,10 @@
 import { Clock, Context, Effect, Layer, Random, Stream } from "effect"
 import type { GatewayConfig } from "../config/ConfigSchema.ts"
 import type {
-  Attempt,
   EmbeddingInput,
   EmbeddingResponse,
   LLMRequest,
   ParsedModelRef,
-  ProviderResponse,
   StreamChunk,
   Usage
 } from "../domain/Domain.ts"
@@ -33,7 +31,7 @@ import { costOfUsage, estimatePromptTokens } from "../accounting/Pricing.ts"
 import { type Deployment, type DeploymentTable, makeDeploymentTable } from "./internal/Deployments.ts"
 import { type ChainContext, runChain } from "./internal/Executor.ts"
 import { admitFields, fieldsFor, ignoredOf } from "./internal/Fields.ts"
-import { makeGenerate, type Prepared } from "./internal/Generate.ts"
+import { makeGenerate, type Prepared, type RoutedResponse } from "./internal/Generate.ts"
 import { passedOver, type RoutePlan } from "./internal/Planner.ts"
 import {
   isPinned,
@@ -60,23 +58,7 @@ export { fitPlan } from "./internal/Planner.ts"
 export { answersNatively } from "./internal/Passthrough.ts"
 export type { DeploymentStats, ProviderStats, RouterStats } from "./internal/Stats.ts"
 
-/** A provider's answer plus what the router did to get it. */
-export interface RoutedResponse extends ProviderResponse {
-  readonly provider: string
-  /**
-   * `model` is the model id as configured (what a caller can ask for again, what prices and
-   * accounting key on — not an upstream's dated snapshot name); `ref` is `provider/model`.
-   */
-  readonly ref: string
-  readonly attempts: ReadonlyArray<Attempt>
-  /** Total time in the router: every attempt and backoff. */
-  readonly latencyMs: number
-  /** Time inside the winning client call (`latencyMs − upstreamMs` is the gateway's overhead). */
-  readonly upstreamMs: number
-  readonly costUsd: number
-  /** `extra` fields the answering provider ignored (the field rule, RequestFields). */
-  readonly ignoredFields?: ReadonlyArray<string> | undefined
-}
+export type { RoutedResponse } from "./internal/Generate.ts"
 
 export interface RoutedEmbedding extends EmbeddingResponse {
   readonly provider: string

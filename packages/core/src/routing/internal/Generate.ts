@@ -12,7 +12,7 @@
  * error a caller sees follow one set of rules and are covered by one set of tests.
  */
 import { Clock, Effect, Exit, type Fiber, Random } from "effect"
-import type { LLMRequest, ProviderResponse, Usage } from "../../domain/Domain.ts"
+import type { Attempt, LLMRequest, ProviderResponse, Usage } from "../../domain/Domain.ts"
 import { requestMessages } from "../../domain/Domain.ts"
 import type { LLMError } from "../../domain/LLMError.ts"
 import { isTracing } from "../../metrics/GenAiSpans.ts"
@@ -20,7 +20,6 @@ import type { ModelClientShape } from "../../providers/ModelClient.ts"
 import type { ModelClientsShape } from "../../providers/ModelClients.ts"
 import type { PassthroughRequest } from "../../providers/Passthrough.ts"
 import { costOfUsage } from "../../accounting/Pricing.ts"
-import type { RoutedResponse } from "../ModelRouter.ts"
 import type { Deployment } from "./Deployments.ts"
 import { attemptSucceeded, type ChainContext, type FirstAttempt, fusedBudget, runChain } from "./Executor.ts"
 import { type Admitted, fieldsFor, ignoredOf } from "./Fields.ts"
@@ -28,6 +27,24 @@ import { passedOver, type RoutePlan } from "./Planner.ts"
 import { providerRequest, requestedOf } from "./RequestPlan.ts"
 import { attemptSpan, upstreamSpan } from "./Spans.ts"
 import * as Telemetry from "./Telemetry.ts"
+
+/** A provider's answer plus what the router did to get it. */
+export interface RoutedResponse extends ProviderResponse {
+  readonly provider: string
+  /**
+   * `model` is the model id as configured (what a caller can ask for again, what prices and
+   * accounting key on — not an upstream's dated snapshot name); `ref` is `provider/model`.
+   */
+  readonly ref: string
+  readonly attempts: ReadonlyArray<Attempt>
+  /** Total time in the router: every attempt and backoff. */
+  readonly latencyMs: number
+  /** Time inside the winning client call (`latencyMs − upstreamMs` is the gateway's overhead). */
+  readonly upstreamMs: number
+  readonly costUsd: number
+  /** `extra` fields the answering provider ignored (the field rule, RequestFields). */
+  readonly ignoredFields?: ReadonlyArray<string> | undefined
+}
 
 /** A request's committed plan and the candidates the field rule admitted. */
 export interface Prepared {
