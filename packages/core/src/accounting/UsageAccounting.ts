@@ -68,6 +68,8 @@ const makeMemory = (maxRows = DEFAULT_MAX_ROWS) => {
   // used one first, which is the one evicted.
   const rows = new Map<string, MutableRow>()
   const other = new Map<string, MutableRow>()
+  /** The key of the row used last: the last entry of `rows`, unless evicted since. */
+  let newest: string | undefined
   const evictOldest = () => {
     const oldest = rows.entries().next()
     if (oldest.done === true) return
@@ -93,10 +95,13 @@ const makeMemory = (maxRows = DEFAULT_MAX_ROWS) => {
         if (row === undefined) {
           if (rows.size >= maxRows) evictOldest()
           row = emptyRow(u.provider, u.model, u.task, u.scope)
-        } else {
+          rows.set(key, row)
+        } else if (key !== newest) {
+          // moved to the end (most recently used); the row used last is there already
           rows.delete(key)
+          rows.set(key, row)
         }
-        rows.set(key, row)
+        newest = key
         row.requests++
         // A cache hit costs nothing upstream: count the request, not its tokens or dollars.
         if (u.cached) {

@@ -96,7 +96,8 @@ export const annotated = <A extends ResponseLike, E, R>(
     if (!isTracing(fiber)) return effect
     const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
     if (span === undefined || span._tag !== "Span" || !span.sampled) return effect
-    for (const [k, v] of Object.entries(requestAttributes(operation, req()))) span.attribute(k, v)
+    const attributes = requestAttributes(operation, req())
+    for (const k in attributes) span.attribute(k, attributes[k])
     return Effect.tap(effect, (a) =>
       Effect.sync(() => {
         const provider = providerOf(a)
