@@ -5,6 +5,7 @@
  * kernel's share of a loopback write nor cache misses) and reads /proc, so it runs at full speed.
  *
  *   node src/profile/cpuPerRequest.ts [--repo "DIR [--node-flag] [NAME=value]"]… [--raw] [--json] [--requests N] [--warmup N] [--connections C] [--stream]
+ *                                    [--shapes]   (text, tool-call and multi-part bodies of one size, interleaved)
  *                                     [--strace]   (then one more pass per competitor under `strace -c -f`: syscalls per request)
  *
  * Each competitor is measured alone (same upstream, same load loop), one after the other, `--rounds`
@@ -14,7 +15,7 @@ import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { chatBody, gatewayYaml, startFlags } from "../Competitors.ts"
+import { chatBody, gatewayYaml, shapedBodies, startFlags } from "../Competitors.ts"
 import { freePort, installExitHooks, spawnNode, waitReady } from "../procs/Processes.ts"
 import { all, benchDir, num, repos as repoArgs, sendChats, startUpstream } from "./args.ts"
 
@@ -47,7 +48,11 @@ const threadTimes = (pid: number) => {
   return out
 }
 
-const send = (origin: string, n: number) => sendChats(origin, n, connections, chatBody("bench-fast", stream))
+// --shapes: text, tool-call and multi-part bodies of one size (the bench's `shapes` scenario), interleaved
+const bodies: ReadonlyArray<readonly [string, string]> = argv.includes("--shapes")
+  ? Object.entries(shapedBodies("bench-fast"))
+  : [["", chatBody("bench-fast", stream)]]
+const send = (origin: string, n: number, body = bodies[0][1]) => sendChats(origin, n, connections, body)
 
 const main = async () => {
   installExitHooks()
@@ -93,18 +98,21 @@ const main = async () => {
     }
     subjects.push({ name: `gateway${i}`, pid: child.pid, origin })
   }
-  for (const s of subjects) await send(s.origin, warmup)
+  for (const s of subjects) for (const [, body] of bodies) await send(s.origin, warmup, body)
   const rows = new Map<string, Array<Record<string, number>>>()
   for (let r = 0; r < rounds; r++) {
     for (const s of subjects) {
-      const a = threadTimes(s.pid)
-      const t0 = performance.now()
-      await send(s.origin, requests)
-      const ms = performance.now() - t0
-      const b = threadTimes(s.pid)
-      const per = (k: keyof typeof a) => (b[k] - a[k]) / requests
-      const row = { mainUser: per("mainUser"), mainSys: per("mainSys"), otherUser: per("otherUser"), otherSys: per("otherSys"), faults: per("faults"), rps: requests / ms * 1000 }
-      rows.set(s.name, [...(rows.get(s.name) ?? []), row])
+      for (const [shape, body] of bodies) {
+        const a = threadTimes(s.pid)
+        const t0 = performance.now()
+        await send(s.origin, requests, body)
+        const ms = performance.now() - t0
+        const b = threadTimes(s.pid)
+        const per = (k: keyof typeof a) => (b[k] - a[k]) / requests
+        const row = { mainUser: per("mainUser"), mainSys: per("mainSys"), otherUser: per("otherUser"), otherSys: per("otherSys"), faults: per("faults"), rps: requests / ms * 1000 }
+        const name = shape === "" ? s.name : `${s.name}:${shape}`
+        rows.set(name, [...(rows.get(name) ?? []), row])
+      }
     }
   }
   if (argv.includes("--perf")) {
@@ -139,11 +147,11 @@ const main = async () => {
   }
   const median = (xs: Array<number>) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]
   process.stdout.write(`${requests} ${stream ? "streamed" : "JSON"} requests × ${rounds} rounds, ${connections} connections; µs CPU per request (median)\n`)
-  process.stdout.write(`${"".padEnd(10)} ${"main usr".padStart(9)} ${"main sys".padStart(9)} ${"other usr".padStart(9)} ${"other sys".padStart(9)} ${"total".padStart(9)} ${"req/s".padStart(8)} ${"faults/req".padStart(10)}\n`)
+  process.stdout.write(`${"".padEnd(16)} ${"main usr".padStart(9)} ${"main sys".padStart(9)} ${"other usr".padStart(9)} ${"other sys".padStart(9)} ${"total".padStart(9)} ${"req/s".padStart(8)} ${"faults/req".padStart(10)}\n`)
   for (const [name, rs] of rows) {
     const m = (k: string) => median(rs.map((x) => x[k]))
     const total = m("mainUser") + m("mainSys") + m("otherUser") + m("otherSys")
-    process.stdout.write(`${name.padEnd(10)} ${[m("mainUser"), m("mainSys"), m("otherUser"), m("otherSys"), total].map((x) => x.toFixed(1).padStart(9)).join(" ")} ${m("rps").toFixed(0).padStart(8)} ${m("faults").toFixed(2).padStart(10)}\n`)
+    process.stdout.write(`${name.padEnd(16)} ${[m("mainUser"), m("mainSys"), m("otherUser"), m("otherSys"), total].map((x) => x.toFixed(1).padStart(9)).join(" ")} ${m("rps").toFixed(0).padStart(8)} ${m("faults").toFixed(2).padStart(10)}\n`)
   }
 }
 
