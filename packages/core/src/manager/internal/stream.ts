@@ -91,7 +91,7 @@ export const makeGenerateStream = ({ accept, cache, record, router, spans }: Str
       })
       // the stream's span (tracing on only) covers it to the last chunk: routing, attempts, upstream
       return tracing
-        ? Stream.withSpan(out, "LLMManager.generateStream", { attributes: requestAttributes("chat", spans.spanRequest(valid)) })
+        ? Stream.withSpan(out, "LLMManager.generateStream", { captureStackTrace: false, attributes: requestAttributes("chat", spans.spanRequest(valid)) })
         : out
     })
   )

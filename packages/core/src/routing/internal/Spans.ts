@@ -39,6 +39,8 @@ export const upstreamSpan = <A, E, R>(d: Deployment, operation: Operation, effec
     (span) =>
       Effect.withParentSpan(
         Effect.tap(effect, (a) => Effect.sync(() => annotateResponse(span, a as ResponseLike))),
-        span
+        span,
+        // no `new Error()` per call for a call-site frame: the span's name says where
+        { captureStackTrace: false }
       )
   )
