@@ -32,7 +32,12 @@ const push = <K extends string, A>(rec: Partial<Record<K, Array<A>>>, k: K, a: A
   ;(rec[k] ??= []).push(a)
 }
 
-/** JIT and connection warm-up for every competitor, discarded. */
+/**
+ * JIT and connection warm-up for every competitor, discarded. Full runs warm for 3 s: with 0.8 s
+ * the gateway's first round read 0.41–0.49× the raw proxy against 0.65–0.84 in the rounds after
+ * (two runs, notes/benchmarks.md "Issue 19, fifth session"): on one pinned core its optimizing
+ * compiler and the ledger thread's start were still sharing the core with the first trials.
+ */
 export const warmUp = async (plan: Plan, running: ReadonlyArray<Running>, loadgen: Loadgen, log: Log) => {
   for (const r of running) {
     await around(r, () =>
@@ -42,7 +47,7 @@ export const warmUp = async (plan: Plan, running: ReadonlyArray<Running>, loadge
         requests: [{ body: chatBody(r.model("bench-fast"), false) }, { body: chatBody(r.model("bench-fast"), true) }],
         connections: 16,
         warmupMs: 0,
-        durationMs: plan.mode === "quick" ? 250 : 800
+        durationMs: plan.mode === "quick" ? 250 : 3_000
       }))
     log(`  warmed ${r.label}`)
   }
