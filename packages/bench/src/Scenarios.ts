@@ -34,9 +34,9 @@ const push = <K extends string, A>(rec: Partial<Record<K, Array<A>>>, k: K, a: A
 
 /**
  * JIT and connection warm-up for every competitor, discarded. Full runs warm for 3 s: with 0.8 s
- * the gateway's first round read 0.41–0.49× the raw proxy against 0.65–0.84 in the rounds after
- * (two runs, notes/benchmarks.md "Issue 19, fifth session"): on one pinned core its optimizing
- * compiler and the ledger thread's start were still sharing the core with the first trials.
+ * the gateway's first round read 0.41 and 0.49× the raw proxy against 0.65–0.84 in the rounds
+ * after (two runs); with 3 s, 0.53 in a round where the raw proxy read low too
+ * (notes/benchmarks.md "Issue 19, fifth session"). A first round should not measure start-up.
  */
 export const warmUp = async (plan: Plan, running: ReadonlyArray<Running>, loadgen: Loadgen, log: Log) => {
   for (const r of running) {
