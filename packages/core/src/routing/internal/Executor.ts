@@ -146,6 +146,21 @@ export const attemptSucceeded = (
     : [...skipped.filter((a) => !attempts.some((t) => t.model === a.model)), ...attempts]
 }
 
+/**
+ * The success of a first attempt made outside the chain (internal/Generate, internal/Streaming),
+ * recorded as the breaker's direct pass and the chain record one; the route a caller sees.
+ */
+export const fusedSucceeded = (
+  context: Context.Context<never>,
+  ctx: ChainContext,
+  d: Deployment,
+  ms: number,
+  passedOver: ((d: Deployment) => ReadonlyArray<Attempt>) | undefined
+): ReadonlyArray<Attempt> => {
+  ctx.breakers.directSucceeded(context, d)
+  return attemptSucceeded(context, ctx.state, d, ms, [], passedOver)
+}
+
 export const runChain = <A, R>(
   ctx: ChainContext,
   options: ChainOptions<A, R>

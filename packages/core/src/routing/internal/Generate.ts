@@ -5,12 +5,12 @@
  * chain's generator (a deadline check, a limiter round, the breaker's pass, a dozen metric and
  * clock steps) was 109 k of a generate's 398 k instructions in process; fused, the router's
  * share is 40 k (notes/benchmarks.md, "Issue 19, fifth session"). So such a request makes that
- * one attempt here, in one step around the
- * client's call, and records its success with the same functions the chain uses
- * (`attemptSucceeded`, the breaker's `directSucceeded`, the `…Now` metrics). Anything else goes
- * to the chain, and so does a failure of that attempt: the chain takes it as its first attempt
- * (`ChainOptions.first`) and judges it as it judges every other, so retry, fallback and the
- * error a caller sees follow one set of rules and are covered by one set of tests.
+ * one attempt here, in one step around the client's call, and records its success with the
+ * functions the chain uses (`fusedSucceeded`: the breaker's direct pass and `attemptSucceeded`;
+ * the `…Now` metrics). Anything else goes to the chain, and so does a failure of that attempt:
+ * the chain takes it as its first attempt (`ChainOptions.first`) and judges it as it judges every
+ * other, so retry, fallback and the error a caller sees follow one set of rules and are covered
+ * by one set of tests.
  */
 import { Clock, Effect, Exit, type Fiber, Random } from "effect"
 import type { Attempt, LLMRequest, ProviderResponse, Usage } from "../../domain/Domain.ts"
@@ -22,7 +22,7 @@ import type { ModelClientsShape } from "../../providers/ModelClients.ts"
 import type { PassthroughRequest } from "../../providers/Passthrough.ts"
 import { costOfUsage } from "../../accounting/Pricing.ts"
 import type { Deployment } from "./Deployments.ts"
-import { attemptSucceeded, type ChainContext, type FirstAttempt, fusedBudget, runChain } from "./Executor.ts"
+import { type ChainContext, type FirstAttempt, fusedBudget, fusedSucceeded, runChain } from "./Executor.ts"
 import { type Admitted, fieldsFor, ignoredOf } from "./Fields.ts"
 import { passedOver, type RoutePlan } from "./Planner.ts"
 import { providerRequest, requestedOf } from "./RequestPlan.ts"
@@ -69,7 +69,6 @@ const clientSeconds = (startedAt: number, end: number) => (end - startedAt) / 10
 
 export const makeGenerate = (parts: GenerateParts) => {
   const { clients, ctx } = parts
-  const { breakers, state } = ctx
   const withRandom = Effect.provideService(Random.Random, parts.random)
 
   /** The client-request metrics of a request that failed. */
@@ -152,8 +151,7 @@ export const makeGenerate = (parts: GenerateParts) => {
       // the success, recorded as the breaker and the chain record it, then as `chained` ends
       const t1 = clock.currentTimeMillisUnsafe()
       const context = fiber.context
-      breakers.directSucceeded(context, d)
-      const attempts = attemptSucceeded(context, state, d, t1 - t0, [], (x) => passedOver(prep.p, x.ref))
+      const attempts = fusedSucceeded(context, ctx, d, t1 - t0, (x) => passedOver(prep.p, x.ref))
       const response = exit.value
       const costUsd = costOfUsage(d.entry, response.usage)
       // `settle` without its tpm charge: a fused attempt's deployment has no tpm

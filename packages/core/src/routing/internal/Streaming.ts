@@ -22,11 +22,11 @@ import { costOfUsage } from "../../accounting/Pricing.ts"
 import type { Deployment } from "./Deployments.ts"
 import { isTracing } from "../../metrics/GenAiSpans.ts"
 import {
-  attemptSucceeded,
   type ChainContext,
   type ChainResult,
   type FirstAttempt,
   fusedBudget,
+  fusedSucceeded,
   type Requested,
   runChain,
   timedAttempt
@@ -88,8 +88,8 @@ const chainOpen = (p: StreamPlan, parent: Scope.Scope, first?: FirstAttempt<Open
 
 /**
  * The opening: the first candidate's first attempt made here when nothing needs the chain first
- * (Executor's `fusedBudget`; tracer off, as spans are the chain's), recorded with the chain's own
- * `attemptSucceeded`; the chain otherwise, and with the fused attempt's failure as its first.
+ * (Executor's `fusedBudget`; tracer off, as spans are the chain's), recorded as the chain records
+ * one (`fusedSucceeded`); the chain otherwise, and with the fused attempt's failure as its first.
  */
 const open = (p: StreamPlan, parent: Scope.Scope): Effect.Effect<ChainResult<OpenedStream>, LLMError> =>
   Effect.withFiber((fiber) => {
@@ -102,8 +102,7 @@ const open = (p: StreamPlan, parent: Scope.Scope): Effect.Effect<ChainResult<Ope
     return Effect.flatMap(Effect.exit(attempt), (exit): Effect.Effect<ChainResult<OpenedStream>, LLMError> => {
       if (!Exit.isSuccess(exit)) return p.withRandom(chainOpen(p, parent, { exit, startedAt: t0 }))
       const ms = clock.currentTimeMillisUnsafe() - t0
-      p.ctx.breakers.directSucceeded(fiber.context, d)
-      const attempts = attemptSucceeded(fiber.context, p.ctx.state, d, ms, [], p.passedOver)
+      const attempts = fusedSucceeded(fiber.context, p.ctx, d, ms, p.passedOver)
       return Effect.succeed({ value: exit.value, deployment: d, attempts, upstreamMs: ms })
     })
   })
