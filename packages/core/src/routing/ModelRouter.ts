@@ -50,7 +50,6 @@ import { openRoute } from "./internal/Streaming.ts"
 import { attemptClient } from "./internal/Passthrough.ts"
 import { makeStats, type RouterStats } from "./internal/Stats.ts"
 import * as Telemetry from "./internal/Telemetry.ts"
-import { spanned } from "../metrics/GenAiSpans.ts"
 
 export { noChatModelMessage } from "./internal/RequestPlan.ts"
 export type { PlannedCandidate, RoutePlan } from "./internal/Planner.ts"
@@ -161,9 +160,10 @@ const makeRouting = (
   const attemptClientFor = (d: Deployment, passthrough: PassthroughRequest | undefined) =>
     passthrough === undefined ? clientFor(d) : Effect.map(clientFor(d), (c) => attemptClient(c, d, passthrough))
 
-  const generate = makeGenerate({ ctx, clients, random, prepare, attemptClient: attemptClientFor, settle })
-
+  // the chain's backoff draws from `random`: provided where the chain runs, not around every call
   const withRandom = Effect.provideService(Random.Random, random)
+  const generate = makeGenerate({ ctx, clients, withRandom, finishedAt, prepare, attemptClient: attemptClientFor, settle })
+
   const stream = (req: LLMRequest, given?: RoutePlan, passthrough?: PassthroughRequest): Stream.Stream<StreamChunk, LLMError> =>
     Stream.unwrap(Effect.withFiber((fiber) => {
       const startedAt = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
@@ -226,7 +226,7 @@ const makeRouting = (
     return { ...result.value, provider: d.provider, model: d.model } satisfies RoutedEmbedding
   })
 
-  return { plan, generate, stream, embed }
+  return { plan, generate, stream, embed: (req: EmbedRequest) => withRandom(embed(req)) }
 }
 
 /** Steps of `make`: the deployment table (warning about names no provider lists), then the random source. */
@@ -260,14 +260,11 @@ export const make = Effect.fnUntraced(function*(config: GatewayConfig, options: 
   const ctx: ChainContext = { routing: config.routing, state, breakers, limits, backoff: { ...defaultBackoff, ...options.backoff } }
   const planner = makeRequestPlanner(config, table, state, () => random.nextDoubleUnsafe())
   const routing = makeRouting(config, table, clients, ctx, planner, random)
-  const withRandom = Effect.provideService(Random.Random, random)
   return ModelRouter.of({
     plan: routing.plan,
-    // the chain's backoff draws from `random` (internal/Generate provides it where it is needed)
     generate: routing.generate,
-    // the chain provides `random` itself where it opens a stream (internal/Streaming)
     stream: routing.stream,
-    embed: (req) => withRandom(routing.embed(req)),
+    embed: routing.embed,
     stats: makeStats({ deployments: table.deployments, state, breakers, limits, providers: config.providers }),
     models: table.deployments.map((d): DeploymentInfo => ({
       ref: d.ref,

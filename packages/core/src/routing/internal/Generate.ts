@@ -12,7 +12,7 @@
  * other, so retry, fallback and the error a caller sees follow one set of rules and are covered
  * by one set of tests.
  */
-import { Clock, Effect, Exit, type Fiber, Random } from "effect"
+import { Clock, Effect, Exit, type Fiber } from "effect"
 import type { Attempt, LLMRequest, ProviderResponse, Usage } from "../../domain/Domain.ts"
 import { requestMessages } from "../../domain/Domain.ts"
 import type { LLMError } from "../../domain/LLMError.ts"
@@ -56,7 +56,10 @@ export interface Prepared {
 export interface GenerateParts {
   readonly ctx: ChainContext
   readonly clients: ModelClientsShape
-  readonly random: Random.Random
+  /** Provides the chain's random source (its backoff jitter). */
+  readonly withRandom: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** The client-request metrics of a request that ended at `t` (failed when `error` is given). */
+  readonly finishedAt: (startedAt: number, t: number, error?: LLMError) => Effect.Effect<void>
   /** Plans (or commits `given`) and admits, at `now`: synchronous, no step. */
   readonly prepare: (req: LLMRequest, given: RoutePlan | undefined, now: number) => Prepared | LLMError
   /** The client an attempt on `d` calls (its pass-through face for a native request). */
@@ -69,11 +72,9 @@ const clientSeconds = (startedAt: number, end: number) => (end - startedAt) / 10
 
 export const makeGenerate = (parts: GenerateParts) => {
   const { clients, ctx } = parts
-  const withRandom = Effect.provideService(Random.Random, parts.random)
-
-  /** The client-request metrics of a request that failed. */
+  const { finishedAt, withRandom } = parts
   const failed = (startedAt: number, e: LLMError) =>
-    Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (end) => Telemetry.clientFailed(clientSeconds(startedAt, end), e))
+    Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (end) => finishedAt(startedAt, end, e))
 
   const answer = (
     { admitted }: Prepared,
@@ -124,7 +125,7 @@ export const makeGenerate = (parts: GenerateParts) => {
     const costUsd = costOfUsage(d.entry, result.value.usage)
     yield* parts.settle(d, result.value.usage, p.promptTokens, costUsd)
     const end = yield* Effect.clockWith((c) => c.currentTimeMillis)
-    yield* Telemetry.clientRequest(clientSeconds(startedAt, end), "success")
+    yield* finishedAt(startedAt, end)
     return answer(prep, d, result.value, { attempts: result.attempts, upstreamMs: result.upstreamMs, latencyMs: end - startedAt, costUsd })
   })
 
