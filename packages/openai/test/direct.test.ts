@@ -242,3 +242,51 @@ eachTransport("stream bytes", (t) => {
       expect(last).toMatchObject({ finishReason: "stop", usage: { completionTokens: fakeTokenCount(reply) } })
     }))
 })
+
+describe("the router's time bounds on the direct transport (timeoutMs, stallTimeoutMs)", () => {
+  const frame = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`
+  const end = `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\ndata: [DONE]\n\n`
+  /** An upstream that writes the head at once, then each content frame after its delay (ms). */
+  const pacedUpstream = (delays: ReadonlyArray<number>) =>
+    loopbackServer(async ({ res }) => {
+      res.writeHead(200, { "content-type": "text/event-stream" })
+      for (const [i, ms] of delays.entries()) {
+        await new Promise((resolve) => setTimeout(resolve, ms))
+        if (res.destroyed) return
+        res.write(frame(`c${i} `))
+      }
+      res.end(end)
+    })
+  const timed = (req: { timeoutMs?: number; stallTimeoutMs?: number }) => ({ ...ask("x"), ...req })
+
+  it.live("a pull that waits stallTimeoutMs after the first chunk fails with TimeoutError, and the request is aborted", () =>
+    Effect.gen(function*() {
+      const server = yield* pacedUpstream([0, 3_000])
+      const client = yield* fixtureFor("direct").makeClient(providerConfig(`${server.url}/v1`))
+      const seen: Array<string> = []
+      const error = yield* Effect.flip(Stream.runForEach(client.stream(timed({ timeoutMs: 2_000, stallTimeoutMs: 150 })), (c) =>
+        Effect.sync(() => void seen.push(c.delta))))
+      expect(seen).toEqual(["c0 "])
+      expect(error).toMatchObject({ _tag: "TimeoutError", timeoutMs: 150, message: "stream stalled for 150 ms" })
+      yield* Effect.promise(() => server.waitForClosedConnections(1, 2_000))
+    }))
+
+  it.live("no first chunk within timeoutMs fails with TimeoutError before anything is delivered", () =>
+    Effect.gen(function*() {
+      const server = yield* pacedUpstream([3_000])
+      const client = yield* fixtureFor("direct").makeClient(providerConfig(`${server.url}/v1`))
+      const error = yield* Effect.flip(Stream.runCollect(client.stream(timed({ timeoutMs: 150, stallTimeoutMs: 5_000 }))))
+      expect(error).toMatchObject({ _tag: "TimeoutError", timeoutMs: 150, message: "no answer within 150 ms" })
+    }))
+
+  it.live("chunks that keep coming within the bound are no stall, however long the stream; nor is a slow reader", () =>
+    Effect.gen(function*() {
+      // 8 chunks 60 ms apart (~500 ms in all) against a 150 ms bound; the reader then dawdles 400 ms
+      const server = yield* pacedUpstream([0, 60, 60, 60, 60, 60, 60, 60])
+      const client = yield* fixtureFor("direct").makeClient(providerConfig(`${server.url}/v1`))
+      const seen: Array<string> = []
+      yield* Stream.runForEach(client.stream(timed({ timeoutMs: 1_000, stallTimeoutMs: 150 })), (c) =>
+        Effect.andThen(Effect.sync(() => void seen.push(c.delta)), seen.length === 6 ? Effect.sleep(400) : Effect.void))
+      expect(seen.join("")).toBe("c0 c1 c2 c3 c4 c5 c6 c7 ")
+    }))
+})

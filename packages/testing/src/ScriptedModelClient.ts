@@ -85,7 +85,8 @@ export interface ScriptedClientOptions {
   /** Embedding dimension for `embed` (default 3). */
   readonly dimensions?: number | undefined
   /**
-   * The client bounds a `generate` by the request's `timeoutMs` itself, as the OpenAI client's
+   * The client bounds a `generate` by the request's `timeoutMs` itself, and a `stream` by
+   * `timeoutMs` to its first batch and `stallTimeoutMs` between batches, as the OpenAI client's
    * direct transport does (`ModelClientShape.enforcesTimeout`): the router then races no timer of
    * its own and may take its fused path (routing/internal/Generate).
    */
@@ -161,7 +162,31 @@ export const makeScriptedClient = (options: ScriptedClientOptions): ScriptedClie
         })
       ))
 
-  const stream = (req: ProviderRequest): Stream.Stream<StreamChunk, LLMError> =>
+  /** `stream`'s pulls bounded as the OpenAI direct transport bounds them (with the Clock, for TestClock). */
+  const selfTimedStream = (req: ProviderRequest, s: Stream.Stream<StreamChunk, LLMError>): Stream.Stream<StreamChunk, LLMError> => {
+    if (options.enforcesTimeout !== true || (req.timeoutMs === undefined && req.stallTimeoutMs === undefined)) return s
+    const model = `${options.provider}/${req.model}`
+    return Stream.transformPull(s, (pull) =>
+      Effect.sync(() => {
+        let delivered = false
+        const markDelivered = Effect.sync(() => {
+          delivered = true
+        })
+        return Effect.suspend(() => {
+          const ms = delivered ? req.stallTimeoutMs : req.timeoutMs
+          const bounded = ms === undefined ? pull : Effect.timeoutOrElse(pull, {
+            duration: ms,
+            orElse: () =>
+              Effect.fail(new TimeoutError({ model, timeoutMs: ms, message: delivered ? `stream stalled for ${ms} ms` : `no answer within ${ms} ms` }))
+          })
+          return Effect.tap(bounded, () => markDelivered)
+        })
+      }))
+  }
+
+  const stream = (req: ProviderRequest): Stream.Stream<StreamChunk, LLMError> => selfTimedStream(req, streamUntimed(req))
+
+  const streamUntimed = (req: ProviderRequest): Stream.Stream<StreamChunk, LLMError> =>
     Stream.unwrap(Effect.map(record("stream", req), (s): Stream.Stream<StreamChunk, LLMError> => {
       switch (s.kind) {
         case "hang":

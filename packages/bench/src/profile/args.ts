@@ -37,12 +37,12 @@ export const repos = (orNone = false): Array<Repo> => {
 }
 
 /** The bench upstream (OpenAI's wire format) on a free port, as a child of this process. */
-export const startUpstream = async (logDir: string): Promise<string> => {
+export const startUpstream = async (logDir: string, chunkIntervalMs = 0): Promise<string> => {
   const upstream = await waitReady(spawnNode({
     name: "upstream",
     cpu: undefined,
     script: Path.join(benchDir, "src/upstream/main.ts"),
-    args: [JSON.stringify({ chunks: 20, chunkIntervalMs: 0, holdIntervalMs: 100 })],
+    args: [JSON.stringify({ chunks: 20, chunkIntervalMs, holdIntervalMs: 100 })],
     logDir
   }))
   return `http://127.0.0.1:${upstream.port}`

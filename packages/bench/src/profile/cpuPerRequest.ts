@@ -6,6 +6,7 @@
  *
  *   node src/profile/cpuPerRequest.ts [--repo "DIR [--node-flag] [NAME=value]"]… [--raw] [--json] [--requests N] [--warmup N] [--connections C] [--stream]
  *                                    [--shapes]   (text, tool-call and multi-part bodies of one size, interleaved)
+ *                                    [--chunked]  (with --stream: 20 chunks 2 ms apart, one socket write each, instead of one write)
  *                                     [--strace]   (then one more pass per competitor under `strace -c -f`: syscalls per request)
  *
  * Each competitor is measured alone (same upstream, same load loop), one after the other, `--rounds`
@@ -51,13 +52,13 @@ const threadTimes = (pid: number) => {
 // --shapes: text, tool-call and multi-part bodies of one size (the bench's `shapes` scenario), interleaved
 const bodies: ReadonlyArray<readonly [string, string]> = argv.includes("--shapes")
   ? Object.entries(shapedBodies("bench-fast"))
-  : [["", chatBody("bench-fast", stream)]]
+  : [["", chatBody(argv.includes("--chunked") ? "bench-stream" : "bench-fast", stream)]]
 const send = (origin: string, n: number, body = bodies[0][1]) => sendChats(origin, n, connections, body)
 
 const main = async () => {
   installExitHooks()
   const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-cpu-"))
-  const upstreamUrl = await startUpstream(logDir)
+  const upstreamUrl = await startUpstream(logDir, argv.includes("--chunked") ? 2 : 0)
   const subjects: Array<{ name: string; pid: number; origin: string }> = []
   // --raw: the raw node:http proxy; --json: the JSON proxy (parses and re-serializes both bodies)
   for (const [flag, name, script] of [["--raw", "raw", "rawProxy.ts"], ["--json", "json", "jsonProxy.ts"]] as const) {

@@ -259,6 +259,12 @@ export interface ProviderRequest {
    * (`ModelClientShape.enforcesTimeout`): past it the call fails with TimeoutError.
    */
   readonly timeoutMs?: number | undefined
+  /**
+   * A stream's stall bound, set by the router for the same clients: once the first chunk is in,
+   * a wait of this long for the next one fails the stream with TimeoutError
+   * (`stream stalled for N ms`). The first chunk stays the router's to bound.
+   */
+  readonly stallTimeoutMs?: number | undefined
   readonly tools?: ReadonlyArray<ToolDefinition> | undefined
   readonly toolChoice?: ToolChoice | undefined
   readonly parallelToolCalls?: boolean | undefined

@@ -27,8 +27,10 @@ export interface ModelClientShape {
   readonly type: string
   /**
    * `generate` honours `req.timeoutMs` itself, precisely, failing with TimeoutError (`model` =
-   * `provider/model`). The router then skips its own attempt timeout, a race of two fibers that
-   * costs CPU per call (notes/benchmarks.md "Figures quoted in source comments"); clients without it are timed by the router.
+   * `provider/model`), and `stream` honours `req.stallTimeoutMs` between chunks the same way.
+   * The router then skips its own attempt timeout and its per-pull stall race, races of two
+   * fibers that cost CPU per call and per chunk (notes/benchmarks.md "Figures quoted in source
+   * comments"); clients without it are timed by the router.
    */
   readonly enforcesTimeout?: boolean | undefined
   /**

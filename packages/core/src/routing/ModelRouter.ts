@@ -183,7 +183,9 @@ const makeRouting = (
         client: (d) => attemptClientFor(d, passthrough),
         onSettled: (d, usage, costUsd) => Effect.andThen(settle(d, usage, p.promptTokens, costUsd), finished(startedAt)),
         onFailed: (e, t) => finished(t, e),
-        withRandom
+        withRandom,
+        // a client of our own that keeps the stream's time bounds (a pass-through may not reach it)
+        selfTimed: passthrough === undefined ? (d) => clients.get(d.provider)?.enforcesTimeout === true : undefined
       })
     }))
 

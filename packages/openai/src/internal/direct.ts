@@ -171,13 +171,18 @@ export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
       },
       connectionFailure: (error) => connectionFailure(error, req, scope),
       bodyFailure: (error) => bodyFailure(error, req, scope),
-      errorAnswer: (status, answerHeaders, text) => fromErrorBody(status, headerView(answerHeaders), text, req, scope)
+      errorAnswer: (status, answerHeaders, text) => fromErrorBody(status, headerView(answerHeaders), text, req, scope),
+      // the router's bounds (`req.timeoutMs` to the first chunk, `req.stallTimeoutMs` after it),
+      // with the errors its own races made
+      timedOut: (ms, stalled) =>
+        new TimeoutError({ model: scope.prefix + req.model, timeoutMs: ms, message: stalled ? `stream stalled for ${ms} ms` : `no answer within ${ms} ms` })
     }
   }
 
   /**
    * One request, one handler (streamHandler.ts) that is the stream's pull and, when the stream's
-   * scope closes before the answer is complete, aborts the request.
+   * scope closes before the answer is complete, aborts the request; it also keeps the router's
+   * time bounds (`timeoutMs`, `stallTimeoutMs`) with one timer.
    */
   const stream = (req: ProviderRequest): Stream.Stream<StreamChunk, LLMError> =>
     Stream.unwrap(Effect.map(
@@ -192,7 +197,10 @@ export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
           const tp = traceparentOf(fiber)
           // the gateway's upstream span, when tracing is on (W3C trace context)
           const sent = tp === undefined ? headers : { ...headers, traceparent: tp }
-          return Effect.succeed(streamSse(pool, { method: "POST", path, headers: sent, body }, chatEvents(req)))
+          const timing = req.timeoutMs === undefined && req.stallTimeoutMs === undefined
+            ? undefined
+            : { firstMs: req.timeoutMs, stallMs: req.stallTimeoutMs }
+          return Effect.succeed(streamSse(pool, { method: "POST", path, headers: sent, body }, chatEvents(req), timing))
         }),
         (handler) => Effect.sync(() => handler.close())
       ),

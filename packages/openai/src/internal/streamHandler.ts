@@ -15,6 +15,11 @@
  * - Failures: before the status, `connectionFailure`; after a 2xx status, `bodyFailure` (also for
  *   what the reader throws); a non-2xx answer is collected whole for `errorAnswer` (with "" when
  *   its body cannot be read: the status still decides, as the SDK does).
+ * - Time (`SseTiming`, the router's bounds for a client that times itself): no first batch within
+ *   `firstMs` of the dispatch, or a pull after it that waits `stallMs`, fails with `timedOut`.
+ *   One timer per stream: the stall timer is armed when a pull starts to wait and, when it fires,
+ *   re-armed for the rest if a batch came meanwhile, so a chunk costs no timer of its own (the
+ *   router's race per pull forked two fibers and set a timer for every chunk).
  */
 import { Cause, Effect } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -33,6 +38,16 @@ export interface SseReader<A, E> {
   readonly bodyFailure: (error: unknown) => E
   /** A non-2xx answer, its body decoded as text. */
   readonly errorAnswer: (status: number, headers: IncomingHttpHeaders, body: string) => E
+  /** Out of time (`SseTiming`): before the first batch (`stalled` false) or between two. */
+  readonly timedOut?: ((ms: number, stalled: boolean) => E) | undefined
+}
+
+/** Time bounds of one stream, in ms (either may be absent: then nothing is timed there). */
+export interface SseTiming {
+  /** From the dispatch to the first batch. */
+  readonly firstMs?: number | undefined
+  /** A pull's wait, once the first batch is in. */
+  readonly stallMs?: number | undefined
 }
 
 /** Past this many undelivered elements the response is paused (and undici pauses the socket). */
@@ -56,16 +71,29 @@ export class SseStreamHandler<A, E> extends UpstreamHandler {
   private paused = false
   private waiting: Resume<A, E> | undefined
   private readonly reader: SseReader<A, E>
+  private readonly stallMs: number | undefined
+  /** A batch went out: the first-batch bound is over, the stall bound applies. */
+  private delivered = false
+  private timer: ReturnType<typeof setTimeout> | undefined
+  /** When the waiting pull started to wait (Date.now()). */
+  private waitingSince = 0
 
-  constructor(reader: SseReader<A, E>) {
+  constructor(reader: SseReader<A, E>, timing?: SseTiming) {
     super()
     this.reader = reader
+    this.stallMs = reader.timedOut === undefined ? undefined : timing?.stallMs
+    const firstMs = reader.timedOut === undefined ? undefined : timing?.firstMs
+    if (firstMs !== undefined) this.timer = setTimeout(this.firstTimedOut, firstMs, firstMs)
   }
 
   /** The next batch of elements; fails with the stream's failure, or `Cause.Done` at its end. */
   readonly pull: Effect.Effect<NonEmptyReadonlyArray<A>, E | Cause.Done> = Effect.callback((resume) => {
     this.waiting = resume
     this.deliver()
+    if (this.waiting !== undefined && this.delivered && this.stallMs !== undefined) {
+      this.waitingSince = Date.now()
+      if (this.timer === undefined) this.timer = setTimeout(this.checkStall, this.stallMs)
+    }
     return this.forget
   })
 
@@ -76,7 +104,37 @@ export class SseStreamHandler<A, E> extends UpstreamHandler {
 
   /** The stream's scope closed: aborts the request unless the answer is complete. */
   close(): void {
+    this.stopTimer()
     if (!this.finished) this.abort(new RequestAbortedError("the stream was closed"))
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
+  }
+
+  private readonly firstTimedOut = (ms: number) => {
+    this.timer = undefined
+    if (this.delivered || this.out.length > 0 || this.finished || this.failure !== undefined) return
+    this.failure = this.reader.timedOut!(ms, false)
+    this.deliver()
+  }
+
+  /** The stall timer fired: fails a pull that has waited `stallMs`, else waits out the rest. */
+  private readonly checkStall = () => {
+    this.timer = undefined
+    const stallMs = this.stallMs!
+    if (this.waiting === undefined || this.finished || this.failure !== undefined) return
+    const waited = Date.now() - this.waitingSince
+    // (1 ms of slack: a timer's clock and Date.now() may disagree by that much)
+    if (waited < stallMs - 1) {
+      this.timer = setTimeout(this.checkStall, stallMs - waited)
+      return
+    }
+    this.failure = this.reader.timedOut!(stallMs, true)
+    this.deliver()
   }
 
   override onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
@@ -146,6 +204,10 @@ export class SseStreamHandler<A, E> extends UpstreamHandler {
       this.waiting = undefined
       const batch = this.out
       this.out = []
+      if (!this.delivered) {
+        this.delivered = true
+        this.stopTimer()
+      }
       if (this.paused) {
         this.paused = false
         // Not synchronously: this pull may run inside another response's parser callback, and
@@ -155,9 +217,11 @@ export class SseStreamHandler<A, E> extends UpstreamHandler {
       resume(Effect.succeed(batch as unknown as NonEmptyReadonlyArray<A>))
     } else if (this.failure !== undefined) {
       this.waiting = undefined
+      this.stopTimer()
       resume(Effect.fail(this.failure))
     } else if (this.finished) {
       this.waiting = undefined
+      this.stopTimer()
       resume(Cause.done())
     }
   }
@@ -168,5 +232,9 @@ export class SseStreamHandler<A, E> extends UpstreamHandler {
 }
 
 /** Sends one streaming request on `pool`. Returns its handler: the pull, and `close()` for the stream's scope. */
-export const streamSse = <A, E>(pool: Pool, options: Dispatcher.DispatchOptions, reader: SseReader<A, E>): SseStreamHandler<A, E> =>
-  dispatchTo(pool, options, new SseStreamHandler(reader))
+export const streamSse = <A, E>(
+  pool: Pool,
+  options: Dispatcher.DispatchOptions,
+  reader: SseReader<A, E>,
+  timing?: SseTiming
+): SseStreamHandler<A, E> => dispatchTo(pool, options, new SseStreamHandler(reader, timing))

@@ -10,7 +10,9 @@
  * the caller's stream ends or is interrupted.
  *
  * `routing.timeoutMs` bounds the time to the first chunk (a long answer may stream for
- * longer); between two chunks `attemptTimeoutMs` bounds a stall.
+ * longer); between two chunks `attemptTimeoutMs` bounds a stall. A client that times itself
+ * (`ModelClientShape.enforcesTimeout`) is handed both bounds (`timeoutMs`, `stallTimeoutMs`) and
+ * keeps them; any other is raced here: a timer race for the opening and one for every pull.
  */
 import { Cause, Channel, Clock, Effect, Exit, Pull, Scope, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -72,7 +74,13 @@ export interface StreamPlan {
   readonly passedOver?: ((d: Deployment) => ReadonlyArray<Attempt>) | undefined
   /** Provides the chain's random source (its backoff jitter). */
   readonly withRandom: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** The deployment's client keeps the stream's time bounds itself (no race here). */
+  readonly selfTimed?: ((d: Deployment) => boolean) | undefined
 }
+
+/** The request of one attempt on `d`: with its time bounds for a client that keeps them. */
+const attemptRequest = (p: StreamPlan, d: Deployment, timeoutMs: number): ProviderRequest =>
+  p.selfTimed?.(d) === true ? { ...p.request(d), timeoutMs, stallTimeoutMs: p.ctx.routing.attemptTimeoutMs } : p.request(d)
 
 /** Opening through the chain; `first`: the fused first attempt, failed (Executor's option). */
 const chainOpen = (p: StreamPlan, parent: Scope.Scope, first?: FirstAttempt<OpenedStream>) =>
@@ -83,7 +91,8 @@ const chainOpen = (p: StreamPlan, parent: Scope.Scope, first?: FirstAttempt<Open
     requested: p.requested,
     passedOver: p.passedOver,
     first,
-    call: (d) => Effect.flatMap(p.client(d), (client) => openStream(client, p.request(d), parent))
+    call: (d, timeoutMs) => Effect.flatMap(p.client(d), (client) => openStream(client, attemptRequest(p, d, timeoutMs), parent)),
+    selfTimed: p.selfTimed
   })
 
 /**
@@ -98,7 +107,8 @@ const open = (p: StreamPlan, parent: Scope.Scope): Effect.Effect<ChainResult<Ope
     const t0 = clock.currentTimeMillisUnsafe()
     const timeoutMs = isTracing(fiber) ? undefined : fusedBudget(p.ctx, d, p.startedAt, t0)
     if (timeoutMs === undefined) return p.withRandom(chainOpen(p, parent))
-    const attempt = timedAttempt(d, timeoutMs, Effect.flatMap(p.client(d), (client) => openStream(client, p.request(d), parent)))
+    const opening = Effect.flatMap(p.client(d), (client) => openStream(client, attemptRequest(p, d, timeoutMs), parent))
+    const attempt = p.selfTimed?.(d) === true ? opening : timedAttempt(d, timeoutMs, opening)
     return Effect.flatMap(Effect.exit(attempt), (exit): Effect.Effect<ChainResult<OpenedStream>, LLMError> => {
       if (!Exit.isSuccess(exit)) return p.withRandom(chainOpen(p, parent, { exit, startedAt: t0 }))
       const ms = clock.currentTimeMillisUnsafe() - t0
@@ -145,9 +155,11 @@ export const openRoute = (p: StreamPlan): Effect.Effect<Stream.Stream<StreamChun
     }
 
     const stalled = () => new TimeoutError({ model: d.ref, timeoutMs: stallMs, message: `stream stalled for ${stallMs} ms` })
-    // A race (two fibers and a timer) per pull: a small share of a chunk's cost; a producer
-    // fiber with a watchdog instead measured no better (figures: notes/streaming.md).
-    const upstream = Effect.timeoutOrElse(result.value.pull, { duration: stallMs, orElse: () => Effect.fail(stalled()) })
+    // A race (two fibers and a timer) per pull, for a client that does not keep the stall bound
+    // itself: ~12 % of a streamed answer's CPU with chunks 2 ms apart (notes/benchmarks.md)
+    const upstream = p.selfTimed?.(d) === true
+      ? result.value.pull
+      : Effect.timeoutOrElse(result.value.pull, { duration: stallMs, orElse: () => Effect.fail(stalled()) })
 
     const decorateAll = (batch: ReadonlyArray<StreamChunk>): NonEmptyReadonlyArray<StreamChunk> => {
       const out = new Array<StreamChunk>(batch.length)
