@@ -8,6 +8,7 @@ import type { RoutingConfig } from "../../config/ConfigSchema.ts"
 import { LLMRequest, requestMessages } from "../../domain/Domain.ts"
 import { findTooDeep, tooDeepError } from "../../domain/JsonDepth.ts"
 import { InvalidRequest } from "../../domain/LLMError.ts"
+import { isPlainTextRequest } from "./plainRequest.ts"
 import { makeTaskResolver } from "./tasks.ts"
 
 /** Whose cache entries, usage and conversations a call touches when the caller names none. */
@@ -15,18 +16,21 @@ export const DEFAULT_SCOPE = "default"
 
 const decodeRequest = Schema.decodeUnknownEffect(LLMRequest)
 
+const withMessages = (req: LLMRequest): Effect.Effect<LLMRequest, InvalidRequest> =>
+  requestMessages(req).length === 0
+    ? Effect.fail(new InvalidRequest({ message: "a request needs `prompt` or non-empty `messages`", param: "messages" }))
+    : Effect.succeed(req)
+
 /** Validates a caller's request: a typed InvalidRequest naming the field, never a defect. */
 export const validate = (req: LLMRequest): Effect.Effect<LLMRequest, InvalidRequest> => {
+  // the common text request needs no decode (plainRequest.ts); it is shallow, so no depth check
+  if (isPlainTextRequest(req)) return withMessages(req)
   // Caller JSON (responseFormat.schema, …) is walked recursively downstream: bound its depth first.
   const deep = findTooDeep(req)
   if (deep !== undefined) return Effect.fail(new InvalidRequest(tooDeepError(deep)))
   return decodeRequest(req).pipe(
     Effect.mapError((error) => new InvalidRequest({ message: error.message })),
-    Effect.flatMap((decoded) =>
-      requestMessages(decoded).length === 0
-        ? Effect.fail(new InvalidRequest({ message: "a request needs `prompt` or non-empty `messages`", param: "messages" }))
-        : Effect.succeed(decoded)
-    )
+    Effect.flatMap(withMessages)
   )
 }
 
