@@ -29,6 +29,7 @@ import type { KeyRecord, TeamRecord } from "@llm-gateway/storage/KeyStore"
 import type { LedgerRow, UsageLedgerShape } from "@llm-gateway/storage/UsageLedger"
 import { Effect, Exit, Stream } from "effect"
 import type { RateLimiter } from "effect/persistence/RateLimiter"
+import type { Mutable } from "effect/Types"
 import { ApiError, fromLLMError } from "../HttpError.ts"
 import type { BodyRecorder } from "./ledgerBodies.ts"
 
@@ -305,26 +306,41 @@ export const makeGovernedManager = (manager: LLMManagerShape, deps: GovernanceDe
       const scope = ctx?.scope ?? "default"
       const caller = deps.callerOf(scope)
       const startedAt = performance.now()
-      const admitted = admit(caller, chatDemand(req)).pipe(
-        Effect.tapError((e) => Effect.sync(() => deps.ledger.record(row(caller, scope, req, startedAt, undefined, e.status))))
-      )
-      return Stream.unwrap(Effect.map(admitted as unknown as Effect.Effect<Admitted, LLMError>, (a) => {
-        let last: Partial<LLMResponse> = {}
+      const governedStream = (a: Admitted) => {
+        // what the ledger row needs, kept as the batches pass: a plain step per batch (not an
+        // Effect per chunk, which `Stream.tap` is), fields assigned rather than spread
+        const last: Mutable<Partial<LLMResponse>> = {}
         return manager.generateStream(capped(req, a), ctx).pipe(
-          Stream.tap((chunk: StreamChunk) =>
-            Effect.sync(() => {
-              if (chunk.provider !== undefined) last = { ...last, provider: chunk.provider, model: chunk.model, attempts: chunk.attempts ?? last.attempts, cached: chunk.cached ?? last.cached }
-              if (chunk.usage !== undefined) last = { ...last, usage: chunk.usage, costUsd: chunk.costUsd }
+          Stream.mapArray((batch) => {
+            for (let i = 0; i < batch.length; i++) {
+              const chunk = batch[i]
+              if (chunk.provider !== undefined) {
+                last.provider = chunk.provider
+                last.model = chunk.model
+                if (chunk.attempts !== undefined) last.attempts = chunk.attempts
+                if (chunk.cached !== undefined) last.cached = chunk.cached
+              }
+              if (chunk.usage !== undefined) {
+                last.usage = chunk.usage
+                last.costUsd = chunk.costUsd
+              }
               // the answer so far, only when bodies are kept (and no more than the row keeps)
-              if (deps.bodies !== undefined && chunk.delta.length > 0 && (last.content?.length ?? 0) < 16_384) last = { ...last, content: (last.content ?? "") + chunk.delta }
-            })
-          ),
+              if (deps.bodies !== undefined && chunk.delta.length > 0 && (last.content?.length ?? 0) < 16_384) last.content = (last.content ?? "") + chunk.delta
+            }
+            return batch
+          }),
           Stream.onExit((exit) => {
             deps.ledger.record(row(caller, scope, req, startedAt, last, statusOfExit(exit)))
             return a.settle(Exit.isSuccess(exit) && last.costUsd !== undefined ? last.costUsd : Exit.isSuccess(exit) || Exit.hasInterrupts(exit) ? undefined : 0)
           })
         )
-      }))
+      }
+      // no key, nothing to admit (as `governed`): no demand estimated, no unwrap
+      if (caller?.key === undefined) return governedStream(open)
+      const admitted = admit(caller, chatDemand(req)).pipe(
+        Effect.tapError((e) => Effect.sync(() => deps.ledger.record(row(caller, scope, req, startedAt, undefined, e.status))))
+      )
+      return Stream.unwrap(Effect.map(admitted as unknown as Effect.Effect<Admitted, LLMError>, governedStream))
     }
   }
 }
