@@ -315,16 +315,20 @@ export class ChunkEncoder {
     this.includeCost = includeCost
   }
 
+  /**
+   * The frame's constant head, serialised once: `JSON.stringify` of the whole chunk object per
+   * delta re-encoded the same id, created and model for every frame (byte-for-byte the same output).
+   */
+  private head: string | undefined
+
   private frame(delta: object, finishReason: string | null, index = 0): string {
-    return `data: ${
-      JSON.stringify({
-        id: this.id,
-        object: "chat.completion.chunk",
-        created: this.created,
-        model: this.model,
-        choices: [{ index, delta, logprobs: null, finish_reason: finishReason }]
-      })
-    }\n\n`
+    return this.framed(JSON.stringify(delta), finishReason, index)
+  }
+
+  /** A frame around an already serialised delta (`{"content":…}` needs no object). */
+  private framed(delta: string, finishReason: string | null, index = 0): string {
+    this.head ??= `data: ${JSON.stringify({ id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model }).slice(0, -1)},"choices":[{"index":`
+    return `${this.head}${index},"delta":${delta},"logprobs":null,"finish_reason":${finishReason === null ? "null" : JSON.stringify(finishReason)}}]}\n\n`
   }
 
   /** Frames for one gateway chunk ("" when it carries nothing to send yet). */
@@ -339,7 +343,7 @@ export class ChunkEncoder {
       return this.frame(rich === undefined ? { role: "assistant", content: c.delta } : { role: "assistant", ...rich }, null)
     }
     if (rich !== undefined) return this.frame(rich, null)
-    return c.delta.length === 0 ? "" : this.frame({ content: c.delta }, null)
+    return c.delta.length === 0 ? "" : this.framed(`{"content":${JSON.stringify(c.delta)}}`, null)
   }
 
   private choiceChunk(c: StreamChunk): string {
