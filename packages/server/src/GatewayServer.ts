@@ -16,7 +16,7 @@
  * ```
  */
 import { createServer, type Server } from "node:http"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { ConfigurationError } from "@llm-gateway/core/domain/LLMError"
 import { GatewayStatus } from "@llm-gateway/core/manager/GatewayStatus"
 import { LLMManager } from "@llm-gateway/core/manager/LLMManager"

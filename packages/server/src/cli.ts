@@ -3,7 +3,9 @@
  * `serve --workers N|auto` runs a node:cluster primary instead (internal/workers.ts), whose
  * workers run this same file with `serve` and the other flags.
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+// deep imports: the package index also loads NodeRedis (node-redis) and NodeWS (ws), ~2 MB unused
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Effect, Exit, Layer, Logger, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { gatewayCommand } from "./CliCommands.ts"

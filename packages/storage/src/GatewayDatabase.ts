@@ -20,7 +20,6 @@
  * const sql = yield* (yield* GatewayDatabase).open(Ledger)
  * ```
  */
-import { PgClient } from "@effect/sql-pg"
 import { LLMConfig } from "@llm-gateway/core/config/LLMConfig"
 import { Context, Effect, Exit, Layer, Option, Redacted, Schema, Scope, Semaphore } from "effect"
 import { Reactivity } from "effect/reactivity"
@@ -89,12 +88,14 @@ export const make = (options: GatewayDatabaseOptions = {}): Effect.Effect<Gatewa
     const sqlite: NodeSqliteClient.NodeSqliteOptions = { filename: path, busyTimeoutMs: options.busyTimeoutMs }
     const acquire: Effect.Effect<SqlClient.SqlClient, unknown, Scope.Scope | Reactivity.Reactivity> = options.url === undefined
       ? NodeSqliteClient.make(sqlite)
-      : PgClient.make({
-        url: options.url,
-        maxConnections: options.maxConnections,
-        applicationName: "llm-gateway",
-        connectTimeout: "5 seconds"
-      })
+      // the Postgres driver loads only when a URL is configured (~10 MB of RSS otherwise unused)
+      : Effect.flatMap(Effect.promise(() => import("@effect/sql-pg")), ({ PgClient }) =>
+        PgClient.make({
+          url: options.url!,
+          maxConnections: options.maxConnections,
+          applicationName: "llm-gateway",
+          connectTimeout: "5 seconds"
+        }))
     // Opening is rare and must happen once: one lock around it. A failed open (Postgres down)
     // is not remembered, so the next call tries again.
     const lock = yield* Semaphore.make(1)

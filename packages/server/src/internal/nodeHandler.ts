@@ -15,7 +15,7 @@
  * (a partial body must not look complete), and the fiber interrupted when the client leaves.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { NodeStream } from "@effect/platform-node"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import { Cause, type Context, Effect, Fiber, Latch, type Scope, Stream } from "effect"
 import { Cookies, HttpIncomingMessage, HttpServerRequest, type HttpServerResponse } from "effect/http"
 import { HttpServerError, RequestParseError } from "effect/http/HttpServerError"

@@ -14,7 +14,7 @@
  */
 import { Effect, Redacted } from "effect"
 import * as Redis from "effect/persistence/Redis"
-import { createClient } from "redis"
+import type { createClient } from "redis"
 
 export interface ResilientRedisOptions {
   /** `redis://[user:password@]host:port[/db]`; never logged. */
@@ -50,8 +50,10 @@ export const makeResilientRedis = Effect.fnUntraced(function*(options: Resilient
   }
   const runFork = Effect.runForkWith(yield* Effect.context<never>())
 
+  // the driver loads with the first Redis client (not with every gateway that never uses one)
+  const { createClient: create } = yield* Effect.promise(() => import("redis"))
   const client: Client = yield* Effect.acquireRelease(
-    Effect.sync(() => createClient({ url, disableOfflineQueue: true, socket })),
+    Effect.sync(() => create({ url, disableOfflineQueue: true, socket })),
     // `destroy`, not `close`: close waits for in-flight commands, which may never answer.
     (c) => Effect.sync(() => c.isOpen && c.destroy())
   )
