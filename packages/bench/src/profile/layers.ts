@@ -18,10 +18,10 @@ import * as Path from "node:path"
 import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
 import { ModelClients } from "@llm-gateway/core/providers/ModelClients"
 import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
-import { Context, Effect, Layer, Scope, Stream } from "effect"
-import { gatewayLayer } from "llm-gateway/GatewayLayer"
+import { Context, Effect, Stream } from "effect"
 import { type Dispatcher, Pool } from "undici"
 import { installExitHooks } from "../procs/Processes.ts"
+import { buildBenchGateway, messages } from "./inProcessGateway.ts"
 import { startUpstream } from "./args.ts"
 
 const argv = process.argv.slice(2)
@@ -35,25 +35,9 @@ const warmup = opt("--warmup", 3_000)
 const LAYERS = ["bare", "client", "router", "manager"] as const
 type LayerName = (typeof LAYERS)[number]
 
-const messages = [
-  { role: "system" as const, content: "You classify infrastructure alerts." },
-  { role: "user" as const, content: "CPU on db-1 at 97% for 10 minutes; replication lag 40 s. Severity?" }
-]
-
 /** The child: one layer, measured between two callgrind toggles of its own process. */
 const child = async (layer: LayerName, upstream: string) => {
-  const scope = Effect.runSync(Scope.make())
-  const ctx = await Effect.runPromise(Scope.provide(scope)(Layer.build(gatewayLayer({
-    config: {
-      providers: [{ name: "bench", type: "openai-compatible", baseUrl: `${upstream}/v1`, apiKey: "sk-bench", models: [
-        { id: "bench-fast", contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 },
-        { id: "bench-stream", contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 }
-      ] }],
-      routing: { fallbackOrder: ["bench/bench-fast"] },
-      cache: { enabled: false, ttlSeconds: 3600, maxSize: 1000 },
-      conversations: { store: "memory" }
-    }
-  }))))
+  const ctx = await buildBenchGateway(upstream)
   const req = { model: "bench-fast", messages, preferences: { maxTokens: 64 }, cache: false }
   const quiet = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(Effect.withTracerEnabled(e, false))
   const pool = new Pool(upstream, { connections: 16 })

@@ -12,11 +12,11 @@ import * as Path from "node:path"
 import { LLMManager } from "@llm-gateway/core/manager/LLMManager"
 import { ModelClients } from "@llm-gateway/core/providers/ModelClients"
 import { ModelRouter } from "@llm-gateway/core/routing/ModelRouter"
-import { Context, Effect, Layer, Scope, Stream } from "effect"
-import { gatewayLayer } from "llm-gateway/GatewayLayer"
+import { Context, Effect, Stream } from "effect"
 import { type Dispatcher, Pool } from "undici"
 import { spawnNode, waitReady } from "../procs/Processes.ts"
 import { installExitHooks } from "../procs/Processes.ts"
+import { buildBenchGateway, messages } from "./inProcessGateway.ts"
 
 const argv = process.argv.slice(2)
 const opt = (name: string, d: number) => {
@@ -25,10 +25,6 @@ const opt = (name: string, d: number) => {
 }
 const rounds = opt("--rounds", 5)
 const per = opt("--per", 400)
-const messages = [
-  { role: "system" as const, content: "You classify infrastructure alerts." },
-  { role: "user" as const, content: "CPU on db-1 at 97% for 10 minutes; replication lag 40 s. Severity?" }
-]
 
 installExitHooks()
 const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-ttft-"))
@@ -40,18 +36,7 @@ const up = await waitReady(spawnNode({
   logDir
 }))
 const upstream = `http://127.0.0.1:${up.port}`
-const scope = Effect.runSync(Scope.make())
-const ctx = await Effect.runPromise(Scope.provide(scope)(Layer.build(gatewayLayer({
-  config: {
-    providers: [{ name: "bench", type: "openai-compatible", baseUrl: `${upstream}/v1`, apiKey: "sk-bench", models: [
-      { id: "bench-fast", contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 },
-      { id: "bench-stream", contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 }
-    ] }],
-    routing: { fallbackOrder: ["bench/bench-fast"] },
-    cache: { enabled: false, ttlSeconds: 3600, maxSize: 1000 },
-    conversations: { store: "memory" }
-  }
-}))))
+const ctx = await buildBenchGateway(upstream)
 const pool = new Pool(upstream, { connections: 4 })
 const body = JSON.stringify({ model: "bench-stream", messages, max_tokens: 64, stream: true })
 const bare = () =>
