@@ -1,4 +1,4 @@
-/** The gateway built in process against the bench upstream (layers.ts, ttftLayers.ts): one provider, cache off. */
+/** The gateway built in process against the bench upstream (layers.ts, ttftLayers.ts): one provider, cache off unless asked. */
 import { Effect, Layer, Scope } from "effect"
 import { gatewayLayer } from "llm-gateway/GatewayLayer"
 
@@ -8,7 +8,7 @@ export const messages = [
 ]
 
 /** The gateway's services for `upstream` (`http://host:port`), in a scope that lives as long as the process. */
-export const buildBenchGateway = (upstream: string) =>
+export const buildBenchGateway = (upstream: string, options: { readonly cache?: boolean } = {}) =>
   Effect.runPromise(Scope.provide(Effect.runSync(Scope.make()))(Layer.build(gatewayLayer({
     config: {
       providers: [{ name: "bench", type: "openai-compatible", baseUrl: `${upstream}/v1`, apiKey: "sk-bench", models: [
@@ -16,7 +16,7 @@ export const buildBenchGateway = (upstream: string) =>
         { id: "bench-stream", contextWindow: 128000, inputCostPer1M: 0.15, outputCostPer1M: 0.6 }
       ] }],
       routing: { fallbackOrder: ["bench/bench-fast"] },
-      cache: { enabled: false, ttlSeconds: 3600, maxSize: 1000 },
+      cache: { enabled: options.cache === true, ttlSeconds: 3600, maxSize: 1000 },
       conversations: { store: "memory" }
     }
   }))))

@@ -10,6 +10,9 @@
  * `--stream`: the same layers for a streamed answer (20 chunks, sent at once), drained: the
  * client's `stream`, `ModelRouter.stream`, `LLMManager.generateStream` (the bare row stays the
  * non-streamed floor).
+ *
+ * `--library`: `LLMManager.generate` as a library caller runs it (`Effect.runPromise`, the request
+ * validated by the manager, the tracer on), and an L1 hit of the same call (cache on).
  */
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
@@ -32,8 +35,9 @@ const opt = (name: string, d: number) => {
 const calls = opt("--calls", 2_000)
 const streamed = argv.includes("--stream")
 const warmup = opt("--warmup", 3_000)
-const LAYERS = ["bare", "client", "router", "manager"] as const
-type LayerName = (typeof LAYERS)[number]
+const library = argv.includes("--library")
+const LAYERS = library ? ["bare", "library", "l1"] as const : ["bare", "client", "router", "manager"] as const
+type LayerName = "bare" | "client" | "router" | "manager" | "library" | "l1"
 
 /** The child: one layer, measured between two callgrind toggles of its own process. */
 const child = async (layer: LayerName, upstream: string) => {
@@ -59,7 +63,14 @@ const child = async (layer: LayerName, upstream: string) => {
   const manager = Context.get(ctx, LLMManager)
   const sreq = { ...req, model: "bench-stream" }
   const drain = <E>(s: Stream.Stream<unknown, E>) => quiet(Stream.runDrain(s))
-  const one: Record<LayerName, () => Promise<unknown>> = streamed
+  const cached = library ? Context.get(await buildBenchGateway(upstream, { cache: true }), LLMManager) : undefined
+  const one: Record<string, () => Promise<unknown>> = library
+    ? {
+      bare,
+      library: () => Effect.runPromise(manager.generate({ ...req, cache: undefined })),
+      l1: () => Effect.runPromise(cached!.generate({ ...req, cache: undefined }))
+    }
+    : streamed
     ? {
       bare,
       client: () => drain(client.stream({ model: "bench-stream", messages, maxTokens: 64 })),
@@ -88,10 +99,10 @@ const main = async () => {
   installExitHooks()
   const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-layers-"))
   const url = await startUpstream(logDir)
-  const rows = await Promise.all(LAYERS.map((layer) =>
+  const rows = await Promise.all((LAYERS as ReadonlyArray<LayerName>).map((layer) =>
     new Promise<{ layer: string; perCall: number }>((resolve, reject) => {
       const out = Path.join(logDir, `callgrind.${layer}.out`)
-      const p = spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", "--smc-check=all-non-file", `--callgrind-out-file=${out}`, process.execPath, import.meta.filename, "--child", layer, url, "--calls", String(calls), "--warmup", String(warmup), ...(streamed ? ["--stream"] : [])], { stdio: "ignore" })
+      const p = spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", "--smc-check=all-non-file", `--callgrind-out-file=${out}`, process.execPath, import.meta.filename, "--child", layer, url, "--calls", String(calls), "--warmup", String(warmup), ...(streamed ? ["--stream"] : []), ...(library ? ["--library"] : [])], { stdio: "ignore" })
       p.once("exit", () => {
         const files = Fs.readdirSync(logDir).filter((f) => f.startsWith(`callgrind.${layer}.out`)).sort()
         // the dump taken after the measured calls (`.out.N`), not the one written at exit
