@@ -256,13 +256,14 @@ export interface ProviderRequest {
   readonly maxTokensField?: "max_tokens" | "max_completion_tokens" | undefined
   /**
    * The attempt's time budget, set by the router for clients that enforce it themselves
-   * (`ModelClientShape.enforcesTimeout`): past it the call fails with TimeoutError.
+   * (`ModelClientShape.enforcesTimeout`): past it the call (a stream: its first chunk) fails
+   * with TimeoutError (`no answer within N ms`).
    */
   readonly timeoutMs?: number | undefined
   /**
    * A stream's stall bound, set by the router for the same clients: once the first chunk is in,
    * a wait of this long for the next one fails the stream with TimeoutError
-   * (`stream stalled for N ms`). The first chunk stays the router's to bound.
+   * (`stream stalled for N ms`).
    */
   readonly stallTimeoutMs?: number | undefined
   readonly tools?: ReadonlyArray<ToolDefinition> | undefined

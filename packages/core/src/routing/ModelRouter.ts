@@ -164,6 +164,7 @@ const makeRouting = (
   const withRandom = Effect.provideService(Random.Random, random)
   const generate = makeGenerate({ ctx, clients, withRandom, finishedAt, prepare, attemptClient: attemptClientFor, settle })
 
+  const keepsStreamTimes = (d: Deployment) => clients.get(d.provider)?.enforcesTimeout === true
   const stream = (req: LLMRequest, given?: RoutePlan, passthrough?: PassthroughRequest): Stream.Stream<StreamChunk, LLMError> =>
     Stream.unwrap(Effect.withFiber((fiber) => {
       const startedAt = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
@@ -185,7 +186,7 @@ const makeRouting = (
         onFailed: (e, t) => finished(t, e),
         withRandom,
         // a client of our own that keeps the stream's time bounds (a pass-through may not reach it)
-        selfTimed: passthrough === undefined ? (d) => clients.get(d.provider)?.enforcesTimeout === true : undefined
+        selfTimed: passthrough === undefined ? keepsStreamTimes : undefined
       })
     }))
 

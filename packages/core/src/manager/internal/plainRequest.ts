@@ -5,7 +5,7 @@
  * this accepts only values the `LLMRequest` decode accepts and returns unchanged (no excess keys,
  * no value the decode would transform), and everything else — tools, parts, `extra`, a response
  * format, a malformed field — goes to the decode, which also writes the error a caller sees. The
- * test in `test/manager/plainRequest.test.ts` holds the two to agreeing.
+ * property test `core/test/plainRequest.property.test.ts` holds the two to agreeing.
  */
 import type { LLMRequest } from "../../domain/Domain.ts"
 
