@@ -88,7 +88,8 @@ export const make = (options: GatewayDatabaseOptions = {}): Effect.Effect<Gatewa
     const sqlite: NodeSqliteClient.NodeSqliteOptions = { filename: path, busyTimeoutMs: options.busyTimeoutMs }
     const acquire: Effect.Effect<SqlClient.SqlClient, unknown, Scope.Scope | Reactivity.Reactivity> = options.url === undefined
       ? NodeSqliteClient.make(sqlite)
-      // the Postgres driver loads only when a URL is configured (~10 MB of RSS otherwise unused)
+      // the Postgres driver loads only when a URL is configured (with node-redis loaded lazily too,
+      // 7 MB less heap at start: notes/benchmarks.md, "Issue 19, sixth session")
       : Effect.flatMap(Effect.promise(() => import("@effect/sql-pg")), ({ PgClient }) =>
         PgClient.make({
           url: options.url!,
