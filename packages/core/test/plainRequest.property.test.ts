@@ -102,8 +102,9 @@ describe("validate's fast check for plain text requests", () => {
       if (isPlainTextRequest(u)) fast++
       expect(actual(u)).toEqual(reference(u))
     }), { numRuns: 20_000 })
-    // the property is about both ways: a good share of the inputs must take the fast one
-    expect(fast).toBeGreaterThan(2_000)
+    // the property is about both ways: a good share of the inputs must take the fast one (about
+    // 2,000 of the 20,000 do, a little under or over from seed to seed)
+    expect(fast).toBeGreaterThan(1_000)
   })
 
   it("takes the common request without the decode, and refuses what the decode refuses", () => {
