@@ -162,9 +162,10 @@ const makeRouting = (
 
   // the chain's backoff draws from `random`: provided where the chain runs, not around every call
   const withRandom = Effect.provideService(Random.Random, random)
-  const generate = makeGenerate({ ctx, clients, withRandom, finishedAt, prepare, attemptClient: attemptClientFor, settle })
+  /** A client of our own that bounds its calls and keeps a stream's time bounds (no race here). */
+  const timesItself = (d: Deployment) => clients.get(d.provider)?.enforcesTimeout === true
+  const generate = makeGenerate({ ctx, clients, withRandom, finishedAt, prepare, attemptClient: attemptClientFor, settle, timesItself })
 
-  const keepsStreamTimes = (d: Deployment) => clients.get(d.provider)?.enforcesTimeout === true
   const stream = (req: LLMRequest, given?: RoutePlan, passthrough?: PassthroughRequest): Stream.Stream<StreamChunk, LLMError> =>
     Stream.unwrap(Effect.withFiber((fiber) => {
       const startedAt = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
@@ -185,8 +186,8 @@ const makeRouting = (
         onSettled: (d, usage, costUsd) => Effect.andThen(settle(d, usage, p.promptTokens, costUsd), finished(startedAt)),
         onFailed: (e, t) => finished(t, e),
         withRandom,
-        // a client of our own that keeps the stream's time bounds (a pass-through may not reach it)
-        selfTimed: passthrough === undefined ? keepsStreamTimes : undefined
+        // a pass-through may not reach the client's own stream, so it is raced here
+        selfTimed: passthrough === undefined ? timesItself : undefined
       })
     }))
 

@@ -66,6 +66,8 @@ export interface GenerateParts {
   readonly attemptClient: (d: Deployment, passthrough: PassthroughRequest | undefined) => Effect.Effect<ModelClientShape, LLMError>
   /** Counts the usage and charges the tokens the estimate missed (Effect: a tpm charge is a store round). */
   readonly settle: (d: Deployment, usage: Usage, promptEstimate: number, costUsd: number) => Effect.Effect<void>
+  /** `d`'s client bounds its own calls (`ModelClientShape.enforcesTimeout`): no race in the chain. */
+  readonly timesItself: (d: Deployment) => boolean
 }
 
 const clientSeconds = (startedAt: number, end: number) => (end - startedAt) / 1000
@@ -119,7 +121,7 @@ export const makeGenerate = (parts: GenerateParts) => {
         const own = passthrough === undefined ? clients.get(d.provider) : undefined
         return own !== undefined ? call(own) : Effect.flatMap(parts.attemptClient(d, passthrough), call)
       },
-      selfTimed: (d) => clients.get(d.provider)?.enforcesTimeout === true
+      selfTimed: parts.timesItself
     }).pipe(Effect.tapError((e) => failed(startedAt, e)))
     const d = result.deployment
     const costUsd = costOfUsage(d.entry, result.value.usage)
