@@ -70,12 +70,14 @@ export const makePostgres = (db: GatewayDatabaseShape): BudgetStoreShape => {
             UPDATE gateway_budgets SET reserved = reserved - (SELECT COALESCE(SUM(amount), 0) FROM expired)
             WHERE id = ${line.id} AND EXISTS (SELECT 1 FROM expired)`
           const limit = limitNano(line.limitUsd)
-          const updated = yield* sql<{ id: string }>`UPDATE gateway_budgets SET reserved = reserved + ${amount}
-            WHERE id = ${line.id} AND spent + reserved + ${amount} <= ${limit} RETURNING id`
-          if (updated.length === 0) {
-            const [row] = yield* sql<{ spent: string; reserved: string }>`SELECT spent, reserved FROM gateway_budgets WHERE id = ${line.id}`
-            return yield* Effect.fail(new NoRoom(line, limit - Number(row?.spent ?? 0) - Number(row?.reserved ?? 0)))
-          }
+          // The row locked, then judged: the room a refusal reports is the room it was refused
+          // on. (A conditional UPDATE and a SELECT after it read two snapshots under READ
+          // COMMITTED: a release committed in between made a refusal report room it did not see.)
+          const [row] = yield* sql<{ spent: string; reserved: string }>`SELECT spent, reserved FROM gateway_budgets
+            WHERE id = ${line.id} FOR UPDATE`
+          const room = limit - Number(row?.spent ?? 0) - Number(row?.reserved ?? 0)
+          if (amount > room) return yield* Effect.fail(new NoRoom(line, room))
+          yield* sql`UPDATE gateway_budgets SET reserved = reserved + ${amount} WHERE id = ${line.id}`
           yield* sql`INSERT INTO gateway_budget_holds (reservation, budget, amount, expires_at)
             VALUES (${id}, ${line.id}, ${amount}, ${now + expiresInMs})`
         }
