@@ -7,9 +7,9 @@
  * that, per line in id order (so two requests sharing a team line never deadlock):
  * 1. creates the row if missing;
  * 2. releases the line's expired holds (an instance that died never settles);
- * 3. reserves with one conditional `UPDATE … SET reserved = reserved + $amount WHERE spent +
- *    reserved + $amount <= $limit RETURNING` — the row lock it takes serialises every instance's
- *    reservations on that line, so the check and the increment are one atomic step;
+ * 3. locks the row (`SELECT spent, reserved … FOR UPDATE`), judges the room and, when the amount
+ *    fits, raises `reserved` — the lock serialises every instance's reservations on that line, so
+ *    the check, the increment and the room a refusal reports are one consistent step;
  * 4. records the hold.
  * A line without room rolls the whole transaction back: nothing is reserved anywhere.
  */
