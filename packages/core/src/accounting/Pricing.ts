@@ -15,7 +15,7 @@
  * upstream's own usage.
  */
 import type { ChatMessage, Usage } from "../domain/Domain.ts"
-import { estimateTokens, tokensOfChars } from "./TokenEstimator.ts"
+import { estimateTokens, FILE_TOKENS, tokensOfChars } from "./TokenEstimator.ts"
 
 export { estimateTokens }
 
@@ -43,11 +43,43 @@ export const roundUsd = (usd: number): number => {
 /** Output tokens assumed when the request sets no `maxTokens` (only for estimates). */
 export const DEFAULT_OUTPUT_TOKENS = 512
 
-/** Prompt tokens of a conversation: the text plus a few tokens of framing per message. */
+const jsonLength = (value: unknown): number => JSON.stringify(value ?? null)?.length ?? 0
+
+/**
+ * Prompt tokens of a conversation: the text plus a few tokens of framing per message. Parts count
+ * what they carry (text, reasoning, a tool call's name and arguments, a tool's result; a file at
+ * `FILE_TOKENS`), as the tokenizer's count does (`makeTokenEstimator`), so that count stays at or
+ * above this one. Tool results are where an agent's conversation grows.
+ */
 export const estimatePromptTokens = (messages: ReadonlyArray<ChatMessage>): number => {
   let chars = 0
-  for (let i = 0; i < messages.length; i++) chars += messages[i].content.length
-  return tokensOfChars(chars) + 4 * messages.length
+  let files = 0
+  for (let i = 0; i < messages.length; i++) {
+    const content = messages[i].content
+    if (typeof content === "string") {
+      chars += content.length
+      continue
+    }
+    for (let j = 0; j < content.length; j++) {
+      const part = content[j]
+      switch (part.type) {
+        case "text":
+        case "reasoning":
+          chars += part.text.length
+          break
+        case "file":
+          files++
+          break
+        case "tool-call":
+          chars += part.name.length + jsonLength(part.params)
+          break
+        case "tool-result":
+          chars += typeof part.result === "string" ? part.result.length : jsonLength(part.result)
+          break
+      }
+    }
+  }
+  return tokensOfChars(chars) + files * FILE_TOKENS + 4 * messages.length
 }
 
 export const isPriced = (prices: Prices): boolean =>

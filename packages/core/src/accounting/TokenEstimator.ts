@@ -21,7 +21,11 @@ export const estimateTokens = (text: string): number => tokensOfChars(text.lengt
 
 /** Per-message overhead of chat formatting (role markers), as OpenAI documents it. */
 const MESSAGE_OVERHEAD = 4
-const FILE_TOKENS = 765
+/**
+ * A file's tokens for estimates. They depend on the model (image tiles, audio seconds); OpenAI's
+ * high-detail 1024 px image is 765 tokens, a fair budget for trimming and window checks.
+ */
+export const FILE_TOKENS = 765
 
 export interface TokenEstimator {
   readonly countText: (text: string) => number
@@ -41,8 +45,6 @@ export const makeTokenEstimator = (countTokens: (text: string) => number): Token
     let total = MESSAGE_OVERHEAD
     for (const part of messageParts(m)) {
       if (part.type === "text" || part.type === "reasoning") total += countText(part.text)
-      // A file's tokens depend on the model (image tiles, audio seconds); OpenAI's high-detail
-      // 1024 px image is 765 tokens, a fair budget for trimming.
       else if (part.type === "file") total += FILE_TOKENS
       else if (part.type === "tool-call") total += countText(part.name + JSON.stringify(part.params ?? null))
       else total += countText(typeof part.result === "string" ? part.result : JSON.stringify(part.result ?? null))

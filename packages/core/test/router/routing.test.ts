@@ -123,6 +123,28 @@ describe("ModelRouter task routing (seed 003 defaults)", () => {
       expect(e._tag).toBe("ContextTooLarge")
     }).pipe(Effect.scoped))
 
+  it.effect("a tool result counts toward the prompt: a large one leaves a small-window model out", () =>
+    Effect.gen(function*() {
+      const { layer } = scripted([])
+      const router = yield* makeRouter(gatewayConfig(seedProviders, { strategy: "performance" }), layer)
+      const turns = (result: unknown): LLMRequest => ({
+        taskType: "general",
+        messages: [
+          { role: "user", content: "Read the log" },
+          { role: "assistant", content: [{ type: "tool-call", id: "c1", name: "read_file", params: { path: "app.log" } }] },
+          { role: "tool", content: [{ type: "tool-result", id: "c1", name: "read_file", isFailure: false, result }] }
+        ]
+      })
+      const small = yield* router.plan(turns("a few lines"))
+      expect(small.excluded).toEqual([])
+      // ~20k tokens of tool output (as a string and as JSON) > llama's 8k window
+      for (const result of ["x".repeat(4 * 20_000), { lines: ["x".repeat(4 * 20_000)] }]) {
+        const plan = yield* router.plan(turns(result))
+        expect(plan.candidates.map((c) => c.ref)).toEqual([gpt, claude])
+        expect(plan.excluded).toEqual([{ ref: llama, reason: "context-window" }])
+      }
+    }).pipe(Effect.scoped))
+
   it.effect("a request without prompt or messages is an InvalidRequest", () =>
     Effect.gen(function*() {
       const e = yield* Effect.flip(refs({ taskType: "general" }))
