@@ -3,34 +3,49 @@
  * other work shares the machine (wall-clock and even CPU time swing with the load average;
  * instruction counts do not). Used for before/after decisions on the hot path.
  *
- *   node src/profile/instructions.ts [--repo "DIR [node flags] [NAME=value]"]… [--raw] [--requests N] [--warmup N]
- *                                    [--connections C] [--stream] [--tool-call]
+ *   node src/profile/instructions.ts [--repo "DIR [node flags] [NAME=value]"]… [--raw] [--json] [--requests N] [--warmup N]
+ *                                    [--connections C] [--stream] [--tool-call] [--shape text|tools|parts]
+ *                                    [--main-thread]
  *
  * Each competitor (the gateway of each `--repo` checkout, `packages/server/src/cli.ts serve`,
- * and with `--raw` the raw node:http proxy) runs under callgrind against the bench upstream;
+ * with `--raw` the raw node:http proxy, with `--json` the JSON proxy: it parses and re-serializes
+ * what passes, the floor for any gateway that reads the request) runs under callgrind against the bench upstream;
  * after `--warmup` requests (JIT; uninstrumented, `--instr-atstart=no`) instrumentation is turned
  * on and the counters zeroed (`callgrind_control -i on`, `-z`), `--requests`
  * requests are sent from `--connections` loops, and the counters are dumped: instructions ÷
  * requests. Slow (valgrind runs node ~30× slower): a few minutes per competitor.
+ *
+ * `--shape`: the bench's request shapes of one size (`shapedBodies`, scenario c2), so what a
+ * tool call or a multi-part message costs over text is counted rather than timed.
+ *
+ * `--main-thread`: count the event loop's thread only (callgrind's `--separate-threads=yes`).
+ * The other threads' share moves between runs of the same build: the ledger's writer thread does
+ * a fixed amount of work per flush (one a second, and a run under valgrind lasts tens of seconds)
+ * and its SQLite file grows from run to run; V8's compiler and GC helper threads finish when
+ * they finish. For an A/B of code on the request path this is the steadier figure.
  */
 import { spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { chatBody, gatewayYaml, startFlags } from "../Competitors.ts"
+import { chatBody, gatewayYaml, type Shape, shapedBodies, startFlags } from "../Competitors.ts"
 import { freePort, installExitHooks } from "../procs/Processes.ts"
 import { all, benchDir, num, repos as repoArgs, sendChats, startUpstream } from "./args.ts"
 
 const argv = process.argv.slice(2)
-const repos = repoArgs(argv.includes("--raw"))
+const repos = repoArgs(argv.includes("--raw") || argv.includes("--json"))
 const requests = num("--requests", 2_000)
 const warmup = num("--warmup", 2_000)
 const connections = num("--connections", 16)
 const stream = argv.includes("--stream")
 const toolCall = argv.includes("--tool-call")
+const mainThread = argv.includes("--main-thread")
+const shapeAt = argv.indexOf("--shape")
+const shape = shapeAt >= 0 ? argv[shapeAt + 1] as Shape : undefined
 
 /** The request body: text, or the same size carried by a tool call round trip (assistant tool_calls + tool result). */
 const body = (): string => {
+  if (shape !== undefined) return shapedBodies("bench-fast")[shape]
   if (!toolCall) return chatBody("bench-fast", stream)
   return JSON.stringify({
     model: "bench-fast",
@@ -67,7 +82,8 @@ const measure = async (name: string, cmd: ReadonlyArray<string>, cwd: string, po
   const out = Path.join(logDir, `callgrind.${name}.out`)
   const log = Fs.openSync(Path.join(logDir, `${name}.log`), "w")
   // no instrumentation until the warm-up is done: start-up (module loading, type stripping) runs ~5× faster
-  const proc = spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", "--smc-check=all-non-file", `--callgrind-out-file=${out}`, process.execPath, ...cmd], {
+  const threads = mainThread ? ["--separate-threads=yes"] : []
+  const proc = spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", "--smc-check=all-non-file", ...threads, `--callgrind-out-file=${out}`, process.execPath, ...cmd], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", log, log]
@@ -84,7 +100,10 @@ const measure = async (name: string, cmd: ReadonlyArray<string>, cwd: string, po
     const dumped = control(["-d", String(proc.pid)])
     if (dumped.status !== 0) throw new Error(`callgrind_control -d failed: ${dumped.stderr}`)
     await new Promise((r) => setTimeout(r, 1_000))
-    const files = Fs.readdirSync(logDir).filter((f) => f.startsWith(`callgrind.${name}.out.`)).sort()
+    // the dump after the measured requests (`.out.N`, `.out.N-01` per thread with --main-thread: thread 1 is the main one)
+    const files = Fs.readdirSync(logDir)
+      .filter((f) => f.startsWith(`callgrind.${name}.out.`) && (!mainThread || f.endsWith("-01")))
+      .sort((a, b) => Number(/\.out\.(\d+)/.exec(a)?.[1]) - Number(/\.out\.(\d+)/.exec(b)?.[1]))
     const text = Fs.readFileSync(Path.join(logDir, files[files.length - 1]), "utf8")
     const total = Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? Number.NaN)
     return { name, perRequest: total / requests, failed: failed + warmFailed, ms }
@@ -105,6 +124,11 @@ const main = async () => {
     const script = Path.join(benchDir, "src/competitors/rawProxy.ts")
     runs.push(measure("raw", [script, JSON.stringify({ upstream: upstreamUrl, port })], benchDir, port, logDir))
   }
+  if (argv.includes("--json")) {
+    const port = await freePort()
+    const script = Path.join(benchDir, "src/competitors/jsonProxy.ts")
+    runs.push(measure("json", [script, JSON.stringify({ upstream: upstreamUrl, port })], benchDir, port, logDir))
+  }
   for (const [i, { dir: repo, flags, env }] of repos.entries()) {
     const port = await freePort()
     const config = Path.join(logDir, `gateway${i}.yaml`)
@@ -113,7 +137,7 @@ const main = async () => {
   }
   const rows = await Promise.all(runs)
   for (const [i, { dir, flags }] of repos.entries()) process.stdout.write(`gateway${i}: ${dir} ${[...startFlags(dir), ...flags].join(" ")} ${Object.entries(repos[i].env).map(([k, v]) => `${k}=${v}`).join(" ")}\n`)
-  process.stdout.write(`\n${requests} ${stream ? "streamed" : "JSON"}${toolCall ? " tool-call" : ""} requests, ${connections} connections, after ${warmup} warm-up\n`)
+  process.stdout.write(`\n${mainThread ? "main thread only: " : ""}${requests} ${stream ? "streamed" : "JSON"}${toolCall ? " tool-call" : ""}${shape !== undefined ? ` ${shape}-shaped` : ""} requests, ${connections} connections, after ${warmup} warm-up\n`)
   for (const r of rows) process.stdout.write(`${r.name.padEnd(10)} ${Math.round(r.perRequest).toString().padStart(12)} instr/request  (${r.failed} failed, ${(r.ms / 1000).toFixed(1)} s under valgrind)\n`)
 }
 

@@ -29,6 +29,10 @@ interface Frame {
  */
 export const findTooDeep = (value: unknown, maxDepth = MAX_JSON_DEPTH): ReadonlyArray<JsonPathSegment> | undefined => {
   if (value === null || typeof value !== "object") return undefined
+  // Every body goes through here: first a walk that allocates nothing (its recursion stops at
+  // `maxDepth` + 1 frames, far from the stack's limit); only a body that is too deep pays for the
+  // walk below, which keeps a path to name the field.
+  if (!deeperThan(value, 1, maxDepth)) return undefined
   const stack: Array<Frame> = [{ value, depth: 1, key: undefined, parent: undefined }]
   while (stack.length > 0) {
     const frame = stack.pop()!
@@ -48,6 +52,24 @@ export const findTooDeep = (value: unknown, maxDepth = MAX_JSON_DEPTH): Readonly
     }
   }
   return undefined
+}
+
+/** Whether a container under `value` (itself at `depth`) lies deeper than `maxDepth`. */
+const deeperThan = (value: object, depth: number, maxDepth: number): boolean => {
+  if (depth > maxDepth) return true
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const child: unknown = value[i]
+      if (child !== null && typeof child === "object" && deeperThan(child, depth + 1, maxDepth)) return true
+    }
+    return false
+  }
+  const keys = Object.keys(value)
+  for (let i = 0; i < keys.length; i++) {
+    const child: unknown = (value as Record<string, unknown>)[keys[i]]
+    if (child !== null && typeof child === "object" && deeperThan(child, depth + 1, maxDepth)) return true
+  }
+  return false
 }
 
 const pathOf = (frame: Frame): Array<JsonPathSegment> => {

@@ -73,7 +73,8 @@ export const wireMessages = (messages: ReadonlyArray<ChatMessage>, model: string
     const content: Array<Wire> = []
     const toolCalls: Array<Wire> = []
     const results: Array<Wire> = []
-    m.content.forEach((part, j) => {
+    for (let j = 0; j < m.content.length; j++) {
+      const part = m.content[j]
       switch (part.type) {
         case "text":
           content.push({ type: "text", text: part.text })
@@ -91,16 +92,15 @@ export const wireMessages = (messages: ReadonlyArray<ChatMessage>, model: string
         case "reasoning":
           break
       }
-    })
+    }
     if (m.role === "assistant") {
       // OpenAI's assistant turn takes text only (string), and `null` beside tool calls
-      const text = content.filter((c) => c.type === "text").map((c) => c.text as string).join("")
-      out.push({
-        role: "assistant",
-        content: text === "" && toolCalls.length > 0 ? null : text,
-        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
-      })
-      out.push(...results)
+      let text = ""
+      for (const c of content) if (c.type === "text") text += c.text as string
+      const turn: Wire = { role: "assistant", content: text === "" && toolCalls.length > 0 ? null : text }
+      if (toolCalls.length > 0) turn.tool_calls = toolCalls
+      out.push(turn)
+      for (const r of results) out.push(r)
     } else {
       out.push({ role: m.role, content })
     }
@@ -120,15 +120,17 @@ const wireToolChoice = (choice: ToolChoice): unknown => {
 /** `tools`, `tool_choice`, `parallel_tool_calls`, `reasoning_effort` onto a body. */
 export const fillTools = (body: Wire, req: ProviderRequest): void => {
   if (req.tools !== undefined && req.tools.length > 0) {
-    body.tools = req.tools.map((t) => ({
-      type: "function",
-      function: {
-        name: t.name,
-        ...(t.description !== undefined ? { description: t.description } : {}),
-        parameters: t.parameters,
-        ...(t.strict !== undefined ? { strict: t.strict } : {})
-      }
-    }))
+    const tools = new Array<Wire>(req.tools.length)
+    for (let i = 0; i < tools.length; i++) {
+      // the wire's key order (name, description, parameters, strict), set in place rather than spread
+      const t = req.tools[i]
+      const fn: Wire = { name: t.name }
+      if (t.description !== undefined) fn.description = t.description
+      fn.parameters = t.parameters
+      if (t.strict !== undefined) fn.strict = t.strict
+      tools[i] = { type: "function", function: fn }
+    }
+    body.tools = tools
   }
   if (req.toolChoice !== undefined) body.tool_choice = wireToolChoice(req.toolChoice)
   if (req.parallelToolCalls !== undefined) body.parallel_tool_calls = req.parallelToolCalls

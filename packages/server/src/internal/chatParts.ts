@@ -89,9 +89,12 @@ export const readRichMessage = (
   names: Map<string, string>
 ): ChatMessage => {
   if (role === "system") return { role, content: textOf(r, m.content, `${param}.content`) }
+  // Valid fields are read in place; the reader (and the field's name, a string built per field)
+  // comes in only for one that is not: this path runs for every turn of an agent's conversation.
   if (role === "tool") {
-    const id = r.string(m, "tool_call_id", `${param}.tool_call_id`)
-    const result = textOf(r, m.content, `${param}.content`)
+    const rawId = m.tool_call_id
+    const id = typeof rawId === "string" ? rawId : r.string(m, "tool_call_id", `${param}.tool_call_id`)
+    const result = typeof m.content === "string" ? m.content : textOf(r, m.content, `${param}.content`)
     return { role, content: [{ type: "tool-result", id, name: names.get(id) ?? "", isFailure: false, result }] }
   }
   if (role === "user") {
@@ -113,7 +116,8 @@ export const readRichMessage = (
       ? { role, content: parts.map((p) => (p as { text: string }).text).join("\n") }
       : { role, content: parts }
   }
-  const text = m.content === undefined || m.content === null ? "" : textOf(r, m.content, `${param}.content`)
+  const content = m.content
+  const text = content === undefined || content === null ? "" : typeof content === "string" ? content : textOf(r, content, `${param}.content`)
   const calls = m.tool_calls
   if (calls === undefined || calls === null || (Array.isArray(calls) && calls.length === 0)) return { role, content: text }
   if (!Array.isArray(calls)) {
@@ -122,12 +126,18 @@ export const readRichMessage = (
   }
   const parts: Array<AssistantPart> = text === "" ? [] : [{ type: "text", text }]
   for (let j = 0; j < calls.length; j++) {
-    const call = r.object(calls[j], `${param}.tool_calls[${j}]`)
-    const id = r.string(call, "id", `${param}.tool_calls[${j}].id`)
-    const fn = r.object(call.function, `${param}.tool_calls[${j}].function`)
-    const name = r.string(fn, "name", `${param}.tool_calls[${j}].function.name`)
+    const rawCall: unknown = calls[j]
+    const call = V.isObject(rawCall) ? rawCall : r.object(rawCall, `${param}.tool_calls[${j}]`)
+    const rawId = call.id
+    const id = typeof rawId === "string" ? rawId : r.string(call, "id", `${param}.tool_calls[${j}].id`)
+    const rawFn = call.function
+    const fn = V.isObject(rawFn) ? rawFn : r.object(rawFn, `${param}.tool_calls[${j}].function`)
+    const rawName = fn.name
+    const name = typeof rawName === "string" ? rawName : r.string(fn, "name", `${param}.tool_calls[${j}].function.name`)
+    const rawArgs = fn.arguments
+    const args = typeof rawArgs === "string" ? rawArgs : r.string(fn, "arguments", `${param}.tool_calls[${j}].function.arguments`)
     names.set(id, name)
-    parts.push({ type: "tool-call", id, name, params: parseArguments(r.string(fn, "arguments", `${param}.tool_calls[${j}].function.arguments`)) })
+    parts.push({ type: "tool-call", id, name, params: parseArguments(args) })
   }
   return { role, content: parts }
 }
@@ -139,18 +149,34 @@ export const readTools = (r: V.Reader, body: V.Body): ReadonlyArray<ToolDefiniti
   if (raw === undefined || raw === null) return undefined
   if (!Array.isArray(raw)) return r.fail("tools", "'tools' must be an array")
   const tools = new Array<ToolDefinition>(raw.length)
+  // as for messages: fields read in place, the reader and the field's name only for a bad one
   for (let i = 0; i < raw.length; i++) {
-    const tool = r.object(raw[i], `tools[${i}]`)
+    const rawTool: unknown = raw[i]
+    const tool = V.isObject(rawTool) ? rawTool : r.object(rawTool, `tools[${i}]`)
     if (tool.type !== "function") r.fail(`tools[${i}].type`, `'tools[${i}].type' must be "function"`)
-    const fn = r.object(tool.function, `tools[${i}].function`)
-    const name = r.string(fn, "name", `tools[${i}].function.name`)
+    const rawFn = tool.function
+    const fn = V.isObject(rawFn) ? rawFn : r.object(rawFn, `tools[${i}].function`)
+    const rawName = fn.name
+    const name = typeof rawName === "string" ? rawName : r.string(fn, "name", `tools[${i}].function.name`)
     if (!TOOL_NAME.test(name)) r.fail(`tools[${i}].function.name`, `'tools[${i}].function.name' must be 1-64 letters, digits, _ or -`)
-    const description = r.optString(fn, "description", `tools[${i}].function.description`)
-    const strict = r.optBoolean(fn, "strict", `tools[${i}].function.strict`)
-    const parameters = fn.parameters === undefined || fn.parameters === null
+    const rawDescription = fn.description
+    const description = typeof rawDescription === "string" || rawDescription === undefined || rawDescription === null
+      ? rawDescription ?? undefined
+      : r.optString(fn, "description", `tools[${i}].function.description`)
+    const rawStrict = fn.strict
+    const strict = typeof rawStrict === "boolean" || rawStrict === undefined || rawStrict === null
+      ? rawStrict ?? undefined
+      : r.optBoolean(fn, "strict", `tools[${i}].function.strict`)
+    const rawParameters = fn.parameters
+    const parameters = rawParameters === undefined || rawParameters === null
       ? { type: "object", properties: {} }
-      : r.object(fn.parameters, `tools[${i}].function.parameters`)
-    tools[i] = { name, parameters, ...(description !== undefined ? { description } : {}), ...(strict !== undefined ? { strict } : {}) }
+      : V.isObject(rawParameters)
+      ? rawParameters
+      : r.object(rawParameters, `tools[${i}].function.parameters`)
+    const definition: { -readonly [K in keyof ToolDefinition]: ToolDefinition[K] } = { name, parameters }
+    if (description !== undefined) definition.description = description
+    if (strict !== undefined) definition.strict = strict
+    tools[i] = definition
   }
   return tools
 }

@@ -20,7 +20,16 @@ export interface Need {
 
 const fileWhat: Readonly<Record<string, string>> = { vision: "image input is", audio: "audio input is", pdf: "PDF input is" }
 
-/** Every need of a request, in request order (fields first, then parts); empty for plain text. */
+const needed = (needs: ReadonlyArray<Need>, capability: Capability): boolean => {
+  for (let i = 0; i < needs.length; i++) if (needs[i].capability === capability) return true
+  return false
+}
+
+/**
+ * The first need of each capability, in request order (fields first, then parts); empty for plain
+ * text. Only the first can be the one a model fails on (`unmetNeed` answers the first unmet), so a
+ * conversation of tool turns names its part once, not once per turn.
+ */
 export const requestNeeds = (req: LLMRequest): ReadonlyArray<Need> => {
   const needs: Array<Need> = []
   if (req.tools !== undefined && req.tools.length > 0 && req.toolChoice !== "none") {
@@ -38,8 +47,10 @@ export const requestNeeds = (req: LLMRequest): ReadonlyArray<Need> => {
       const part = content[j]
       if (part.type === "file") {
         const capability = fileCapability(part.mediaType)
-        if (capability !== undefined) needs.push({ capability, param: `messages[${i}].content[${j}]`, what: fileWhat[capability] })
-      } else if (part.type === "tool-call" || part.type === "tool-result") {
+        if (capability !== undefined && !needed(needs, capability)) {
+          needs.push({ capability, param: `messages[${i}].content[${j}]`, what: fileWhat[capability] })
+        }
+      } else if ((part.type === "tool-call" || part.type === "tool-result") && !needed(needs, "tools")) {
         needs.push({ capability: "tools", param: `messages[${i}].content[${j}]`, what: "tool calls are" })
       }
     }
