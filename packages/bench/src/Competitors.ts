@@ -169,7 +169,13 @@ const cleanEnv = (): NodeJS.ProcessEnv => {
   return env
 }
 
-export const gatewayYaml = (port: number, upstream: string, cache: boolean) =>
+/**
+ * The bench's gateway config. `database`: the SQLite file of its ledger, fresh per run (in the
+ * run's log folder): left at its default (`.data/gateway.db` in the checkout) it grew by every
+ * run, ~200 MB in an afternoon, and each INSERT into a larger index costs more, so a figure
+ * depended on the runs before it.
+ */
+export const gatewayYaml = (port: number, upstream: string, cache: boolean, database: string) =>
   `# written by packages/bench: one openai-compatible provider pointed at the bench upstream
 server:
   host: 127.0.0.1
@@ -187,6 +193,7 @@ routing:
   fallbackOrder: [bench/bench-fast]
 cache: { enabled: ${cache}, ttlSeconds: 3600, maxSize: 1000 }
 conversations: { store: memory }
+database: { path: ${JSON.stringify(database)} }
 `
 
 /**
@@ -216,7 +223,7 @@ const startGateway = async (ctx: Context, id: GatewayId): Promise<Running> => {
   if (!Fs.existsSync(cli)) throw new Error(`${cli} does not exist`)
   const port = await freePort()
   const config = Path.join(ctx.logDir, `${id}.yaml`)
-  Fs.writeFileSync(config, gatewayYaml(port, `http://127.0.0.1:${ctx.upstream.port}`, id === "gateway-cache"))
+  Fs.writeFileSync(config, gatewayYaml(port, `http://127.0.0.1:${ctx.upstream.port}`, id === "gateway-cache", Path.join(ctx.logDir, `${id}.db`)))
   const workers = id === "gateway-workers"
   const child = spawnNode({
     name: id,

@@ -76,7 +76,7 @@ const main = async () => {
   for (const [i, { dir: repo, flags, env }] of repos.entries()) {
     const port = await freePort()
     const config = Path.join(logDir, `gateway${i}.yaml`)
-    Fs.writeFileSync(config, gatewayYaml(port, upstreamUrl, false))
+    Fs.writeFileSync(config, gatewayYaml(port, upstreamUrl, false, Path.join(logDir, `gateway${i}.db`)))
     const child = spawnNode({
       name: `gateway${i}`,
       cpu: undefined,

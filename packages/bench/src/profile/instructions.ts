@@ -132,7 +132,7 @@ const main = async () => {
   for (const [i, { dir: repo, flags, env }] of repos.entries()) {
     const port = await freePort()
     const config = Path.join(logDir, `gateway${i}.yaml`)
-    Fs.writeFileSync(config, gatewayYaml(port, upstreamUrl, false))
+    Fs.writeFileSync(config, gatewayYaml(port, upstreamUrl, false, Path.join(logDir, `gateway${i}.db`)))
     runs.push(measure(`gateway${i}`, [...startFlags(repo), ...flags, Path.join(repo, "packages/server/src/cli.ts"), "serve", "--config", config], repo, port, logDir, env))
   }
   const rows = await Promise.all(runs)
