@@ -7,6 +7,7 @@
  * fires); the thread and SQLite's busy wait run on real time.
  */
 import { once } from "node:events"
+import * as Fs from "node:fs"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { describe, expect, it } from "@effect/vitest"
@@ -16,6 +17,7 @@ import { afterAll } from "vitest"
 import { GatewayDatabase, make as makeGatewayDatabase } from "../src/GatewayDatabase.ts"
 import * as LedgerWorker from "../src/internal/LedgerWorker.ts"
 import { LedgerFeature, type LedgerRow, UsageLedger, type UsageLedgerOptions } from "../src/UsageLedger.ts"
+import { bundle, bundlePath } from "./ledgerWorkerBundle.ts"
 import { tempDir } from "./support.ts"
 
 const tmp = tempDir("ledger-worker")
@@ -259,4 +261,8 @@ describe("LedgerWorker", () => {
       yield* worker.write([row(1)])
       expect(stored(path).raw).toBe(1)
     })))
+
+  it("runs, from source, the JavaScript bundle of its sources as they are now (remake it: test/ledgerWorkerBundle.ts --write)", () => {
+    expect(Fs.readFileSync(bundlePath, "utf8")).toBe(bundle())
+  })
 })

@@ -10,8 +10,10 @@
  * holds the process open only while a batch is in flight, and is closed with the scope.
  *
  * Its cost, measured (Node 24, from source, the process's RSS before the first write and after a
- * 1,000-row batch, 3 runs): +26 MB (25.6–26.8), the first write ~0.2 s including the start. The
- * thread used to load effect and effect/sql for the same SQL: +74–83 MB, ~0.8 s. Hence the bare
+ * 1,000-row batch, 3 runs): +26 MB (25.6–26.8), the first write ~0.2 s including the start; about
+ * half of it was Node's TypeScript stripper, started in the thread to load its .ts files, hence
+ * the JavaScript bundle below (a bare `node:sqlite` worker: +26 MB from .ts, +13 MB from .mjs).
+ * The thread used to load effect and effect/sql for the same SQL: +74–83 MB, ~0.8 s. Hence the bare
  * `node:sqlite` thread (imports: `node:worker_threads`, `node:sqlite`, `ledgerSql.ts`) and the capped
  * heap below (without it: +30–32 MB).
  */
@@ -38,9 +40,11 @@ export interface LedgerWorker {
   readonly thread: () => Worker | undefined
 }
 
-// From source (.ts: the gateway and the tests run it so) the entry is the .ts file next to this
-// one; built (`tsc -b` rewrites the static imports, not this URL) it is the .js in dist/internal.
-const entry = new URL(`./ledgerWorkerThread${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url)
+// From source (.ts: the gateway and the tests run it so) the entry is the thread's code as plain
+// JavaScript, `ledgerWorkerThread.bundle.js` (made from the .ts sources; test/ledgerWorkerBundle.ts):
+// a thread that loads .ts starts Node's type stripper in its isolate, +13 MB RSS. Built (`tsc -b`
+// rewrites the static imports, not this URL) it is ledgerWorkerThread.js in dist/internal.
+const entry = new URL(`./ledgerWorkerThread${import.meta.url.endsWith(".ts") ? ".bundle.js" : ".js"}`, import.meta.url)
 
 /**
  * The thread's V8 heap, capped: it holds one batch (at most 1,800 rows, a few MB cloned) and its
