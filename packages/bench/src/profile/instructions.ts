@@ -5,7 +5,7 @@
  *
  *   node src/profile/instructions.ts [--repo "DIR [node flags] [NAME=value]"]… [--raw] [--json] [--requests N] [--warmup N]
  *                                    [--connections C] [--stream] [--tool-call] [--shape text|tools|parts]
- *                                    [--main-thread]
+ *                                    [--main-thread] [--jit-names N]
  *
  * Each competitor (the gateway of each `--repo` checkout, `packages/server/src/cli.ts serve`,
  * with `--raw` the raw node:http proxy, with `--json` the JSON proxy: it parses and re-serializes
@@ -23,6 +23,9 @@
  * a fixed amount of work per flush (one a second, and a run under valgrind lasts tens of seconds)
  * and its SQLite file grows from run to run; V8's compiler and GC helper threads finish when
  * they finish. For an A/B of code on the request path this is the steadier figure.
+ *
+ * `--jit-names N`: every competitor also runs with `--perf-basic-prof`, and the N functions with
+ * the most instructions per request are listed, JavaScript ones by name (`jitNames.ts`).
  */
 import { spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
@@ -31,6 +34,7 @@ import * as Path from "node:path"
 import { chatBody, gatewayYaml, type Shape, shapedBodies, startFlags } from "../Competitors.ts"
 import { freePort, installExitHooks } from "../procs/Processes.ts"
 import { all, benchDir, num, repos as repoArgs, sendChats, startUpstream } from "./args.ts"
+import { topFunctions } from "./jitNames.ts"
 
 const argv = process.argv.slice(2)
 const repos = repoArgs(argv.includes("--raw") || argv.includes("--json"))
@@ -40,6 +44,7 @@ const connections = num("--connections", 16)
 const stream = argv.includes("--stream")
 const toolCall = argv.includes("--tool-call")
 const mainThread = argv.includes("--main-thread")
+const jitNames = num("--jit-names", 0)
 const shapeAt = argv.indexOf("--shape")
 const shape = shapeAt >= 0 ? argv[shapeAt + 1] as Shape : undefined
 
@@ -83,7 +88,8 @@ const measure = async (name: string, cmd: ReadonlyArray<string>, cwd: string, po
   const log = Fs.openSync(Path.join(logDir, `${name}.log`), "w")
   // no instrumentation until the warm-up is done: start-up (module loading, type stripping) runs ~5× faster
   const threads = mainThread ? ["--separate-threads=yes"] : []
-  const proc = spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", "--smc-check=all-non-file", ...threads, `--callgrind-out-file=${out}`, process.execPath, ...cmd], {
+  const perfMap = jitNames > 0 ? ["--perf-basic-prof"] : []
+  const proc = spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", "--smc-check=all-non-file", ...threads, `--callgrind-out-file=${out}`, process.execPath, ...perfMap, ...cmd], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", log, log]
@@ -104,9 +110,9 @@ const measure = async (name: string, cmd: ReadonlyArray<string>, cwd: string, po
     const files = Fs.readdirSync(logDir)
       .filter((f) => f.startsWith(`callgrind.${name}.out.`) && (!mainThread || f.endsWith("-01")))
       .sort((a, b) => Number(/\.out\.(\d+)/.exec(a)?.[1]) - Number(/\.out\.(\d+)/.exec(b)?.[1]))
-    const text = Fs.readFileSync(Path.join(logDir, files[files.length - 1]), "utf8")
-    const total = Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? Number.NaN)
-    return { name, perRequest: total / requests, failed: failed + warmFailed, ms }
+    const file = Path.join(logDir, files[files.length - 1])
+    const total = Number(/^(?:summary|totals): (\d+)/m.exec(Fs.readFileSync(file, "utf8"))?.[1] ?? Number.NaN)
+    return { name, perRequest: total / requests, failed: failed + warmFailed, ms, file }
   } finally {
     proc.kill("SIGKILL")
   }
@@ -118,7 +124,7 @@ const main = async () => {
   process.stdout.write(`logs in ${logDir}\n`)
   const upstreamUrl = await startUpstream(logDir)
   // All at once: on a machine shared with other work, each valgrind gets its own share of it.
-  const runs: Array<Promise<{ name: string; perRequest: number; failed: number; ms: number }>> = []
+  const runs: Array<Promise<{ name: string; perRequest: number; failed: number; ms: number; file: string }>> = []
   if (argv.includes("--raw")) {
     const port = await freePort()
     const script = Path.join(benchDir, "src/competitors/rawProxy.ts")
@@ -139,6 +145,9 @@ const main = async () => {
   for (const [i, { dir, flags }] of repos.entries()) process.stdout.write(`gateway${i}: ${dir} ${[...startFlags(dir), ...flags].join(" ")} ${Object.entries(repos[i].env).map(([k, v]) => `${k}=${v}`).join(" ")}\n`)
   process.stdout.write(`\n${mainThread ? "main thread only: " : ""}${requests} ${stream ? "streamed" : "JSON"}${toolCall ? " tool-call" : ""}${shape !== undefined ? ` ${shape}-shaped` : ""} requests, ${connections} connections, after ${warmup} warm-up\n`)
   for (const r of rows) process.stdout.write(`${r.name.padEnd(10)} ${Math.round(r.perRequest).toString().padStart(12)} instr/request  (${r.failed} failed, ${(r.ms / 1000).toFixed(1)} s under valgrind)\n`)
+  if (jitNames > 0) {
+    for (const r of rows) process.stdout.write(`\n${r.name}: instructions per request by function (top ${jitNames})\n${topFunctions(r.file, requests, jitNames)}\n`)
+  }
 }
 
 main().then(() => process.exit(0), (e: unknown) => {
