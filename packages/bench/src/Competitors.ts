@@ -11,6 +11,7 @@ import { REPLY } from "./upstream/Upstream.ts"
 export type CompetitorId =
   | "direct"
   | "raw"
+  | "json"
   | "sdk-default"
   | "sdk-undici"
   | "gateway"
@@ -67,6 +68,7 @@ export interface Unavailable {
 export const LABELS: Record<CompetitorId, string> = {
   direct: "direct (no proxy)",
   raw: "raw proxy (node:http)",
+  json: "JSON proxy (parse + re-serialize)",
   "sdk-default": "SDK proxy (default fetch)",
   "sdk-undici": "SDK proxy (undici Pool)",
   gateway: "llm-gateway (cache off)",
@@ -351,6 +353,9 @@ export const startCompetitor = async (ctx: Context, id: CompetitorId): Promise<R
         break
       case "raw":
         r = simple(await own(ctx, id, "competitors/rawProxy.ts", { upstream }))
+        break
+      case "json":
+        r = simple(await own(ctx, id, "competitors/jsonProxy.ts", { upstream }))
         break
       case "sdk-default":
         r = simple(await own(ctx, id, "competitors/sdkProxy.ts", { upstream, fetch: "default" }))

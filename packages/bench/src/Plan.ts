@@ -86,6 +86,8 @@ export interface Results {
   streamCpu?: Partial<Record<CompetitorId, Array<number>>>
   /** llm-gateway at c16 with requests of one size in three shapes (text, tool call, multi-part), per round. */
   shapes?: Partial<Record<"text" | "tools" | "parts", Array<SaturateTrial>>>
+  /** The JSON proxy with the same three bodies: what parsing and re-serializing each shape costs any reading proxy. */
+  shapesFloor?: Partial<Record<"text" | "tools" | "parts", Array<SaturateTrial>>>
   /** `gateway serve --workers auto` (unpinned), by concurrency, per round. */
   workers?: Record<string, Array<SaturateResult>>
   /** The `--baseline` checkout's own in-process bench, when it has one. */

@@ -46,12 +46,12 @@ export const warmUp = async (plan: Plan, running: ReadonlyArray<Running>, loadge
       loadgen.run({
         kind: "saturate",
         target: target(r),
-        // the gateway also sees the tool-call and multi-part shapes, so the `shapes` scenario's first
+        // the gateway (and the JSON proxy, its floor there) also see the tool-call and multi-part shapes, so the `shapes` scenario's first
         // round measures their cost and not V8 compiling their code (text was compiled here)
         requests: [
           { body: chatBody(r.model("bench-fast"), false) },
           { body: chatBody(r.model("bench-fast"), true) },
-          ...(r.id === "gateway" ? [{ body: shaped(r).tools }, { body: shaped(r).parts }] : [])
+          ...(r.id === "gateway" || r.id === "json" ? [{ body: shaped(r).tools }, { body: shaped(r).parts }] : [])
         ],
         connections: 16,
         warmupMs: 0,
@@ -261,11 +261,21 @@ export const runInProcess = async (options: {
 export const runShapes = async (plan: Plan, running: ReadonlyArray<Running>, loadgen: Loadgen, results: Results, log: Log) => {
   const r = running.find((c) => c.id === "gateway")
   if (r === undefined || r.child === undefined) return
-  const shapes = (results.shapes ??= {})
+  await runShapesOf(plan, r, loadgen, (results.shapes ??= {}), log)
+  // the floor: the JSON proxy parses and re-serializes each body, and nothing more
+  const floor = running.find((c) => c.id === "json")
+  if (floor !== undefined && floor.child !== undefined) await runShapesOf(plan, floor, loadgen, (results.shapesFloor ??= {}), log)
+}
+
+const runShapesOf = async (plan: Plan, r: Running, loadgen: Loadgen, shapes: NonNullable<Results["shapes"]>, log: Log) => {
+  if (r.child === undefined) return
   const bodies = shapedBodies(r.model("bench-fast"))
   const connections = plan.saturate.concurrencies[0]
   const { warmupMs, durationMs } = plan.saturate
-  for (const shape of ["text", "tools", "parts"] as ReadonlyArray<Shape>) {
+  // the order turns each round: the first trial after the saturation scenarios pays for their garbage
+  const all: ReadonlyArray<Shape> = ["text", "tools", "parts"]
+  const turn = (shapes.text?.length ?? 0) % all.length
+  for (const shape of [...all.slice(turn), ...all.slice(0, turn)]) {
     const [sat, shares] = await Promise.all([
       loadgen.run({ kind: "saturate", target: target(r), requests: [{ body: bodies[shape] }], connections, warmupMs, durationMs }),
       cpuShares({ sut: r.child.pid }, warmupMs, warmupMs + durationMs)

@@ -49,6 +49,7 @@ const scenarios = new Set(option("--scenarios")?.split(",") ?? SCENARIOS)
 const ALL: ReadonlyArray<CompetitorId> = [
   "direct",
   "raw",
+  "json",
   "sdk-default",
   "sdk-undici",
   "gateway",

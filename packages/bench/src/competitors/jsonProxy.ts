@@ -29,18 +29,30 @@ const server = Http.createServer((req, res) => {
     }
     const parts: Array<Buffer> = []
     let status = 0
+    // an SSE answer is piped as it comes, as the raw proxy does (its chunks are not re-serialized)
+    let piping = false
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart: () => {},
-      onResponseStart: (_c, s) => {
+      onResponseStart: (_c, s, headers) => {
         status = s
+        piping = String(headers["content-type"] ?? "").includes("text/event-stream")
+        if (piping) res.writeHead(s, { "content-type": "text/event-stream", "cache-control": "no-cache" })
       },
-      onResponseData: (_c, chunk) => void parts.push(chunk),
+      onResponseData: (_c, chunk) => void (piping ? res.write(chunk) : parts.push(chunk)),
       onResponseEnd: () => {
-        const answer = JSON.parse(decoder.decode(parts.length === 1 ? parts[0] : Buffer.concat(parts))) as unknown
+        if (piping) return void res.end()
+        let answer: unknown
+        try {
+          answer = JSON.parse(decoder.decode(parts.length === 1 ? parts[0] : Buffer.concat(parts)))
+        } catch {
+          res.writeHead(502, { "content-type": "application/json" })
+          return void res.end("{\"error\":{\"message\":\"upstream answer is not JSON\"}}")
+        }
         res.writeHead(status, { "content-type": "application/json" })
         res.end(JSON.stringify(answer))
       },
       onResponseError: () => {
+        if (piping) return void res.destroy()
         res.writeHead(502, { "content-type": "application/json" })
         res.end("{\"error\":{\"message\":\"upstream unreachable\"}}")
       }
