@@ -224,6 +224,25 @@ eachTransport("error table (generate)", (t) => {
   }
 })
 
+eachTransport("error table: the estimate of a tool conversation", (t) => {
+  it.live("an overflow without counts estimates the tokens from what the parts carry (the tool's result)", () =>
+    Effect.gen(function*() {
+      const { client, fake } = yield* t.setup()
+      fake.enqueueFault(status(400, undefined, openAIErrorBody(400, "Input exceeds the context window of this model.", "context_length_exceeded")))
+      const result = "line of the log\n".repeat(500)
+      const error = yield* Effect.flip(client.generate({
+        ...ask("Read the log"),
+        messages: [
+          { role: "user", content: "Read the log" },
+          { role: "assistant", content: [{ type: "tool-call", id: "c1", name: "read", params: { path: "app.log" } }] },
+          { role: "tool", content: [{ type: "tool-result", id: "c1", name: "read", isFailure: false, result }] }
+        ]
+      }))
+      const chars = "Read the log".length + "read".length + JSON.stringify({ path: "app.log" }).length + result.length
+      expect(error).toMatchObject({ _tag: "ContextTooLarge", tokenCount: Math.ceil(chars / 4) })
+    }))
+})
+
 eachTransport("error table (stream shares it)", (t) => {
   for (const row of rows) {
     it.live(`stream: ${row.name}`, () =>

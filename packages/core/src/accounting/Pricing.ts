@@ -51,7 +51,11 @@ const jsonLength = (value: unknown): number => JSON.stringify(value ?? null)?.le
  * `FILE_TOKENS`), as the tokenizer's count does (`makeTokenEstimator`), so that count stays at or
  * above this one. Tool results are where an agent's conversation grows.
  */
-export const estimatePromptTokens = (messages: ReadonlyArray<ChatMessage>): number => {
+export const estimatePromptTokens = (messages: ReadonlyArray<ChatMessage>): number =>
+  estimateContentTokens(messages) + 4 * messages.length
+
+/** What the messages carry, in tokens, without the per-message framing (see `estimatePromptTokens`). */
+export const estimateContentTokens = (messages: ReadonlyArray<ChatMessage>): number => {
   let chars = 0
   let files = 0
   for (let i = 0; i < messages.length; i++) {
@@ -79,7 +83,7 @@ export const estimatePromptTokens = (messages: ReadonlyArray<ChatMessage>): numb
       }
     }
   }
-  return tokensOfChars(chars) + files * FILE_TOKENS + 4 * messages.length
+  return tokensOfChars(chars) + files * FILE_TOKENS
 }
 
 export const isPriced = (prices: Prices): boolean =>

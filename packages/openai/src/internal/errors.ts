@@ -35,6 +35,7 @@
 import type { ChatMessage } from "@llm-gateway/core/domain/Domain"
 import { ContextTooLarge, isLLMError, type LLMError, ModelUnavailable, NetworkError, RateLimitExceeded } from "@llm-gateway/core/domain/LLMError"
 import { tokensOfChars } from "@llm-gateway/core/accounting/TokenEstimator"
+import { estimateContentTokens } from "@llm-gateway/core/accounting/Pricing"
 import * as Upstream from "@llm-gateway/core/providers/UpstreamErrors"
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 
@@ -61,11 +62,11 @@ const context = (input: ErrorInput, scope: ErrorScope): Upstream.UpstreamContext
   secrets: scope.secrets
 })
 
-/** Core's estimate over what the call asked for (token ids count as 4 characters each). */
+/** Core's estimate over what the call asked for (token ids count as 4 characters each; parts as the router counts them). */
 export const estimateTokens = (input: ErrorInput): number => {
+  if ("messages" in input) return estimateContentTokens(input.messages)
   let chars = 0
-  if ("messages" in input) for (const m of input.messages) chars += m.content.length
-  else for (const s of input.input) chars += typeof s === "string" ? s.length : s.length * 4
+  for (const s of input.input) chars += typeof s === "string" ? s.length : s.length * 4
   return tokensOfChars(chars)
 }
 
