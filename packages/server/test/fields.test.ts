@@ -303,3 +303,34 @@ describe("embeddings", () => {
     expect((e as InstanceType<typeof OpenAI.APIError>).param).toBe("input")
   })
 })
+
+describe("reasoning_effort: every value of OpenAI's published schema is read and carried", () => {
+  it.each(["none", "minimal", "xhigh", "max"])("openai: %s reaches the upstream as sent", async (effort) => {
+    const r = await send(OPENAI, "reasoning_effort", effort)
+    expect(r.status).toBe(200)
+    expect(fakes.openai.lastBody()?.reasoning_effort).toBe(effort)
+  })
+
+  it("ollama: none turns thinking off, xhigh and max are its highest level", async () => {
+    const think = async (effort: string) => {
+      expect((await send(OLLAMA, "reasoning_effort", effort)).status).toBe(200)
+      return fakes.ollama.chatRequests().at(-1)?.think
+    }
+    expect(await think("none")).toBe(false)
+    expect(await think("xhigh")).toBe("high")
+    expect(await think("max")).toBe("high")
+  })
+
+  it("anthropic: none asks for no thinking, and needs no reasoning model", async () => {
+    const r = await send(ANTHROPIC, "reasoning_effort", "none")
+    expect(r.status).toBe(200)
+    expect(fakes.anthropic.messageBodies().at(-1)?.thinking).toBeUndefined()
+  })
+
+  it("a value outside the schema is a 400 naming reasoning_effort and listing the values", async () => {
+    const r = await send(OPENAI, "reasoning_effort", "extreme")
+    expect(r.status).toBe(400)
+    expect(r.error?.param).toBe("reasoning_effort")
+    expect(r.error?.message).toContain("none, minimal, low, medium, high, xhigh, max")
+  })
+})

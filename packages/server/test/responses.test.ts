@@ -104,6 +104,15 @@ describe("POST /v1/responses (JSON)", () => {
     expect(upstream.tools.map((t) => t.name)).toEqual(["get_weather"])
   })
 
+  it("reasoning.effort reaches a chat upstream as its reasoning_effort, none and xhigh included", async () => {
+    for (const effort of ["none", "xhigh"] as const) {
+      const data = await client().responses.create({ model: OPENAI, input: unique(`effort ${effort}`), reasoning: { effort }, store: false })
+      expectValid("Response", data)
+      expect(data.reasoning?.effort).toBe(effort)
+      expect((fakes.openai.lastBody() as Record<string, unknown>).reasoning_effort).toBe(effort)
+    }
+  })
+
   it("a function tool round trip: function_call out, function_call_output (with an id) back, final text", async () => {
     weatherTurns()
     try {

@@ -137,7 +137,13 @@ export const ToolChoice = Schema.Union([
 ])
 export type ToolChoice = typeof ToolChoice.Type
 
-export const ReasoningEffort = Schema.Literals(["minimal", "low", "medium", "high"])
+/**
+ * OpenAI's efforts (its published schema's `ReasoningEffort`): `none` asks a reasoning model not to
+ * reason (a model that reasons by default, such as OpenAI's, needs it said; it needs no
+ * reasoning capability), `xhigh` and `max` for more than `high`. Providers with fewer levels map
+ * them to their nearest (Anthropic's thinking budget, Ollama's `think`).
+ */
+export const ReasoningEffort = Schema.Literals(["none", "minimal", "low", "medium", "high", "xhigh", "max"])
 export type ReasoningEffort = typeof ReasoningEffort.Type
 
 export const ReasoningOptions = Schema.Struct({

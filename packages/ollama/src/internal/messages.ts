@@ -132,12 +132,14 @@ export const toOllamaTools = (req: ProviderRequest): Array<Tool> | undefined => 
   }))
 }
 
-/** `reasoning` → `think`: the effort level Ollama knows, else on. */
+/** `reasoning` → `think`: the effort level Ollama knows (`none`: off), else on. */
 export const toThink = (req: ProviderRequest): boolean | "low" | "medium" | "high" | undefined => {
   const r = req.reasoning
   if (r === undefined) return undefined
+  if (r.effort === "none") return false
   if (r.effort === "minimal" || r.effort === "low") return "low"
   if (r.effort === "medium" || r.effort === "high") return r.effort
+  if (r.effort === "xhigh" || r.effort === "max") return "high"
   return true
 }
 

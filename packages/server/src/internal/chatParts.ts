@@ -190,10 +190,13 @@ export const readToolChoice = (r: V.Reader, body: V.Body): ToolChoice | undefine
   return r.fail("tool_choice", `'tool_choice' must be one of auto, none, required, or { type: "function", function: { name } }`)
 }
 
-const EFFORTS = new Set(["minimal", "low", "medium", "high"])
+// OpenAI's published values (its schema's ReasoningEffort), every one carried to the provider
+const EFFORTS = new Set(["none", "minimal", "low", "medium", "high", "xhigh", "max"])
 export const readReasoningEffort = (r: V.Reader, body: V.Body): ReasoningEffort | undefined => {
   const effort = r.optString(body, "reasoning_effort")
-  if (effort !== undefined && !EFFORTS.has(effort)) return r.fail("reasoning_effort", "'reasoning_effort' must be one of minimal, low, medium, high")
+  if (effort !== undefined && !EFFORTS.has(effort)) {
+    return r.fail("reasoning_effort", "'reasoning_effort' must be one of none, minimal, low, medium, high, xhigh, max")
+  }
   return effort as ReasoningEffort | undefined
 }
 

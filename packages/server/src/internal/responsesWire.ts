@@ -156,19 +156,20 @@ const readFormat = (r: Reader, body: Body, ignored: Array<string>): { format?: R
   }
 }
 
-const EFFORTS = new Set(["none", "minimal", "low", "medium", "high", "xhigh"])
+const EFFORTS = new Set(["none", "minimal", "low", "medium", "high", "xhigh", "max"])
 
 const readReasoning = (r: Reader, body: Body): { effort?: ReasoningEffort; echo: ResponseEcho["reasoning"] } => {
   const raw = body.reasoning
   if (raw === undefined || raw === null) return { echo: null }
   const o = r.object(raw, "reasoning")
   const effort = r.optString(o, "effort", "reasoning.effort")
-  if (effort !== undefined && !EFFORTS.has(effort)) r.fail("reasoning.effort", "'reasoning.effort' must be one of none, minimal, low, medium, high, xhigh")
+  if (effort !== undefined && !EFFORTS.has(effort)) r.fail("reasoning.effort", "'reasoning.effort' must be one of none, minimal, low, medium, high, xhigh, max")
   // summaries are what the gateway streams of any model's reasoning: `summary` needs no mapping
   const summary = r.optString(o, "summary", "reasoning.summary") ?? r.optString(o, "generate_summary", "reasoning.generate_summary")
   const echo = { effort: effort ?? null, summary: summary ?? null }
-  if (effort === undefined || effort === "none") return { echo }
-  return { effort: effort === "xhigh" ? "high" : effort as ReasoningEffort, echo }
+  if (effort === undefined) return { echo }
+  // every effort goes to the provider as asked (each maps it: Anthropic's budget, Ollama's think)
+  return { effort: effort as ReasoningEffort, echo }
 }
 
 const readMetadata = (r: Reader, body: Body): Record<string, string> => {

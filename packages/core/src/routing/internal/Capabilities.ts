@@ -35,7 +35,10 @@ export const requestNeeds = (req: LLMRequest): ReadonlyArray<Need> => {
   if (req.tools !== undefined && req.tools.length > 0 && req.toolChoice !== "none") {
     needs.push({ capability: "tools", param: "tools", what: "tools are" })
   }
-  if (req.reasoning !== undefined) needs.push({ capability: "reasoning", param: "reasoning", what: "reasoning is" })
+  // `effort: "none"` asks for no reasoning: any model can take that
+  if (req.reasoning !== undefined && req.reasoning.effort !== "none") {
+    needs.push({ capability: "reasoning", param: "reasoning", what: "reasoning is" })
+  }
   if (req.responseFormat?.type === "json_schema") {
     needs.push({ capability: "jsonSchema", param: "response_format", what: "a JSON-Schema response format is" })
   }

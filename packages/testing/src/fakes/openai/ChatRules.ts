@@ -35,7 +35,7 @@ const missing = (param: string): OpenAIRuleViolation => ({
 const USER_PARTS = ["text", "image_url", "input_audio", "refusal", "audio", "file"]
 const ASSISTANT_PARTS = ["text", "refusal"]
 const TEXT_ONLY = ["text"]
-const REASONING_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh"]
+const REASONING_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/
 const IMAGE_URL = /^(https?:\/\/\S+|data:image\/(png|jpeg|jpg|gif|webp);base64,[A-Za-z0-9+/=]+)$/
 
