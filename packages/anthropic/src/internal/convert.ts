@@ -41,8 +41,11 @@ export const jsonInstruction = (format: ResponseFormat): string =>
     : `Respond with one valid JSON value and nothing else (no prose, no Markdown code fences). ` +
       `It must conform to this JSON Schema named "${format.name}":\n${JSON.stringify(format.schema)}`
 
-/** Thinking budgets for an effort (Anthropic's minimum budget is 1024); `none`: no thinking. */
-const EFFORT_BUDGET = { none: undefined, minimal: 1024, low: 1024, medium: 4096, high: 16384, xhigh: 32768, max: 65536 } as const
+/**
+ * Thinking budgets for an effort (Anthropic's minimum budget is 1024; above 32k it advises batch
+ * requests, so `max` stops there); `none`: no thinking.
+ */
+const EFFORT_BUDGET = { none: undefined, minimal: 1024, low: 1024, medium: 4096, high: 16384, xhigh: 24576, max: 32768 } as const
 
 /** `reasoning` → `thinking`, with the budget; `undefined` when not asked for. */
 export const thinkingBudget = (req: ProviderRequest): number | undefined => {
