@@ -15,7 +15,7 @@
  * upstream's own usage.
  */
 import type { ChatMessage, Usage } from "../domain/Domain.ts"
-import { estimateTokens, FILE_TOKENS, tokensOfChars } from "./TokenEstimator.ts"
+import { estimateTokens, FILE_TOKENS, partText, tokensOfChars } from "./TokenEstimator.ts"
 
 export { estimateTokens }
 
@@ -43,13 +43,11 @@ export const roundUsd = (usd: number): number => {
 /** Output tokens assumed when the request sets no `maxTokens` (only for estimates). */
 export const DEFAULT_OUTPUT_TOKENS = 512
 
-const jsonLength = (value: unknown): number => JSON.stringify(value ?? null)?.length ?? 0
-
 /**
  * Prompt tokens of a conversation: the text plus a few tokens of framing per message. Parts count
- * what they carry (text, reasoning, a tool call's name and arguments, a tool's result; a file at
- * `FILE_TOKENS`), as the tokenizer's count does (`makeTokenEstimator`), so that count stays at or
- * above this one. Tool results are where an agent's conversation grows.
+ * what they carry (`partText`: text, reasoning, a tool call's name and arguments, a tool's result;
+ * a file at `FILE_TOKENS`), as the tokenizer's count does (`makeTokenEstimator`), so that count
+ * stays at or above this one. Tool results are where an agent's conversation grows.
  */
 export const estimatePromptTokens = (messages: ReadonlyArray<ChatMessage>): number =>
   estimateContentTokens(messages) + 4 * messages.length
@@ -65,22 +63,9 @@ export const estimateContentTokens = (messages: ReadonlyArray<ChatMessage>): num
       continue
     }
     for (let j = 0; j < content.length; j++) {
-      const part = content[j]
-      switch (part.type) {
-        case "text":
-        case "reasoning":
-          chars += part.text.length
-          break
-        case "file":
-          files++
-          break
-        case "tool-call":
-          chars += part.name.length + jsonLength(part.params)
-          break
-        case "tool-result":
-          chars += typeof part.result === "string" ? part.result.length : jsonLength(part.result)
-          break
-      }
+      const text = partText(content[j])
+      if (text === undefined) files++
+      else chars += text.length
     }
   }
   return tokensOfChars(chars) + files * FILE_TOKENS

@@ -7,7 +7,7 @@
  * trimming), not when the gateway starts.
  */
 import { Effect } from "effect"
-import { type ChatMessage, messageParts } from "../domain/Domain.ts"
+import { type ChatMessage, type MessagePart, messageParts } from "../domain/Domain.ts"
 
 /**
  * The one cheap estimate, for when nothing has counted yet (the router's window check, the
@@ -38,16 +38,34 @@ export interface TokenEstimator {
   readonly trimToBudget: (messages: ReadonlyArray<ChatMessage>, budget: number) => ReadonlyArray<ChatMessage>
 }
 
+/**
+ * The text a part carries for token counts: text and reasoning as they are, a tool call's name and
+ * JSON arguments, a tool's result (its text, or its JSON); `undefined` for a file (`FILE_TOKENS`).
+ * The router's estimate (`Pricing.estimatePromptTokens`) and the tokenizer's count both read it,
+ * so the tokenizer's count never falls below the estimate for a part.
+ */
+export const partText = (part: MessagePart): string | undefined => {
+  switch (part.type) {
+    case "text":
+    case "reasoning":
+      return part.text
+    case "file":
+      return undefined
+    case "tool-call":
+      return part.name + (JSON.stringify(part.params ?? null) ?? "")
+    case "tool-result":
+      return typeof part.result === "string" ? part.result : JSON.stringify(part.result ?? null) ?? ""
+  }
+}
+
 export const makeTokenEstimator = (countTokens: (text: string) => number): TokenEstimator => {
   const countText = (text: string) => (text.length === 0 ? 0 : countTokens(text))
   const countMessage = (m: ChatMessage) => {
     if (typeof m.content === "string") return MESSAGE_OVERHEAD + countText(m.content)
     let total = MESSAGE_OVERHEAD
     for (const part of messageParts(m)) {
-      if (part.type === "text" || part.type === "reasoning") total += countText(part.text)
-      else if (part.type === "file") total += FILE_TOKENS
-      else if (part.type === "tool-call") total += countText(part.name + JSON.stringify(part.params ?? null))
-      else total += countText(typeof part.result === "string" ? part.result : JSON.stringify(part.result ?? null))
+      const text = partText(part)
+      total += text === undefined ? FILE_TOKENS : countText(text)
     }
     return total
   }
