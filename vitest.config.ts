@@ -12,7 +12,8 @@ export default defineConfig({
     // test waits on the child processes and servers it started. Three keep both cores busy
     // (full suite 377 s → 266 s in one run on 2 cores).
     maxWorkers: 3,
-    // Starts throw-away PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set.
-    globalSetup: ["packages/testing/src/services/globalSetup.ts"]
+    // Starts throw-away PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set; builds the
+    // gateway's bundle when stale (the server tests run it as users do).
+    globalSetup: ["packages/testing/src/services/globalSetup.ts", "packages/server/test/bundleSetup.ts"]
   }
 })

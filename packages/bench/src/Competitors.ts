@@ -3,6 +3,7 @@
  * what headers it needs, and a functional check before any measurement. A competitor that cannot
  * start or fails the check is reported "not available" with the reason, never measured.
  */
+import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { type Child, freePort, pin, spawnNode, waitHttp, waitReady } from "./procs/Processes.ts"
@@ -37,7 +38,7 @@ export interface Context {
   readonly layout: Layout
   /** Run the llm-gateway servers under `node --cpu-prof` (profiles in logDir/prof-<id>). */
   readonly profile: boolean
-  /** The checkout whose `packages/server/src/cli.ts` is the gateway under test (`--repo`; default: this one). */
+  /** The checkout whose gateway (what its `pnpm start` runs: `gatewayScript`) is under test (`--repo`; default: this one). */
   readonly gatewayRepo: string
   /** `--baseline DIR`: another checkout's gateway, measured beside it as `gateway-baseline` (cache off). */
   readonly baselineRepo?: string | undefined
@@ -200,13 +201,14 @@ database: { path: ${JSON.stringify(database)} }
 
 /**
  * The Node flags `pnpm start` runs the gateway with (heap sizing, notes/operations.md), read from
- * the checkout's root package.json so the bench measures the process users run.
+ * the checkout's root package.json so the bench measures the process users run: the flags of the
+ * script's last `node` command (the one it `exec`s; an earlier one builds the bundle).
  */
 export const startFlags = (repo: string): Array<string> => {
   try {
     const pkg = JSON.parse(Fs.readFileSync(Path.join(repo, "package.json"), "utf8")) as { scripts?: Record<string, string> }
     const words = (pkg.scripts?.start ?? "").split(/\s+/)
-    const at = words.findIndex((w) => w.endsWith("/node"))
+    const at = words.findLastIndex((w) => w.endsWith("/node"))
     const flags: Array<string> = []
     for (const w of words.slice(at + 1)) {
       if (!w.startsWith("--")) break
@@ -218,11 +220,23 @@ export const startFlags = (repo: string): Array<string> => {
   }
 }
 
+/**
+ * The script `pnpm start` runs in a checkout: its bundle (`packages/server/dist-bundle/cli.js`),
+ * built first when stale as `pnpm start` does; in a checkout from before the bundle (a baseline),
+ * `packages/server/src/cli.ts`.
+ */
+export const gatewayScript = (repo: string): string => {
+  const bundler = Path.join(repo, "packages/server/scripts/bundle.ts")
+  if (!Fs.existsSync(bundler)) return Path.join(repo, "packages/server/src/cli.ts")
+  execFileSync(process.execPath, [bundler], { cwd: repo, stdio: ["ignore", "ignore", "inherit"] })
+  return Path.join(repo, "packages/server/dist-bundle/cli.js")
+}
+
 const startGateway = async (ctx: Context, id: GatewayId): Promise<Running> => {
   const repo = id === "gateway-baseline" ? ctx.baselineRepo : ctx.gatewayRepo
   if (repo === undefined) throw new Error("no --baseline checkout given")
-  const cli = Path.join(repo, "packages/server/src/cli.ts")
-  if (!Fs.existsSync(cli)) throw new Error(`${cli} does not exist`)
+  if (!Fs.existsSync(Path.join(repo, "packages/server/src/cli.ts"))) throw new Error(`${repo} has no packages/server/src/cli.ts`)
+  const cli = gatewayScript(repo)
   const port = await freePort()
   const config = Path.join(ctx.logDir, `${id}.yaml`)
   Fs.writeFileSync(config, gatewayYaml(port, `http://127.0.0.1:${ctx.upstream.port}`, id === "gateway-cache", Path.join(ctx.logDir, `${id}.db`)))
@@ -236,7 +250,7 @@ const startGateway = async (ctx: Context, id: GatewayId): Promise<Running> => {
     nodeFlags: [
       ...startFlags(repo),
       "--import",
-      Path.join(ctx.benchDir, "src/procs/guard.ts"),
+      Path.join(ctx.benchDir, "src/procs/guard.js"),
       ...(ctx.profile ? ["--cpu-prof", "--cpu-prof-dir", Path.join(ctx.logDir, `prof-${id}`)] : [])
     ],
     cwd: repo,
@@ -287,7 +301,7 @@ const startPortkey = async (ctx: Context): Promise<Running> => {
     cpu: ctx.layout.sut,
     script: entry,
     args: [`--port=${port}`, "--headless"],
-    nodeFlags: ["--import", Path.join(ctx.benchDir, "src/procs/guard.ts")],
+    nodeFlags: ["--import", Path.join(ctx.benchDir, "src/procs/guard.js")],
     cwd: ctx.benchDir,
     env: cleanEnv(),
     logDir: ctx.logDir

@@ -2,7 +2,7 @@
  * `pnpm bench [--quick] [--rounds N] [--no-drift] [--no-inprocess] [--only id,id] [--profile] [--report-only] [--no-pin]
  *   [--scenarios saturate,paced,streams,shapes,memory,workers] [--repo DIR] [--baseline DIR]`
  *
- * `--repo DIR` measures the gateway of another checkout (its `packages/server/src/cli.ts`);
+ * `--repo DIR` measures the gateway of another checkout (what its `pnpm start` runs: `gatewayScript`);
  * `--baseline DIR` adds that checkout's gateway as one more competitor (`gateway-baseline`,
  * cache off), so two builds are compared within the same rounds, and runs that checkout's
  * in-process bench after this one's. `memory` holds 1,000 streams right after start and again

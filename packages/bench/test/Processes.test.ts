@@ -21,7 +21,7 @@ describe("bench child processes", () => {
   it("the guard preload holds a server that names no host to loopback", () => {
     const address = execFileSync(process.execPath, [
       "--import",
-      Path.join(src, "procs/guard.ts"),
+      Path.join(src, "procs/guard.js"),
       "-e",
       "const s = require('node:http').createServer(); s.listen(0, () => { console.log(s.address().address); s.close() })"
     ], { encoding: "utf8" }).trim()

@@ -17,7 +17,8 @@ import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { stores } from "../../ops/test/stores.ts"
 
-const CLI = resolve(import.meta.dirname, "../src/cli.ts")
+// the gateway as `pnpm gateway` runs it: its bundle, built by the suite's global setup (test/bundleSetup.ts)
+const CLI = resolve(import.meta.dirname, "../dist-bundle/cli.js")
 const KEY = "gw-alerts-ha-key"
 const firing = readFileSync(new URL("../../ops/test/fixtures/alertmanager-webhook.json", import.meta.url), "utf8")
 const resolvedGroup = (() => {

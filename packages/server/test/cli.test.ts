@@ -11,7 +11,8 @@ import { type FakeOpenAI, startFakeOpenAI } from "@llm-gateway/testing/FakeOpenA
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CANARY_KEY } from "./support/harness.ts"
 
-const CLI = resolve(import.meta.dirname, "../src/cli.ts")
+// the gateway as `pnpm gateway` runs it: its bundle, built by the suite's global setup (test/bundleSetup.ts)
+const CLI = resolve(import.meta.dirname, "../dist-bundle/cli.js")
 
 let openai: FakeOpenAI
 let ollama: FakeOllama
@@ -188,6 +189,10 @@ describe("gateway CLI", () => {
       body: JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
     })
     expect(res.status).toBe(200)
+    // the bundle finds what the sources find beside them: the console's files (dist-ui)
+    const ui = await fetch(`${serving.url}/ui/`)
+    expect(ui.status).toBe(200)
+    expect(await ui.text()).toContain("<html")
     const exited = new Promise<number | null>((ok) => serving.child.on("close", (code) => ok(code)))
     serving.child.kill("SIGTERM")
     expect(await exited).toBe(0)

@@ -12,7 +12,8 @@ import { type FakeOpenAI, startFakeOpenAI } from "@llm-gateway/testing/FakeOpenA
 import { serveGateway } from "@llm-gateway/testing/GatewayProcess"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
-const CLI = resolve(import.meta.dirname, "../src/cli.ts")
+// the gateway as `pnpm gateway` runs it: its bundle, built by the suite's global setup (test/bundleSetup.ts)
+const CLI = resolve(import.meta.dirname, "../dist-bundle/cli.js")
 const ADMIN = "gw-admin-multi-0123"
 const INSTANCES = 3
 const REQUESTS = 60

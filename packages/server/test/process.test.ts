@@ -154,7 +154,7 @@ const serveWith = (yaml: string): Promise<{ code: number | null; stderr: string 
   new Promise((done) => {
     const file = join(dir, `bad-${Math.random().toString(36).slice(2)}.yaml`)
     writeFileSync(file, yaml)
-    const child = spawn(process.execPath, [join(ROOT, "packages/server/src/cli.ts"), "serve", "--config", file], {
+    const child = spawn(process.execPath, [join(ROOT, "packages/server/dist-bundle/cli.js"), "serve", "--config", file], {
       cwd: dir,
       env: { PATH: process.env.PATH ?? "", HOME: dir, NO_COLOR: "1" }
     })

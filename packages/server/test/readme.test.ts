@@ -3,7 +3,8 @@
  * string says `test:<name>` is extracted and executed against a gateway started by the quick
  * start's own command, with an empty environment (no keys, no config) — the embedded model
  * answers. Commands are translated only where the test cannot run them literally:
- * `npx -y pnpm@10 -s gateway` / `start` become the CLI on this Node, `install` is skipped, and the
+ * `npx -y pnpm@10 -s gateway` / `start` become the bundle step and the bundled CLI on this Node
+ * (as the root package.json's scripts run them), `install` is skipped, and the
  * README's port 8080 becomes the port the test's server got.
  */
 import { type ChildProcess, spawn } from "node:child_process"
@@ -12,7 +13,9 @@ import { join, resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 const REPO = resolve(import.meta.dirname, "../../..")
-const CLI = join(REPO, "packages/server/src/cli.ts")
+// `pnpm start` and `pnpm gateway` build the gateway's bundle when stale, then run it
+const BUNDLER = join(REPO, "packages/server/scripts/bundle.ts")
+const CLI = join(REPO, "packages/server/dist-bundle/cli.js")
 const README = readFileSync(join(REPO, "README.md"), "utf8")
 
 interface Block {
@@ -78,6 +81,10 @@ beforeAll(async () => {
   // The quick start, as written: install (already done for the test run), then start.
   const start = block("start").code.trim()
   expect(start).toBe("npx -y pnpm@10 install && npx -y pnpm@10 start")
+  const scripts = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts
+  expect(scripts.start).toMatch(/^node_modules\/node\/bin\/node packages\/server\/scripts\/bundle\.ts && exec node_modules\/node\/bin\/node .*packages\/server\/dist-bundle\/cli\.js serve$/)
+  const bundled = await run(process.execPath, [BUNDLER], cleanEnv())
+  expect(bundled.stderr + `\n(exit ${bundled.code})`).toMatch(/\(exit 0\)$/)
   // in a temp working directory: its ledger store (.data/gateway.db) must not land in the repo
   server = spawn(process.execPath, [CLI, "serve"], { cwd: workDir, env: cleanEnv({ LLM_GATEWAY_PORT: "0" }) })
   baseUrl = await new Promise<string>((ok, fail) => {

@@ -7,11 +7,13 @@ import { join, resolve } from "node:path"
 import { startCuttableProxy } from "@llm-gateway/testing/CuttableProxy"
 import { serveGateway } from "@llm-gateway/testing/GatewayProcess"
 import { startFakeOpenAI } from "@llm-gateway/testing/FakeOpenAI"
+import { gatewayScript } from "../Competitors.ts"
 import { psql, startInProcess, tempDir } from "./inprocess.ts"
 
 type Out = (line: string) => void
 
-const CLI = resolve(import.meta.dirname, "../../../server/src/cli.ts")
+// the gateway as `pnpm start` runs it (its bundle, built when stale)
+const CLI = gatewayScript(resolve(import.meta.dirname, "../../../.."))
 const ADMIN = "bench-admin-key-0123456789"
 
 const serve = (configFile: string, cwd: string) => serveGateway(CLI, configFile, { cwd, timeoutMs: 60_000 })

@@ -16,7 +16,7 @@ import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { chatBody, gatewayYaml, shapedBodies, startFlags } from "../Competitors.ts"
+import { chatBody, gatewayScript, gatewayYaml, shapedBodies, startFlags } from "../Competitors.ts"
 import { freePort, installExitHooks, spawnNode, waitReady } from "../procs/Processes.ts"
 import { all, benchDir, num, repos as repoArgs, sendChats, startUpstream } from "./args.ts"
 
@@ -80,7 +80,7 @@ const main = async () => {
     const child = spawnNode({
       name: `gateway${i}`,
       cpu: undefined,
-      script: Path.join(repo, "packages/server/src/cli.ts"),
+      script: gatewayScript(repo),
       args: ["serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"],
       nodeFlags: [...startFlags(repo), ...flags],
       cwd: repo,

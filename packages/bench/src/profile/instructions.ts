@@ -7,7 +7,7 @@
  *                                    [--connections C] [--stream] [--tool-call] [--shape text|tools|parts]
  *                                    [--main-thread] [--jit-names N]
  *
- * Each competitor (the gateway of each `--repo` checkout, `packages/server/src/cli.ts serve`,
+ * Each competitor (the gateway of each `--repo` checkout as its `pnpm start` runs it, `serve`,
  * with `--raw` the raw node:http proxy, with `--json` the JSON proxy: it parses and re-serializes
  * what passes, the floor for any gateway that reads the request) runs under callgrind against the bench upstream;
  * after `--warmup` requests (JIT; uninstrumented, `--instr-atstart=no`) instrumentation is turned
@@ -31,7 +31,7 @@ import { spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { chatBody, gatewayYaml, type Shape, shapedBodies, startFlags } from "../Competitors.ts"
+import { chatBody, gatewayScript, gatewayYaml, type Shape, shapedBodies, startFlags } from "../Competitors.ts"
 import { freePort, installExitHooks } from "../procs/Processes.ts"
 import { all, benchDir, num, repos as repoArgs, sendChats, startUpstream } from "./args.ts"
 import { topFunctions } from "./jitNames.ts"
@@ -139,7 +139,7 @@ const main = async () => {
     const port = await freePort()
     const config = Path.join(logDir, `gateway${i}.yaml`)
     Fs.writeFileSync(config, gatewayYaml(port, upstreamUrl, false, Path.join(logDir, `gateway${i}.db`)))
-    runs.push(measure(`gateway${i}`, [...startFlags(repo), ...flags, Path.join(repo, "packages/server/src/cli.ts"), "serve", "--config", config], repo, port, logDir, env))
+    runs.push(measure(`gateway${i}`, [...startFlags(repo), ...flags, gatewayScript(repo), "serve", "--config", config], repo, port, logDir, env))
   }
   const rows = await Promise.all(runs)
   for (const [i, { dir, flags }] of repos.entries()) process.stdout.write(`gateway${i}: ${dir} ${[...startFlags(dir), ...flags].join(" ")} ${Object.entries(repos[i].env).map(([k, v]) => `${k}=${v}`).join(" ")}\n`)
