@@ -11,6 +11,7 @@ import { type BudgetLine, BudgetStore, type BudgetStoreShape } from "../src/Budg
 import { GatewayDatabase, GatewayDatabaseError } from "../src/GatewayDatabase.ts"
 import { KeyStore } from "../src/KeyStore.ts"
 import { LedgerFeature, type LedgerRow, UsageLedger } from "../src/UsageLedger.ts"
+import { ledgerRow } from "./fixtures/ledgerRow.ts"
 import { databaseUrl, tempDir, uniquePrefix } from "./support.ts"
 
 const tmp = tempDir("governance")
@@ -52,26 +53,7 @@ for (const [name, dbLayer] of stores) {
   })
 
   describe(`UsageLedger on ${name}`, () => {
-    const row = (over: Partial<LedgerRow>): LedgerRow => ({
-      at: Date.UTC(2025, 0, 10, 12),
-      keyId: null,
-      team: null,
-      scope: "s",
-      task: "general",
-      requestedModel: "auto",
-      model: "m1",
-      provider: "p",
-      attempts: 1,
-      status: 200,
-      promptTokens: 10,
-      completionTokens: 5,
-      cachedTokens: 0,
-      reasoningTokens: 0,
-      costUsd: 0.01,
-      latencyMs: 12,
-      cacheHit: false,
-      ...over
-    })
+    const row = (over: Partial<LedgerRow>): LedgerRow => ledgerRow({ requestedModel: "auto", latencyMs: 12, ...over })
     it.live("sums per model over a range: partial days from rows, whole days from the daily rollup", () =>
       Effect.gen(function*() {
         const ledger = yield* UsageLedger

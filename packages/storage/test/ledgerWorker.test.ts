@@ -17,6 +17,7 @@ import { afterAll } from "vitest"
 import { GatewayDatabase, make as makeGatewayDatabase } from "../src/GatewayDatabase.ts"
 import * as LedgerWorker from "../src/internal/LedgerWorker.ts"
 import { LedgerFeature, type LedgerRow, UsageLedger, type UsageLedgerOptions } from "../src/UsageLedger.ts"
+import { ledgerRow } from "./fixtures/ledgerRow.ts"
 import { bundle, bundlePath } from "./ledgerWorkerBundle.ts"
 import { tempDir } from "./support.ts"
 
@@ -26,26 +27,8 @@ let n = 0
 const newPath = () => join(tmp.dir, `gateway-${++n}.db`)
 
 const DAY = 86_400_000
-const row = (i: number, over: Partial<LedgerRow> = {}): LedgerRow => ({
-  at: Date.UTC(2025, 0, 10) + (i % 3) * DAY + i,
-  keyId: i % 2 === 0 ? "k1" : null,
-  team: null,
-  scope: "s",
-  task: "general",
-  requestedModel: null,
-  model: `m${i % 2}`,
-  provider: "p",
-  attempts: 1,
-  status: 200,
-  promptTokens: 10,
-  completionTokens: 5,
-  cachedTokens: 0,
-  reasoningTokens: 0,
-  costUsd: 0.01,
-  latencyMs: 3,
-  cacheHit: false,
-  ...over
-})
+const row = (i: number, over: Partial<LedgerRow> = {}): LedgerRow =>
+  ledgerRow({ at: Date.UTC(2025, 0, 10) + (i % 3) * DAY + i, keyId: i % 2 === 0 ? "k1" : null, model: `m${i % 2}`, ...over })
 const rows = (count: number, from = 0) => Array.from({ length: count }, (_, i) => row(from + i))
 const range = { from: Date.UTC(2025, 0, 1), to: Date.UTC(2025, 1, 1) }
 

@@ -1,6 +1,6 @@
 /**
  * The ledger worker's code as one plain JavaScript module (`src/internal/ledgerWorkerThread.bundle.js`),
- * made from `ledgerSql.ts` and `ledgerWorkerThread.ts` by Node's own type stripping.
+ * made from `ledgerColumns.ts`, `ledgerSql.ts` and `ledgerWorkerThread.ts` by Node's own type stripping.
  *
  * Why: run from source, a worker thread that loads a `.ts` file starts Node's TypeScript stripper
  * (a WebAssembly module) in its own isolate: +26 MB RSS for the thread against +13 MB for the same
@@ -19,22 +19,28 @@ import * as Path from "node:path"
 const internal = Path.join(import.meta.dirname, "../src/internal")
 export const bundlePath = Path.join(internal, "ledgerWorkerThread.bundle.js")
 
-/** The one runtime import the thread has of the gateway's own code: inlined from ledgerSql.ts. */
-const SQL_IMPORT = /^import \{ batchStatements \} from "\.\/ledgerSql\.ts"\n/m
+/** The thread's runtime imports of the gateway's own code, inlined in this order (each imports nothing at run time). */
+const INLINED = ["ledgerColumns.ts", "ledgerSql.ts"] as const
 
 export const bundle = (): string => {
   const read = (file: string) => Fs.readFileSync(Path.join(internal, file), "utf8")
-  const thread = read("ledgerWorkerThread.ts")
-  if (!SQL_IMPORT.test(thread)) throw new Error("ledgerWorkerThread.ts: the ledgerSql.ts import changed; update ledgerWorkerBundle.ts")
-  const sql = read("ledgerSql.ts")
-  if (/^import (?!type )/m.test(sql)) throw new Error("ledgerSql.ts imports at run time; the bundle inlines it alone")
+  let thread = read("ledgerWorkerThread.ts")
+  const modules = INLINED.map((file) => {
+    const line = new RegExp(`^import \\{[^}]*\\} from "\\./${file.replace(".", "\\.")}"\n`, "m")
+    if (!line.test(thread)) throw new Error(`ledgerWorkerThread.ts: the ${file} import changed; update ledgerWorkerBundle.ts`)
+    thread = thread.replace(line, "")
+    const code = read(file)
+    if (/^import (?!type )/m.test(code)) throw new Error(`${file} imports at run time; the bundle inlines it alone`)
+    return code
+  })
+  if (/^import (?!type )[^\n]* from "\.\//m.test(thread)) throw new Error("ledgerWorkerThread.ts imports a module the bundle does not inline; update ledgerWorkerBundle.ts")
   // stripping replaces types with spaces (positions kept): trailing blanks are dropped here
   const strip = (code: string) => stripTypeScriptTypes(code).replace(/[ \t]+$/gm, "")
   return [
-    "// GENERATED from ledgerSql.ts and ledgerWorkerThread.ts by packages/storage/test/ledgerWorkerBundle.ts:",
+    `// GENERATED from ${INLINED.join(", ")} and ledgerWorkerThread.ts by packages/storage/test/ledgerWorkerBundle.ts:`,
     "// do not edit. Why it exists and how to remake it: that file.",
-    strip(sql),
-    strip(thread.replace(SQL_IMPORT, ""))
+    ...modules.map(strip),
+    strip(thread)
   ].join("\n")
 }
 

@@ -1,5 +1,126 @@
-// GENERATED from ledgerSql.ts and ledgerWorkerThread.ts by packages/storage/test/ledgerWorkerBundle.ts:
+// GENERATED from ledgerColumns.ts, ledgerSql.ts and ledgerWorkerThread.ts by packages/storage/test/ledgerWorkerBundle.ts:
 // do not edit. Why it exists and how to remake it: that file.
+/**
+ * A batch of ledger rows as columns, for the message to the writer thread (`LedgerWorker.ts`).
+ *
+ * Why: `postMessage` structured-clones what it sends, and a row object is cloned with every one of
+ * its 18 property names, every row: with ~10,000 rows a second at saturation that was ~3 µs of
+ * the main thread per request (CPU profile, 2026-12-07, notes/benchmarks.md). As columns, the
+ * numbers are two typed arrays whose buffers are transferred (moved, not copied), and the
+ * strings, which repeat (scope, task, model, provider), go once each in a table that the rows
+ * index. The thread decodes the rows again; `decodeRows(encodeRows(rows))` equals `rows`
+ * (ledgerColumns.property.test.ts).
+ *
+ * No imports at run time: the thread's bundle inlines this file (test/ledgerWorkerBundle.ts).
+ */
+
+
+/** The numeric fields, in column order. */
+const NUMBERS = [
+  "at",
+  "attempts",
+  "status",
+  "promptTokens",
+  "completionTokens",
+  "cachedTokens",
+  "reasoningTokens",
+  "costUsd",
+  "latencyMs"
+]
+
+
+
+                                    
+
+
+
+
+
+
+
+
+
+const WIDTH = NUMBERS.length
+const STRINGS = 7
+
+export const encodeRows = (rows                          )                => {
+  const n = rows.length
+  const numbers = new Float64Array(n * WIDTH)
+  const refs = new Uint32Array(n * STRINGS)
+  const cacheHit = new Uint8Array(n)
+  const strings                = [""]
+  const index = new Map                ()
+  const ref = (s               )         => {
+    if (s === null) return 0
+    let i = index.get(s)
+    if (i === undefined) {
+      i = strings.push(s) - 1
+      index.set(s, i)
+    }
+    return i
+  }
+  let bodies
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]
+    const at = i * WIDTH
+    numbers[at] = r.at
+    numbers[at + 1] = r.attempts
+    numbers[at + 2] = r.status
+    numbers[at + 3] = r.promptTokens
+    numbers[at + 4] = r.completionTokens
+    numbers[at + 5] = r.cachedTokens
+    numbers[at + 6] = r.reasoningTokens
+    numbers[at + 7] = r.costUsd
+    numbers[at + 8] = r.latencyMs
+    const s = i * STRINGS
+    refs[s] = ref(r.keyId)
+    refs[s + 1] = ref(r.team)
+    refs[s + 2] = ref(r.scope)
+    refs[s + 3] = ref(r.task)
+    refs[s + 4] = ref(r.requestedModel)
+    refs[s + 5] = ref(r.model)
+    refs[s + 6] = ref(r.provider)
+    cacheHit[i] = r.cacheHit ? 1 : 0
+    if ("body" in r) (bodies ??= new Array(n))[i] = r.body
+  }
+  return bodies === undefined ? { n, numbers, refs, strings, cacheHit } : { n, numbers, refs, strings, cacheHit, bodies }
+}
+
+/** The buffers `postMessage` can move instead of copying. */
+export const transferables = (c               )                     => [c.numbers.buffer, c.refs.buffer, c.cacheHit.buffer]
+
+export const decodeRows = (c               )                   => {
+  const rows                   = new Array(c.n)
+  const { numbers, refs, strings } = c
+  const str = (i        )                => (i === 0 ? null : strings[i])
+  for (let i = 0; i < c.n; i++) {
+    const at = i * WIDTH
+    const s = i * STRINGS
+    const row                                                     = {
+      at: numbers[at],
+      keyId: str(refs[s]),
+      team: str(refs[s + 1]),
+      scope: strings[refs[s + 2]],
+      task: strings[refs[s + 3]],
+      requestedModel: str(refs[s + 4]),
+      model: strings[refs[s + 5]],
+      provider: strings[refs[s + 6]],
+      attempts: numbers[at + 1],
+      status: numbers[at + 2],
+      promptTokens: numbers[at + 3],
+      completionTokens: numbers[at + 4],
+      cachedTokens: numbers[at + 5],
+      reasoningTokens: numbers[at + 6],
+      costUsd: numbers[at + 7],
+      latencyMs: numbers[at + 8],
+      cacheHit: c.cacheHit[i] === 1
+    }
+    if (c.bodies !== undefined && i in c.bodies) row.body = c.bodies[i]
+    rows[i] = row
+  }
+  return rows
+}
+
 /**
  * The ledger's write of one batch as plain SQL texts and parameters: its raw rows into
  * `gateway_usage` and its daily rollups upserted into `gateway_usage_daily`. The one copy of this
@@ -172,17 +293,16 @@ export const batchStatements = (batch                          , dialect        
  * the very SQL `UsageLedger` runs in-thread. It never migrates: the main thread opens the ledger
  * feature (migrations included) before its first write, and so has made the file and its folder.
  *
- * Bare `node:sqlite`, no effect: this thread imports only `node:worker_threads`, `node:sqlite`
- * and `ledgerSql.ts` (the `import type`s below are erased), which keeps its isolate small: with
+ * Bare `node:sqlite`, no effect: this thread imports only `node:worker_threads`, `node:sqlite`,
+ * `ledgerColumns.ts` and `ledgerSql.ts` (the `import type`s below are erased), which keeps its isolate small: with
  * effect and effect/sql loaded it cost +74–83 MB RSS, without +26 MB (figures: LedgerWorker.ts).
  *
- * Messages in: `{ id, rows }` (a batch, structured-cloned), or `{ close: true }`. Out: `{ id }`
+ * Messages in: `{ id, columns }` (a batch as columns, `ledgerColumns.ts`), or `{ close: true }`. Out: `{ id }`
  * once the batch is committed, `{ id, error }` when it is not (nothing of it written: one
  * transaction), so the main thread keeps the rows and tries again.
  */
 import { DatabaseSync,                                        } from "node:sqlite"
 import { parentPort, workerData } from "node:worker_threads"
-
 
 
 
@@ -279,7 +399,7 @@ port.on("message", (request                     ) => {
   }
   let reply
   try {
-    write(request.rows)
+    write(decodeRows(request.columns))
     reply = { id: request.id }
   } catch (e) {
     reply = { id: request.id, error: e instanceof Error ? e.message : String(e) }

@@ -5,23 +5,23 @@
  * the very SQL `UsageLedger` runs in-thread. It never migrates: the main thread opens the ledger
  * feature (migrations included) before its first write, and so has made the file and its folder.
  *
- * Bare `node:sqlite`, no effect: this thread imports only `node:worker_threads`, `node:sqlite`
- * and `ledgerSql.ts` (the `import type`s below are erased), which keeps its isolate small: with
+ * Bare `node:sqlite`, no effect: this thread imports only `node:worker_threads`, `node:sqlite`,
+ * `ledgerColumns.ts` and `ledgerSql.ts` (the `import type`s below are erased), which keeps its isolate small: with
  * effect and effect/sql loaded it cost +74–83 MB RSS, without +26 MB (figures: LedgerWorker.ts).
  *
- * Messages in: `{ id, rows }` (a batch, structured-cloned), or `{ close: true }`. Out: `{ id }`
+ * Messages in: `{ id, columns }` (a batch as columns, `ledgerColumns.ts`), or `{ close: true }`. Out: `{ id }`
  * once the batch is committed, `{ id, error }` when it is not (nothing of it written: one
  * transaction), so the main thread keeps the rows and tries again.
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite"
 import { parentPort, workerData } from "node:worker_threads"
-import type { NonEmptyReadonlyArray } from "effect/Array"
+import { decodeRows, type LedgerColumns } from "./ledgerColumns.ts"
 import type { LedgerRow } from "./ledgerTypes.ts"
 import { batchStatements } from "./ledgerSql.ts"
 import type { NodeSqliteOptions } from "./NodeSqliteClient.ts"
 
 export type LedgerWorkerRequest =
-  | { readonly id: number; readonly rows: NonEmptyReadonlyArray<LedgerRow> }
+  | { readonly id: number; readonly columns: LedgerColumns }
   | { readonly close: true }
 
 export interface LedgerWorkerReply {
@@ -113,7 +113,7 @@ port.on("message", (request: LedgerWorkerRequest) => {
   }
   let reply: LedgerWorkerReply
   try {
-    write(request.rows)
+    write(decodeRows(request.columns))
     reply = { id: request.id }
   } catch (e) {
     reply = { id: request.id, error: e instanceof Error ? e.message : String(e) }
