@@ -5,9 +5,8 @@
  * and SDK, Redis, Postgres, the tokenizer). One file would be simpler, but it compiles all of that
  * at start: 133 MB idle against 102–105 split.
  *
- * Why a bundle rather than the sources: measured with 1,000 open streams (notes/operations.md
- * "Serving from a bundle"), a process running the `.ts` sources idles ~50 MB above the same code
- * bundled. Node's type stripper costs ~18 MB in the first isolate that loads a `.ts` file, and
+ * Why a bundle rather than the sources (notes/operations.md "Serving from a bundle"): a process
+ * running the `.ts` sources idles ~60 MB above the same code bundled (164 against 102–106 MB). Node's type stripper costs ~18 MB in the first isolate that loads a `.ts` file, and
  * ~1,600 ES modules (effect alone is hundreds) cost a module record, an environment and a
  * source string each; the bundle is a few tree-shaken files.
  *
@@ -16,8 +15,11 @@
  *   bundled, so relative lookups keep working: the embedded model (`models/`), the console's
  *   `dist-ui`, the ledger's writer thread (`ledgerWorkerThread.bundle.js`), dependencies that
  *   locate their own files; `import.meta.main` is true in `cli.ts` only.
- * - Native addons stay outside the bundle: node-llama-cpp is imported from where it is installed.
- * - Names: `keepNames`, so a class or function keeps the `name` it has in the sources.
+ * - Native addons and CommonJS packages loaded with `import()` stay outside the bundle
+ *   (`UNBUNDLED`): they are imported from where they are installed.
+ * - Not esbuild's `keepNames`: it wraps every function expression in a call that sets its `name`,
+ *   at run time, per closure made (~11 MB of property arrays with 1,000 open streams); code here
+ *   does not read function or class names (errors are matched by `instanceof` or set names).
  *
  * Rebuilt only when stale: when an input of the current build changed since it started, vanished
  * (a dependency upgraded to another path), or `pnpm install` ran since. Prints nothing unless it
