@@ -152,6 +152,26 @@ describe("Anthropic images and documents", () => {
 describe("Anthropic thinking", () => {
   const reasoning = { budgetTokens: 1024 }
 
+  it.live("an effort's budget fits the model's output limit: max on a 32k-output model is not a 400", () =>
+    Effect.gen(function*() {
+      const opus = "claude-opus-4-1"
+      const { fake, client } = yield* setup({}, { models: [{ id: opus, contextWindow: 200000, maxOutputTokens: 32000 }] })
+      fake.respond(() => ({ reasoning: "Thinking hard.", text: "ok" }))
+      yield* client.generate(request({ model: opus, reasoning: { effort: "max" } }))
+      yield* client.generate(request({ model: opus, reasoning: { effort: "xhigh" }, maxTokens: 8000 }))
+      yield* client.generate(request({ model: opus, reasoning: { effort: "medium" }, maxTokens: 2000 }))
+      const [max, xhigh, medium] = fake.messageBodies()
+      // max: 32,768 would leave no room under 32,000; the answer keeps 1,024
+      expect(max!.max_tokens).toBe(32000)
+      expect(max!.thinking).toEqual({ type: "enabled", budget_tokens: 30976 })
+      // xhigh's 24,576 + the caller's 8,000 would pass the limit: the total is the limit
+      expect(xhigh!.max_tokens).toBe(32000)
+      expect(xhigh!.thinking).toEqual({ type: "enabled", budget_tokens: 24576 })
+      // within the limit nothing changes: the caller's 2,000 stay the answer's room
+      expect(medium!.max_tokens).toBe(6096)
+      expect(medium!.thinking).toEqual({ type: "enabled", budget_tokens: 4096 })
+    }))
+
   it.live("returns thinking with its signature, and the signed block goes back byte for byte in the tool loop", () =>
     Effect.gen(function*() {
       const { fake, client } = yield* setup()

@@ -46,12 +46,14 @@ export const jsonInstruction = (format: ResponseFormat): string =>
  * requests, so `max` stops there); `none`: no thinking.
  */
 const EFFORT_BUDGET = { none: undefined, minimal: 1024, low: 1024, medium: 4096, high: 16384, xhigh: 24576, max: 32768 } as const
+/** Anthropic's smallest thinking budget; also the room an effort's budget leaves the answer under a model's output limit. */
+const MIN_BUDGET = 1024
 
 /** `reasoning` → `thinking`, with the budget; `undefined` when not asked for. */
 export const thinkingBudget = (req: ProviderRequest): number | undefined => {
   const r = req.reasoning
   if (r === undefined) return undefined
-  if (r.budgetTokens !== undefined) return Math.max(1024, r.budgetTokens)
+  if (r.budgetTokens !== undefined) return Math.max(MIN_BUDGET, r.budgetTokens)
   return r.effort === undefined ? undefined : EFFORT_BUDGET[r.effort]
 }
 
@@ -96,8 +98,9 @@ const toolLoopWithoutThinking = (turns: ReadonlyArray<Turn>): boolean => {
 
 /**
  * Builds the Messages API body: `undefined` when there is no user/assistant turn to send, a
- * `PartRefused` naming the first part Anthropic cannot take. `modelRef` (`provider/model`)
- * names the model in that refusal.
+ * `PartRefused` naming the first part Anthropic cannot take. `defaultMaxTokens` is the model
+ * entry's `maxOutputTokens` (the default `max_tokens`, and the limit an effort's thinking budget
+ * is fitted into); `modelRef` (`provider/model`) names the model in that refusal.
  */
 export const toMessagesParams = (
   req: ProviderRequest,
@@ -123,11 +126,19 @@ export const toMessagesParams = (
     // one string unless a block carries a cache breakpoint (the shape callers saw before parts)
     params.system = system.some((b) => b.cache_control != null) ? system : system.map((b) => b.text).join("\n\n")
   }
-  const budget = thinkingBudget(req)
+  let budget = thinkingBudget(req)
   if (budget !== undefined && !toolLoopWithoutThinking(turns)) {
-    params.thinking = { type: "enabled", budget_tokens: budget }
     // thinking counts inside max_tokens: the caller's limit stays the answer's own room
     if (params.max_tokens <= budget) params.max_tokens = budget + params.max_tokens
+    // ...within the model's output limit when the budget is the gateway's reading of an effort
+    // (`max` on a 32k-output model would otherwise be a 400) and a budget fits under it; a budget
+    // the caller named is sent as named, and the provider's answer names the limit
+    const limit = defaultMaxTokens
+    if (limit !== undefined && params.max_tokens > limit && limit >= 2 * MIN_BUDGET && req.reasoning?.budgetTokens === undefined) {
+      params.max_tokens = limit
+      budget = Math.min(budget, limit - MIN_BUDGET)
+    }
+    params.thinking = { type: "enabled", budget_tokens: budget }
   } else if (req.temperature !== undefined) params.temperature = Math.min(1, Math.max(0, req.temperature))
   // Recent Claude models reject temperature and top_p together; temperature wins, as Anthropic
   // advises tuning only one of them. With thinking on, the API takes neither (only the defaults).
