@@ -81,6 +81,40 @@ describe("tools through /v1/chat/completions", () => {
     expect(r.choices[0].message.tool_calls?.map((c) => c.id)).toEqual(["call_1", "call_2"])
   })
 
+  it("allowed_tools (OpenAI's published tool_choice) reaches OpenAI as sent, and Anthropic as those tools only", async () => {
+    const client = gw.client()
+    const time: OpenAI.Chat.ChatCompletionTool = { type: "function", function: { name: "get_time", parameters: { type: "object", properties: {} } } }
+    const tool_choice: OpenAI.Chat.ChatCompletionAllowedToolChoice = {
+      type: "allowed_tools",
+      allowed_tools: { mode: "required", tools: [{ type: "function", function: { name: "get_weather" } }] }
+    }
+    fakes.openai.script([{ toolCalls: [{ id: "call_a", name: "get_weather", arguments: { city: "Oslo" } }] }])
+    const r = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: unique("Oslo?") }], tools: [weather, time], tool_choice })
+    expect(r.choices[0].message.tool_calls?.map((c) => c.id)).toEqual(["call_a"])
+    expect(fakes.openai.lastBody()?.tool_choice).toEqual(tool_choice)
+
+    fakes.anthropic.script([{ toolCalls: [{ name: "get_weather", arguments: { city: "Oslo" } }] }])
+    await client.chat.completions.create({ model: "anthropic/claude-3-haiku-20240307", messages: [{ role: "user", content: unique("Oslo?") }], tools: [weather, time], tool_choice })
+    const sent = fakes.anthropic.messageBodies().at(-1)!
+    expect(sent.tool_choice).toEqual({ type: "any" })
+    expect((sent.tools as Array<{ name: string }>).map((t) => t.name)).toEqual(["get_weather"])
+  })
+
+  it("a malformed allowed_tools is a 400 naming the field", async () => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: MODEL,
+        messages: [{ role: "user", content: "hi" }],
+        tools: [weather],
+        tool_choice: { type: "allowed_tools", allowed_tools: { mode: "sometimes", tools: [] } }
+      })
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: { param: string } }).error.param).toBe("tool_choice.allowed_tools.mode")
+  })
+
   it("streamed tool-call argument deltas arrive as fragments in OpenAI's chunk shape", async () => {
     const client = gw.client()
     const args = { city: "Lisbon", note: "a long enough argument to be cut into several fragments by the fake" }

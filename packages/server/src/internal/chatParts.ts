@@ -187,7 +187,26 @@ export const readToolChoice = (r: V.Reader, body: V.Body): ToolChoice | undefine
   if (raw === "auto" || raw === "none" || raw === "required") return raw
   const o = r.object(raw, "tool_choice")
   if (o.type === "function") return { tool: r.string(r.object(o.function, "tool_choice.function"), "name", "tool_choice.function.name") }
-  return r.fail("tool_choice", `'tool_choice' must be one of auto, none, required, or { type: "function", function: { name } }`)
+  if (o.type === "allowed_tools") return readAllowedTools(r, r.object(o.allowed_tools, "tool_choice.allowed_tools"))
+  return r.fail(
+    "tool_choice",
+    `'tool_choice' must be one of auto, none, required, { type: "function", function: { name } } or { type: "allowed_tools", allowed_tools: { mode, tools } }`
+  )
+}
+
+/** OpenAI's `allowed_tools` choice: the model picks among these tools only (`required`: it must call one). */
+const readAllowedTools = (r: V.Reader, a: V.Body): ToolChoice | undefined => {
+  const param = "tool_choice.allowed_tools"
+  if (a.mode !== "auto" && a.mode !== "required") return r.fail(`${param}.mode`, `'${param}.mode' must be auto or required`)
+  if (!Array.isArray(a.tools)) return r.fail(`${param}.tools`, `'${param}.tools' must be an array`)
+  const oneOf: Array<string> = []
+  for (let i = 0; i < a.tools.length; i++) {
+    const tool = r.object(a.tools[i], `${param}.tools[${i}]`)
+    if (tool.type !== "function") return r.fail(`${param}.tools[${i}].type`, `'${param}.tools[${i}].type' must be function`)
+    const name = r.string(r.object(tool.function, `${param}.tools[${i}].function`), "name", `${param}.tools[${i}].function.name`)
+    if (name !== undefined) oneOf.push(name)
+  }
+  return { mode: a.mode, oneOf }
 }
 
 // OpenAI's published values (its schema's ReasoningEffort), every one carried to the provider
