@@ -22,7 +22,8 @@
  *   does not read function or class names (errors are matched by `instanceof` or set names).
  *
  * Rebuilt only when stale: when an input of the current build changed since it started, vanished
- * (a dependency upgraded to another path), or `pnpm install` ran since. Prints nothing unless it
+ * (a dependency upgraded to another path), `pnpm install` ran since, or the checkout was moved or
+ * copied (the bundle names the checkout's files by absolute path). Prints nothing unless it
  * builds, and then one line to stderr (stdout is the CLI's: `gateway models --json`).
  *
  *   node_modules/node/bin/node packages/server/scripts/bundle.ts [--force]
@@ -55,6 +56,8 @@ const INSTALL_MARKERS = [join(repoRoot, "pnpm-lock.yaml"), join(repoRoot, "node_
 /** What a build records beside its output (`build.json`): when it started reading, and what it read. */
 interface BuildRecord {
   readonly startedAt: number
+  /** The checkout it was built in: the bundle names its files by absolute path (a moved or copied checkout rebuilds). */
+  readonly root: string
   readonly inputs: ReadonlyArray<string>
 }
 
@@ -86,6 +89,7 @@ export const isFresh = (): boolean => {
   } catch {
     return false
   }
+  if (record.root !== repoRoot) return false
   for (const marker of INSTALL_MARKERS) {
     const m = mtime(marker)
     if (m !== undefined && m > record.startedAt) return false
@@ -172,7 +176,7 @@ export const bundle = async (): Promise<{ readonly ms: number; readonly bytes: n
     rmSync(outdir, { recursive: true, force: true })
     throw new Error(`CommonJS imported with import(): ${lazyCommonJs.join(", ")}; add its package to UNBUNDLED in ${relative(repoRoot, import.meta.filename)}`)
   }
-  const record: BuildRecord = { startedAt, inputs: Object.keys(result.metafile.inputs) }
+  const record: BuildRecord = { startedAt, root: repoRoot, inputs: Object.keys(result.metafile.inputs) }
   writeFileSync(join(outdir, "build.json"), JSON.stringify(record))
   const staged = `${bundleEntry}.${process.pid}.tmp`
   writeFileSync(staged, `import "./${name}/cli.js"\n// the current build of packages/server/scripts/bundle.ts\n`)
