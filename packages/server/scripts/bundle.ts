@@ -109,8 +109,9 @@ const ownImportMeta: esbuild.Plugin = {
   setup(build) {
     build.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
       const source = readFileSync(args.path, "utf8")
-      if (!source.includes("import.meta")) return undefined
       const ext = args.path.slice(args.path.lastIndexOf(".") + 1)
+      // read once here: returned as is when it has no import.meta (undefined would make esbuild read it again)
+      if (!source.includes("import.meta")) return { contents: source, loader: LOADERS[ext] ?? "js" }
       const contents = source
         .replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(args.path).href))
         .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(dirname(args.path)))

@@ -19,14 +19,13 @@ import * as Path from "node:path"
 import { chatBody, gatewayScript, gatewayYaml, shapedBodies, startFlags } from "../Competitors.ts"
 import { hold } from "../loadgen/runJobs.ts"
 import { freePort, installExitHooks, spawnNode, waitHttp } from "../procs/Processes.ts"
-import { num, repos as repoArgs, sendChats, startUpstream } from "./args.ts"
+import { num, repos as repoArgs, sendChats, startUpstream, threadStats } from "./args.ts"
 
 const repos = repoArgs()
 const rounds = num("--rounds", 2)
 const burst = num("--burst", 1_000)
 const requests = num("--requests", 10_000)
 const warmup = num("--warmup", 20_000)
-const TICK_US = 1e6 / 100 // USER_HZ
 
 installExitHooks()
 const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-after-burst-"))
@@ -35,16 +34,7 @@ const upstream = await startUpstream(logDir)
 /** CPU µs by thread name (V8's helpers are several threads of one name) of process `pid`. */
 const threadCpu = (pid: number): Map<string, number> => {
   const out = new Map<string, number>()
-  for (const tid of Fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = Fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * TICK_US)
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
+  for (const t of threadStats(pid)) out.set(t.name, (out.get(t.name) ?? 0) + t.user + t.sys)
   return out
 }
 

@@ -2,6 +2,7 @@
  * What the profile tools (instructions.ts, cpuPerRequest.ts, layers.ts) share: their arguments
  * and the bench upstream they run against.
  */
+import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { Pool } from "undici"
 import { spawnNode, waitReady } from "../procs/Processes.ts"
@@ -75,4 +76,37 @@ export const sendChats = async (origin: string, n: number, connections: number, 
   await Promise.all(Array.from({ length: connections }, loop))
   await pool.close()
   return failed
+}
+
+const TICK_US = 1e6 / 100 // USER_HZ
+
+export interface ThreadStat {
+  readonly tid: number
+  readonly name: string
+  /** CPU µs in user and kernel mode since the thread started. */
+  readonly user: number
+  readonly sys: number
+  readonly minorFaults: number
+}
+
+/** Every thread of `pid` from /proc (a thread that ended meanwhile is left out). */
+export const threadStats = (pid: number): Array<ThreadStat> => {
+  const out: Array<ThreadStat> = []
+  for (const tid of Fs.readdirSync(`/proc/${pid}/task`)) {
+    let stat: string
+    try {
+      stat = Fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")
+    } catch {
+      continue
+    }
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    out.push({
+      tid: Number(tid),
+      name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+      user: Number(f[11]) * TICK_US,
+      sys: Number(f[12]) * TICK_US,
+      minorFaults: Number(f[7])
+    })
+  }
+  return out
 }

@@ -18,7 +18,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { chatBody, gatewayScript, gatewayYaml, shapedBodies, startFlags } from "../Competitors.ts"
 import { freePort, installExitHooks, spawnNode, waitReady } from "../procs/Processes.ts"
-import { all, benchDir, num, repos as repoArgs, sendChats, startUpstream } from "./args.ts"
+import { all, benchDir, num, repos as repoArgs, sendChats, startUpstream, threadStats } from "./args.ts"
 
 const argv = process.argv.slice(2)
 const repos = repoArgs()
@@ -27,23 +27,17 @@ const warmup = num("--warmup", 5_000)
 const connections = num("--connections", 16)
 const rounds = num("--rounds", 3)
 const stream = argv.includes("--stream")
-const TICK_US = 1e6 / 100 // USER_HZ
-
 /** utime/stime (µs) of every thread of `pid`, the main thread (tid = pid) apart. */
 const threadTimes = (pid: number) => {
   const out = { mainUser: 0, mainSys: 0, otherUser: 0, otherSys: 0, faults: 0 }
-  for (const tid of Fs.readdirSync(`/proc/${pid}/task`)) {
-    const stat = Fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    const user = Number(f[11]) * TICK_US
-    const sys = Number(f[12]) * TICK_US
-    out.faults += Number(f[7])
-    if (Number(tid) === pid) {
-      out.mainUser += user
-      out.mainSys += sys
+  for (const t of threadStats(pid)) {
+    out.faults += t.minorFaults
+    if (t.tid === pid) {
+      out.mainUser += t.user
+      out.mainSys += t.sys
     } else {
-      out.otherUser += user
-      out.otherSys += sys
+      out.otherUser += t.user
+      out.otherSys += t.sys
     }
   }
   return out

@@ -101,11 +101,11 @@ const checkTools = (body: Rec): OpenAIRuleViolation | undefined => {
   }
   const choice = body.tool_choice
   if (typeof choice === "string" && !["none", "auto", "required"].includes(choice)) return invalidValue(choice, ["none", "auto", "required"], "tool_choice")
+  const names = hasTools ? (tools as Array<Rec>).map((t) => (isRec(t.function) ? t.function.name : undefined)) : []
   if (isRec(choice) && choice.type === "allowed_tools") {
     const allowed = isRec(choice.allowed_tools) ? choice.allowed_tools : undefined
     if (allowed === undefined || !Array.isArray(allowed.tools)) return missing("tool_choice.allowed_tools.tools")
     if (allowed.mode !== "auto" && allowed.mode !== "required") return invalidValue(allowed.mode, ["auto", "required"], "tool_choice.allowed_tools.mode")
-    const names = (tools as Array<Rec>).map((t) => (isRec(t.function) ? t.function.name : undefined))
     for (const t of allowed.tools as Array<unknown>) {
       const name = isRec(t) && isRec(t.function) ? t.function.name : undefined
       if (typeof name !== "string") return missing("tool_choice.allowed_tools.tools.function.name")
@@ -116,7 +116,6 @@ const checkTools = (body: Rec): OpenAIRuleViolation | undefined => {
   } else if (isRec(choice)) {
     const name = isRec(choice.function) ? choice.function.name : undefined
     if (choice.type !== "function" || typeof name !== "string") return missing("tool_choice.function.name")
-    const names = (tools as Array<Rec>).map((t) => (isRec(t.function) ? t.function.name : undefined))
     if (!names.includes(name)) {
       return { message: `Invalid value for 'tool_choice': function '${name}' is not one of the 'tools'.`, param: "tool_choice", code: "invalid_value" }
     }
