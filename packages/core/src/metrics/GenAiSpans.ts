@@ -1,8 +1,9 @@
 /**
  * OpenTelemetry GenAI semantic-convention attributes on the gateway's spans
  * (https://opentelemetry.io/docs/specs/semconv/gen-ai/), and the W3C `traceparent` a provider
- * client sends upstream. The tracer is off unless an exporter is configured (the server's
- * Tracing layer); then every helper here costs one reference read and records nothing.
+ * client sends upstream. The server's tracer is off unless an exporter is configured (its
+ * Tracing layer), and a library caller's records nothing until it installs a tracer of its own;
+ * either way every helper here costs two reference reads and records nothing.
  */
 import { Context, Effect, type Fiber, References, Tracer } from "effect"
 
@@ -18,7 +19,15 @@ export const providerName = (type: string): string => {
   }
 }
 
-export const isTracing = (fiber: Fiber.Fiber<unknown, unknown>): boolean => fiber.getRef(References.TracerEnabled)
+/**
+ * Whether the gateway records spans: the tracer is on and a tracing backend is installed. With
+ * Effect's default `nativeTracer` (a library caller who configured none) spans are made in memory
+ * and never exported, so the request path skips them as it does with the tracer off: ~130 k
+ * instructions of a library `generate` (notes/benchmarks.md "Issue 19, ninth session"). A caller's
+ * own span still reaches the upstream as `traceparent` (traceparentOf).
+ */
+export const isTracing = (fiber: Fiber.Fiber<unknown, unknown>): boolean =>
+  fiber.getRef(References.TracerEnabled) && fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
 
 /**
  * `Effect.fn(name)` for the request path: `f` (an `Effect.fnUntraced` body) runs inside a span
@@ -35,7 +44,7 @@ export const spanned = <Args extends ReadonlyArray<any>, A, E, R>(
 
 /** The fiber's current span as a `traceparent` header value; undefined when tracing is off. */
 export const traceparentOf = (fiber: Fiber.Fiber<unknown, unknown>): string | undefined => {
-  if (!isTracing(fiber)) return undefined
+  if (!fiber.getRef(References.TracerEnabled)) return undefined
   const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
   if (span === undefined) return undefined
   return `00-${span.traceId.padStart(32, "0")}-${span.spanId}-${span.sampled ? "01" : "00"}`
