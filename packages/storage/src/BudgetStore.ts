@@ -18,18 +18,30 @@
  * one row per budget, reserved with one conditional `UPDATE … RETURNING` each, internal/pgBudgets);
  * else this instance's memory. Amounts are integer nano-USD so no
  * float drift accumulates in the counters.
+ *
+ * Seeded (`BudgetSeed`, the usage ledger's sum): a counter a store first meets starts from what
+ * its owner already spent in the period, so a restart (memory), a flushed or new Redis, or a
+ * Postgres row made mid-period does not hand the budget back. A seed that cannot be read
+ * refuses the reservation (fail closed, as a store outage does) and is tried again on the next.
  */
 import { LLMConfig } from "@llm-gateway/core/config/LLMConfig"
-import { Clock, Context, Effect, Layer, Redacted } from "effect"
+import { Cause, Clock, Context, Effect, Layer, Redacted } from "effect"
 import * as RateLimiter from "effect/persistence/RateLimiter"
 import * as Redis from "effect/persistence/Redis"
 import { limitNano, NANO, reservationId, reserveNano, spendNano } from "./internal/budgetUnits.ts"
-import type { BudgetLine, BudgetStoreShape, Reservation } from "./internal/budgetTypes.ts"
+import type { BudgetLine, BudgetSeed, BudgetStoreShape, Reservation } from "./internal/budgetTypes.ts"
 import { makePostgres } from "./internal/pgBudgets.ts"
 import { makeResilientRedis } from "./internal/redisClient.ts"
 import { GatewayDatabase } from "./GatewayDatabase.ts"
 
-export type { BudgetLine, BudgetStoreShape, Reservation } from "./internal/budgetTypes.ts"
+export type { BudgetLine, BudgetSeed, BudgetStoreShape, Reservation } from "./internal/budgetTypes.ts"
+
+/** A reservation refused because a line's seed could not be read (fail closed). */
+const unseededRefusal = (line: BudgetLine, cause: unknown): Effect.Effect<Reservation> =>
+  Effect.as(
+    Effect.logWarning(`budget seed (usage ledger) unavailable for ${line.id}, refusing: ${String((cause as { message?: unknown })?.message ?? cause)}`),
+    { ok: false, line, remainingUsd: 0 } as Reservation
+  )
 
 interface MemoryBudget {
   spent: number
@@ -37,8 +49,8 @@ interface MemoryBudget {
   readonly holds: Map<string, { readonly amount: number; readonly expiresAt: number }>
 }
 
-/** This instance's memory: synchronous, hence atomic. */
-export const makeMemory = Effect.sync(() => {
+/** This instance's memory: synchronous, hence atomic; a line met for the first time is seeded first. */
+export const makeMemory = (seed?: BudgetSeed) => Effect.sync(() => {
   const budgets = new Map<string, MemoryBudget>()
   const budget = (id: string) => {
     let b = budgets.get(id)
@@ -48,6 +60,18 @@ export const makeMemory = Effect.sync(() => {
     }
     return b
   }
+  /** Seeds the lines this instance has no counter for; the first line whose seed failed, if any. */
+  const seedNew = (lines: ReadonlyArray<BudgetLine>): Effect.Effect<Reservation | undefined> =>
+    Effect.gen(function*() {
+      for (const line of lines) {
+        if (budgets.has(line.id) || seed === undefined) continue
+        const exit = yield* Effect.exit(seed(line))
+        if (exit._tag === "Failure") return yield* unseededRefusal(line, Cause.squash(exit.cause))
+        // a concurrent reserve may have seeded it meanwhile: the first seed stands
+        if (!budgets.has(line.id)) budgets.set(line.id, { spent: spendNano(exit.value), reserved: 0, holds: new Map() })
+      }
+      return undefined
+    })
   const expire = (b: MemoryBudget, now: number) => {
     for (const [id, h] of b.holds) {
       if (h.expiresAt > now) continue
@@ -55,25 +79,30 @@ export const makeMemory = Effect.sync(() => {
       b.reserved -= h.amount
     }
   }
+  const reserveSeeded = (lines: ReadonlyArray<BudgetLine>, amountUsd: number, expiresInMs: number) =>
+    Effect.map(Clock.currentTimeMillis, (now): Reservation => {
+      const amount = reserveNano(amountUsd)
+      for (const line of lines) {
+        const b = budget(line.id)
+        expire(b, now)
+        const room = limitNano(line.limitUsd) - b.spent - b.reserved
+        if (amount > room) return { ok: false, line, remainingUsd: Math.max(0, room) / NANO }
+      }
+      const id = reservationId()
+      for (const line of lines) {
+        const b = budget(line.id)
+        b.reserved += amount
+        b.holds.set(id, { amount, expiresAt: now + expiresInMs })
+      }
+      return { ok: true, id }
+    })
   return {
     kind: "memory",
     reserve: (lines, amountUsd, expiresInMs) =>
-      Effect.map(Clock.currentTimeMillis, (now): Reservation => {
-        const amount = reserveNano(amountUsd)
-        for (const line of lines) {
-          const b = budget(line.id)
-          expire(b, now)
-          const room = limitNano(line.limitUsd) - b.spent - b.reserved
-          if (amount > room) return { ok: false, line, remainingUsd: Math.max(0, room) / NANO }
-        }
-        const id = reservationId()
-        for (const line of lines) {
-          const b = budget(line.id)
-          b.reserved += amount
-          b.holds.set(id, { amount, expiresAt: now + expiresInMs })
-        }
-        return { ok: true, id }
-      }),
+      Effect.flatMap(
+        seed === undefined || lines.every((l) => budgets.has(l.id)) ? Effect.succeed(undefined) : seedNew(lines),
+        (refused) => refused !== undefined ? Effect.succeed(refused) : reserveSeeded(lines, amountUsd, expiresInMs)
+      ),
     settle: (id, lines, actualUsd) =>
       Effect.sync(() => {
         for (const line of lines) {
@@ -91,13 +120,20 @@ export const makeMemory = Effect.sync(() => {
 })
 
 /**
- * KEYS: one hash per budget line (fields `spent`, `reserved`), with `<key>:r` (reservation id →
- * expiry, a sorted set) and `<key>:a` (reservation id → amount). ARGV: now, amount, expiresAt,
- * reservation id, then per line its limit and its counter expiry (ms since epoch, 0 = never).
- * Returns {1} when reserved, {0, index of the full line, room left} when not.
+ * KEYS: one hash per budget line (fields `spent`, `reserved`, and `seeded` once seeded), with
+ * `<key>:r` (reservation id → expiry, a sorted set) and `<key>:a` (reservation id → amount). ARGV:
+ * now, amount, expiresAt, reservation id, whether lines must be seeded ("1"), then per line its
+ * limit and its counter expiry (ms since epoch, 0 = never). Returns {1} when reserved, {0, index
+ * of the full line, room left} when not, {2, index} when that line has not been seeded (a new or
+ * flushed Redis): nothing is reserved then.
  */
 const ReserveScript = `
 local now = tonumber(ARGV[1]); local amount = tonumber(ARGV[2]); local exp = ARGV[3]; local rid = ARGV[4]
+if ARGV[5] == '1' then
+  for i, k in ipairs(KEYS) do
+    if redis.call('HEXISTS', k, 'seeded') == 0 then return {2, i} end
+  end
+end
 for i, k in ipairs(KEYS) do
   local expired = redis.call('ZRANGEBYSCORE', k .. ':r', '-inf', now)
   for _, m in ipairs(expired) do
@@ -108,19 +144,35 @@ for i, k in ipairs(KEYS) do
   if #expired > 0 then redis.call('ZREMRANGEBYSCORE', k .. ':r', '-inf', now) end
   local spent = tonumber(redis.call('HGET', k, 'spent') or '0')
   local reserved = tonumber(redis.call('HGET', k, 'reserved') or '0')
-  local room = tonumber(ARGV[3 + 2 * i]) - spent - reserved
+  local room = tonumber(ARGV[4 + 2 * i]) - spent - reserved
   if amount > room then return {0, i, room} end
 end
 for i, k in ipairs(KEYS) do
   redis.call('HINCRBY', k, 'reserved', amount)
   redis.call('ZADD', k .. ':r', exp, rid)
   redis.call('HSET', k .. ':a', rid, amount)
-  local keep = tonumber(ARGV[4 + 2 * i])
+  local keep = tonumber(ARGV[5 + 2 * i])
   if keep > 0 then
     redis.call('PEXPIREAT', k, keep); redis.call('PEXPIREAT', k .. ':r', keep); redis.call('PEXPIREAT', k .. ':a', keep)
   end
 end
 return {1}
+`
+
+/**
+ * KEYS: one line; ARGV: what the ledger says it spent (nano-USD), its counter expiry (0 = never).
+ * Once per counter: `spent` becomes the larger of the two (settles that landed in a flushed Redis
+ * before the seed are in the ledger too, or about to be), then `seeded` is set.
+ */
+const SeedScript = `
+if redis.call('HEXISTS', KEYS[1], 'seeded') == 1 then return 0 end
+local spent = tonumber(redis.call('HGET', KEYS[1], 'spent') or '0')
+local seed = tonumber(ARGV[1])
+if seed > spent then redis.call('HSET', KEYS[1], 'spent', seed) end
+redis.call('HSET', KEYS[1], 'seeded', 1)
+local keep = tonumber(ARGV[2])
+if keep > 0 then redis.call('PEXPIREAT', KEYS[1], keep) end
+return 1
 `
 
 /** KEYS: the lines; ARGV: reservation id, real cost. */
@@ -145,7 +197,10 @@ const redisKey = (prefix: string, line: BudgetLine) => `${prefix}${line.id}`
  * of "no more than", which an unrecorded request would break); a settle that cannot be written
  * is logged and lost (the request already happened; the ledger still has its cost).
  */
-export const makeRedis = (redis: Redis.Redis["Service"], prefix = "llmgw:budget:") =>
+// keep a counter a day past its period (late settles land in it)
+const keepUntil = (line: BudgetLine) => String(line.periodEndsAt === undefined ? 0 : line.periodEndsAt + 86_400_000)
+
+export const makeRedis = (redis: Redis.Redis["Service"], prefix = "llmgw:budget:", seed?: BudgetSeed) =>
   Effect.succeed({
     kind: "redis",
     reserve: (lines, amountUsd, expiresInMs) =>
@@ -154,22 +209,20 @@ export const makeRedis = (redis: Redis.Redis["Service"], prefix = "llmgw:budget:
         const now = yield* Clock.currentTimeMillis
         const amount = reserveNano(amountUsd)
         const id = reservationId()
-        const args = [String(now), String(amount), String(now + expiresInMs), id]
-        for (const line of lines) {
-          args.push(String(limitNano(line.limitUsd)))
-          // keep the counter a day past its period (late settles land in it)
-          args.push(String(line.periodEndsAt === undefined ? 0 : line.periodEndsAt + 86_400_000))
+        const args = [String(now), String(amount), String(now + expiresInMs), id, seed === undefined ? "0" : "1"]
+        for (const line of lines) args.push(String(limitNano(line.limitUsd)), keepUntil(line))
+        const keys = lines.map((l) => redisKey(prefix, l))
+        // each round seeds one line the script found unseeded; then every line is
+        for (let round = 0; round <= lines.length; round++) {
+          const result = yield* redis.send<[number, number?, number?]>("EVAL", ReserveScript, String(lines.length), ...keys, ...args)
+          if (result[0] === 1) return { ok: true, id } as Reservation
+          const line = lines[(result[1] ?? 1) - 1]
+          if (result[0] === 0) return { ok: false, line, remainingUsd: Math.max(0, Number(result[2] ?? 0)) / NANO } as Reservation
+          const seeded = yield* Effect.exit(seed!(line))
+          if (seeded._tag === "Failure") return yield* unseededRefusal(line, Cause.squash(seeded.cause))
+          yield* redis.send("EVAL", SeedScript, "1", redisKey(prefix, line), String(spendNano(seeded.value)), keepUntil(line))
         }
-        const result = yield* redis.send<[number, number?, number?]>(
-          "EVAL",
-          ReserveScript,
-          String(lines.length),
-          ...lines.map((l) => redisKey(prefix, l)),
-          ...args
-        )
-        if (result[0] === 1) return { ok: true, id } as Reservation
-        const line = lines[(result[1] ?? 1) - 1]
-        return { ok: false, line, remainingUsd: Math.max(0, Number(result[2] ?? 0)) / NANO } as Reservation
+        return yield* unseededRefusal(lines[0], "the lines were not seeded")
       }).pipe(
         Effect.catchTag("RedisError", (e) =>
           Effect.as(
@@ -197,37 +250,35 @@ export const makeRedis = (redis: Redis.Redis["Service"], prefix = "llmgw:budget:
   } satisfies BudgetStoreShape)
 
 export class BudgetStore extends Context.Service<BudgetStore, BudgetStoreShape>()("@llm-gateway/storage/BudgetStore") {
-  static readonly layerMemory: Layer.Layer<BudgetStore> = Layer.effect(this, makeMemory)
+  static readonly layerMemory: Layer.Layer<BudgetStore> = Layer.effect(this, makeMemory())
   /** Rows in the GatewayDatabase; it must be Postgres (SQLite has no row locks across processes). */
-  static readonly layerPostgres: Layer.Layer<BudgetStore, never, GatewayDatabase> = Layer.effect(this, Effect.map(GatewayDatabase, makePostgres))
+  static readonly layerPostgres: Layer.Layer<BudgetStore, never, GatewayDatabase> = Layer.effect(this, Effect.map(GatewayDatabase, (db) => makePostgres(db)))
   static readonly layerRedis = (url: Redacted.Redacted<string>, prefix?: string): Layer.Layer<BudgetStore> =>
     Layer.effect(this, Effect.flatMap(makeResilientRedis({ url }), (r) => makeRedis(r.redis, prefix)))
-  /** Redis when `redis.url` is configured, else Postgres when `database.url` is, else memory. */
-  static readonly layerConfig: Layer.Layer<BudgetStore, never, LLMConfig | GatewayDatabase> = Layer.unwrap(
-    Effect.map(LLMConfig, (config) =>
-      config.redis !== undefined
-        ? BudgetStore.layerRedis(config.redis.url)
-        : config.database?.url !== undefined
-        ? BudgetStore.layerPostgres
-        : BudgetStore.layerMemory)
-  )
-
   /**
-   * This store plus a `RateLimiterStore` on the same place (one Redis connection for both): the
-   * per-key rpm/tpm counters, shared by every instance when Redis is configured.
+   * Redis when `redis.url` is configured, else Postgres when `database.url` is, else memory; its
+   * counters seeded by `seed` (the server passes the usage ledger's: `UsageLedger.ledgerSeed`).
+   * With it a `RateLimiterStore` on the same place (one Redis connection for both): the per-key
+   * rpm/tpm counters, shared by every instance when Redis is configured.
    */
-  static readonly layerConfigWithLimiter: Layer.Layer<BudgetStore | RateLimiter.RateLimiterStore, never, LLMConfig | GatewayDatabase> = Layer.unwrap(
-    Effect.map(LLMConfig, (config) => {
-      if (config.redis === undefined) {
-        return Layer.merge(config.database?.url !== undefined ? BudgetStore.layerPostgres : BudgetStore.layerMemory, RateLimiter.layerStoreMemory)
-      }
-      const url = config.redis.url
-      return Layer.effectContext(Effect.gen(function*() {
-        const { redis } = yield* makeResilientRedis({ url })
-        const budgets = yield* makeRedis(redis)
-        const limiter = yield* RateLimiter.makeStoreRedis({ prefix: "llmgw:keylimit:" }).pipe(Effect.provideService(Redis.Redis, redis))
-        return Context.make(BudgetStore, budgets).pipe(Context.add(RateLimiter.RateLimiterStore, limiter))
-      }))
-    })
-  )
+  static readonly layerConfigWithLimiter = (
+    seed?: BudgetSeed
+  ): Layer.Layer<BudgetStore | RateLimiter.RateLimiterStore, never, LLMConfig | GatewayDatabase> =>
+    Layer.unwrap(
+      Effect.map(LLMConfig, (config) => {
+        if (config.redis === undefined) {
+          const budgets = config.database?.url !== undefined
+            ? Layer.effect(BudgetStore, Effect.map(GatewayDatabase, (db) => makePostgres(db, seed)))
+            : Layer.effect(BudgetStore, makeMemory(seed))
+          return Layer.merge(budgets, RateLimiter.layerStoreMemory)
+        }
+        const url = config.redis.url
+        return Layer.effectContext(Effect.gen(function*() {
+          const { redis } = yield* makeResilientRedis({ url })
+          const budgets = yield* makeRedis(redis, undefined, seed)
+          const limiter = yield* RateLimiter.makeStoreRedis({ prefix: "llmgw:keylimit:" }).pipe(Effect.provideService(Redis.Redis, redis))
+          return Context.make(BudgetStore, budgets).pipe(Context.add(RateLimiter.RateLimiterStore, limiter))
+        }))
+      })
+    )
 }

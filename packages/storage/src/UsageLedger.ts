@@ -25,10 +25,11 @@
  * `writer: "inline"` writes on the main thread, as Postgres always does
  * (its I/O is already asynchronous), and so does an in-memory SQLite (one connection).
  */
-import { Context, Effect, Layer, Metric, Option, Schedule, Semaphore } from "effect"
+import { Context, Deferred, Effect, Layer, Metric, Option, Schedule, Semaphore } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { SqlClient } from "effect/sql"
 import { type Feature, GatewayDatabase } from "./GatewayDatabase.ts"
+import type { BudgetLine, BudgetSeed } from "./internal/budgetTypes.ts"
 import * as LedgerWorker from "./internal/LedgerWorker.ts"
 import { DAY, dayOf } from "./internal/ledgerSql.ts"
 import { writeBatch } from "./internal/ledgerWrite.ts"
@@ -311,6 +312,33 @@ export const make = (options: UsageLedgerOptions = {}) =>
       stats: () => ({ pending: buffer.length, dropped })
     })
   })
+
+/**
+ * The `BudgetSeed` of this ledger: what a budget line's owner (its key or team) spent in the line's
+ * period, after writing what is buffered (rows not yet flushed would be missed). Concurrent seeds
+ * of one line (the first requests after a restart) share one read.
+ */
+export const ledgerSeed = (ledger: UsageLedgerShape): BudgetSeed => {
+  const reading = new Map<string, Deferred.Deferred<number, unknown>>()
+  const read = (line: BudgetLine, owner: NonNullable<BudgetLine["owner"]>) => {
+    const filter = owner.kind === "key" ? { keyId: owner.id } : { team: owner.id }
+    const to = line.periodEndsAt ?? Number.MAX_SAFE_INTEGER
+    return Effect.andThen(ledger.flush, Effect.map(ledger.query({ ...filter, from: line.periodStartsAt ?? 0, to }), (r) => r.totals.costUsd))
+  }
+  return (line) =>
+    Effect.suspend(() => {
+      const owner = line.owner
+      if (owner === undefined) return Effect.succeed(0)
+      const running = reading.get(line.id)
+      if (running !== undefined) return Deferred.await(running)
+      const done = Deferred.makeUnsafe<number, unknown>()
+      reading.set(line.id, done)
+      return read(line, owner).pipe(Effect.onExit((exit) => {
+        reading.delete(line.id)
+        return Deferred.done(done, exit)
+      }))
+    })
+}
 
 export class UsageLedger extends Context.Service<UsageLedger, UsageLedgerShape>()("@llm-gateway/storage/UsageLedger") {
   static readonly layer = (options?: UsageLedgerOptions): Layer.Layer<UsageLedger, never, GatewayDatabase> =>

@@ -78,13 +78,20 @@ export const boundedTask = (routing: Pick<RoutingConfig, "tasks" | "unknownTasks
 
 /** The budget line of a key or team for the period `at` falls in. */
 export const budgetLine = (kind: "key" | "team", id: string, limitUsd: number, period: KeyRecord["budgetPeriod"], at: number): BudgetLine => {
-  if (period === "total") return { id: `${kind}:${id}:total`, limitUsd }
+  const owner = { kind, id }
+  if (period === "total") return { id: `${kind}:${id}:total`, limitUsd, periodStartsAt: 0, owner }
   const d = new Date(at)
   if (period === "day") {
     const start = Math.floor(at / DAY) * DAY
-    return { id: `${kind}:${id}:day:${d.toISOString().slice(0, 10)}`, limitUsd, periodEndsAt: start + DAY }
+    return { id: `${kind}:${id}:day:${d.toISOString().slice(0, 10)}`, limitUsd, periodStartsAt: start, periodEndsAt: start + DAY, owner }
   }
-  return { id: `${kind}:${id}:month:${d.toISOString().slice(0, 7)}`, limitUsd, periodEndsAt: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) }
+  return {
+    id: `${kind}:${id}:month:${d.toISOString().slice(0, 7)}`,
+    limitUsd,
+    periodStartsAt: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1),
+    periodEndsAt: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
+    owner
+  }
 }
 
 /** `openai/*`, `*`, `anthropic/claude-3-*`: `*` matches any run of characters. */

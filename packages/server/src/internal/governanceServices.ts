@@ -9,7 +9,7 @@ import { LLMConfig } from "@llm-gateway/core/config/LLMConfig"
 import { BudgetStore, type BudgetStoreShape } from "@llm-gateway/storage/BudgetStore"
 import { GatewayDatabase, type GatewayDatabaseShape } from "@llm-gateway/storage/GatewayDatabase"
 import { KeyStore, type KeyStoreShape } from "@llm-gateway/storage/KeyStore"
-import { UsageLedger, type UsageLedgerShape } from "@llm-gateway/storage/UsageLedger"
+import { ledgerSeed, UsageLedger, type UsageLedgerShape } from "@llm-gateway/storage/UsageLedger"
 import { Context, Effect, Layer, Option, type Scope } from "effect"
 import * as RateLimiter from "effect/persistence/RateLimiter"
 
@@ -26,12 +26,11 @@ export interface Governance {
 export const buildGovernance = (config: GatewayConfig): Effect.Effect<Governance, never, Scope.Scope> =>
   Effect.gen(function*() {
     const db = yield* Layer.build(GatewayDatabase.layer({ url: config.database?.url, path: config.database?.path }))
-    const layer = Layer.mergeAll(
-      KeyStore.layer,
-      UsageLedger.layer({ flushMs: config.ledger?.flushMs, maxBuffer: config.ledger?.maxBuffer }),
-      RateLimiter.layer
-    ).pipe(
-      Layer.provideMerge(BudgetStore.layerConfigWithLimiter),
+    // the budgets' counters start from the ledger's sums (a restart or a new Redis hands no budget back)
+    const budgets = Layer.unwrap(Effect.map(UsageLedger, (ledger) => BudgetStore.layerConfigWithLimiter(ledgerSeed(ledger))))
+    const layer = Layer.mergeAll(KeyStore.layer, RateLimiter.layer).pipe(
+      Layer.provideMerge(budgets),
+      Layer.provideMerge(UsageLedger.layer({ flushMs: config.ledger?.flushMs, maxBuffer: config.ledger?.maxBuffer })),
       Layer.provide(Layer.succeedContext(db)),
       Layer.provide(Layer.succeed(LLMConfig, config))
     )

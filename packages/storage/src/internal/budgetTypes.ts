@@ -11,7 +11,19 @@ export interface BudgetLine {
   readonly limitUsd: number
   /** When the period ends (epoch ms): the store may forget the counter after it; absent: never. */
   readonly periodEndsAt?: number | undefined
+  /** When the period began (epoch ms; 0 for a `total` budget): where a seed reads the ledger from. */
+  readonly periodStartsAt?: number | undefined
+  /** Whose budget it is, as the ledger's rows name it (`key_id`, `team`): what a seed sums. */
+  readonly owner?: { readonly kind: "key" | "team"; readonly id: string } | undefined
 }
+
+/**
+ * What a line had already spent before its counter existed (USD): the usage ledger's sum for its
+ * owner over its period (`UsageLedger.spentIn`). A store seeds a counter with it when it first
+ * meets the line — this process's memory after a restart, a Redis that was flushed or replaced,
+ * a Postgres row made for a budget set mid-period — so a restart never hands a budget back.
+ */
+export type BudgetSeed = (line: BudgetLine) => Effect.Effect<number, unknown>
 
 export type Reservation =
   | { readonly ok: true; readonly id: string }

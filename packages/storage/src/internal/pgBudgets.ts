@@ -5,7 +5,7 @@
  * One row per budget line (`gateway_budgets`: spent and reserved nano-USD) and one per hold
  * (`gateway_budget_holds`: reservation × line, amount, expiry). A reserve is one transaction
  * that, per line in id order (so two requests sharing a team line never deadlock):
- * 1. creates the row if missing;
+ * 1. creates the row if missing (its `spent` seeded from the usage ledger: `BudgetSeed`);
  * 2. releases the line's expired holds (an instance that died never settles);
  * 3. locks the row (`SELECT spent, reserved … FOR UPDATE`), judges the room and, when the amount
  *    fits, raises `reserved` — the lock serialises every instance's reservations on that line, so
@@ -13,9 +13,9 @@
  * 4. records the hold.
  * A line without room rolls the whole transaction back: nothing is reserved anywhere.
  */
-import { Clock, Effect } from "effect"
+import { Cause, Clock, Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import type { BudgetLine, BudgetStoreShape, Reservation } from "./budgetTypes.ts"
+import type { BudgetLine, BudgetSeed, BudgetStoreShape, Reservation } from "./budgetTypes.ts"
 import type { Feature, GatewayDatabaseShape } from "../GatewayDatabase.ts"
 import { limitNano, NANO, reservationId, reserveNano, spendNano } from "./budgetUnits.ts"
 
@@ -37,6 +37,17 @@ export const BudgetsFeature: Feature = {
   }
 }
 
+/** A line whose seed could not be read: refused, as an outage is. */
+class Unseeded {
+  readonly _tag = "Unseeded"
+  readonly line: BudgetLine
+  readonly cause: unknown
+  constructor(line: BudgetLine, cause: unknown) {
+    this.line = line
+    this.cause = cause
+  }
+}
+
 /** A line without room: carried out of the transaction so it rolls back. */
 class NoRoom {
   readonly _tag = "NoRoom"
@@ -48,8 +59,10 @@ class NoRoom {
   }
 }
 
-export const makePostgres = (db: GatewayDatabaseShape): BudgetStoreShape => {
+export const makePostgres = (db: GatewayDatabaseShape, seed?: BudgetSeed): BudgetStoreShape => {
   const open = db.open(BudgetsFeature)
+  // lines whose row this process has made or seen: a row is seeded once, when it is made
+  const known = new Set<string>()
 
   const reserve = (lines: ReadonlyArray<BudgetLine>, amountUsd: number, expiresInMs: number) =>
     Effect.gen(function*() {
@@ -59,11 +72,22 @@ export const makePostgres = (db: GatewayDatabaseShape): BudgetStoreShape => {
       const now = yield* Clock.currentTimeMillis
       const amount = reserveNano(amountUsd)
       const ordered = [...lines].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      // what a row not yet made starts from (the ledger's sum); read before the transaction
+      const seeds = new Map<string, number>()
+      if (seed !== undefined) {
+        for (const line of ordered) {
+          if (known.has(line.id)) continue
+          const exit = yield* Effect.exit(seed(line))
+          if (exit._tag === "Failure") return yield* Effect.fail(new Unseeded(line, Cause.squash(exit.cause)))
+          seeds.set(line.id, spendNano(exit.value))
+        }
+      }
       const result = yield* sql.withTransaction(Effect.gen(function*() {
         for (const line of ordered) {
           // a day past its period, so late settles still land in it (as on Redis)
           const keep = line.periodEndsAt === undefined ? null : line.periodEndsAt + 86_400_000
-          yield* sql`INSERT INTO gateway_budgets (id, keep_until) VALUES (${line.id}, ${keep}) ON CONFLICT (id) DO NOTHING`
+          yield* sql`INSERT INTO gateway_budgets (id, keep_until, spent) VALUES (${line.id}, ${keep}, ${seeds.get(line.id) ?? 0})
+            ON CONFLICT (id) DO NOTHING`
           yield* sql`WITH expired AS (
               DELETE FROM gateway_budget_holds WHERE budget = ${line.id} AND expires_at <= ${now} RETURNING amount
             )
@@ -83,11 +107,18 @@ export const makePostgres = (db: GatewayDatabaseShape): BudgetStoreShape => {
         }
         return { ok: true, id } as Reservation
       }))
+      for (const line of ordered) known.add(line.id)
       return result
     }).pipe(
       Effect.catch((e): Effect.Effect<Reservation> =>
         e instanceof NoRoom
           ? Effect.succeed({ ok: false, line: e.line, remainingUsd: Math.max(0, e.roomNano) / NANO })
+          : e instanceof Unseeded
+          ? Effect.as(Effect.logWarning(`budget seed (usage ledger) unavailable for ${e.line.id}, refusing: ${String((e.cause as { message?: unknown })?.message ?? e.cause)}`), {
+            ok: false,
+            line: e.line,
+            remainingUsd: 0
+          })
           // fail closed, as on Redis: a budget is a promise of "no more than"
           : Effect.as(Effect.logWarning(`budget store (Postgres) unavailable, refusing: ${String((e as { message?: unknown }).message ?? e)}`), {
             ok: false,
