@@ -70,11 +70,14 @@ const makeMemory = (maxRows = DEFAULT_MAX_ROWS) => {
   const other = new Map<string, MutableRow>()
   /** The key of the row used last: the last entry of `rows`, unless evicted since. */
   let newest: string | undefined
+  /** That row: a request like the last one (the common case) is counted without building its key. */
+  let newestRow: MutableRow | undefined
   const evictOldest = () => {
     const oldest = rows.entries().next()
     if (oldest.done === true) return
     const [key, row] = oldest.value
     rows.delete(key)
+    if (row === newestRow) newestRow = undefined
     const otherKey = `${row.provider}\u0000${row.model}`
     let sink = other.get(otherKey)
     if (sink === undefined) {
@@ -90,18 +93,22 @@ const makeMemory = (maxRows = DEFAULT_MAX_ROWS) => {
   return UsageAccounting.of({
     record: (u) =>
       Effect.sync(() => {
-        const key = `${u.provider}\u0000${u.model}\u0000${u.task}\u0000${u.scope}`
-        let row = rows.get(key)
-        if (row === undefined) {
-          if (rows.size >= maxRows) evictOldest()
-          row = emptyRow(u.provider, u.model, u.task, u.scope)
-          rows.set(key, row)
-        } else if (key !== newest) {
-          // moved to the end (most recently used); the row used last is there already
-          rows.delete(key)
-          rows.set(key, row)
+        let row = newestRow
+        if (row === undefined || row.provider !== u.provider || row.model !== u.model || row.task !== u.task || row.scope !== u.scope) {
+          const key = `${u.provider}\u0000${u.model}\u0000${u.task}\u0000${u.scope}`
+          row = rows.get(key)
+          if (row === undefined) {
+            if (rows.size >= maxRows) evictOldest()
+            row = emptyRow(u.provider, u.model, u.task, u.scope)
+            rows.set(key, row)
+          } else if (key !== newest) {
+            // moved to the end (most recently used); the row used last is there already
+            rows.delete(key)
+            rows.set(key, row)
+          }
+          newest = key
+          newestRow = row
         }
-        newest = key
         row.requests++
         // A cache hit costs nothing upstream: count the request, not its tokens or dollars.
         if (u.cached) {
