@@ -154,7 +154,9 @@ const readRange = (url: URL): { from: number; to: number } | ApiError => {
   const now = Date.now()
   const to = url.searchParams.get("to")
   const from = url.searchParams.get("from")
-  const toMs = to === null ? now : Date.parse(to)
+  // `to` is exclusive: "now" by default means up to and including this millisecond, so a call
+  // recorded just before the query (the same millisecond) is counted
+  const toMs = to === null ? now + 1 : Date.parse(to)
   if (Number.isNaN(toMs)) return invalid("to must be an ISO-8601 time", "to")
   const fromMs = from === null ? toMs - 30 * DAY : Date.parse(from)
   if (Number.isNaN(fromMs)) return invalid("from must be an ISO-8601 time", "from")
