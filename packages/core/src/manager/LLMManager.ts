@@ -33,7 +33,7 @@ export { makeGenerateObject, StructuredOutputError } from "./internal/structured
 export { makeTaskResolver } from "./internal/tasks.ts"
 export type { SavedConversation } from "./internal/conversations.ts"
 
-export type { CallContext, ChatOptions } from "./CallContext.ts"
+export type { CallContext, ChatOptions, StreamObserver } from "./CallContext.ts"
 
 export interface ChatResponse extends LLMResponse {
   readonly conversationId: string
