@@ -13,7 +13,7 @@
  * 4. records the hold.
  * A line without room rolls the whole transaction back: nothing is reserved anywhere.
  */
-import { Cause, Clock, Effect } from "effect"
+import { Cause, Clock, Data, Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import type { BudgetLine, BudgetSeed, BudgetStoreShape, Reservation } from "./budgetTypes.ts"
 import type { Feature, GatewayDatabaseShape } from "../GatewayDatabase.ts"
@@ -38,26 +38,10 @@ export const BudgetsFeature: Feature = {
 }
 
 /** A line whose seed could not be read: refused, as an outage is. */
-class Unseeded {
-  readonly _tag = "Unseeded"
-  readonly line: BudgetLine
-  readonly cause: unknown
-  constructor(line: BudgetLine, cause: unknown) {
-    this.line = line
-    this.cause = cause
-  }
-}
+class Unseeded extends Data.TaggedError("Unseeded")<{ readonly line: BudgetLine; readonly reason: unknown }> {}
 
 /** A line without room: carried out of the transaction so it rolls back. */
-class NoRoom {
-  readonly _tag = "NoRoom"
-  readonly line: BudgetLine
-  readonly roomNano: number
-  constructor(line: BudgetLine, roomNano: number) {
-    this.line = line
-    this.roomNano = roomNano
-  }
-}
+class NoRoom extends Data.TaggedError("NoRoom")<{ readonly line: BudgetLine; readonly roomNano: number }> {}
 
 export const makePostgres = (db: GatewayDatabaseShape, seed?: BudgetSeed): BudgetStoreShape => {
   const open = db.open(BudgetsFeature)
@@ -78,7 +62,7 @@ export const makePostgres = (db: GatewayDatabaseShape, seed?: BudgetSeed): Budge
         for (const line of ordered) {
           if (known.has(line.id)) continue
           const exit = yield* Effect.exit(seed(line))
-          if (exit._tag === "Failure") return yield* Effect.fail(new Unseeded(line, Cause.squash(exit.cause)))
+          if (exit._tag === "Failure") return yield* Effect.fail(new Unseeded({ line, reason: Cause.squash(exit.cause) }))
           seeds.set(line.id, spendNano(exit.value))
         }
       }
@@ -100,7 +84,7 @@ export const makePostgres = (db: GatewayDatabaseShape, seed?: BudgetSeed): Budge
           const [row] = yield* sql<{ spent: string; reserved: string }>`SELECT spent, reserved FROM gateway_budgets
             WHERE id = ${line.id} FOR UPDATE`
           const room = limit - Number(row?.spent ?? 0) - Number(row?.reserved ?? 0)
-          if (amount > room) return yield* Effect.fail(new NoRoom(line, room))
+          if (amount > room) return yield* Effect.fail(new NoRoom({ line, roomNano: room }))
           yield* sql`UPDATE gateway_budgets SET reserved = reserved + ${amount} WHERE id = ${line.id}`
           yield* sql`INSERT INTO gateway_budget_holds (reservation, budget, amount, expires_at)
             VALUES (${id}, ${line.id}, ${amount}, ${now + expiresInMs})`
@@ -114,7 +98,7 @@ export const makePostgres = (db: GatewayDatabaseShape, seed?: BudgetSeed): Budge
         e instanceof NoRoom
           ? Effect.succeed({ ok: false, line: e.line, remainingUsd: Math.max(0, e.roomNano) / NANO })
           : e instanceof Unseeded
-          ? Effect.as(Effect.logWarning(`budget seed (usage ledger) unavailable for ${e.line.id}, refusing: ${String((e.cause as { message?: unknown })?.message ?? e.cause)}`), {
+          ? Effect.as(Effect.logWarning(`budget seed (usage ledger) unavailable for ${e.line.id}, refusing: ${String((e.reason as { message?: unknown })?.message ?? e.reason)}`), {
             ok: false,
             line: e.line,
             remainingUsd: 0
