@@ -28,6 +28,7 @@ import { LLMConfig } from "@llm-gateway/core/config/LLMConfig"
 import { Cause, Clock, Context, Effect, Layer, Redacted } from "effect"
 import * as RateLimiter from "effect/persistence/RateLimiter"
 import * as Redis from "effect/persistence/Redis"
+import { unseededRefusal } from "./internal/budgetRefusal.ts"
 import { limitNano, NANO, reservationId, reserveNano, spendNano } from "./internal/budgetUnits.ts"
 import type { BudgetLine, BudgetSeed, BudgetStoreShape, Reservation } from "./internal/budgetTypes.ts"
 import { makePostgres } from "./internal/pgBudgets.ts"
@@ -35,13 +36,6 @@ import { makeResilientRedis } from "./internal/redisClient.ts"
 import { GatewayDatabase } from "./GatewayDatabase.ts"
 
 export type { BudgetLine, BudgetSeed, BudgetStoreShape, Reservation } from "./internal/budgetTypes.ts"
-
-/** A reservation refused because a line's seed could not be read (fail closed). */
-const unseededRefusal = (line: BudgetLine, cause: unknown): Effect.Effect<Reservation> =>
-  Effect.as(
-    Effect.logWarning(`budget seed (usage ledger) unavailable for ${line.id}, refusing: ${String((cause as { message?: unknown })?.message ?? cause)}`),
-    { ok: false, line, remainingUsd: 0 } as Reservation
-  )
 
 interface MemoryBudget {
   spent: number
@@ -60,11 +54,11 @@ export const makeMemory = (seed?: BudgetSeed) => Effect.sync(() => {
     }
     return b
   }
-  /** Seeds the lines this instance has no counter for; the first line whose seed failed, if any. */
-  const seedNew = (lines: ReadonlyArray<BudgetLine>): Effect.Effect<Reservation | undefined> =>
+  /** Seeds the lines this instance has no counter for; the refusal of the first whose seed failed, if any. */
+  const seedNew = (seed: BudgetSeed, lines: ReadonlyArray<BudgetLine>): Effect.Effect<Reservation | undefined> =>
     Effect.gen(function*() {
       for (const line of lines) {
-        if (budgets.has(line.id) || seed === undefined) continue
+        if (budgets.has(line.id)) continue
         const exit = yield* Effect.exit(seed(line))
         if (exit._tag === "Failure") return yield* unseededRefusal(line, Cause.squash(exit.cause))
         // a concurrent reserve may have seeded it meanwhile: the first seed stands
@@ -100,7 +94,7 @@ export const makeMemory = (seed?: BudgetSeed) => Effect.sync(() => {
     kind: "memory",
     reserve: (lines, amountUsd, expiresInMs) =>
       Effect.flatMap(
-        seed === undefined || lines.every((l) => budgets.has(l.id)) ? Effect.succeed(undefined) : seedNew(lines),
+        seed === undefined || lines.every((l) => budgets.has(l.id)) ? Effect.succeed(undefined) : seedNew(seed, lines),
         (refused) => refused !== undefined ? Effect.succeed(refused) : reserveSeeded(lines, amountUsd, expiresInMs)
       ),
     settle: (id, lines, actualUsd) =>

@@ -315,15 +315,15 @@ export const make = (options: UsageLedgerOptions = {}) =>
 
 /**
  * The `BudgetSeed` of this ledger: what a budget line's owner (its key or team) spent in the line's
- * period, after writing what is buffered (rows not yet flushed would be missed). Concurrent seeds
- * of one line (the first requests after a restart) share one read.
+ * period (`query` counts the rows still buffered too). Concurrent seeds of one line (the first
+ * requests after a restart) share one read.
  */
 export const ledgerSeed = (ledger: UsageLedgerShape): BudgetSeed => {
   const reading = new Map<string, Deferred.Deferred<number, unknown>>()
   const read = (line: BudgetLine, owner: NonNullable<BudgetLine["owner"]>) => {
     const filter = owner.kind === "key" ? { keyId: owner.id } : { team: owner.id }
     const to = line.periodEndsAt ?? Number.MAX_SAFE_INTEGER
-    return Effect.andThen(ledger.flush, Effect.map(ledger.query({ ...filter, from: line.periodStartsAt ?? 0, to }), (r) => r.totals.costUsd))
+    return Effect.map(ledger.query({ ...filter, from: line.periodStartsAt ?? 0, to }), (r) => r.totals.costUsd)
   }
   return (line) =>
     Effect.suspend(() => {

@@ -50,7 +50,7 @@ describe("budget counters seeded from the usage ledger", () => {
       const key = uniquePrefix()
       const team = uniquePrefix()
       recordHistory(ledger, key, team)
-      // the rows are still buffered: the seed writes them first
+      // the rows are still buffered: the seed counts them all the same
       const store = yield* makeMemory(ledgerSeed(ledger))
       const refused = yield* store.reserve([monthLine("key", key, 1)], 0.5, 60_000)
       expect(refused.ok).toBe(false)

@@ -68,9 +68,10 @@ const makeMemory = (maxRows = DEFAULT_MAX_ROWS) => {
   // used one first, which is the one evicted.
   const rows = new Map<string, MutableRow>()
   const other = new Map<string, MutableRow>()
-  /** The key of the row used last: the last entry of `rows`, unless evicted since. */
-  let newest: string | undefined
-  /** That row: a request like the last one (the common case) is counted without building its key. */
+  /**
+   * The row used last: the last entry of `rows`, unless evicted since. A request like the last one
+   * (the common case) is counted without building its key.
+   */
   let newestRow: MutableRow | undefined
   const evictOldest = () => {
     const oldest = rows.entries().next()
@@ -101,12 +102,11 @@ const makeMemory = (maxRows = DEFAULT_MAX_ROWS) => {
             if (rows.size >= maxRows) evictOldest()
             row = emptyRow(u.provider, u.model, u.task, u.scope)
             rows.set(key, row)
-          } else if (key !== newest) {
-            // moved to the end (most recently used); the row used last is there already
+          } else {
+            // moved to the end (most recently used): it is not the row used last, which is there
             rows.delete(key)
             rows.set(key, row)
           }
-          newest = key
           newestRow = row
         }
         row.requests++

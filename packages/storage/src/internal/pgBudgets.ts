@@ -17,6 +17,7 @@ import { Cause, Clock, Data, Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import type { BudgetLine, BudgetSeed, BudgetStoreShape, Reservation } from "./budgetTypes.ts"
 import type { Feature, GatewayDatabaseShape } from "../GatewayDatabase.ts"
+import { unseededRefusal } from "./budgetRefusal.ts"
 import { limitNano, NANO, reservationId, reserveNano, spendNano } from "./budgetUnits.ts"
 
 export const BudgetsFeature: Feature = {
@@ -98,11 +99,7 @@ export const makePostgres = (db: GatewayDatabaseShape, seed?: BudgetSeed): Budge
         e instanceof NoRoom
           ? Effect.succeed({ ok: false, line: e.line, remainingUsd: Math.max(0, e.roomNano) / NANO })
           : e instanceof Unseeded
-          ? Effect.as(Effect.logWarning(`budget seed (usage ledger) unavailable for ${e.line.id}, refusing: ${String((e.reason as { message?: unknown })?.message ?? e.reason)}`), {
-            ok: false,
-            line: e.line,
-            remainingUsd: 0
-          })
+          ? unseededRefusal(e.line, e.reason)
           // fail closed, as on Redis: a budget is a promise of "no more than"
           : Effect.as(Effect.logWarning(`budget store (Postgres) unavailable, refusing: ${String((e as { message?: unknown }).message ?? e)}`), {
             ok: false,
