@@ -5,7 +5,7 @@
  * answer is incomplete instead of seeing the connection drop without `[DONE]` when the
  * platform interrupts what is left.
  */
-import { Context, Effect } from "effect"
+import { Context, Effect, Exit, Fiber, Scope } from "effect"
 
 /** The failure a cut pull ends with. */
 export class ShuttingDown {
@@ -14,10 +14,13 @@ export class ShuttingDown {
 
 export interface Drain {
   /**
-   * `pull`, run so that a cut ends it at once with `ShuttingDown`, even while it waits for
-   * an upstream chunk (one fiber, no race: cheap per pull, notes/benchmarks.md).
+   * A stream's `pull` (pulled again and again), as a pull that a cut ends at once with
+   * `ShuttingDown`, even while it waits for an upstream chunk. One fiber per stream runs the
+   * pulls, one batch ahead of the caller, and is interrupted when `scope` closes; each pull is a
+   * callback, not a fiber of its own (a fiber per pull waited out every gap between two chunks and
+   * was promoted to the old generation: notes/benchmarks.md, tenth session).
    */
-  readonly cuttable: <A, E, R>(pull: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ShuttingDown, R>
+  readonly cuttable: <A, E>(pull: Effect.Effect<A, E>, scope: Scope.Scope) => Effect.Effect<Effect.Effect<A, E | ShuttingDown>>
   /** The server stopped listening: cut what is still open `graceMs` later, minus a margin. */
   readonly begin: (graceMs: number) => void
   /** Cuts every open pull, and every pull from now on. */
@@ -31,37 +34,82 @@ export interface Drain {
 export const cutDelay = (graceMs: number): number => Math.max(0, graceMs - Math.min(500, graceMs / 4))
 
 export const makeDrain = (): Drain => {
-  const waiting = new Set<() => void>()
+  const open = new Set<() => void>()
   let cut = false
   let timer: ReturnType<typeof setTimeout> | undefined
-  const shuttingDown = new ShuttingDown()
+  const shuttingDown = Exit.fail(new ShuttingDown())
   const cutAll = () => {
     cut = true
-    for (const resume of waiting) resume()
-    waiting.clear()
+    for (const onCut of open) onCut()
+    open.clear()
   }
-  return {
-    cuttable: <A, E, R>(pull: Effect.Effect<A, E, R>) =>
-      Effect.withFiber<A, E | ShuttingDown, R>((parent) => {
-        if (cut) return Effect.fail(shuttingDown)
+
+  const cuttable = <A, E>(pull: Effect.Effect<A, E>, scope: Scope.Scope) =>
+    Effect.withFiber<Effect.Effect<A, E | ShuttingDown>>((parent) => {
+      type Result = Exit.Exit<A, E | ShuttingDown>
+      let producer: Fiber.Fiber<void> | undefined
+      /** The batch pulled ahead, not yet taken. */
+      let ready: Result | undefined
+      /** The caller waiting for a batch. */
+      let waiter: ((result: Result) => void) | undefined
+      /** The producer waiting for its batch to be taken. */
+      let taken: (() => void) | undefined
+      let ended = false
+
+      const offer = (result: Result) => {
+        const resume = waiter
+        if (resume === undefined) return void (ready = result)
+        waiter = undefined
+        resume(result)
+      }
+      const parked = Effect.callback<void>((resume) => {
+        taken = () => resume(Effect.void)
+      })
+      // pull, hand over, and pull the next once this one is taken; the stream's end or failure ends it
+      const produce: Effect.Effect<void> = Effect.flatMap(Effect.exit(pull), (result) => {
+        offer(result)
+        if (Exit.isFailure(result)) return Effect.void
+        return ready === undefined ? produce : Effect.andThen(parked, produce)
+      })
+      const onCut = () => {
+        offer(shuttingDown)
+        producer?.interruptUnsafe()
+      }
+      const stop = Effect.suspend(() => {
+        ended = true
+        open.delete(onCut)
+        return producer === undefined ? Effect.void : Fiber.interrupt(producer)
+      })
+
+      const next: Effect.Effect<A, E | ShuttingDown> = Effect.suspend(() => {
+        if (cut) return shuttingDown
+        if (ended) return Effect.interrupt
+        const result = ready
+        if (result !== undefined) {
+          ready = undefined
+          const wake = taken
+          taken = undefined
+          wake?.()
+          return result
+        }
         return Effect.callback<A, E | ShuttingDown>((resume) => {
-          const fiber = Effect.runForkWith(parent.context as Context.Context<R>)(pull)
-          const onCut = () => {
-            // resumed first: interrupting may complete the fiber, whose exit would win
-            resume(Effect.fail(shuttingDown))
-            fiber.interruptUnsafe()
-          }
-          waiting.add(onCut)
-          fiber.addObserver((exit) => {
-            waiting.delete(onCut)
-            resume(exit)
-          })
+          waiter = resume
+          producer ??= Effect.runForkWith(parent.context as Context.Context<never>)(produce)
+          // the caller went away (a client that disconnected): the stream is over
           return Effect.sync(() => {
-            waiting.delete(onCut)
-            fiber.interruptUnsafe()
+            waiter = undefined
+            producer?.interruptUnsafe()
           })
         })
-      }),
+      })
+
+      if (cut) return Effect.succeed(next)
+      open.add(onCut)
+      return Effect.as(Scope.addFinalizer(scope, stop), next)
+    })
+
+  return {
+    cuttable,
     begin: (graceMs) => {
       if (timer !== undefined || cut) return
       timer = setTimeout(cutAll, cutDelay(graceMs))

@@ -71,9 +71,11 @@ export const sseResponse = (
   open: (head: StreamChunk | undefined) => OpenedSse
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, LLMError, Scope.Scope> =>
   Effect.gen(function*() {
-    const pull = yield* Channel.toPullScoped(Stream.toChannel(stream), yield* Effect.scope)
-    const drain = yield* CurrentDrain
+    const scope = yield* Effect.scope
+    const pull = yield* Channel.toPullScoped(Stream.toChannel(stream), scope)
     const first: ReadonlyArray<StreamChunk> = yield* Pull.catchDone(pull, () => Effect.succeed([]))
+    // after the head: a stream is committed once its status line is out, and only then cut
+    const rest = yield* (yield* CurrentDrain).cuttable(pull, scope)
     const { encoder, headers } = open(first[0])
     // "first": start frames and the first batch; "end": an upstream that ended without a chunk
     // still gets the closing frames; "done": nothing more to write.
@@ -95,7 +97,7 @@ export const sseResponse = (
           // the encoder runs inside the match: a defect there still ends with an error frame
           return Effect.matchCauseEffect(Effect.sync(() => encoder.start() + encoder.chunks(first)), onPulled)
         case "streaming":
-          return Effect.matchCauseEffect(Effect.map(drain.cuttable(pull), (batch) => encoder.chunks(batch)), onPulled)
+          return Effect.matchCauseEffect(Effect.map(rest, (batch) => encoder.chunks(batch)), onPulled)
         case "end":
           state = "done"
           return Effect.sync(() => utf8(encoder.end()))
