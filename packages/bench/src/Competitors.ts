@@ -199,32 +199,47 @@ conversations: { store: memory }
 database: { path: ${JSON.stringify(database)} }
 `
 
+/** The words of `pnpm start` in the checkout's root package.json, and where its last `node` command is. */
+const startWords = (repo: string): { readonly words: ReadonlyArray<string>; readonly at: number } => {
+  try {
+    const pkg = JSON.parse(Fs.readFileSync(Path.join(repo, "package.json"), "utf8")) as { scripts?: Record<string, string> }
+    const words = (pkg.scripts?.start ?? "").split(/\s+/)
+    return { words, at: words.findLastIndex((w) => w.endsWith("/node")) }
+  } catch {
+    return { words: [], at: -1 }
+  }
+}
+
 /**
  * The Node flags `pnpm start` runs the gateway with (heap sizing, notes/operations.md), read from
  * the checkout's root package.json so the bench measures the process users run: the flags of the
  * script's last `node` command (the one it `exec`s; an earlier one builds the bundle).
  */
 export const startFlags = (repo: string): Array<string> => {
-  try {
-    const pkg = JSON.parse(Fs.readFileSync(Path.join(repo, "package.json"), "utf8")) as { scripts?: Record<string, string> }
-    const words = (pkg.scripts?.start ?? "").split(/\s+/)
-    const at = words.findLastIndex((w) => w.endsWith("/node"))
-    const flags: Array<string> = []
-    for (const w of words.slice(at + 1)) {
-      if (!w.startsWith("--")) break
-      flags.push(w)
-    }
-    return at < 0 ? [] : flags
-  } catch {
-    return []
+  const { at, words } = startWords(repo)
+  const flags: Array<string> = []
+  if (at < 0) return flags
+  for (const w of words.slice(at + 1)) {
+    if (!w.startsWith("--")) break
+    flags.push(w)
   }
+  return flags
 }
 
 /**
- * The script `pnpm start` runs in a checkout: its bundle (`packages/server/dist-bundle/cli.js`),
- * built first when stale as `pnpm start` does; in a checkout from before the bundle (a baseline),
- * `packages/server/src/cli.ts`.
+ * The environment `pnpm start` sets for that command (`exec env NAME=value … node`: glibc's
+ * `MALLOC_ARENA_MAX`, notes/operations.md "Heap sizing"), for the same reason.
  */
+export const startEnv = (repo: string): Record<string, string> => {
+  const { at, words } = startWords(repo)
+  const env: Record<string, string> = {}
+  for (let i = at - 1; i >= 0 && /^[A-Z_][A-Z0-9_]*=/.test(words[i]); i--) {
+    const eq = words[i].indexOf("=")
+    env[words[i].slice(0, eq)] = words[i].slice(eq + 1)
+  }
+  return env
+}
+
 export const gatewayScript = (repo: string): string => {
   const bundler = Path.join(repo, "packages/server/scripts/bundle.ts")
   if (!Fs.existsSync(bundler)) return Path.join(repo, "packages/server/src/cli.ts")
@@ -254,7 +269,7 @@ const startGateway = async (ctx: Context, id: GatewayId): Promise<Running> => {
       ...(ctx.profile ? ["--cpu-prof", "--cpu-prof-dir", Path.join(ctx.logDir, `prof-${id}`)] : [])
     ],
     cwd: repo,
-    env: cleanEnv(),
+    env: { ...cleanEnv(), ...startEnv(repo) },
     logDir: ctx.logDir
   })
   child.port = port

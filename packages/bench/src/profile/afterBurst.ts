@@ -16,7 +16,7 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { chatBody, gatewayScript, gatewayYaml, shapedBodies, startFlags } from "../Competitors.ts"
+import { chatBody, gatewayScript, gatewayYaml, shapedBodies, startEnv, startFlags } from "../Competitors.ts"
 import { hold } from "../loadgen/runJobs.ts"
 import { freePort, installExitHooks, spawnNode, waitHttp } from "../procs/Processes.ts"
 import { num, repos as repoArgs, sendChats, startUpstream, threadStats } from "./args.ts"
@@ -56,7 +56,7 @@ for (let round = 0; round < rounds; round++) {
         args: ["serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"],
         nodeFlags: [...startFlags(repo.dir), ...repo.flags],
         cwd: repo.dir,
-        env: { ...process.env, ...repo.env },
+        env: { ...process.env, ...startEnv(repo.dir), ...repo.env },
         logDir
       })
       const origin = `http://127.0.0.1:${port}`

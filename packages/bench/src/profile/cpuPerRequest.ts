@@ -16,7 +16,7 @@ import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { chatBody, gatewayScript, gatewayYaml, shapedBodies, startFlags } from "../Competitors.ts"
+import { chatBody, gatewayScript, gatewayYaml, shapedBodies, startEnv, startFlags } from "../Competitors.ts"
 import { freePort, installExitHooks, spawnNode, waitReady } from "../procs/Processes.ts"
 import { all, benchDir, num, repos as repoArgs, sendChats, startUpstream, threadStats } from "./args.ts"
 
@@ -78,7 +78,7 @@ const main = async () => {
       args: ["serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"],
       nodeFlags: [...startFlags(repo), ...flags],
       cwd: repo,
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...startEnv(repo), ...env },
       logDir
     })
     const origin = `http://127.0.0.1:${port}`

@@ -31,7 +31,7 @@ import { spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { chatBody, gatewayScript, gatewayYaml, type Shape, shapedBodies, startFlags } from "../Competitors.ts"
+import { chatBody, gatewayScript, gatewayYaml, type Shape, shapedBodies, startEnv, startFlags } from "../Competitors.ts"
 import { freePort, installExitHooks } from "../procs/Processes.ts"
 import { all, benchDir, num, repos as repoArgs, sendChats, startUpstream } from "./args.ts"
 import { topFunctions } from "./jitNames.ts"
@@ -139,7 +139,7 @@ const main = async () => {
     const port = await freePort()
     const config = Path.join(logDir, `gateway${i}.yaml`)
     Fs.writeFileSync(config, gatewayYaml(port, upstreamUrl, false, Path.join(logDir, `gateway${i}.db`)))
-    runs.push(measure(`gateway${i}`, [...startFlags(repo), ...flags, gatewayScript(repo), "serve", "--config", config], repo, port, logDir, env))
+    runs.push(measure(`gateway${i}`, [...startFlags(repo), ...flags, gatewayScript(repo), "serve", "--config", config], repo, port, logDir, { ...startEnv(repo), ...env }))
   }
   const rows = await Promise.all(runs)
   for (const [i, { dir, flags }] of repos.entries()) process.stdout.write(`gateway${i}: ${dir} ${[...startFlags(dir), ...flags].join(" ")} ${Object.entries(repos[i].env).map(([k, v]) => `${k}=${v}`).join(" ")}\n`)
