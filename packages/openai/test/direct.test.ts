@@ -279,6 +279,38 @@ describe("the router's time bounds on the direct transport (timeoutMs, stallTime
       expect(error).toMatchObject({ _tag: "TimeoutError", timeoutMs: 150, message: "no answer within 150 ms" })
     }))
 
+  // The request's own bounds switch undici's timers off only when they are at least as tight as the
+  // client's timeoutMs (direct.ts `ownTimers`); else the pool's timers still cut a hung upstream.
+  const hungUpstream = loopbackServer(async () => {
+    await new Promise(() => undefined) // answers nothing, ever
+  })
+  /** The call's exit, or "hung" if it has none after 3 s (the client's bound is 300 ms). */
+  const within3s = <A>(call: Effect.Effect<A, LLMError>) => Effect.timeoutOrElse(Effect.exit(call), { duration: 3_000, orElse: () => Effect.succeed("hung" as const) })
+
+  it.live("without bounds of its own, or with looser ones, a hung upstream is still cut at the client's timeoutMs", () =>
+    Effect.gen(function*() {
+      const server = yield* hungUpstream
+      const client = yield* fixtureFor("direct").makeClient(providerConfig(`${server.url}/v1`), { timeoutMs: 300 })
+      for (const req of [timed({}), timed({ timeoutMs: 10_000 })]) {
+        const exit = yield* within3s(client.generate(req))
+        expect(exit).not.toBe("hung")
+        expect(exit).toMatchObject({ _tag: "Failure" })
+      }
+      const streamed = yield* within3s(Stream.runCollect(client.stream(timed({ timeoutMs: 10_000, stallTimeoutMs: 10_000 }))))
+      expect(streamed).not.toBe("hung")
+      expect(streamed).toMatchObject({ _tag: "Failure" })
+    }))
+
+  it.live("a stream whose own stall bound is looser than the client's timeoutMs is still cut at the client's", () =>
+    Effect.gen(function*() {
+      const server = yield* pacedUpstream([0, 60_000])
+      const client = yield* fixtureFor("direct").makeClient(providerConfig(`${server.url}/v1`), { timeoutMs: 300 })
+      const seen: Array<string> = []
+      const exit = yield* within3s(Stream.runForEach(client.stream(timed({ timeoutMs: 200, stallTimeoutMs: 10_000 })), (c) => Effect.sync(() => void seen.push(c.delta))))
+      expect(seen).toEqual(["c0 "])
+      expect(exit).toMatchObject({ _tag: "Failure" })
+    }))
+
   it.live("chunks that keep coming within the bound are no stall, however long the stream; nor is a slow reader", () =>
     Effect.gen(function*() {
       // 8 chunks 60 ms apart (~500 ms in all) against a 150 ms bound; the reader then dawdles 400 ms
