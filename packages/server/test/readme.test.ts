@@ -82,7 +82,7 @@ beforeAll(async () => {
   const start = block("start").code.trim()
   expect(start).toBe("npx -y pnpm@10 install && npx -y pnpm@10 start")
   const scripts = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts
-  expect(scripts.start).toMatch(/^node_modules\/node\/bin\/node packages\/server\/scripts\/bundle\.ts && exec node_modules\/node\/bin\/node .*packages\/server\/dist-bundle\/cli\.js serve$/)
+  expect(scripts.start).toMatch(/^node_modules\/node\/bin\/node packages\/server\/scripts\/bundle\.ts && exec (env (\w+=\S+ )+)?node_modules\/node\/bin\/node .*packages\/server\/dist-bundle\/cli\.js serve$/)
   const bundled = await run(process.execPath, [BUNDLER], cleanEnv())
   expect(bundled.stderr + `\n(exit ${bundled.code})`).toMatch(/\(exit 0\)$/)
   // in a temp working directory: its ledger store (.data/gateway.db) must not land in the repo
