@@ -280,7 +280,7 @@ describe("the router's time bounds on the direct transport (timeoutMs, stallTime
     }))
 
   // The request's own bounds switch undici's timers off only when they are at least as tight as the
-  // client's timeoutMs (direct.ts `ownTimers`); else the pool's timers still cut a hung upstream.
+  // client's timeoutMs (direct.ts `dispatchOptions`); else the pool's timers still cut a hung upstream.
   const hungUpstream = loopbackServer(async () => {
     await new Promise(() => undefined) // answers nothing, ever
   })

@@ -78,13 +78,16 @@ const textDecoder = new TextDecoder()
 const { RequestAbortedError } = errors
 
 /**
- * undici's own header and body timers off for one request. Given where the request keeps bounds
- * of its own at least as tight as the pool's (the client's `timeoutMs`, transport.ts): then
- * undici's can never fire first, and each cost a timer object per request that stays in undici's
- * timer list for up to a second after it is cleared, long enough to be promoted to V8's old
- * generation (notes/benchmarks.md, tenth session). A request without such bounds keeps them.
+ * A request's dispatch options, with undici's own header and body timers off when the request
+ * keeps bounds of its own at least as tight as the pool's (the client's `timeoutMs`,
+ * transport.ts): undici's can then never fire first, and each left a timer object in undici's
+ * list for up to a second after it was cleared, long enough to be promoted to V8's old generation
+ * (notes/benchmarks.md, tenth session). A request without such bounds keeps them.
  */
-const ownTimers = { headersTimeout: 0, bodyTimeout: 0 } as const
+const dispatchOptions = (path: string, headers: Readonly<Record<string, string>>, body: string, selfTimed: boolean) =>
+  selfTimed
+    ? { method: "POST" as const, path, headers, body, headersTimeout: 0, bodyTimeout: 0 }
+    : { method: "POST" as const, path, headers, body }
 
 export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
   const { headers, maxField, path, pool, scope } = options
@@ -131,13 +134,10 @@ export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
           return
         }
         let settled = false
-        const sent = tp === undefined ? headers : { ...headers, traceparent: tp }
         const handle = collect(
           pool,
           // the gateway's upstream span, when tracing is on (W3C trace context)
-          timeoutMs !== undefined && timeoutMs <= scope.timeoutMs
-            ? { method: "POST", path, headers: sent, body, ...ownTimers }
-            : { method: "POST", path, headers: sent, body },
+          dispatchOptions(path, tp === undefined ? headers : { ...headers, traceparent: tp }, body, timeoutMs !== undefined && timeoutMs <= scope.timeoutMs),
           (result) => {
             settled = true
             if (timer !== undefined) clearTimeout(timer)
@@ -212,10 +212,9 @@ export const makeDirectChat = (options: DirectChatOptions): DirectChat => {
           const timing = req.timeoutMs === undefined && req.stallTimeoutMs === undefined
             ? undefined
             : { firstMs: req.timeoutMs, stallMs: req.stallTimeoutMs }
-          const selfTimed = timing !== undefined && timing.firstMs !== undefined && timing.stallMs !== undefined &&
+          const selfTimed = timing?.firstMs !== undefined && timing.stallMs !== undefined &&
             timing.firstMs <= scope.timeoutMs && timing.stallMs <= scope.timeoutMs
-          const options = selfTimed ? { method: "POST" as const, path, headers: sent, body, ...ownTimers } : { method: "POST" as const, path, headers: sent, body }
-          return Effect.succeed(streamSse(pool, options, chatEvents(req), timing))
+          return Effect.succeed(streamSse(pool, dispatchOptions(path, sent, body, selfTimed), chatEvents(req), timing))
         }),
         (handler) => Effect.sync(() => handler.close())
       ),
