@@ -19,7 +19,6 @@ import { HttpServer } from "effect/http"
 import type { ServeError } from "effect/http/HttpServerError"
 import * as GatewayServer from "./GatewayServer.ts"
 import { formatModels, formatRoutes, formatProviderNotice, formatStats, Spinner } from "./internal/cliOutput.ts"
-import { nodeHeapProbe, runIdleCollector } from "./internal/idleCollector.ts"
 import { makeScrubber, secretsOf } from "./internal/secrets.ts"
 import { isReady, probeProviders } from "./ProviderHealth.ts"
 import { keysCommand } from "./KeysCommand.ts"
@@ -88,8 +87,6 @@ const serve = Command.make("serve", {
       ? address.path
       : `http://${address._tag === "InetAddressV6" ? `[${address.address}]` : address.address}:${address.port}`
     yield* err(`listening on ${where} (OpenAI base URL: ${where}/v1) — Ctrl-C to stop\n`)
-    // a process-wide policy, so the command's and not the server layer's (an embedding app runs its own)
-    if (cfg.server.idleGc !== false) yield* runIdleCollector(nodeHeapProbe())
     return yield* Effect.never
   }).pipe(Effect.onInterrupt(() =>
     Effect.andThen(

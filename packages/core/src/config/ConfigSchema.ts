@@ -125,12 +125,7 @@ export const ServerConfig = Schema.Struct({
    * Keys for the admin API (`/admin/v1/…`, `Authorization: Bearer <key>`): virtual keys, teams,
    * usage, and every tenant's figures on `/api/v1/llm/status`. Absent: no admin API.
    */
-  adminKeys: Schema.optional(Schema.Array(Secret)),
-  /**
-   * `gateway serve` runs a full garbage collection when it has gone quiet after traffic, so the
-   * first requests after a burst do not wait for it (default `true`; notes/operations.md).
-   */
-  idleGc: Schema.optional(Schema.Boolean)
+  adminKeys: Schema.optional(Schema.Array(Secret))
 })
 export type ServerConfig = typeof ServerConfig.Type
 

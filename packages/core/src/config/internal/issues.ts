@@ -77,7 +77,7 @@ const safeKeys: ReadonlySet<string> = new Set([
   "ttlSeconds", "maxSize", "threshold", "contextWindow", "inputCostPer1M", "outputCostPer1M",
   "cachedInputCostPer1M", "cacheWriteCostPer1M", "maxOutputTokens", "embedding", "weight",
   "failureThreshold", "successThreshold", "openMs", "contextLength", "threads", "gpu", "contexts",
-  "maxTokens", "temperature", "storeBodies", "flushMs", "maxBuffer", "ui", "idleGc"
+  "maxTokens", "temperature", "storeBodies", "flushMs", "maxBuffer", "ui"
 ])
 
 /** True when `segments` ends in a settings key (see `safeKeys`) and nothing on the way is secret. */
