@@ -16,9 +16,10 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import { Cause, type Context, Effect, Fiber, Latch, type Scope, Stream } from "effect"
+import { Cause, type Context, Effect, Latch, type Scope, Stream } from "effect"
 import { Cookies, HttpIncomingMessage, HttpServerRequest, type HttpServerResponse } from "effect/http"
 import { HttpServerError, RequestParseError } from "effect/http/HttpServerError"
+import { makeInFlight } from "./inFlight.ts"
 
 /** Node's `request` listener for the hot routes: `true` when it took the request. */
 export type FastHandler = (req: IncomingMessage, res: ServerResponse) => boolean
@@ -241,7 +242,8 @@ export const makeFastHandler = (options: {
   readonly maxBodyBytes: number
 }): FastHandler => {
   const paths = new Set(options.paths)
-  const { handler, services, scope, maxBodyBytes } = options
+  const { handler, services, maxBodyBytes } = options
+  const inFlight = makeInFlight(options.scope)
   const run = (req: IncomingMessage, res: ServerResponse, request: FastRequest) => {
     const effect = Effect.scoped(
       Effect.flatMap(
@@ -249,7 +251,8 @@ export const makeFastHandler = (options: {
         (response) => writeResponse(request, res, response)
       )
     )
-    const fiber = Fiber.runIn(Effect.runForkWith(services)(effect), scope)
+    const fiber = Effect.runForkWith(services)(effect)
+    inFlight.add(fiber)
     if (fiber.pollUnsafe() === undefined) {
       res.on("close", () => {
         if (!res.writableEnded) fiber.interruptUnsafe()
