@@ -3,11 +3,11 @@
  * interrupts them (and waits for them), as `Fiber.runIn(fiber, scope)` would.
  *
  * Why not `Fiber.runIn`: it gives every request a finalizer closure and an entry in the scope's
- * finalizer `Map`, and drops the `Map` whenever the last request in flight ends. Per request that
- * is small, but it keeps request state reachable from the long-lived scope in a way that ended up
- * in the old generation: a quarter of all the bytes a non-streamed request promotes (`--trace-gc-nvp`,
- * 60,000 requests at c16: 31.9 → 23.5 MB with no registration at all; notes/benchmarks.md, eleventh
- * session). Here a request costs one list node and one observer, and the scope one finalizer.
+ * finalizer `Map`, and drops the `Map` whenever the last request in flight ends. That was a
+ * quarter of all the bytes a non-streamed request promotes to the old generation, whose
+ * mark-compacts are what the gateway's p99 at low load waits for (notes/benchmarks.md, "Figures
+ * quoted in source comments"). Here a request costs one list node and one observer, and the
+ * scope one finalizer.
  */
 import { Effect, Fiber, Scope } from "effect"
 
