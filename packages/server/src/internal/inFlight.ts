@@ -6,8 +6,10 @@
  * finalizer `Map`, and drops the `Map` whenever the last request in flight ends. That was a
  * quarter of all the bytes a non-streamed request promotes to the old generation, whose
  * mark-compacts are what the gateway's p99 at low load waits for (notes/benchmarks.md, "Figures
- * quoted in source comments"). Here a request costs one list node and one observer, and the
- * scope one finalizer.
+ * quoted in source comments"). Effect's `FiberSet` does the same job with a `Set` and promotes
+ * nearly as much (29.1 against 22.3 MB over the same 60,000 requests): a hash table that lives in
+ * the old generation and holds young fibers. Here a request costs one list node and one observer,
+ * and the scope one finalizer.
  */
 import { Effect, Fiber, Scope } from "effect"
 
