@@ -1,11 +1,12 @@
 /**
- * What the profile tools (instructions.ts, cpuPerRequest.ts, layers.ts) share: their arguments
- * and the bench upstream they run against.
+ * What the profile tools (instructions.ts, cpuPerRequest.ts, layers.ts, legs.ts) share: their
+ * arguments, the bench upstream they run against and the gateway they start.
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { Pool } from "undici"
-import { spawnNode, waitReady } from "../procs/Processes.ts"
+import { gatewayScript, gatewayYaml, startEnv, startFlags } from "../Competitors.ts"
+import { freePort, spawnNode, waitReady } from "../procs/Processes.ts"
 
 export const benchDir = Path.resolve(import.meta.dirname, "../..")
 
@@ -47,6 +48,43 @@ export const startUpstream = async (logDir: string, chunkIntervalMs = 0): Promis
     logDir
   }))
   return `http://127.0.0.1:${upstream.port}`
+}
+
+/**
+ * The gateway of checkout `repo` as `pnpm start` runs it (the bundle, its Node flags and
+ * environment, plus the repo's own extras), with the bench config pointed at `upstream`; resolves
+ * once `/health` answers. `cpu`: the core to pin it to (none: unpinned).
+ */
+export const startGatewayFrom = async (
+  { dir, env, flags }: Repo,
+  name: string,
+  upstream: string,
+  logDir: string,
+  cpu?: number
+): Promise<{ readonly pid: number; readonly origin: string; readonly spawnedAt: number }> => {
+  const port = await freePort()
+  const config = Path.join(logDir, `${name}.yaml`)
+  Fs.writeFileSync(config, gatewayYaml(port, upstream, false, Path.join(logDir, `${name}.db`)))
+  const child = spawnNode({
+    name,
+    cpu,
+    script: gatewayScript(dir),
+    args: ["serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"],
+    nodeFlags: [...startFlags(dir), ...flags],
+    cwd: dir,
+    env: { ...process.env, ...startEnv(dir), ...env },
+    logDir
+  })
+  const origin = `http://127.0.0.1:${port}`
+  for (let t = 0; ; t++) {
+    try {
+      await (await fetch(`${origin}/health`)).arrayBuffer()
+      return { pid: child.pid, origin, spawnedAt: child.spawnedAt }
+    } catch {
+      if (t > 100) throw new Error(`${name} did not start`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
 }
 
 /**

@@ -16,9 +16,9 @@ import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { chatBody, gatewayScript, gatewayYaml, shapedBodies, startEnv, startFlags } from "../Competitors.ts"
+import { chatBody, shapedBodies } from "../Competitors.ts"
 import { freePort, installExitHooks, spawnNode, waitReady } from "../procs/Processes.ts"
-import { all, benchDir, num, repos as repoArgs, sendChats, startUpstream, threadStats } from "./args.ts"
+import { all, benchDir, num, repos as repoArgs, sendChats, startGatewayFrom, startUpstream, threadStats } from "./args.ts"
 
 const argv = process.argv.slice(2)
 const repos = repoArgs()
@@ -67,31 +67,8 @@ const main = async () => {
     }))
     subjects.push({ name, pid: child.pid, origin: `http://127.0.0.1:${port}` })
   }
-  for (const [i, { dir: repo, flags, env }] of repos.entries()) {
-    const port = await freePort()
-    const config = Path.join(logDir, `gateway${i}.yaml`)
-    Fs.writeFileSync(config, gatewayYaml(port, upstreamUrl, false, Path.join(logDir, `gateway${i}.db`)))
-    const child = spawnNode({
-      name: `gateway${i}`,
-      cpu: undefined,
-      script: gatewayScript(repo),
-      args: ["serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"],
-      nodeFlags: [...startFlags(repo), ...flags],
-      cwd: repo,
-      env: { ...process.env, ...startEnv(repo), ...env },
-      logDir
-    })
-    const origin = `http://127.0.0.1:${port}`
-    for (let t = 0; ; t++) {
-      try {
-        await (await fetch(`${origin}/health`)).arrayBuffer()
-        break
-      } catch {
-        if (t > 100) throw new Error(`gateway${i} did not start`)
-        await new Promise((r) => setTimeout(r, 200))
-      }
-    }
-    subjects.push({ name: `gateway${i}`, pid: child.pid, origin })
+  for (const [i, repo] of repos.entries()) {
+    subjects.push({ name: `gateway${i}`, ...await startGatewayFrom(repo, `gateway${i}`, upstreamUrl, logDir) })
   }
   for (const s of subjects) for (const [, body] of bodies) await send(s.origin, warmup, body)
   const rows = new Map<string, Array<Record<string, number>>>()
