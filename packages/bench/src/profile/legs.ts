@@ -9,6 +9,7 @@
  *   node src/profile/legs.ts [--repo "DIR [--node-flag] [NAME=value]"]… [--requests N] [--rounds N] [--interval-ms N]
  *                            [--burst N]     (N closed-loop requests at c16 right before each paced trial, as in the bench)
  *                            [--idle-ms N]   (a pause between that burst and the trial)
+ *                            [--json]        (the JSON proxy as a subject too)
  *                            [--threads]     (CPU ms of each thread of a subject's process per paced trial)
  *                            [--perf NAME]   (`perf record -g` of subject NAME's paced trials: perf.ROUND.data in the log folder;
  *                                             start the gateway with --perf-basic-prof for JS names)
@@ -113,15 +114,12 @@ const main = async () => {
   const logDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "llm-gateway-legs-"))
   const upstream = await startTimedUpstream()
   const subjects: Array<{ name: string; origin: string; pid?: number; spawnedAt?: number }> = [{ name: "direct", origin: upstream }]
-  const rawPort = await freePort()
-  const raw = await waitReady(spawnNode({
-    name: "raw",
-    cpu: 0,
-    script: Path.join(benchDir, "src/competitors/rawProxy.ts"),
-    args: [JSON.stringify({ upstream, port: rawPort })],
-    logDir
-  }))
-  subjects.push({ name: "raw", origin: `http://127.0.0.1:${rawPort}`, pid: raw.pid })
+  // the raw proxy always; --json: the JSON proxy too (parses both bodies, undici Pool upstream: the floor for a proxy that reads them)
+  for (const [name, script] of [["raw", "rawProxy.ts"], ...(flag("--json") ? [["json", "jsonProxy.ts"]] : [])]) {
+    const port = await freePort()
+    const child = await waitReady(spawnNode({ name, cpu: 0, script: Path.join(benchDir, "src/competitors", script), args: [JSON.stringify({ upstream, port })], logDir }))
+    subjects.push({ name, origin: `http://127.0.0.1:${port}`, pid: child.pid })
+  }
   for (const [i, repo] of repoArgs().entries()) {
     subjects.push({ name: `gateway${i}`, ...await startGatewayFrom(repo, `gateway${i}`, upstream, logDir, 0) })
   }
