@@ -16,10 +16,10 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { chatBody, gatewayScript, gatewayYaml, shapedBodies, startEnv, startFlags } from "../Competitors.ts"
+import { chatBody, shapedBodies, startFlags } from "../Competitors.ts"
 import { hold } from "../loadgen/runJobs.ts"
-import { freePort, installExitHooks, spawnNode, waitHttp } from "../procs/Processes.ts"
-import { num, repos as repoArgs, sendChats, startUpstream, threadStats } from "./args.ts"
+import { installExitHooks } from "../procs/Processes.ts"
+import { num, repos as repoArgs, sendChats, startGatewayFrom, startUpstream, threadStats } from "./args.ts"
 
 const repos = repoArgs()
 const rounds = num("--rounds", 2)
@@ -46,21 +46,7 @@ for (let round = 0; round < rounds; round++) {
   for (const [i, repo] of repos.entries()) {
     for (const withBurst of [false, true]) {
       const label = `gateway${i}${withBurst ? ` after ${burst} streams` : " fresh"}`
-      const port = await freePort()
-      const config = Path.join(logDir, `gateway${i}-${round}-${withBurst}.yaml`)
-      Fs.writeFileSync(config, gatewayYaml(port, upstream, false, `${config}.db`))
-      const child = spawnNode({
-        name: `gateway${i}`,
-        cpu: 0,
-        script: gatewayScript(repo.dir),
-        args: ["serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"],
-        nodeFlags: [...startFlags(repo.dir), ...repo.flags],
-        cwd: repo.dir,
-        env: { ...process.env, ...startEnv(repo.dir), ...repo.env },
-        logDir
-      })
-      const origin = `http://127.0.0.1:${port}`
-      await waitHttp(child, `${origin}/health`)
+      const { child, origin } = await startGatewayFrom(repo, `gateway${i}-${round}-${withBurst}`, upstream, logDir, 0)
       if (withBurst) {
         const target = { origin, path: "/v1/chat/completions", headers: { "content-type": "application/json" } }
         await hold({ kind: "hold", target, body: chatBody("bench-hold", true), count: burst, timeoutMs: 30_000 }, () => undefined)

@@ -6,7 +6,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { Pool } from "undici"
 import { gatewayScript, gatewayYaml, startEnv, startFlags } from "../Competitors.ts"
-import { freePort, spawnNode, waitReady } from "../procs/Processes.ts"
+import { type Child, freePort, spawnNode, waitHttp, waitReady } from "../procs/Processes.ts"
 
 export const benchDir = Path.resolve(import.meta.dirname, "../..")
 
@@ -53,7 +53,8 @@ export const startUpstream = async (logDir: string, chunkIntervalMs = 0): Promis
 /**
  * The gateway of checkout `repo` as `pnpm start` runs it (the bundle, its Node flags and
  * environment, plus the repo's own extras), with the bench config pointed at `upstream`; resolves
- * once `/health` answers. `cpu`: the core to pin it to (none: unpinned).
+ * once `/health` answers. `name` names its log, config and ledger files in `logDir`; `cpu`: the
+ * core to pin it to (none: unpinned).
  */
 export const startGatewayFrom = async (
   { dir, env, flags }: Repo,
@@ -61,7 +62,7 @@ export const startGatewayFrom = async (
   upstream: string,
   logDir: string,
   cpu?: number
-): Promise<{ readonly pid: number; readonly origin: string; readonly spawnedAt: number }> => {
+): Promise<{ readonly child: Child; readonly origin: string }> => {
   const port = await freePort()
   const config = Path.join(logDir, `${name}.yaml`)
   Fs.writeFileSync(config, gatewayYaml(port, upstream, false, Path.join(logDir, `${name}.db`)))
@@ -76,15 +77,8 @@ export const startGatewayFrom = async (
     logDir
   })
   const origin = `http://127.0.0.1:${port}`
-  for (let t = 0; ; t++) {
-    try {
-      await (await fetch(`${origin}/health`)).arrayBuffer()
-      return { pid: child.pid, origin, spawnedAt: child.spawnedAt }
-    } catch {
-      if (t > 100) throw new Error(`${name} did not start`)
-      await new Promise((r) => setTimeout(r, 200))
-    }
-  }
+  await waitHttp(child, `${origin}/health`)
+  return { child, origin }
 }
 
 /**

@@ -68,7 +68,8 @@ const main = async () => {
     subjects.push({ name, pid: child.pid, origin: `http://127.0.0.1:${port}` })
   }
   for (const [i, repo] of repos.entries()) {
-    subjects.push({ name: `gateway${i}`, ...await startGatewayFrom(repo, `gateway${i}`, upstreamUrl, logDir) })
+    const { child, origin } = await startGatewayFrom(repo, `gateway${i}`, upstreamUrl, logDir)
+    subjects.push({ name: `gateway${i}`, pid: child.pid, origin })
   }
   for (const s of subjects) for (const [, body] of bodies) await send(s.origin, warmup, body)
   const rows = new Map<string, Array<Record<string, number>>>()

@@ -24,7 +24,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { Pool } from "undici"
 import { chatBody } from "../Competitors.ts"
-import { REPLY } from "../upstream/Upstream.ts"
+import { completionJson } from "../upstream/Upstream.ts"
 import { freePort, installExitHooks, spawnNode, waitReady } from "../procs/Processes.ts"
 import { all, benchDir, flag, num, repos as repoArgs, sendChats, startGatewayFrom, threadStats } from "./args.ts"
 
@@ -41,6 +41,8 @@ const now = () => Number(process.hrtime.bigint()) / 1000 // µs
 const arrived = new Map<string, number>()
 const answered = new Map<string, number>()
 
+const usage = { prompt_tokens: 6, completion_tokens: 18, total_tokens: 24 }
+
 const startTimedUpstream = (): Promise<string> => {
   const server = Http.createServer((req, res) => {
     const chunks: Array<Buffer> = []
@@ -49,15 +51,7 @@ const startTimedUpstream = (): Promise<string> => {
       const t = now()
       // the request's id rides in its message (a proxy forwards no unknown header)
       const id = /probe-[\w-]+/.exec(Buffer.concat(chunks).toString())?.[0]
-      const json = JSON.stringify({
-        id: "chatcmpl-legs",
-        object: "chat.completion",
-        created: Math.floor(Date.now() / 1000),
-        model: "bench-fast",
-        choices: [{ index: 0, message: { role: "assistant", content: REPLY, refusal: null }, logprobs: null, finish_reason: "stop" }],
-        usage: { prompt_tokens: 6, completion_tokens: 18, total_tokens: 24 },
-        system_fingerprint: null
-      })
+      const json = completionJson("chatcmpl-legs", Math.floor(Date.now() / 1000), "bench-fast", usage)
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(json) })
       res.end(json)
       if (id !== undefined) {
@@ -121,7 +115,8 @@ const main = async () => {
     subjects.push({ name, origin: `http://127.0.0.1:${port}`, pid: child.pid })
   }
   for (const [i, repo] of repoArgs().entries()) {
-    subjects.push({ name: `gateway${i}`, ...await startGatewayFrom(repo, `gateway${i}`, upstream, logDir, 0) })
+    const { child, origin } = await startGatewayFrom(repo, `gateway${i}`, upstream, logDir, 0)
+    subjects.push({ name: `gateway${i}`, origin, pid: child.pid, spawnedAt: child.spawnedAt })
   }
   const headers = { "content-type": "application/json", authorization: "Bearer sk-bench" }
   for (const s of subjects) if (s.name !== "direct") await sendChats(s.origin, 20_000, 16, chatBody("bench-fast", false))
@@ -134,7 +129,7 @@ const main = async () => {
       if (burst > 0 && s.name !== "direct") await sendChats(s.origin, burst, 16, chatBody("bench-fast", false))
       if (idleMs > 0) await new Promise((res) => setTimeout(res, idleMs))
       const before = s.pid === undefined ? [] : threadStats(s.pid)
-      const from = Date.now() - (s.spawnedAt ?? 0)
+      const startedAt = Date.now()
       const perf = s !== perfOf || s.pid === undefined ? undefined : spawn("perf", ["record", "-F", "9999", "-g", "-p", String(s.pid), "-o", Path.join(logDir, `perf.${r}.data`)], { stdio: "ignore" })
       if (perf !== undefined) await new Promise((res) => setTimeout(res, 300))
       results.set(s.name, [...(results.get(s.name) ?? []), await paced(s.origin, headers, `${s.name}-${r}`)])
@@ -146,7 +141,7 @@ const main = async () => {
           const b = before.find((x) => x.tid === t.tid)
           return `${t.name}:${((t.user + t.sys - (b === undefined ? 0 : b.user + b.sys)) / 1000).toFixed(0)}`
         }).filter((x) => !x.endsWith(":0"))
-        const window = s.spawnedAt === undefined ? "" : ` (paced ${from}–${Date.now() - s.spawnedAt} ms after its start)`
+        const window = s.spawnedAt === undefined ? "" : ` (paced ${startedAt - s.spawnedAt}–${Date.now() - s.spawnedAt} ms after its start)`
         process.stdout.write(`${s.name} round ${r}${window} CPU ms by thread: ${busy.join(" ")}\n`)
       }
     }

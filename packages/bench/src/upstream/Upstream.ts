@@ -40,6 +40,23 @@ export const pieces = (text: string, n: number): Array<string> => {
   return out
 }
 
+/** The non-streamed answer (OpenAI's chat completion object), `REPLY` as its content. */
+export const completionJson = (
+  id: string,
+  created: number,
+  model: string,
+  usage: { readonly prompt_tokens: number; readonly completion_tokens: number; readonly total_tokens: number }
+): string =>
+  JSON.stringify({
+    id,
+    object: "chat.completion",
+    created,
+    model,
+    choices: [{ index: 0, message: { role: "assistant", content: REPLY, refusal: null }, logprobs: null, finish_reason: "stop" }],
+    usage,
+    system_fingerprint: null
+  })
+
 const words = (text: string): number => text.split(/\s+/).filter((w) => w.length > 0).length
 
 interface ChatBody {
@@ -67,15 +84,7 @@ export const startUpstream = (options: UpstreamOptions = {}): Promise<Upstream> 
     const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens }
 
     if (body.stream !== true) {
-      const json = JSON.stringify({
-        id,
-        object: "chat.completion",
-        created,
-        model,
-        choices: [{ index: 0, message: { role: "assistant", content: REPLY, refusal: null }, logprobs: null, finish_reason: "stop" }],
-        usage,
-        system_fingerprint: null
-      })
+      const json = completionJson(id, created, model, usage)
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(json) })
       res.end(json)
       return
